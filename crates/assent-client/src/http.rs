@@ -1,0 +1,233 @@
+//! The HTTP plumbing and the relying-party and admin clients.
+
+use crate::error::ClientError;
+use assent_proto::api::{
+    AppCreated, ApprovalCreated, ApprovalStatus, AuditReport, CreateApp, CreateApproval,
+    CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollmentCreated, UserList, UserView,
+};
+use assent_proto::jose::JwkSet;
+use assent_proto::problem::Problem;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// A reqwest client with TLS through rustls and ring (no OpenSSL, no aws-lc).
+pub(crate) fn http_client(timeout: Option<Duration>) -> Result<reqwest::Client, ClientError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("assent-client/", env!("CARGO_PKG_VERSION")));
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    Ok(builder.build()?)
+}
+
+/// Turns a response into a value, or into the server's problem document.
+pub(crate) async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ClientError> {
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            status: status.as_u16(),
+            body: format!("{e}: {}", String::from_utf8_lossy(&bytes)),
+        });
+    }
+    match serde_json::from_slice::<Problem>(&bytes) {
+        Ok(problem) => Err(ClientError::Problem(problem)),
+        Err(_) => Err(ClientError::Unexpected {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        }),
+    }
+}
+
+/// A server address and an API key.
+#[derive(Debug, Clone)]
+struct Keyed {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Keyed {
+    fn new(base: &str, key: &str) -> Result<Self, ClientError> {
+        Ok(Keyed {
+            http: http_client(Some(Duration::from_secs(120)))?,
+            base: base.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        decode(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(body);
+        decode(request.send().await?).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        decode(
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .send()
+                .await?,
+        )
+        .await
+    }
+}
+
+/// A relying party's client.
+#[derive(Debug, Clone)]
+pub struct RpClient(Keyed);
+
+impl RpClient {
+    pub fn new(base: &str, api_key: &str) -> Result<Self, ClientError> {
+        Ok(RpClient(Keyed::new(base, api_key)?))
+    }
+
+    /// Asks for an approval; show `display_code` to the user.
+    pub async fn create_approval(
+        &self,
+        request: &CreateApproval,
+    ) -> Result<ApprovalCreated, ClientError> {
+        self.0.post("/v1/approvals", request).await
+    }
+
+    /// The request's state; with `wait`, waits up to that many seconds for a final state.
+    pub async fn approval(
+        &self,
+        id: &str,
+        wait: Option<u64>,
+    ) -> Result<ApprovalStatus, ClientError> {
+        match wait {
+            Some(seconds) => {
+                self.0
+                    .get(&format!("/v1/approvals/{id}?wait={seconds}"))
+                    .await
+            }
+            None => self.0.get(&format!("/v1/approvals/{id}")).await,
+        }
+    }
+
+    /// Cancels a pending request.
+    pub async fn cancel(&self, id: &str) -> Result<ApprovalStatus, ClientError> {
+        self.0.delete(&format!("/v1/approvals/{id}")).await
+    }
+
+    /// Creates an enrollment link for one of the application's users.
+    pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {
+        self.0
+            .post(
+                "/v1/enrollments",
+                &CreateEnrollment {
+                    user: user.to_owned(),
+                },
+            )
+            .await
+    }
+}
+
+/// An administrator's client.
+#[derive(Debug, Clone)]
+pub struct AdminClient(Keyed);
+
+impl AdminClient {
+    pub fn new(base: &str, admin_key: &str) -> Result<Self, ClientError> {
+        Ok(AdminClient(Keyed::new(base, admin_key)?))
+    }
+
+    pub async fn create_app(&self, name: &str) -> Result<AppCreated, ClientError> {
+        self.0
+            .post(
+                "/v1/admin/apps",
+                &CreateApp {
+                    name: name.to_owned(),
+                },
+            )
+            .await
+    }
+
+    pub async fn create_user(&self, username: &str) -> Result<UserView, ClientError> {
+        self.0
+            .post(
+                "/v1/admin/users",
+                &CreateUser {
+                    username: username.to_owned(),
+                },
+            )
+            .await
+    }
+
+    pub async fn list_users(&self) -> Result<UserList, ClientError> {
+        self.0.get("/v1/admin/users").await
+    }
+
+    pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {
+        self.0
+            .post(
+                "/v1/admin/enrollments",
+                &CreateEnrollment {
+                    user: user.to_owned(),
+                },
+            )
+            .await
+    }
+
+    pub async fn list_devices(&self, user: Option<&str>) -> Result<DeviceList, ClientError> {
+        match user {
+            Some(user) => {
+                let user: String = url::form_urlencoded::byte_serialize(user.as_bytes()).collect();
+                self.0.get(&format!("/v1/admin/devices?user={user}")).await
+            }
+            None => self.0.get("/v1/admin/devices").await,
+        }
+    }
+
+    pub async fn revoke_device(&self, id: &str) -> Result<DeviceView, ClientError> {
+        self.0
+            .post(
+                &format!("/v1/admin/devices/{id}/revoke"),
+                &serde_json::json!({}),
+            )
+            .await
+    }
+
+    pub async fn verify_audit(&self) -> Result<AuditReport, ClientError> {
+        self.0.get("/v1/audit/verify").await
+    }
+}
+
+/// Fetches a server's JWKS.
+pub async fn fetch_jwks(base_or_url: &str) -> Result<JwkSet, ClientError> {
+    let url = if base_or_url.ends_with(".json") {
+        base_or_url.to_owned()
+    } else {
+        format!(
+            "{}/.well-known/jwks.json",
+            base_or_url.trim_end_matches('/')
+        )
+    };
+    let http = http_client(Some(Duration::from_secs(30)))?;
+    decode(http.get(url).send().await?).await
+}

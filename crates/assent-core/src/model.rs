@@ -1,0 +1,131 @@
+//! The records Assent keeps. Plain data: the rules that change them live in [`crate::service`].
+
+use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState, RequestContext};
+use assent_proto::jose::Jwk;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// A relying party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub id: AppId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRole {
+    /// Everything under `/v1/admin` and the audit endpoints.
+    Admin,
+    /// The relying-party API, limited to this application's own requests.
+    App(AppId),
+}
+
+/// An API key as stored: its public id and the SHA-256 of its secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub secret_hash: Vec<u8>,
+    pub role: KeyRole,
+    pub created_at: OffsetDateTime,
+}
+
+/// A person or non-human identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub created_at: OffsetDateTime,
+}
+
+/// A one-time enrollment; only the hash of its code is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    pub id: EnrollmentId,
+    pub user_id: UserId,
+    pub code_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// An enrolled device and its public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub platform: String,
+    pub jwk: Jwk,
+    /// RFC 7638 thumbprint of `jwk`, how device proofs find their device.
+    pub jkt: String,
+    pub state: DeviceState,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// An approval request and, once final, how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    pub id: ApprovalId,
+    pub app_id: AppId,
+    pub user_id: UserId,
+    pub kind: ApprovalKind,
+    pub binding_message: Option<String>,
+    pub authorization_details: Vec<Value>,
+    pub context: RequestContext,
+    /// Server nonce that the device's statement must repeat.
+    pub nonce: String,
+    /// The number-matching code, when number matching applies.
+    pub display_code: Option<String>,
+    pub state: ApprovalState,
+    pub reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
+    pub device_id: Option<DeviceId>,
+    pub statement: Option<String>,
+    pub receipt: Option<String>,
+}
+
+/// The final state of an approval, written once by a conditional update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: ApprovalState,
+    pub reason: Option<String>,
+    pub decided_at: OffsetDateTime,
+    pub device_id: Option<DeviceId>,
+    pub statement: Option<String>,
+    pub receipt: String,
+}
+
+/// How a request reached a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryChannel {
+    /// The device fetched it (after a stream event, a push, or polling).
+    Fetch,
+}
+
+impl DeliveryChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Fetch => "fetch",
+        }
+    }
+}
+
+/// The stored row of one audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: OffsetDateTime,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    /// The event's JSON, in canonical form.
+    pub data: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}

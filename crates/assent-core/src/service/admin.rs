@@ -1,0 +1,143 @@
+//! Administration: applications, users, device listing and revocation.
+
+use super::{Assent, Principal};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::{CoreError, StoreError};
+use crate::ids::{AppId, DeviceId, UserId, Username};
+use crate::model::{ApiKeyRecord, App, Device, KeyRole, User};
+use crate::notifier::Topic;
+use crate::secrets;
+use assent_proto::ProblemCode;
+use assent_proto::api::{AppCreated, DeviceState};
+
+impl Assent {
+    /// Creates a relying party and its API key; the key's secret is returned once.
+    pub async fn create_app(&self, by: &Principal, name: &str) -> Result<AppCreated, CoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidRequest,
+                "an application name is 1 to 100 printable characters",
+            ));
+        }
+        let app = App {
+            id: AppId::generate(),
+            name: name.to_owned(),
+            created_at: self.now(),
+        };
+        let key = secrets::new_api_key()?;
+        let record = ApiKeyRecord {
+            id: key.id.clone(),
+            secret_hash: key.secret_hash,
+            role: KeyRole::App(app.id.clone()),
+            created_at: app.created_at,
+        };
+        let event = AuditEvent::AppCreated {
+            app_id: app.id.to_string(),
+            name: app.name.clone(),
+            key_id: key.id,
+        };
+        self.store
+            .insert_app(&app, &record, self.audit(by.actor(), event))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::rejected(
+                    ProblemCode::AlreadyExists,
+                    format!("an application named {name:?} exists"),
+                ),
+                other => other.into(),
+            })?;
+        Ok(AppCreated {
+            app_id: app.id.to_string(),
+            name: app.name,
+            api_key: key.token,
+        })
+    }
+
+    /// Creates a user.
+    pub async fn create_user(&self, by: &Principal, username: &str) -> Result<User, CoreError> {
+        let username = Username::parse(username)?;
+        let user = User {
+            id: UserId::generate(),
+            username,
+            created_at: self.now(),
+        };
+        let event = AuditEvent::UserCreated {
+            user_id: user.id.to_string(),
+            username: user.username.to_string(),
+        };
+        self.store
+            .insert_user(&user, self.audit(by.actor(), event))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::rejected(
+                    ProblemCode::AlreadyExists,
+                    format!("the user {} exists", user.username),
+                ),
+                other => other.into(),
+            })?;
+        Ok(user)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, CoreError> {
+        Ok(self.store.list_users().await?)
+    }
+
+    /// Finds a user by name, or says which name is unknown.
+    pub async fn user_named(&self, username: &str) -> Result<User, CoreError> {
+        let name = Username::parse(username)?;
+        self.store.user_by_name(&name).await?.ok_or_else(|| {
+            CoreError::rejected(ProblemCode::UnknownUser, format!("no user named {name}"))
+        })
+    }
+
+    /// Lists devices, of one user when a name is given.
+    pub async fn list_devices(
+        &self,
+        username: Option<&str>,
+    ) -> Result<Vec<(Device, Username)>, CoreError> {
+        let devices = match username {
+            Some(name) => {
+                let user = self.user_named(name).await?;
+                let devices = self.store.list_devices(Some(&user.id)).await?;
+                return Ok(devices
+                    .into_iter()
+                    .map(|d| (d, user.username.clone()))
+                    .collect());
+            }
+            None => self.store.list_devices(None).await?,
+        };
+        let users = self.store.list_users().await?;
+        Ok(devices
+            .into_iter()
+            .filter_map(|d| {
+                let name = users.iter().find(|u| u.id == d.user_id)?.username.clone();
+                Some((d, name))
+            })
+            .collect())
+    }
+
+    /// Revokes a device at once: from this moment it can authenticate and answer nothing.
+    pub async fn revoke_device(&self, actor: Actor, device_id: &str) -> Result<Device, CoreError> {
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such device");
+        let id = DeviceId::parse(device_id).ok_or_else(not_found)?;
+        let device = self.store.device(&id).await?.ok_or_else(not_found)?;
+        if device.state == DeviceState::Revoked {
+            return Ok(device);
+        }
+        let event = AuditEvent::DeviceRevoked {
+            device_id: device.id.to_string(),
+            user_id: device.user_id.to_string(),
+        };
+        let now = self.now();
+        self.store
+            .revoke_device(&id, now, self.audit(actor, event))
+            .await?;
+        self.notifier.notify(&Topic::User(device.user_id.clone()));
+        Ok(Device {
+            state: DeviceState::Revoked,
+            revoked_at: Some(now),
+            ..device
+        })
+    }
+}

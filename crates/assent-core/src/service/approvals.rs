@@ -1,0 +1,516 @@
+//! The approval state machine: create, answer, cancel, expire. Every transition out of
+//! `pending` is a conditional write in the store, so exactly one of several racing transitions
+//! wins, and the loser is told so.
+
+use super::{Assent, AuthenticatedDevice};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::{ApprovalId, DeviceId};
+use crate::model::{App, Approval, DeliveryChannel, Device, Outcome};
+use crate::notifier::Topic;
+use crate::secrets;
+use assent_proto::ProblemCode;
+use assent_proto::api::{
+    ApprovalCreated, ApprovalState, CreateApproval, DecisionAccepted, DeviceState,
+};
+use assent_proto::jose::{Parsed, random_token};
+use assent_proto::statement::{
+    DECISION_TYP, Decision, DecisionStatement, RECEIPT_TYP, Receipt, ReceiptDevice, details_hash,
+};
+use time::Duration;
+
+/// Longest binding message, in characters: a sentence, not a document.
+const MAX_BINDING_MESSAGE: usize = 500;
+/// Most authorization details objects per request.
+const MAX_AUTHORIZATION_DETAILS: usize = 16;
+
+/// Why a request ended, when its state alone does not say.
+pub mod reasons {
+    pub const WRONG_CODE: &str = "wrong_code";
+    pub const DENIED_BY_USER: &str = "denied_by_user";
+    pub const REPORTED_AS_FRAUD: &str = "reported_as_fraud";
+    pub const CANCELLED_BY_RELYING_PARTY: &str = "cancelled_by_relying_party";
+    pub const EXPIRED: &str = "expired";
+}
+
+impl Assent {
+    /// Creates an approval request for one of the application's users.
+    pub async fn create_approval(
+        &self,
+        app: &App,
+        request: CreateApproval,
+    ) -> Result<ApprovalCreated, CoreError> {
+        let invalid = |d: String| CoreError::rejected(ProblemCode::InvalidRequest, d);
+        if let Some(message) = &request.binding_message {
+            if message.chars().count() > MAX_BINDING_MESSAGE
+                || message.chars().any(|c| c.is_control() && c != '\n')
+            {
+                return Err(invalid(format!(
+                    "binding_message is at most {MAX_BINDING_MESSAGE} printable characters"
+                )));
+            }
+        }
+        if request.authorization_details.len() > MAX_AUTHORIZATION_DETAILS {
+            return Err(invalid(format!(
+                "at most {MAX_AUTHORIZATION_DETAILS} authorization_details"
+            )));
+        }
+        for detail in &request.authorization_details {
+            let has_type = detail
+                .get("type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| !t.is_empty());
+            if !has_type {
+                return Err(invalid("every authorization_details entry is an object with a string \"type\" (RFC 9396)".into()));
+            }
+        }
+        let ttl = match request.expires_in {
+            Some(0) => return Err(invalid("expires_in must be at least 1 second".into())),
+            Some(s) => Duration::seconds(i64::from(s)),
+            None => self.settings.default_ttl,
+        };
+        if ttl > self.settings.max_ttl {
+            return Err(invalid(format!(
+                "expires_in is at most {} seconds",
+                self.settings.max_ttl.whole_seconds()
+            )));
+        }
+        let user = self.user_named(&request.user).await?;
+        let kind = request.kind;
+        let hash = details_hash(
+            kind.as_str(),
+            request.binding_message.as_deref(),
+            &request.authorization_details,
+        )
+        .map_err(|e| invalid(e.to_string()))?;
+        let now = self.now();
+        let display_code = if self.settings.number_matching {
+            Some(secrets::new_display_code(self.settings.code_length)?)
+        } else {
+            None
+        };
+        let approval = Approval {
+            id: ApprovalId::generate(),
+            app_id: app.id.clone(),
+            user_id: user.id.clone(),
+            kind,
+            binding_message: request.binding_message,
+            authorization_details: request.authorization_details,
+            context: request.context.unwrap_or_default(),
+            nonce: random_token(16)?,
+            display_code,
+            state: ApprovalState::Pending,
+            reason: None,
+            created_at: now,
+            expires_at: now + ttl,
+            decided_at: None,
+            device_id: None,
+            statement: None,
+            receipt: None,
+        };
+        let event = AuditEvent::ApprovalCreated {
+            approval_id: approval.id.to_string(),
+            app_id: app.id.to_string(),
+            user_id: user.id.to_string(),
+            kind: kind.as_str().to_owned(),
+            expires_at: approval.expires_at.unix_timestamp(),
+            number_matching: approval.display_code.is_some(),
+            details_hash: hash,
+        };
+        self.store
+            .insert_approval(&approval, self.audit(Actor::App(app.id.clone()), event))
+            .await?;
+        self.notifier.notify(&Topic::User(user.id));
+        Ok(ApprovalCreated {
+            id: approval.id.to_string(),
+            state: approval.state,
+            display_code: approval.display_code,
+            expires_at: crate::clock::rfc3339(approval.expires_at),
+        })
+    }
+
+    /// One of the application's requests, current as of now (expiring it if its time is up).
+    /// Another application's request is reported as not found, so ids reveal nothing.
+    pub async fn approval_for_app(&self, app: &App, id: &str) -> Result<Approval, CoreError> {
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
+        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        if approval.app_id != app.id {
+            return Err(not_found());
+        }
+        self.settle(approval).await
+    }
+
+    /// Waits until the request is final or `wait` has passed, then returns it.
+    pub async fn wait_for_app(
+        &self,
+        app: &App,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Approval, CoreError> {
+        let first = self.approval_for_app(app, id).await?;
+        if first.state.is_final() || wait <= Duration::ZERO {
+            return Ok(first);
+        }
+        let mut subscription = self.notifier.subscribe(&Topic::Approval(first.id.clone()));
+        let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
+        let expiry_in = (first.expires_at - self.now())
+            .max(Duration::ZERO)
+            .unsigned_abs();
+        let expiry_at = tokio::time::Instant::now() + expiry_in;
+        loop {
+            // Re-read after subscribing, so a change between the first read and the
+            // subscription is not missed.
+            let current = self.approval_for_app(app, id).await?;
+            if current.state.is_final() {
+                return Ok(current);
+            }
+            tokio::select! {
+                _ = subscription.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => return self.approval_for_app(app, id).await,
+                _ = tokio::time::sleep_until(expiry_at + std::time::Duration::from_millis(5)) => {}
+            }
+        }
+    }
+
+    /// Cancels a pending request on behalf of its application.
+    pub async fn cancel_approval(&self, app: &App, id: &str) -> Result<Approval, CoreError> {
+        let approval = self.approval_for_app(app, id).await?;
+        if approval.state.is_final() {
+            return Err(already_decided(&approval));
+        }
+        let outcome = self.outcome(
+            &approval,
+            ApprovalState::Cancelled,
+            Some(reasons::CANCELLED_BY_RELYING_PARTY),
+            None,
+        )?;
+        if !self
+            .finish(&approval, outcome, Actor::App(app.id.clone()))
+            .await?
+        {
+            let current = self.approval_for_app(app, id).await?;
+            return Err(already_decided(&current));
+        }
+        self.approval_for_app(app, id).await
+    }
+
+    /// Expires every pending request whose time is up; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, CoreError> {
+        let due = self.store.due_for_expiry(self.now(), 500).await?;
+        let mut expired = 0;
+        for approval in due {
+            if self.settle(approval).await?.state == ApprovalState::Expired {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Expires a pending request that is past its time; returns the current record.
+    pub(crate) async fn settle(&self, approval: Approval) -> Result<Approval, CoreError> {
+        if approval.state.is_final() || self.now() < approval.expires_at {
+            return Ok(approval);
+        }
+        let outcome = self.outcome(
+            &approval,
+            ApprovalState::Expired,
+            Some(reasons::EXPIRED),
+            None,
+        )?;
+        self.finish(&approval, outcome, Actor::System).await?;
+        // Whether we or a racing writer ended it, the store now holds the final word.
+        Ok(self.store.approval(&approval.id).await?.unwrap_or(approval))
+    }
+
+    /// The device's pending requests, with their full context; records their delivery.
+    pub async fn pending_for_device(
+        &self,
+        device: &AuthenticatedDevice,
+    ) -> Result<Vec<Approval>, CoreError> {
+        let device = device.device();
+        let pending = self
+            .store
+            .pending_for_user(&device.user_id, self.now())
+            .await?;
+        for approval in &pending {
+            self.record_delivery(approval, device).await?;
+        }
+        Ok(pending)
+    }
+
+    /// One request of the device's user, with its full context; records its delivery.
+    pub async fn approval_for_device(
+        &self,
+        device: &AuthenticatedDevice,
+        id: &str,
+    ) -> Result<Approval, CoreError> {
+        let device = device.device();
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
+        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        if approval.user_id != device.user_id {
+            return Err(CoreError::rejected(
+                ProblemCode::DeviceNotAuthorized,
+                "this request is for another user's devices",
+            ));
+        }
+        let approval = self.settle(approval).await?;
+        if approval.state == ApprovalState::Pending {
+            self.record_delivery(&approval, device).await?;
+        }
+        Ok(approval)
+    }
+
+    async fn record_delivery(&self, approval: &Approval, device: &Device) -> Result<(), CoreError> {
+        let channel = DeliveryChannel::Fetch;
+        let event = AuditEvent::ApprovalDelivered {
+            approval_id: approval.id.to_string(),
+            device_id: device.id.to_string(),
+            channel: channel.as_str().to_owned(),
+        };
+        let audit = self.audit(Actor::Device(device.id.clone()), event);
+        self.store
+            .record_delivery(&approval.id, &device.id, channel, audit)
+            .await?;
+        Ok(())
+    }
+
+    /// Accepts a device's signed decision for request `id`. The statement authenticates the
+    /// answer by itself: its `kid` names the device, whose registered key must verify it.
+    pub async fn decide(&self, id: &str, statement: &str) -> Result<DecisionAccepted, CoreError> {
+        let parsed = Parsed::parse(statement)
+            .map_err(|e| CoreError::rejected(ProblemCode::InvalidStatement, e.to_string()))?;
+        if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidStatement,
+                format!("a decision has typ {DECISION_TYP}"),
+            ));
+        }
+        let unknown_key = || {
+            CoreError::rejected(
+                ProblemCode::InvalidSignature,
+                "the statement's kid names no enrolled device",
+            )
+        };
+        let device_id = parsed
+            .header
+            .kid
+            .as_deref()
+            .and_then(DeviceId::parse)
+            .ok_or_else(unknown_key)?;
+        let device = self
+            .store
+            .device(&device_id)
+            .await?
+            .ok_or_else(unknown_key)?;
+        let claims: DecisionStatement = parsed
+            .verify(&device.jwk)
+            .map_err(|e| CoreError::rejected(ProblemCode::InvalidSignature, e.to_string()))?;
+        if device.state == DeviceState::Revoked {
+            return Err(CoreError::rejected(
+                ProblemCode::DeviceRevoked,
+                "this device has been revoked",
+            ));
+        }
+        if claims.request_id != id {
+            return Err(CoreError::rejected(
+                ProblemCode::StatementMismatch,
+                "the statement names another request",
+            ));
+        }
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
+        let approval_id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        let approval = self
+            .store
+            .approval(&approval_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if approval.user_id != device.user_id {
+            return Err(CoreError::rejected(
+                ProblemCode::DeviceNotAuthorized,
+                "this request is for another user's devices",
+            ));
+        }
+        let approval = self.settle(approval).await?;
+        match approval.state {
+            ApprovalState::Pending => {}
+            ApprovalState::Expired => {
+                return Err(CoreError::rejected(
+                    ProblemCode::Expired,
+                    "the request expired before the answer",
+                ));
+            }
+            _ => return Err(already_decided(&approval)),
+        }
+        if !secrets::constant_time_eq(&claims.nonce, &approval.nonce) {
+            return Err(CoreError::rejected(
+                ProblemCode::StatementMismatch,
+                "the statement carries another nonce",
+            ));
+        }
+        self.check_iat(claims.iat, self.now())?;
+        let expected_hash = details_hash(
+            approval.kind.as_str(),
+            approval.binding_message.as_deref(),
+            &approval.authorization_details,
+        )
+        .map_err(|e| CoreError::rejected(ProblemCode::DetailsMismatch, e.to_string()))?;
+        if !secrets::constant_time_eq(&claims.details_hash, &expected_hash) {
+            return Err(CoreError::rejected(
+                ProblemCode::DetailsMismatch,
+                "the signed details hash does not match the request's details",
+            ));
+        }
+
+        let (state, reason, wrong_code) = match claims.decision {
+            Decision::Approve => match (&approval.display_code, &claims.code) {
+                (None, _) => (ApprovalState::Approved, None, false),
+                (Some(_), None) => {
+                    return Err(CoreError::rejected(
+                        ProblemCode::CodeRequired,
+                        "type the code shown on the sign-in screen",
+                    ));
+                }
+                (Some(expected), Some(typed)) if secrets::constant_time_eq(expected, typed) => {
+                    (ApprovalState::Approved, None, false)
+                }
+                (Some(_), Some(_)) => (ApprovalState::Denied, Some(reasons::WRONG_CODE), true),
+            },
+            Decision::Deny => (ApprovalState::Denied, Some(reasons::DENIED_BY_USER), false),
+            Decision::Fraud => (
+                ApprovalState::Fraud,
+                Some(reasons::REPORTED_AS_FRAUD),
+                false,
+            ),
+        };
+        let outcome = self.outcome(&approval, state, reason, Some((&device, statement)))?;
+        if !self
+            .finish(&approval, outcome, Actor::Device(device.id.clone()))
+            .await?
+        {
+            let current = self.store.approval(&approval.id).await?.unwrap_or(approval);
+            return Err(already_decided(&current));
+        }
+        if wrong_code {
+            return Err(CoreError::rejected(
+                ProblemCode::WrongCode,
+                "the code does not match the one shown on the sign-in screen; the request was denied",
+            ));
+        }
+        Ok(DecisionAccepted {
+            id: id.to_owned(),
+            state,
+            decision: claims.decision,
+        })
+    }
+
+    /// Builds the final record, with the server-signed receipt.
+    fn outcome(
+        &self,
+        approval: &Approval,
+        state: ApprovalState,
+        reason: Option<&str>,
+        answer: Option<(&Device, &str)>,
+    ) -> Result<Outcome, CoreError> {
+        let decided_at = self.now();
+        let details_hash = details_hash(
+            approval.kind.as_str(),
+            approval.binding_message.as_deref(),
+            &approval.authorization_details,
+        )
+        .unwrap_or_default();
+        let receipt = Receipt {
+            iss: self.settings.public_url.clone(),
+            approval_id: approval.id.to_string(),
+            application: approval.app_id.to_string(),
+            user: approval.user_id.to_string(),
+            kind: approval.kind.as_str().to_owned(),
+            state: state.as_str().to_owned(),
+            reason: reason.map(str::to_owned),
+            details_hash,
+            created_at: approval.created_at.unix_timestamp(),
+            decided_at: decided_at.unix_timestamp(),
+            device: answer.map(|(d, _)| ReceiptDevice {
+                id: d.id.to_string(),
+                jwk: d.jwk.clone(),
+            }),
+            statement: answer.map(|(_, s)| s.to_owned()),
+            iat: decided_at.unix_timestamp(),
+        };
+        let receipt = self
+            .key
+            .sign(RECEIPT_TYP, Some(&self.kid), false, &receipt)?;
+        Ok(Outcome {
+            state,
+            reason: reason.map(str::to_owned),
+            decided_at,
+            device_id: answer.map(|(d, _)| d.id.clone()),
+            statement: answer.map(|(_, s)| s.to_owned()),
+            receipt,
+        })
+    }
+
+    /// Writes the outcome if the request is still pending, and wakes everyone waiting on it.
+    async fn finish(
+        &self,
+        approval: &Approval,
+        outcome: Outcome,
+        actor: Actor,
+    ) -> Result<bool, CoreError> {
+        let event = AuditEvent::decided(
+            &approval.id,
+            outcome.state.as_str(),
+            outcome.reason.as_deref(),
+            outcome.device_id.as_ref(),
+        );
+        let won = self
+            .store
+            .finalize(&approval.id, &outcome, self.audit(actor, event))
+            .await?;
+        if won {
+            self.notifier.notify(&Topic::Approval(approval.id.clone()));
+            self.notifier.notify(&Topic::User(approval.user_id.clone()));
+        }
+        Ok(won)
+    }
+}
+
+fn already_decided(approval: &Approval) -> CoreError {
+    CoreError::rejected(
+        ProblemCode::AlreadyDecided,
+        format!("the request is already {}", approval.state.as_str()),
+    )
+}
+
+impl Assent {
+    /// What a device stream shows: the user's pending requests, or `None` once the device is
+    /// revoked (the stream then ends).
+    pub async fn stream_snapshot(
+        &self,
+        device: &AuthenticatedDevice,
+    ) -> Result<Option<Vec<Approval>>, CoreError> {
+        let current = self.store.device(&device.device().id).await?;
+        if current.is_none_or(|d| d.state == DeviceState::Revoked) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.store
+                .pending_for_user(&device.device().user_id, self.now())
+                .await?,
+        ))
+    }
+
+    /// The state of a request, by id, for stream events.
+    pub async fn current_state(&self, id: &str) -> Result<ApprovalState, CoreError> {
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
+        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        Ok(self.settle(approval).await?.state)
+    }
+
+    /// Time from now until `t` by the service's clock (zero if past).
+    pub fn time_until(&self, t: time::OffsetDateTime) -> std::time::Duration {
+        (t - self.now()).max(Duration::ZERO).unsigned_abs()
+    }
+}

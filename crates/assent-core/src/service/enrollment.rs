@@ -1,0 +1,174 @@
+//! Enrollment: one-time codes handed to a user, and the device registration that consumes one.
+
+use super::{Assent, Principal};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::{DeviceId, EnrollmentId};
+use crate::model::{Device, Enrollment};
+use crate::notifier::Topic;
+use crate::secrets;
+use assent_proto::ProblemCode;
+use assent_proto::api::{DeviceEnrolled, DeviceState};
+use assent_proto::enrollment_link::EnrollmentLink;
+use assent_proto::jose::Parsed;
+use assent_proto::statement::{ENROLLMENT_TYP, EnrollmentProof, REGISTRATION_TYP, Registration};
+use time::OffsetDateTime;
+
+impl Assent {
+    /// Creates a one-time enrollment for a user and returns its link; the code is stored hashed.
+    pub async fn create_enrollment(
+        &self,
+        by: &Principal,
+        username: &str,
+    ) -> Result<(String, OffsetDateTime), CoreError> {
+        let user = self.user_named(username).await?;
+        let code = secrets::new_enrollment_code()?;
+        let now = self.now();
+        let enrollment = Enrollment {
+            id: EnrollmentId::generate(),
+            user_id: user.id.clone(),
+            code_hash: secrets::sha256(code.as_bytes()),
+            created_at: now,
+            expires_at: now + self.settings.enrollment_ttl,
+            used_at: None,
+        };
+        let event = AuditEvent::enrollment_created(&enrollment.id, &user.id, enrollment.expires_at);
+        self.store
+            .insert_enrollment(&enrollment, self.audit(by.actor(), event))
+            .await?;
+        let link = EnrollmentLink {
+            server: self.settings.public_url.clone(),
+            code,
+            fingerprint: self.kid.clone(),
+        };
+        Ok((link.to_link(), enrollment.expires_at))
+    }
+
+    /// Registers a device from its enrollment proof: a JWS over the code, signed by the key being
+    /// registered, with that key in the header.
+    pub async fn enroll_device(&self, proof: &str) -> Result<DeviceEnrolled, CoreError> {
+        let invalid =
+            |detail: &str| CoreError::rejected(ProblemCode::InvalidSignature, detail.to_owned());
+        let parsed = Parsed::parse(proof)
+            .map_err(|e| CoreError::rejected(ProblemCode::InvalidStatement, e.to_string()))?;
+        if parsed.header.typ.as_deref() != Some(ENROLLMENT_TYP) {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidStatement,
+                format!("an enrollment proof has typ {ENROLLMENT_TYP}"),
+            ));
+        }
+        let jwk = parsed.header.jwk.clone().ok_or_else(|| {
+            CoreError::rejected(ProblemCode::InvalidStatement, "the proof carries no jwk")
+        })?;
+        let claims: EnrollmentProof = parsed.verify(&jwk).map_err(|e| invalid(&e.to_string()))?;
+        let now = self.now();
+        self.check_iat(claims.iat, now)?;
+        let name = checked_label(&claims.name, 64, "name")?;
+        let platform = checked_label(&claims.platform, 32, "platform")?;
+
+        let enrollment = self
+            .store
+            .enrollment_by_code_hash(&secrets::sha256(claims.code.as_bytes()))
+            .await?
+            .ok_or_else(|| {
+                CoreError::rejected(
+                    ProblemCode::EnrollmentCodeInvalid,
+                    "no enrollment has this code",
+                )
+            })?;
+        if enrollment.used_at.is_some() {
+            return Err(used());
+        }
+        if now >= enrollment.expires_at {
+            return Err(CoreError::rejected(
+                ProblemCode::EnrollmentCodeExpired,
+                "the enrollment code has expired; ask for a new link",
+            ));
+        }
+        let jkt = jwk.thumbprint();
+        if self.store.device_by_jkt(&jkt).await?.is_some() {
+            return Err(CoreError::rejected(
+                ProblemCode::AlreadyExists,
+                "this key is already registered",
+            ));
+        }
+        let user = self.store.user(&enrollment.user_id).await?.ok_or_else(|| {
+            CoreError::rejected(
+                ProblemCode::EnrollmentCodeInvalid,
+                "the enrollment's user is gone",
+            )
+        })?;
+        let device = Device {
+            id: DeviceId::generate(),
+            user_id: user.id.clone(),
+            name,
+            platform,
+            jwk: jwk.public_with_kid(&jkt),
+            jkt: jkt.clone(),
+            state: DeviceState::Active,
+            created_at: now,
+            revoked_at: None,
+        };
+        let event = AuditEvent::DeviceEnrolled {
+            device_id: device.id.to_string(),
+            user_id: user.id.to_string(),
+            enrollment_id: enrollment.id.to_string(),
+            name: device.name.clone(),
+            platform: device.platform.clone(),
+            jkt: jkt.clone(),
+        };
+        let audit = self.audit(Actor::Device(device.id.clone()), event);
+        if !self
+            .store
+            .complete_enrollment(&enrollment.id, &device, audit)
+            .await?
+        {
+            return Err(used());
+        }
+        self.notifier.notify(&Topic::User(user.id.clone()));
+        let registration = Registration {
+            device_id: device.id.to_string(),
+            user: user.username.to_string(),
+            jkt,
+            iat: now.unix_timestamp(),
+        };
+        let registration =
+            self.key
+                .sign(REGISTRATION_TYP, Some(&self.kid), false, &registration)?;
+        Ok(DeviceEnrolled {
+            device_id: device.id.to_string(),
+            user: user.username.to_string(),
+            registration,
+        })
+    }
+
+    /// Refuses a signed time further from ours than the allowed clock skew.
+    pub(crate) fn check_iat(&self, iat: i64, now: OffsetDateTime) -> Result<(), CoreError> {
+        let skew = self.settings.max_clock_skew.whole_seconds();
+        if (now.unix_timestamp() - iat).abs() > skew {
+            return Err(CoreError::rejected(
+                ProblemCode::StaleStatement,
+                format!("the signed time is more than {skew} s from the server's clock"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn used() -> CoreError {
+    CoreError::rejected(
+        ProblemCode::EnrollmentCodeUsed,
+        "this enrollment code was already used",
+    )
+}
+
+fn checked_label(value: &str, max: usize, what: &str) -> Result<String, CoreError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(CoreError::rejected(
+            ProblemCode::InvalidRequest,
+            format!("the device {what} is 1 to {max} printable characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}

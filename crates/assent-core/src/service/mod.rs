@@ -1,0 +1,192 @@
+//! The operations Assent offers, each one a function of the stores, the clock and the server
+//! key. HTTP handlers call exactly one of these and map the result.
+
+mod admin;
+mod approvals;
+pub mod audit_check;
+mod device_auth;
+mod enrollment;
+pub mod views;
+
+pub use device_auth::AuthenticatedDevice;
+
+use crate::audit::{Actor, AuditEvent, PendingAudit};
+use crate::clock::{Clock, truncate_to_millis};
+use crate::error::CoreError;
+use crate::model::{App, KeyRole};
+use crate::notifier::Notifier;
+use crate::secrets;
+use crate::store::Store;
+use assent_proto::ProblemCode;
+use assent_proto::jose::SigningKey;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// Tunables of the domain, resolved from configuration by the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The server's public base URL: the issuer of receipts, the base of enrollment links, and
+    /// what device proofs must name in `htu`.
+    pub public_url: String,
+    /// Lifetime of a request whose relying party does not say.
+    pub default_ttl: Duration,
+    /// The longest a request may live; 800-63B-4 caps out-of-band secrets at 10 minutes.
+    pub max_ttl: Duration,
+    /// Whether approvals need the code shown on the relying party's screen.
+    pub number_matching: bool,
+    /// Digits of that code.
+    pub code_length: u8,
+    /// How long an enrollment link stays valid.
+    pub enrollment_ttl: Duration,
+    /// How far a device's clock may be from ours (proof and statement `iat`).
+    pub max_clock_skew: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8700".into(),
+            default_ttl: Duration::seconds(120),
+            max_ttl: Duration::seconds(600),
+            number_matching: true,
+            code_length: 6,
+            enrollment_ttl: Duration::minutes(15),
+            max_clock_skew: Duration::seconds(120),
+        }
+    }
+}
+
+/// Who is calling the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Admin { key_id: String },
+    App(App),
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Admin { key_id } => Actor::Admin(key_id.clone()),
+            Principal::App(app) => Actor::App(app.id.clone()),
+        }
+    }
+}
+
+/// The Assent domain service.
+pub struct Assent {
+    store: Arc<dyn Store>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    key: Arc<SigningKey>,
+    kid: String,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Assent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assent")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Assent {
+    pub fn new(
+        store: Arc<dyn Store>,
+        notifier: Arc<dyn Notifier>,
+        clock: Arc<dyn Clock>,
+        key: Arc<SigningKey>,
+        settings: Settings,
+    ) -> Self {
+        let kid = key.jwk().thumbprint();
+        Assent {
+            store,
+            notifier,
+            clock,
+            key,
+            kid,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn notifier(&self) -> &Arc<dyn Notifier> {
+        &self.notifier
+    }
+
+    /// The server key's id: its RFC 7638 thumbprint, which enrollment links carry.
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// The server's public keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> assent_proto::jose::JwkSet {
+        assent_proto::jose::JwkSet {
+            keys: vec![self.key.jwk().public_with_kid(&self.kid)],
+        }
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        truncate_to_millis(self.clock.now())
+    }
+
+    pub(crate) fn audit(&self, actor: Actor, event: AuditEvent) -> PendingAudit {
+        PendingAudit::new(self.now(), actor, event)
+    }
+
+    /// Records that the server created its signing key (called once, at first start).
+    pub async fn record_server_key_created(&self) -> Result<(), CoreError> {
+        let event = AuditEvent::ServerKeyCreated {
+            kid: self.kid.clone(),
+        };
+        Ok(self
+            .store
+            .append_audit(self.audit(Actor::System, event))
+            .await?)
+    }
+
+    /// Creates the first admin API key if none exists; returns its token, to show once.
+    pub async fn ensure_admin_key(&self) -> Result<Option<String>, CoreError> {
+        if self.store.has_admin_key().await? {
+            return Ok(None);
+        }
+        let key = secrets::new_api_key()?;
+        let record = crate::model::ApiKeyRecord {
+            id: key.id.clone(),
+            secret_hash: key.secret_hash,
+            role: KeyRole::Admin,
+            created_at: self.now(),
+        };
+        let event = AuditEvent::AdminKeyCreated { key_id: key.id };
+        self.store
+            .insert_api_key(&record, self.audit(Actor::System, event))
+            .await?;
+        Ok(Some(key.token))
+    }
+
+    /// Resolves a presented API key. Every failure looks the same to the caller, so the answer
+    /// does not reveal whether a key id exists.
+    pub async fn authenticate_api_key(&self, token: &str) -> Result<Principal, CoreError> {
+        let refused =
+            || CoreError::rejected(ProblemCode::Unauthorized, "missing or invalid API key");
+        let (id, secret) = secrets::split_api_key(token).ok_or_else(refused)?;
+        let record = self.store.api_key(id).await?.ok_or_else(refused)?;
+        if !secrets::secret_matches(secret, &record.secret_hash) {
+            return Err(refused());
+        }
+        match record.role {
+            KeyRole::Admin => Ok(Principal::Admin { key_id: record.id }),
+            KeyRole::App(app_id) => {
+                let app = self.store.app(&app_id).await?.ok_or_else(refused)?;
+                Ok(Principal::App(app))
+            }
+        }
+    }
+}

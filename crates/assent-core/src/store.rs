@@ -1,0 +1,123 @@
+//! The storage port. One narrow trait, implemented by the SQLite and PostgreSQL adapters and
+//! checked by one shared behavioural suite. Every write that changes security state takes the
+//! audit event to append in the same transaction.
+
+use crate::audit::PendingAudit;
+use crate::error::StoreError;
+use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use crate::model::{
+    ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome, User,
+};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Everything Assent persists.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- keys and applications
+    /// Stores an API key (admin or application) with its audit event.
+    async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn has_admin_key(&self) -> Result<bool, StoreError>;
+    /// Creates an application together with its first API key.
+    async fn insert_app(
+        &self,
+        app: &App,
+        key: &ApiKeyRecord,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
+
+    // --- users
+    /// Fails with [`StoreError::Conflict`] when the username is taken.
+    async fn insert_user(&self, user: &User, audit: PendingAudit) -> Result<(), StoreError>;
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    async fn user_by_name(&self, name: &Username) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    // --- enrollment and devices
+    async fn insert_enrollment(
+        &self,
+        enrollment: &Enrollment,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn enrollment_by_code_hash(&self, hash: &[u8]) -> Result<Option<Enrollment>, StoreError>;
+    /// Marks the enrollment used and creates the device, only if the enrollment is still unused:
+    /// returns `false` (and writes nothing) when another use won.
+    async fn complete_enrollment(
+        &self,
+        enrollment: &EnrollmentId,
+        device: &Device,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    async fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError>;
+    async fn device_by_jkt(&self, jkt: &str) -> Result<Option<Device>, StoreError>;
+    /// Devices of one user, or of everyone.
+    async fn list_devices(&self, user: Option<&UserId>) -> Result<Vec<Device>, StoreError>;
+    /// Revokes an active device; `false` when it was already revoked.
+    async fn revoke_device(
+        &self,
+        id: &DeviceId,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Records a device proof's id; `false` when the same key already used it (a replay).
+    /// Entries may be forgotten after `expires_at`, when the proof's time check refuses it anyway.
+    async fn consume_proof(
+        &self,
+        jkt: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets proof ids that expired before `now`.
+    async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    // --- approvals
+    async fn insert_approval(
+        &self,
+        approval: &Approval,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError>;
+    /// A user's pending requests that have not expired at `now`, oldest first.
+    async fn pending_for_user(
+        &self,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Approval>, StoreError>;
+    /// Pending requests whose expiry is at or before `now`, at most `limit`.
+    async fn due_for_expiry(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError>;
+    /// Writes the final state only if the request is still pending; `false` when it was not
+    /// (another answer, a cancel or the expiry won), in which case nothing is written.
+    async fn finalize(
+        &self,
+        id: &ApprovalId,
+        outcome: &Outcome,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Records that a device received a request; the audit event is written only the first time
+    /// per device and channel. Returns whether it was the first time.
+    async fn record_delivery(
+        &self,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+
+    // --- audit
+    /// Audit rows with `seq > after`, in order, at most `limit`.
+    async fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The sequence number of the last row, as recorded with the last append.
+    async fn audit_head(&self) -> Result<Option<u64>, StoreError>;
+    /// Appends an event that accompanies no other change (start-up events).
+    async fn append_audit(&self, audit: PendingAudit) -> Result<(), StoreError>;
+}

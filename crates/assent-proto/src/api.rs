@@ -1,0 +1,386 @@
+//! Request and response bodies of the HTTP API. Timestamps are RFC 3339 strings on the wire;
+//! signed payloads (in [`crate::statement`]) use Unix seconds as JOSE does.
+
+use crate::jose::Jwk;
+use crate::statement::Decision;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the approval is for; policy treats each kind differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    #[default]
+    Login,
+    Transaction,
+    Access,
+    AgentAction,
+}
+
+impl ApprovalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Login => "login",
+            ApprovalKind::Transaction => "transaction",
+            ApprovalKind::Access => "access",
+            ApprovalKind::AgentAction => "agent_action",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Login,
+            Self::Transaction,
+            Self::Access,
+            Self::AgentAction,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Where an approval request is in its life. `Pending` is the only state that changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Denied,
+    Fraud,
+    Expired,
+    Cancelled,
+}
+
+impl ApprovalState {
+    pub const ALL: [ApprovalState; 6] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Denied,
+        Self::Fraud,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Fraud => "fraud",
+            ApprovalState::Expired => "expired",
+            ApprovalState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Final states never change again.
+    pub fn is_final(self) -> bool {
+        self != ApprovalState::Pending
+    }
+}
+
+/// Approximate location of the requester, as the relying party knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Geo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// Where the request comes from, shown to the user so they can tell it is not theirs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The relying party's own identifier for the browser or device that asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<Geo>,
+}
+
+/// `POST /v1/approvals`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateApproval {
+    /// Username of the person whose approval is asked.
+    pub user: String,
+    #[serde(default)]
+    pub kind: ApprovalKind,
+    /// A short sentence shown on the device, for example "Sign in to Acme".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_message: Option<String>,
+    /// RFC 9396 authorization details: objects with a `type` and any other members (amount,
+    /// currency, recipient, resource, role...). They are shown on the device and signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub authorization_details: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<RequestContext>,
+    /// Seconds until the request expires; at most 600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u32>,
+}
+
+/// Answer to `POST /v1/approvals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalCreated {
+    pub id: String,
+    pub state: ApprovalState,
+    /// The code the relying party shows to the user, who types it on the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_code: Option<String>,
+    pub expires_at: String,
+}
+
+/// The device that answered, as the relying party sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnsweringDevice {
+    pub id: String,
+    pub name: String,
+}
+
+/// `GET /v1/approvals/{id}`: the relying party's view of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalStatus {
+    pub id: String,
+    pub state: ApprovalState,
+    pub kind: ApprovalKind,
+    pub user: String,
+    /// Why it ended, when it did not end the plain way (`wrong_code`, `cancelled_by_relying_party`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<AnsweringDevice>,
+    /// Server-signed JWS over the outcome, embedding the device's signed statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
+}
+
+/// The application that asks, as shown on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A request as the device sees it: everything the user needs to judge it, and what to sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceApproval {
+    pub id: String,
+    pub state: ApprovalState,
+    pub application: ApplicationRef,
+    pub kind: ApprovalKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_message: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub authorization_details: Vec<Value>,
+    pub context: RequestContext,
+    /// Server nonce the statement must carry.
+    pub nonce: String,
+    /// The digest the statement must carry; the device should recompute it from the fields above.
+    pub details_hash: String,
+    /// Whether approving needs the code shown on the relying party's screen.
+    pub code_required: bool,
+    /// Number of characters of that code, so the prompt can size its input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_length: Option<u8>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// `GET /v1/device/approvals`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceApprovalList {
+    pub approvals: Vec<DeviceApproval>,
+}
+
+/// `POST /v1/device/approvals/{id}/decision`: the signed statement is the whole authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubmitDecision {
+    /// Compact JWS (ES256) of a decision statement, `kid` = device id.
+    pub statement: String,
+}
+
+/// Answer to a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionAccepted {
+    pub id: String,
+    pub state: ApprovalState,
+    pub decision: Decision,
+}
+
+/// `POST /v1/device/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollDevice {
+    /// Compact JWS (ES256) of an enrollment proof, with the device's public key in the `jwk`
+    /// header member.
+    pub proof: String,
+}
+
+/// Answer to an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceEnrolled {
+    pub device_id: String,
+    pub user: String,
+    /// Server-signed registration JWS; verify it with the key the link's fingerprint names.
+    pub registration: String,
+}
+
+/// `POST /v1/admin/apps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateApp {
+    pub name: String,
+}
+
+/// Answer to creating an application: the API key is shown here once and stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppCreated {
+    pub app_id: String,
+    pub name: String,
+    pub api_key: String,
+}
+
+/// An application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// `POST /v1/admin/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub created_at: String,
+}
+
+/// A list of users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+/// `POST /v1/enrollments` (relying party) and `POST /v1/admin/enrollments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnrollment {
+    pub user: String,
+}
+
+/// A one-time enrollment link; the code in it is shown here once and stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentCreated {
+    pub link: String,
+    pub expires_at: String,
+}
+
+/// Whether a device can still answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    Active,
+    Revoked,
+}
+
+/// A device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceView {
+    pub id: String,
+    pub user: String,
+    pub name: String,
+    pub platform: String,
+    pub state: DeviceState,
+    pub jwk: Jwk,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+/// A list of devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceList {
+    pub devices: Vec<DeviceView>,
+}
+
+/// Result of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditReport {
+    pub intact: bool,
+    /// Rows checked.
+    pub rows: u64,
+    /// Sequence number and hash of the last row; record them elsewhere to detect truncation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<String>,
+    /// The first damaged row, when the chain is broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// An event on a relying party's approval stream, or a device's stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamEvent {
+    /// Approval id.
+    pub id: String,
+    pub state: ApprovalState,
+}

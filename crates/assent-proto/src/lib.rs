@@ -1,0 +1,13 @@
+//! Assent's wire contract: what crosses the network between relying parties, devices and the
+//! server, and the exact bytes that get signed. Kept free of async runtimes and web frameworks so
+//! the server, the client and any third-party authenticator can share one definition.
+
+pub mod api;
+pub mod canonical;
+pub mod enrollment_link;
+pub mod jose;
+pub mod problem;
+pub mod receipt;
+pub mod statement;
+
+pub use problem::ProblemCode;

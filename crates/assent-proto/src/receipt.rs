@@ -1,0 +1,105 @@
+//! Offline verification of a receipt: the server's signature (with its JWKS), then the device's
+//! own signature over its statement (with the device key the receipt names), then that the two
+//! tell the same story. Needs public keys only.
+
+use crate::jose::{JwkSet, Parsed};
+use crate::statement::{DECISION_TYP, Decision, DecisionStatement, RECEIPT_TYP, Receipt};
+
+/// A receipt whose signatures and consistency checks passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    pub receipt: Receipt,
+    /// The device's statement, when a device answered.
+    pub statement: Option<DecisionStatement>,
+    /// Key id of the server key that signed it.
+    pub kid: String,
+}
+
+/// Why a receipt does not verify.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReceiptError {
+    #[error("the receipt is not a JWS: {0}")]
+    Malformed(String),
+    #[error("the receipt's typ is not {RECEIPT_TYP}")]
+    WrongType,
+    #[error("no key in the JWKS has the receipt's kid")]
+    UnknownKey,
+    #[error("the server's signature does not verify")]
+    ServerSignature,
+    #[error("the device's statement is not valid: {0}")]
+    Statement(String),
+    #[error("the device's signature does not verify")]
+    DeviceSignature,
+    #[error("the receipt and the device's statement disagree: {0}")]
+    Inconsistent(&'static str),
+}
+
+/// Verifies `receipt` against the server keys in `jwks`.
+pub fn verify_receipt(receipt: &str, jwks: &JwkSet) -> Result<VerifiedReceipt, ReceiptError> {
+    let parsed =
+        Parsed::parse(receipt.trim()).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+    if parsed.header.typ.as_deref() != Some(RECEIPT_TYP) {
+        return Err(ReceiptError::WrongType);
+    }
+    let kid = parsed.header.kid.clone().ok_or(ReceiptError::UnknownKey)?;
+    let key = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid.as_deref() == Some(kid.as_str()) || k.thumbprint() == kid)
+        .ok_or(ReceiptError::UnknownKey)?;
+    let body: Receipt = parsed
+        .verify(key)
+        .map_err(|_| ReceiptError::ServerSignature)?;
+
+    let statement = match (&body.statement, &body.device) {
+        (None, None) => None,
+        (Some(jws), Some(device)) => {
+            let parsed = Parsed::parse(jws).map_err(|e| ReceiptError::Statement(e.to_string()))?;
+            if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
+                return Err(ReceiptError::Statement(format!(
+                    "typ is not {DECISION_TYP}"
+                )));
+            }
+            if parsed.header.kid.as_deref() != Some(device.id.as_str()) {
+                return Err(ReceiptError::Inconsistent(
+                    "the statement's kid is not the named device",
+                ));
+            }
+            let statement: DecisionStatement = parsed
+                .verify(&device.jwk)
+                .map_err(|_| ReceiptError::DeviceSignature)?;
+            if statement.request_id != body.approval_id {
+                return Err(ReceiptError::Inconsistent(
+                    "the statement is for another request",
+                ));
+            }
+            if statement.details_hash != body.details_hash {
+                return Err(ReceiptError::Inconsistent(
+                    "the statement signed other details",
+                ));
+            }
+            let consistent = match (statement.decision, body.state.as_str()) {
+                (Decision::Approve, "approved") => true,
+                (Decision::Approve, "denied") => body.reason.as_deref() == Some("wrong_code"),
+                (Decision::Deny, "denied") | (Decision::Fraud, "fraud") => true,
+                _ => false,
+            };
+            if !consistent {
+                return Err(ReceiptError::Inconsistent(
+                    "the state does not follow from the device's decision",
+                ));
+            }
+            Some(statement)
+        }
+        _ => {
+            return Err(ReceiptError::Inconsistent(
+                "a statement needs its device and a device its statement",
+            ));
+        }
+    };
+    Ok(VerifiedReceipt {
+        receipt: body,
+        statement,
+        kid,
+    })
+}

@@ -1,0 +1,303 @@
+//! Configuration: built-in defaults, then a TOML file, then `ASSENT_` environment variables
+//! (`__` separates nesting: `ASSENT_HTTP__BODY_LIMIT_BYTES`), then command-line flags. Unknown
+//! keys are errors, so a typo never silently leaves a default in force. Every key, its default
+//! and its variable are listed in `docs/assent.reference.toml`.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables with the `ASSENT_` prefix that belong to the command-line tools, not to
+/// the server configuration.
+const CLI_VARIABLES: &[&str] = &["admin_key", "server", "profile", "config"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database, the server key and the admin key file live.
+    pub data_dir: PathBuf,
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL (scheme, host, port, optional path) as devices reach the server; empty
+    /// means `http://<listen>`.
+    pub public_url: String,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub approvals: ApprovalConfig,
+    pub enrollment: EnrollmentConfig,
+    pub devices: DeviceConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `assent_server=debug,info`.
+    pub level: String,
+    /// `json` (one object per line) or `text`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted.
+    pub body_limit_bytes: usize,
+    /// Time allowed to produce a response (long polls get `max_wait_secs` on top).
+    pub request_timeout_secs: u64,
+    /// Longest long poll (`?wait=`) a relying party may ask for.
+    pub max_wait_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// Lifetime of a request whose relying party does not give `expires_in`.
+    pub default_ttl_secs: u64,
+    /// Longest lifetime a relying party may ask for (at most 600, per NIST SP 800-63B-4).
+    pub max_ttl_secs: u64,
+    /// Whether approving needs the code shown on the relying party's screen.
+    pub number_matching: bool,
+    /// Digits of that code (4 to 10).
+    pub code_length: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrollmentConfig {
+    /// How long an enrollment link stays valid.
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// How far a device's clock may be from the server's.
+    pub max_clock_skew_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./assent-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            public_url: String::new(),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            approvals: ApprovalConfig::default(),
+            enrollment: EnrollmentConfig::default(),
+            devices: DeviceConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 15,
+            max_wait_secs: 60,
+        }
+    }
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            default_ttl_secs: 120,
+            max_ttl_secs: 600,
+            number_matching: true,
+            code_length: 6,
+        }
+    }
+}
+
+impl Default for EnrollmentConfig {
+    fn default() -> Self {
+        EnrollmentConfig { ttl_secs: 900 }
+    }
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            max_clock_skew_secs: 120,
+        }
+    }
+}
+
+/// Values given on the command line, which override everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// A configuration that could not be loaded, with what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, the file (if any), the environment and the overrides, then validates.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "the file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env = Env::prefixed("ASSENT_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !CLI_VARIABLES.contains(&key.as_str()) && !key.starts_with("test_")
+        });
+        let config: Config = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |m: String| Err(ConfigError(m));
+        if !(4..=10).contains(&self.approvals.code_length) {
+            return fail("approvals.code_length must be between 4 and 10".into());
+        }
+        if self.approvals.max_ttl_secs == 0 || self.approvals.max_ttl_secs > 600 {
+            return fail("approvals.max_ttl_secs must be between 1 and 600".into());
+        }
+        if self.approvals.default_ttl_secs == 0
+            || self.approvals.default_ttl_secs > self.approvals.max_ttl_secs
+        {
+            return fail(
+                "approvals.default_ttl_secs must be between 1 and approvals.max_ttl_secs".into(),
+            );
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return fail("http.body_limit_bytes must be at least 1024".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            return fail("http.request_timeout_secs must be at least 1".into());
+        }
+        if self.enrollment.ttl_secs == 0 || self.enrollment.ttl_secs > 7 * 24 * 3600 {
+            return fail("enrollment.ttl_secs must be between 1 and 604800 (7 days)".into());
+        }
+        if !self.public_url.is_empty() {
+            let url = url::Url::parse(&self.public_url)
+                .map_err(|e| ConfigError(format!("public_url is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return fail("public_url must be an http(s) URL without query or fragment".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// The domain settings this configuration implies.
+    pub fn settings(&self) -> assent_core::Settings {
+        use assent_core::clock::seconds;
+        assent_core::Settings {
+            public_url: self.public_url(),
+            default_ttl: seconds(self.approvals.default_ttl_secs),
+            max_ttl: seconds(self.approvals.max_ttl_secs),
+            number_matching: self.approvals.number_matching,
+            code_length: self.approvals.code_length,
+            enrollment_ttl: seconds(self.enrollment.ttl_secs),
+            max_clock_skew: seconds(self.devices.max_clock_skew_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn file_and_environment_override_defaults_and_unknown_keys_fail() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "assent.toml",
+                "listen = \"127.0.0.1:9000\"\n[approvals]\ncode_length = 8\n",
+            )?;
+            jail.set_env("ASSENT_HTTP__MAX_WAIT_SECS", "30");
+            jail.set_env("ASSENT_ADMIN_KEY", "not a config key");
+            let config =
+                Config::load(Some(Path::new("assent.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.approvals.code_length, 8);
+            assert_eq!(config.http.max_wait_secs, 30);
+
+            let overrides = Overrides {
+                listen: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Default::default()
+            };
+            assert_eq!(
+                Config::load(Some(Path::new("assent.toml")), &overrides)
+                    .unwrap()
+                    .listen
+                    .port(),
+                9100
+            );
+
+            jail.create_file("bad.toml", "[approvals]\ncode_lenght = 8\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("code_lenght"), "{err}");
+
+            jail.set_env("ASSENT_APPROVALS__NUMBER_MATCH", "false");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        let mut config = Config::default();
+        config.approvals.max_ttl_secs = 601;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.public_url = "ftp://x".into();
+        assert!(config.validate().is_err());
+    }
+}

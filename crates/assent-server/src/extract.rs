@@ -1,0 +1,129 @@
+//! Extractors that authenticate callers and parse bodies, so no handler can forget to.
+
+use crate::error::ApiError;
+use crate::http::AppState;
+use assent_core::Principal;
+use assent_core::model::App;
+use assent_core::service::AuthenticatedDevice;
+use assent_proto::ProblemCode;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+/// A JSON body whose every failure is a problem document: malformed, too large, wrong type.
+#[derive(Debug)]
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(&rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::new(ProblemCode::MalformedJson, e.body_text())
+        }
+        JsonRejection::JsonDataError(e) => {
+            ApiError::new(ProblemCode::InvalidRequest, e.body_text())
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            "send the body with Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ProblemCode::BodyTooLarge,
+            "the body is larger than the server accepts",
+        ),
+        other => ApiError::new(ProblemCode::MalformedJson, other.body_text()),
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let missing = || {
+        ApiError::new(
+            ProblemCode::Unauthorized,
+            "send an API key as Authorization: Bearer <key>",
+        )
+    };
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(missing());
+    }
+    Ok(token.trim())
+}
+
+/// A relying party authenticated by its API key.
+#[derive(Debug)]
+pub(crate) struct AppAuth(pub App);
+
+impl FromRequestParts<AppState> for AppAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match state.assent.authenticate_api_key(bearer(parts)?).await? {
+            Principal::App(app) => Ok(AppAuth(app)),
+            Principal::Admin { .. } => Err(ApiError::new(
+                ProblemCode::Forbidden,
+                "this endpoint takes an application's API key, not an admin key",
+            )),
+        }
+    }
+}
+
+/// An administrator authenticated by an admin API key.
+#[derive(Debug)]
+pub(crate) struct AdminAuth(pub Principal);
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match state.assent.authenticate_api_key(bearer(parts)?).await? {
+            admin @ Principal::Admin { .. } => Ok(AdminAuth(admin)),
+            Principal::App(_) => Err(ApiError::new(
+                ProblemCode::Forbidden,
+                "this endpoint needs an admin API key",
+            )),
+        }
+    }
+}
+
+/// A device authenticated by a fresh proof in the `DPoP` header, bound to this method and URL.
+#[derive(Debug)]
+pub(crate) struct DeviceAuth(pub AuthenticatedDevice);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
+        let device = state
+            .assent
+            .authenticate_device(proof, parts.method.as_str(), parts.uri.path())
+            .await?;
+        Ok(DeviceAuth(device))
+    }
+}

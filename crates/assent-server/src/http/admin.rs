@@ -1,0 +1,145 @@
+//! The admin API, driven by `assent admin`.
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::extract::{AdminAuth, ApiJson};
+use assent_core::clock::rfc3339;
+use assent_core::service::views::device_view;
+use assent_proto::api::{
+    AppCreated, AuditReport, CreateApp, CreateEnrollment, CreateUser, DeviceList, DeviceView,
+    EnrollmentCreated, UserList, UserView,
+};
+use assent_proto::problem::Problem;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+/// Create a relying party; its API key is in the answer, once.
+#[utoipa::path(post, path = "/v1/admin/apps", tag = "admin", request_body = CreateApp, security(("api_key" = [])),
+    responses((status = 201, body = AppCreated), (status = "4XX", body = Problem)))]
+pub(crate) async fn create_app(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(request): ApiJson<CreateApp>,
+) -> Result<(StatusCode, Json<AppCreated>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.assent.create_app(&admin, &request.name).await?),
+    ))
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = CreateUser, security(("api_key" = [])),
+    responses((status = 201, body = UserView), (status = "4XX", body = Problem)))]
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(request): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let user = state.assent.create_user(&admin, &request.username).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView {
+            id: user.id.to_string(),
+            username: user.username.to_string(),
+            created_at: rfc3339(user.created_at),
+        }),
+    ))
+}
+
+/// List users.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("api_key" = [])),
+    responses((status = 200, body = UserList), (status = "4XX", body = Problem)))]
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> Result<Json<UserList>, ApiError> {
+    let users = state.assent.list_users().await?;
+    let users = users
+        .into_iter()
+        .map(|u| UserView {
+            id: u.id.to_string(),
+            username: u.username.to_string(),
+            created_at: rfc3339(u.created_at),
+        })
+        .collect();
+    Ok(Json(UserList { users }))
+}
+
+/// Create an enrollment link for a user.
+#[utoipa::path(post, path = "/v1/admin/enrollments", tag = "admin", request_body = CreateEnrollment,
+    security(("api_key" = [])),
+    responses((status = 201, body = EnrollmentCreated), (status = "4XX", body = Problem)))]
+pub(crate) async fn create_enrollment(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(request): ApiJson<CreateEnrollment>,
+) -> Result<(StatusCode, Json<EnrollmentCreated>), ApiError> {
+    let (link, expires_at) = state
+        .assent
+        .create_enrollment(&admin, &request.user)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollmentCreated {
+            link,
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeviceFilter {
+    /// Only this user's devices.
+    user: Option<String>,
+}
+
+/// List devices.
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", params(DeviceFilter), security(("api_key" = [])),
+    responses((status = 200, body = DeviceList), (status = "4XX", body = Problem)))]
+pub(crate) async fn list_devices(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    filter: Result<Query<DeviceFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DeviceList>, ApiError> {
+    let Query(filter) = filter
+        .map_err(|e| ApiError::new(assent_proto::ProblemCode::InvalidRequest, e.body_text()))?;
+    let devices = state.assent.list_devices(filter.user.as_deref()).await?;
+    let devices = devices
+        .iter()
+        .map(|(d, name)| device_view(d, name.as_str()))
+        .collect();
+    Ok(Json(DeviceList { devices }))
+}
+
+/// Revoke a device: from now on it can answer nothing.
+#[utoipa::path(post, path = "/v1/admin/devices/{id}/revoke", tag = "admin", params(("id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, body = DeviceView), (status = "4XX", body = Problem)))]
+pub(crate) async fn revoke_device(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceView>, ApiError> {
+    let device = state.assent.revoke_device(admin.actor(), &id).await?;
+    let user = state
+        .assent
+        .store()
+        .user(&device.user_id)
+        .await
+        .map_err(assent_core::CoreError::from)?;
+    let name = user.map(|u| u.username.to_string()).unwrap_or_default();
+    Ok(Json(device_view(&device, &name)))
+}
+
+/// Check the audit chain from the first row to the last.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "admin", security(("api_key" = [])),
+    responses((status = 200, body = AuditReport), (status = "4XX", body = Problem)))]
+pub(crate) async fn verify_audit(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> Result<Json<AuditReport>, ApiError> {
+    Ok(Json(state.assent.verify_audit().await?))
+}

@@ -1,0 +1,131 @@
+//! Routes, shared state and the OpenAPI description, which is generated from the handlers'
+//! annotations so it cannot drift from the code.
+
+mod admin;
+mod device;
+mod meta;
+mod rp;
+mod sse;
+
+use crate::error::ApiError;
+use crate::middleware::{Deadlines, request_context};
+use assent_core::Assent;
+use assent_proto::ProblemCode;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub assent: Arc<Assent>,
+    /// Longest long poll a relying party may ask for.
+    pub max_wait: Duration,
+    /// Turns `true` when the server begins shutting down; streams and long polls end then.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Assent",
+        description = "Push approval server: relying-party, device and admin APIs. Errors are RFC 9457 problem details (application/problem+json) whose `type` is urn:assent:problem:<code>.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&Security),
+    components(schemas(assent_proto::problem::Problem, assent_proto::ProblemCode)),
+    tags(
+        (name = "relying party", description = "Ask for approvals and read their outcome (Bearer application API key)"),
+        (name = "device", description = "Enroll, fetch requests and answer them (DPoP-shaped device proofs, signed statements)"),
+        (name = "admin", description = "Applications, users, enrollments, devices, audit (Bearer admin API key)"),
+        (name = "meta", description = "Health, keys, this description")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "device_proof",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "DPoP",
+                "Compact JWS (typ dpop+jwt, ES256) with the device's public key in `jwk` and claims jti, htm, htu, iat",
+            ))),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(rp::create_approval))
+        .routes(routes!(rp::get_approval, rp::cancel_approval))
+        .routes(routes!(rp::approval_events))
+        .routes(routes!(rp::create_enrollment))
+        .routes(routes!(device::enroll))
+        .routes(routes!(device::list_pending))
+        .routes(routes!(device::get_approval))
+        .routes(routes!(device::decide))
+        .routes(routes!(device::stream))
+        .routes(routes!(admin::create_app))
+        .routes(routes!(admin::create_user, admin::list_users))
+        .routes(routes!(admin::create_enrollment))
+        .routes(routes!(admin::list_devices))
+        .routes(routes!(admin::revoke_device))
+        .routes(routes!(admin::verify_audit))
+        .routes(routes!(meta::live))
+        .routes(routes!(meta::ready))
+        .routes(routes!(meta::jwks))
+}
+
+/// The OpenAPI 3.1 description of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The whole application.
+pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -> Router {
+    let (router, api) = api_router().split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || meta::openapi_json(api.clone())),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            deadlines,
+            request_context,
+        ))
+        .with_state(state)
+}
+
+/// Resolves once the server begins shutting down.
+pub(crate) async fn shutting_down(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|down| *down).await;
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ProblemCode::NotFound, "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ProblemCode::MethodNotAllowed,
+        "this endpoint does not take this method; see /openapi.json",
+    )
+}

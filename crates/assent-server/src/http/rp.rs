@@ -1,0 +1,152 @@
+//! The relying-party API: ask for an approval, learn its outcome.
+
+use super::AppState;
+use super::sse;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, AppAuth};
+use assent_core::Principal;
+use assent_proto::ProblemCode;
+use assent_proto::api::{
+    ApprovalCreated, ApprovalStatus, CreateApproval, CreateEnrollment, EnrollmentCreated,
+};
+use assent_proto::problem::Problem;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use time::Duration;
+
+/// Ask a user for an approval.
+#[utoipa::path(post, path = "/v1/approvals", tag = "relying party", request_body = CreateApproval,
+    security(("api_key" = [])),
+    responses((status = 201, body = ApprovalCreated), (status = "4XX", body = Problem)))]
+pub(crate) async fn create_approval(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(request): ApiJson<CreateApproval>,
+) -> Result<(StatusCode, Json<ApprovalCreated>), ApiError> {
+    let created = state.assent.create_approval(&app, request).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A request's state; with `?wait=SECONDS`, waits until it is final or the time is up.
+#[utoipa::path(get, path = "/v1/approvals/{id}", tag = "relying party",
+    params(("id" = String, Path), ("wait" = Option<u64>, Query, description = "seconds to wait for a final state")),
+    security(("api_key" = [])),
+    responses((status = 200, body = ApprovalStatus), (status = "4XX", body = Problem)))]
+pub(crate) async fn get_approval(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ApprovalStatus>, ApiError> {
+    let wait = parse_wait(query.as_deref(), state.max_wait)?;
+    let approval = tokio::select! {
+        result = state.assent.wait_for_app(&app, &id, wait) => result?,
+        _ = super::shutting_down(state.shutdown.clone()) => state.assent.approval_for_app(&app, &id).await?,
+    };
+    Ok(Json(state.assent.status_view(&approval).await?))
+}
+
+fn parse_wait(query: Option<&str>, max: std::time::Duration) -> Result<Duration, ApiError> {
+    let Some(query) = query else {
+        return Ok(Duration::ZERO);
+    };
+    let mut wait = Duration::ZERO;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("wait", value)) => {
+                let seconds: u64 = value.parse().map_err(|_| {
+                    ApiError::new(
+                        ProblemCode::InvalidRequest,
+                        "wait is a whole number of seconds",
+                    )
+                })?;
+                let capped = seconds.min(max.as_secs());
+                wait = Duration::seconds(i64::try_from(capped).unwrap_or(0));
+            }
+            _ => {
+                return Err(ApiError::new(
+                    ProblemCode::InvalidRequest,
+                    format!("unknown query parameter in {pair:?}"),
+                ));
+            }
+        }
+    }
+    Ok(wait)
+}
+
+/// Cancel a pending request.
+#[utoipa::path(delete, path = "/v1/approvals/{id}", tag = "relying party", params(("id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, body = ApprovalStatus), (status = "4XX", body = Problem)))]
+pub(crate) async fn cancel_approval(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(id): Path<String>,
+) -> Result<Json<ApprovalStatus>, ApiError> {
+    let approval = state.assent.cancel_approval(&app, &id).await?;
+    Ok(Json(state.assent.status_view(&approval).await?))
+}
+
+/// Server-sent events: a `state` event with the request's status now and at every change, until
+/// it is final.
+#[utoipa::path(get, path = "/v1/approvals/{id}/events", tag = "relying party", params(("id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "`state` events carrying an ApprovalStatus"),
+        (status = "4XX", body = Problem)))]
+pub(crate) async fn approval_events(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let approval = state.assent.approval_for_app(&app, &id).await?;
+    Ok(sse::approval_stream(state, app, approval))
+}
+
+/// Create an enrollment link for one of your users.
+#[utoipa::path(post, path = "/v1/enrollments", tag = "relying party", request_body = CreateEnrollment,
+    security(("api_key" = [])),
+    responses((status = 201, body = EnrollmentCreated), (status = "4XX", body = Problem)))]
+pub(crate) async fn create_enrollment(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(request): ApiJson<CreateEnrollment>,
+) -> Result<(StatusCode, Json<EnrollmentCreated>), ApiError> {
+    let (link, expires_at) = state
+        .assent
+        .create_enrollment(&Principal::App(app), &request.user)
+        .await?;
+    let expires_at = assent_core::clock::rfc3339(expires_at);
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollmentCreated { link, expires_at }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_is_parsed_and_capped() {
+        let max = std::time::Duration::from_secs(60);
+        assert_eq!(parse_wait(None, max).unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_wait(Some("wait=5"), max).unwrap(),
+            Duration::seconds(5)
+        );
+        assert_eq!(
+            parse_wait(Some("wait=3600"), max).unwrap(),
+            Duration::seconds(60)
+        );
+        assert_eq!(
+            parse_wait(Some("wait=x"), max).unwrap_err().code(),
+            ProblemCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_wait(Some("other=1"), max).unwrap_err().code(),
+            ProblemCode::InvalidRequest
+        );
+    }
+}

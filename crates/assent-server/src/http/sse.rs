@@ -1,0 +1,145 @@
+//! Server-sent event streams. Each stream is a task that re-reads the store whenever the
+//! notifier wakes it, and ends when the client goes away or the server shuts down.
+
+use super::AppState;
+use assent_core::Topic;
+use assent_core::model::{App, Approval};
+use assent_core::service::AuthenticatedDevice;
+use assent_proto::api::StreamEvent;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// How often a device stream re-checks even without a wake-up (expiries make no noise).
+const DEVICE_RECHECK: Duration = Duration::from_secs(15);
+
+fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
+    Ok(Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_default()))
+}
+
+/// The relying party's stream of one request's state.
+pub(crate) fn approval_stream(
+    state: AppState,
+    app: App,
+    approval: Approval,
+) -> impl IntoResponse + use<> {
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        let id = approval.id.to_string();
+        let mut subscription = state
+            .assent
+            .notifier()
+            .subscribe(&Topic::Approval(approval.id.clone()));
+        let mut last = None;
+        loop {
+            let current = match state.assent.approval_for_app(&app, &id).await {
+                Ok(current) => current,
+                Err(e) => {
+                    tracing::warn!(error = %e, "approval stream ended on an error");
+                    break;
+                }
+            };
+            if last != Some(current.state) {
+                last = Some(current.state);
+                let Ok(view) = state.assent.status_view(&current).await else {
+                    break;
+                };
+                if tx.send(event("state", &view)).await.is_err() {
+                    break;
+                }
+            }
+            if current.state.is_final() {
+                break;
+            }
+            let until_expiry = state.assent.time_until(current.expires_at);
+            tokio::select! {
+                _ = subscription.changed() => {}
+                _ = tokio::time::sleep(until_expiry + Duration::from_millis(5)) => {}
+                _ = tx.closed() => break,
+                _ = super::shutting_down(state.shutdown.clone()) => break,
+            }
+        }
+    });
+    sse_typed(rx)
+}
+
+fn sse_typed(rx: mpsc::Receiver<Result<Event, Infallible>>) -> impl IntoResponse + use<> {
+    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// A device's stream of arriving and ending requests.
+pub(crate) fn device_stream(
+    state: AppState,
+    device: AuthenticatedDevice,
+) -> impl IntoResponse + use<> {
+    let (tx, rx) = mpsc::channel(32);
+    tokio::spawn(async move {
+        let user = device.device().user_id.clone();
+        let mut subscription = state.assent.notifier().subscribe(&Topic::User(user));
+        let mut shown: HashSet<String> = HashSet::new();
+        loop {
+            let pending = match state.assent.stream_snapshot(&device).await {
+                Ok(Some(pending)) => pending,
+                Ok(None) => {
+                    let _ = tx
+                        .send(event(
+                            "revoked",
+                            &serde_json::json!({"device_id": device.device().id.to_string()}),
+                        ))
+                        .await;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "device stream ended on an error");
+                    break;
+                }
+            };
+            let now: HashSet<String> = pending.iter().map(|a| a.id.to_string()).collect();
+            let mut closed = false;
+            for approval in &pending {
+                let id = approval.id.to_string();
+                if shown.insert(id.clone()) {
+                    closed |= tx
+                        .send(event(
+                            "approval",
+                            &StreamEvent {
+                                id,
+                                state: approval.state,
+                            },
+                        ))
+                        .await
+                        .is_err();
+                }
+            }
+            let ended: Vec<String> = shown.difference(&now).cloned().collect();
+            for id in ended {
+                shown.remove(&id);
+                let state = state
+                    .assent
+                    .current_state(&id)
+                    .await
+                    .unwrap_or(assent_proto::api::ApprovalState::Expired);
+                closed |= tx
+                    .send(event("resolved", &StreamEvent { id, state }))
+                    .await
+                    .is_err();
+            }
+            if closed {
+                break;
+            }
+            tokio::select! {
+                _ = subscription.changed() => {}
+                _ = tokio::time::sleep(DEVICE_RECHECK) => {}
+                _ = tx.closed() => break,
+                _ = super::shutting_down(state.shutdown.clone()) => break,
+            }
+        }
+    });
+    sse_typed(rx)
+}

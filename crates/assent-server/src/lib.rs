@@ -1,0 +1,17 @@
+//! The Assent HTTP server: configuration, start-up from a data directory, and the relying-party,
+//! device and admin APIs. Handlers are thin: extract, call one [`assent_core::Assent`] operation,
+//! map the result.
+
+pub mod config;
+pub mod data_dir;
+mod error;
+mod extract;
+mod http;
+pub mod logging;
+mod middleware;
+mod run;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use http::openapi;
+pub use run::{RunningServer, Server};

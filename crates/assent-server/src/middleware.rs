@@ -1,0 +1,63 @@
+//! Per-request context: an id (returned in `x-request-id`, carried by every log line and problem
+//! document of the request), a deadline, and one access-log line.
+
+use crate::error::{ApiError, REQUEST_ID};
+use assent_proto::ProblemCode;
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+/// Deadlines for producing a response.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    pub normal: Duration,
+    /// For long polls (`?wait=`), which may legitimately hold the request.
+    pub long_poll: Duration,
+}
+
+pub(crate) async fn request_context(
+    State(deadlines): State<Deadlines>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let is_long_poll = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("wait=")));
+    let deadline = if is_long_poll {
+        deadlines.long_poll
+    } else {
+        deadlines.normal
+    };
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let started = Instant::now();
+    let response = REQUEST_ID
+        .scope(id.clone(), async move {
+            match tokio::time::timeout(deadline, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    ApiError::new(ProblemCode::Timeout, "the request took too long").into_response()
+                }
+            }
+        })
+        .instrument(span.clone())
+        .await;
+    let mut response = response;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "served"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

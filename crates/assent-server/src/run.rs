@@ -1,0 +1,184 @@
+//! Starting and stopping a server: open the data directory, build the service, listen, run the
+//! expiry sweeper, and shut down gracefully (in-flight answers complete; waits and streams end).
+
+use crate::config::Config;
+use crate::data_dir::{self, DATABASE_FILE, DataDirError};
+use crate::http::{AppState, router};
+use crate::middleware::Deadlines;
+use assent_core::{Assent, Clock, StoreError};
+use assent_delivery::LocalNotifier;
+use assent_store_sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often pending requests past their expiry are closed.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("start-up: {0}")]
+    Core(#[from] assent_core::CoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server ready to run.
+pub struct Server;
+
+/// A running server.
+pub struct RunningServer {
+    /// The address it listens on (the real port when the configuration said 0).
+    pub addr: SocketAddr,
+    /// The admin API key, when this start created it (first start only): show it once.
+    pub new_admin_key: Option<String>,
+    pub assent: Arc<Assent>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Opens the data directory and starts listening. With port 0 in `config.listen`, an
+    /// ephemeral port is chosen, and an empty `public_url` follows it.
+    pub async fn start(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RunningServer, StartError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        config.listen = addr;
+
+        data_dir::ensure_dir(&config.data_dir)?;
+        let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
+        let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?;
+        let assent = Arc::new(Assent::new(
+            Arc::new(store),
+            Arc::new(LocalNotifier::new()),
+            clock,
+            Arc::new(key),
+            config.settings(),
+        ));
+        if key_created {
+            assent.record_server_key_created().await?;
+        }
+        let new_admin_key = assent.ensure_admin_key().await?;
+        if let Some(token) = &new_admin_key {
+            data_dir::write_private(
+                &config.data_dir.join(data_dir::ADMIN_KEY_FILE),
+                token.as_bytes(),
+            )?;
+        }
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = AppState {
+            assent: assent.clone(),
+            max_wait: Duration::from_secs(config.http.max_wait_secs),
+            shutdown: shutdown_rx.clone(),
+        };
+        let normal = Duration::from_secs(config.http.request_timeout_secs);
+        let deadlines = Deadlines {
+            normal,
+            long_poll: normal + Duration::from_secs(config.http.max_wait_secs),
+        };
+        let app = router(state, deadlines, config.http.body_limit_bytes);
+
+        tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()));
+        let mut graceful = shutdown_rx;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = graceful.wait_for(|down| *down).await;
+                })
+                .await
+        });
+        tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
+        Ok(RunningServer {
+            addr,
+            new_admin_key,
+            assent,
+            shutdown,
+            task,
+        })
+    }
+}
+
+impl RunningServer {
+    /// Stops accepting connections, ends waits and streams, lets in-flight requests finish.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Runs until the process receives SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Closes expired requests (so waiting relying parties learn at once) and forgets old proof ids.
+async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            _ = shutdown.wait_for(|down| *down) => return,
+        }
+        if let Err(e) = assent.expire_due().await {
+            tracing::error!(error = %e, "expiry sweep failed");
+        }
+        ticks += 1;
+        if ticks % 120 == 0 {
+            if let Err(e) = assent.purge_proofs().await {
+                tracing::error!(error = %e, "purging old device proof ids failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Mapping between rows and domain records.
+
+use assent_core::StoreError;
+use assent_core::clock::from_millis;
+use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::model::{
+    ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, User,
+};
+use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState};
+use rusqlite::Row;
+
+fn corrupt(what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(0, what.to_owned(), rusqlite::types::Type::Text)
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: String, what: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(&text).map_err(|_| corrupt(what))
+}
+
+fn time_opt(v: Option<i64>) -> Option<time::OffsetDateTime> {
+    v.map(from_millis)
+}
+
+pub(crate) const APP_COLUMNS: &str = "id, name, created_at";
+pub(crate) fn app(row: &Row<'_>) -> rusqlite::Result<App> {
+    Ok(App {
+        id: AppId::from_stored(row.get(0)?),
+        name: row.get(1)?,
+        created_at: from_millis(row.get(2)?),
+    })
+}
+
+pub(crate) const KEY_COLUMNS: &str = "id, secret_hash, role, app_id, created_at";
+pub(crate) fn api_key(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    let role: String = row.get(2)?;
+    let app_id: Option<String> = row.get(3)?;
+    let role = match (role.as_str(), app_id) {
+        ("admin", None) => KeyRole::Admin,
+        ("app", Some(app)) => KeyRole::App(AppId::from_stored(app)),
+        _ => return Err(corrupt("api key role")),
+    };
+    Ok(ApiKeyRecord {
+        id: row.get(0)?,
+        secret_hash: row.get(1)?,
+        role,
+        created_at: from_millis(row.get(4)?),
+    })
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, username, created_at";
+pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: UserId::from_stored(row.get(0)?),
+        username: Username::from_stored(row.get(1)?),
+        created_at: from_millis(row.get(2)?),
+    })
+}
+
+pub(crate) const ENROLLMENT_COLUMNS: &str =
+    "id, user_id, code_hash, created_at, expires_at, used_at";
+pub(crate) fn enrollment(row: &Row<'_>) -> rusqlite::Result<Enrollment> {
+    Ok(Enrollment {
+        id: EnrollmentId::from_stored(row.get(0)?),
+        user_id: UserId::from_stored(row.get(1)?),
+        code_hash: row.get(2)?,
+        created_at: from_millis(row.get(3)?),
+        expires_at: from_millis(row.get(4)?),
+        used_at: time_opt(row.get(5)?),
+    })
+}
+
+pub(crate) const DEVICE_COLUMNS: &str =
+    "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at";
+pub(crate) fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
+    let state = match row.get::<_, String>(6)?.as_str() {
+        "active" => DeviceState::Active,
+        "revoked" => DeviceState::Revoked,
+        _ => return Err(corrupt("device state")),
+    };
+    Ok(Device {
+        id: DeviceId::from_stored(row.get(0)?),
+        user_id: UserId::from_stored(row.get(1)?),
+        name: row.get(2)?,
+        platform: row.get(3)?,
+        jwk: json(row.get(4)?, "device jwk")?,
+        jkt: row.get(5)?,
+        state,
+        created_at: from_millis(row.get(7)?),
+        revoked_at: time_opt(row.get(8)?),
+    })
+}
+
+pub(crate) fn device_state(state: DeviceState) -> &'static str {
+    match state {
+        DeviceState::Active => "active",
+        DeviceState::Revoked => "revoked",
+    }
+}
+
+pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \
+    authorization_details, context, nonce, display_code, state, reason, created_at, expires_at, \
+    decided_at, device_id, statement, receipt";
+pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
+    let kind: String = row.get(3)?;
+    let state: String = row.get(9)?;
+    Ok(Approval {
+        id: ApprovalId::from_stored(row.get(0)?),
+        app_id: AppId::from_stored(row.get(1)?),
+        user_id: UserId::from_stored(row.get(2)?),
+        kind: ApprovalKind::parse(&kind).ok_or_else(|| corrupt("approval kind"))?,
+        binding_message: row.get(4)?,
+        authorization_details: json(row.get(5)?, "authorization details")?,
+        context: json(row.get(6)?, "context")?,
+        nonce: row.get(7)?,
+        display_code: row.get(8)?,
+        state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approval state"))?,
+        reason: row.get(10)?,
+        created_at: from_millis(row.get(11)?),
+        expires_at: from_millis(row.get(12)?),
+        decided_at: time_opt(row.get(13)?),
+        device_id: row.get::<_, Option<String>>(14)?.map(DeviceId::from_stored),
+        statement: row.get(15)?,
+        receipt: row.get(16)?,
+    })
+}
+
+pub(crate) const AUDIT_COLUMNS: &str = "seq, at, kind, actor, subject, data, prev_hash, hash";
+pub(crate) fn audit(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: u64::try_from(row.get::<_, i64>(0)?).map_err(|_| corrupt("audit seq"))?,
+        at: from_millis(row.get(1)?),
+        kind: row.get(2)?,
+        actor: row.get(3)?,
+        subject: row.get(4)?,
+        data: row.get(5)?,
+        prev_hash: row.get(6)?,
+        hash: row.get(7)?,
+    })
+}
+
+/// Serializes a value for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}

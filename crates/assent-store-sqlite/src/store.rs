@@ -1,0 +1,560 @@
+//! [`Store`] on SQLite.
+
+use crate::connection::{backend, migrate, open};
+use crate::rows::{self, to_json};
+use crate::writer::Writer;
+use assent_core::audit::{GENESIS_HASH, PendingAudit};
+use assent_core::clock::to_millis;
+use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::model::{
+    ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, KeyRole,
+    Outcome, User,
+};
+use assent_core::{Store, StoreError};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// Read connections kept open between reads.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store. Cheap to clone; all clones share the writer thread and the readers.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.readers.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = open(path)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Writer::spawn(conn)?,
+            readers: Arc::new(Readers {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let conn = match idle {
+                Some(conn) => conn,
+                None => open(&readers.path)?,
+            };
+            let result = f(&conn).map_err(backend);
+            if let Ok(mut idle) = readers.idle.lock() {
+                if idle.len() < MAX_IDLE_READERS {
+                    idle.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+
+    async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    async fn one<R, F>(&self, sql: String, param: String, map: F) -> Result<Option<R>, StoreError>
+    where
+        R: Send + 'static,
+        F: Fn(&rusqlite::Row<'_>) -> rusqlite::Result<R> + Send + 'static,
+    {
+        self.read(move |c| c.prepare_cached(&sql)?.query_row([param], map).optional())
+            .await
+    }
+}
+
+/// Appends one audit row after the current last row, and moves the recorded head.
+fn append_audit(conn: &Connection, audit: &PendingAudit) -> Result<(), StoreError> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(backend)?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0) + 1, hash),
+        None => (1, GENESIS_HASH.to_vec()),
+    };
+    let record = audit.seal(seq, &prev);
+    let seq =
+        i64::try_from(record.seq).map_err(|_| StoreError::Corrupt("audit seq overflow".into()))?;
+    conn.prepare_cached(
+        "INSERT INTO audit (seq, at, kind, actor, subject, data, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            seq,
+            to_millis(record.at),
+            record.kind,
+            record.actor,
+            record.subject,
+            record.data,
+            record.prev_hash,
+            record.hash
+        ])
+    })
+    .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO audit_head (id, seq) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+    )
+    .and_then(|mut s| s.execute([seq]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn insert_key(conn: &Connection, key: &ApiKeyRecord) -> Result<(), StoreError> {
+    let (role, app) = match &key.role {
+        KeyRole::Admin => ("admin", None),
+        KeyRole::App(id) => ("app", Some(id.to_string())),
+    };
+    conn.prepare_cached(
+        "INSERT INTO api_keys (id, secret_hash, role, app_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![key.id, key.secret_hash, role, app, to_millis(key.created_at)]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.write(move |c| {
+            insert_key(c, &key)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = format!("SELECT {} FROM api_keys WHERE id = ?1", rows::KEY_COLUMNS);
+        self.one(sql, id.to_owned(), rows::api_key).await
+    }
+
+    async fn has_admin_key(&self) -> Result<bool, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'admin')",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn insert_app(
+        &self,
+        app: &App,
+        key: &ApiKeyRecord,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let (app, key) = (app.clone(), key.clone());
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO apps (id, name, created_at) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| {
+                    s.execute(params![
+                        app.id.as_str(),
+                        app.name,
+                        to_millis(app.created_at)
+                    ])
+                })
+                .map_err(backend)?;
+            insert_key(c, &key)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError> {
+        let sql = format!("SELECT {} FROM apps WHERE id = ?1", rows::APP_COLUMNS);
+        self.one(sql, id.to_string(), rows::app).await
+    }
+
+    async fn insert_user(&self, user: &User, audit: PendingAudit) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO users (id, username, created_at) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| {
+                    s.execute(params![
+                        user.id.as_str(),
+                        user.username.as_str(),
+                        to_millis(user.created_at)
+                    ])
+                })
+                .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {} FROM users WHERE id = ?1", rows::USER_COLUMNS);
+        self.one(sql, id.to_string(), rows::user).await
+    }
+
+    async fn user_by_name(&self, name: &Username) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE username = ?1",
+            rows::USER_COLUMNS
+        );
+        self.one(sql, name.to_string(), rows::user).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {} FROM users ORDER BY username", rows::USER_COLUMNS);
+        self.read(move |c| c.prepare_cached(&sql)?.query_map([], rows::user)?.collect())
+            .await
+    }
+
+    async fn insert_enrollment(
+        &self,
+        e: &Enrollment,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let e = e.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO enrollments (id, user_id, code_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    e.id.as_str(),
+                    e.user_id.as_str(),
+                    e.code_hash,
+                    to_millis(e.created_at),
+                    to_millis(e.expires_at)
+                ])
+            })
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn enrollment_by_code_hash(&self, hash: &[u8]) -> Result<Option<Enrollment>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM enrollments WHERE code_hash = ?1",
+            rows::ENROLLMENT_COLUMNS
+        );
+        let hash = hash.to_vec();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_row([hash], rows::enrollment)
+                .optional()
+        })
+        .await
+    }
+
+    async fn complete_enrollment(
+        &self,
+        enrollment: &EnrollmentId,
+        device: &Device,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let (enrollment, d) = (enrollment.clone(), device.clone());
+        let jwk = to_json(&d.jwk)?;
+        self.write(move |c| {
+            let claimed = c
+                .prepare_cached("UPDATE enrollments SET used_at = ?2, device_id = ?3 WHERE id = ?1 AND used_at IS NULL")
+                .and_then(|mut s| s.execute(params![enrollment.as_str(), to_millis(d.created_at), d.id.as_str()]))
+                .map_err(backend)?;
+            if claimed != 1 {
+                return Ok(false);
+            }
+            c.prepare_cached(
+                "INSERT INTO devices (id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.id.as_str(),
+                    d.user_id.as_str(),
+                    d.name,
+                    d.platform,
+                    jwk,
+                    d.jkt,
+                    rows::device_state(d.state),
+                    to_millis(d.created_at)
+                ])
+            })
+            .map_err(backend)?;
+            append_audit(c, &audit)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
+        let sql = format!("SELECT {} FROM devices WHERE id = ?1", rows::DEVICE_COLUMNS);
+        self.one(sql, id.to_string(), rows::device).await
+    }
+
+    async fn device_by_jkt(&self, jkt: &str) -> Result<Option<Device>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM devices WHERE jkt = ?1",
+            rows::DEVICE_COLUMNS
+        );
+        self.one(sql, jkt.to_owned(), rows::device).await
+    }
+
+    async fn list_devices(&self, user: Option<&UserId>) -> Result<Vec<Device>, StoreError> {
+        let user = user.map(UserId::to_string);
+        let sql = format!(
+            "SELECT {} FROM devices WHERE (?1 IS NULL OR user_id = ?1) ORDER BY created_at, id",
+            rows::DEVICE_COLUMNS
+        );
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map([user], rows::device)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_device(
+        &self,
+        id: &DeviceId,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached("UPDATE devices SET state = 'revoked', revoked_at = ?2 WHERE id = ?1 AND state = 'active'")
+                .and_then(|mut s| s.execute(params![id.as_str(), to_millis(at)]))
+                .map_err(backend)?;
+            if changed == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn consume_proof(
+        &self,
+        jkt: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (jkt, jti) = (jkt.to_owned(), jti.to_owned());
+        self.write(move |c| {
+            let inserted = c
+                .prepare_cached("INSERT INTO proof_ids (jkt, jti, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+                .and_then(|mut s| s.execute(params![jkt, jti, to_millis(expires_at)]))
+                .map_err(backend)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM proof_ids WHERE expires_at < ?1")
+                .and_then(|mut s| s.execute([to_millis(now)]))
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
+        let a = a.clone();
+        let details = to_json(&a.authorization_details)?;
+        let context = to_json(&a.context)?;
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
+                    context, nonce, display_code, state, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    a.id.as_str(),
+                    a.app_id.as_str(),
+                    a.user_id.as_str(),
+                    a.kind.as_str(),
+                    a.binding_message,
+                    details,
+                    context,
+                    a.nonce,
+                    a.display_code,
+                    a.state.as_str(),
+                    to_millis(a.created_at),
+                    to_millis(a.expires_at)
+                ])
+            })
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals WHERE id = ?1",
+            rows::APPROVAL_COLUMNS
+        );
+        self.one(sql, id.to_string(), rows::approval).await
+    }
+
+    async fn pending_for_user(
+        &self,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals WHERE user_id = ?1 AND state = 'pending' AND expires_at > ?2 ORDER BY created_at",
+            rows::APPROVAL_COLUMNS
+        );
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![user, to_millis(now)], rows::approval)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn due_for_expiry(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals WHERE state = 'pending' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            rows::APPROVAL_COLUMNS
+        );
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![to_millis(now), limit], rows::approval)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn finalize(
+        &self,
+        id: &ApprovalId,
+        o: &Outcome,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let (id, o) = (id.clone(), o.clone());
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached(
+                    "UPDATE approvals SET state = ?2, reason = ?3, decided_at = ?4, device_id = ?5,
+                        statement = ?6, receipt = ?7
+                     WHERE id = ?1 AND state = 'pending'",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        id.as_str(),
+                        o.state.as_str(),
+                        o.reason,
+                        to_millis(o.decided_at),
+                        o.device_id.as_ref().map(DeviceId::as_str),
+                        o.statement,
+                        o.receipt
+                    ])
+                })
+                .map_err(backend)?;
+            if changed == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn record_delivery(
+        &self,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let (approval, device) = (approval.clone(), device.clone());
+        self.write(move |c| {
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO deliveries (approval_id, device_id, channel, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![approval.as_str(), device.as_str(), channel.as_str(), to_millis(audit.at)])
+                })
+                .map_err(backend)?;
+            if inserted == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            rows::AUDIT_COLUMNS
+        );
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![after, limit], rows::audit)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn audit_head(&self) -> Result<Option<u64>, StoreError> {
+        let head: Option<i64> = self
+            .read(|c| {
+                c.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))
+                    .optional()
+            })
+            .await?;
+        Ok(head.and_then(|h| u64::try_from(h).ok()))
+    }
+
+    async fn append_audit(&self, audit: PendingAudit) -> Result<(), StoreError> {
+        self.write(move |c| append_audit(c, &audit)).await
+    }
+}

@@ -1,0 +1,95 @@
+//! The single writer: jobs arrive on a channel; whatever has queued up while the previous
+//! transaction committed runs in the next one, each job in its own savepoint so a failing job
+//! rolls back alone. Results are released only after the commit, so nothing is acknowledged
+//! that is not durable.
+
+use crate::connection::backend;
+use assent_core::StoreError;
+use rusqlite::Connection;
+use std::sync::mpsc;
+
+/// What the writer calls after the transaction's commit, with its result.
+pub(crate) type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One unit of work: runs inside a savepoint; `true` keeps its changes.
+pub(crate) type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// Most jobs grouped into one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Handle to the writer thread; the thread ends when the last handle is dropped.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: Connection) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("assent-sqlite-writer".into())
+            .spawn(move || run(conn, queue))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `f` in the next transaction and returns its result once that transaction committed.
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            let completion: Completion = Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            });
+            (keep, completion)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?
+    }
+}
+
+fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (completions, commit) = run_batch(&mut conn, batch);
+        for completion in completions {
+            completion(commit.clone());
+        }
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> (Vec<Completion>, Result<(), StoreError>) {
+    let mut completions = Vec::with_capacity(batch.len());
+    let mut tx = match conn.transaction() {
+        Ok(tx) => tx,
+        // Dropping the jobs drops their reply channels: each caller gets an error.
+        Err(e) => return (completions, Err(backend(e))),
+    };
+    for job in batch {
+        let Ok(sp) = tx.savepoint() else { continue };
+        let (keep, completion) = job(&sp);
+        let closed = if keep { sp.commit() } else { sp.finish() };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "savepoint failed");
+        }
+        completions.push(completion);
+    }
+    let commit = tx.commit().map_err(backend);
+    if let Err(e) = &commit {
+        tracing::error!(error = %e, "commit failed; every write in the batch is reported as failed");
+    }
+    (completions, commit)
+}

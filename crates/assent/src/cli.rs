@@ -1,0 +1,224 @@
+//! Command-line grammar.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "assent",
+    version,
+    about = "Assent: a self-hosted push approval server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (embedded SQLite in the data directory; created on first start).
+    Serve(ServeArgs),
+    /// Run a complete approval end to end on a throwaway server and explain each step.
+    Demo(DemoArgs),
+    /// Administer a running server over its API.
+    Admin(AdminArgs),
+    /// A command-line authenticator: enroll this terminal as a device and answer prompts.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Receipt tools.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Print the OpenAPI description of the API.
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (see docs/assent.reference.toml).
+    #[arg(long, env = "ASSENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./assent-data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8700].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address for the demo server; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Keep the server running after the story, for trying the CLI by hand.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Server base URL.
+    #[arg(
+        long,
+        env = "ASSENT_SERVER",
+        default_value = "http://127.0.0.1:8700",
+        global = true
+    )]
+    pub server: String,
+    /// Read the admin key from this data directory (instead of ASSENT_ADMIN_KEY).
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Applications (relying parties).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Create a one-time enrollment link (and QR code) for a user.
+    Enroll {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Devices.
+    Device {
+        #[command(subcommand)]
+        command: AdminDeviceCommand,
+    },
+    /// Check the audit chain on the server.
+    AuditVerify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create an application; prints its API key once.
+    Create {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminDeviceCommand {
+    /// List devices, of one user with --user.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device at once.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Directory holding this device's key and identity.
+    #[arg(long, env = "ASSENT_PROFILE")]
+    pub profile: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Enroll from an enrollment link.
+    Enroll {
+        link: String,
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Name shown in device lists.
+        #[arg(long, default_value = "CLI")]
+        name: String,
+    },
+    /// List pending requests with their full context.
+    Pending {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a request, with the code shown on the relying party's screen.
+    Approve {
+        id: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// Deny a request; --fraud reports it as "this wasn't me".
+    Deny {
+        id: String,
+        #[arg(long)]
+        fraud: bool,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// Wait for requests and answer them interactively.
+    Watch {
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit chain in a data directory (offline; the server may be running).
+    Verify {
+        #[arg(long, default_value = "./assent-data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Verify a receipt offline against the server's JWKS (a file, or a URL).
+    Verify {
+        /// File holding the receipt (compact JWS), or - for standard input.
+        file: PathBuf,
+        /// JWKS file, or the server's base URL or JWKS URL.
+        #[arg(long)]
+        jwks: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

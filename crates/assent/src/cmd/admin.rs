@@ -1,0 +1,100 @@
+//! `assent admin ...`: the admin API from the terminal.
+
+use super::CmdResult;
+use crate::cli::{AdminArgs, AdminCommand, AdminDeviceCommand, AppCommand, UserCommand};
+use crate::output;
+use assent_client::AdminClient;
+use std::process::ExitCode;
+
+fn admin_key(args: &AdminArgs) -> CmdResult<String> {
+    if let Ok(key) = std::env::var("ASSENT_ADMIN_KEY") {
+        if !key.trim().is_empty() {
+            return Ok(key.trim().to_owned());
+        }
+    }
+    match &args.data {
+        Some(dir) => Ok(assent_server::data_dir::read_admin_key(dir)?),
+        None => Err("no admin key: set ASSENT_ADMIN_KEY, or pass --data DIR to read the key the server stored there".into()),
+    }
+}
+
+pub async fn run(args: AdminArgs) -> CmdResult {
+    let client = AdminClient::new(&args.server, &admin_key(&args)?)?;
+    match args.command {
+        AdminCommand::App {
+            command: AppCommand::Create { name, json },
+        } => {
+            let app = client.create_app(&name).await?;
+            if json {
+                output::json(&serde_json::json!({"app_id": app.app_id, "api_key": app.api_key}));
+            } else {
+                println!("Application {} ({})", app.name, app.app_id);
+                println!("API key (shown once, stored hashed): {}", app.api_key);
+            }
+        }
+        AdminCommand::User {
+            command: UserCommand::Create { username, json },
+        } => {
+            let user = client.create_user(&username).await?;
+            if json {
+                output::json(&user);
+            } else {
+                println!("User {} ({})", user.username, user.id);
+            }
+        }
+        AdminCommand::User {
+            command: UserCommand::List { json },
+        } => {
+            let users = client.list_users().await?;
+            if json {
+                output::json(&users);
+            } else {
+                for user in users.users {
+                    println!("{}\t{}\t{}", user.username, user.id, user.created_at);
+                }
+            }
+        }
+        AdminCommand::Enroll { username, json } => {
+            let enrollment = client.create_enrollment(&username).await?;
+            if json {
+                output::json(&enrollment);
+            } else {
+                println!(
+                    "Enrollment link for {username} (one use, expires {}):",
+                    enrollment.expires_at
+                );
+                println!("{}", enrollment.link);
+                if let Some(qr) = output::terminal_qr(&enrollment.link) {
+                    println!("{qr}");
+                }
+                println!("Enroll a terminal: assent device enroll '<link>' --profile DIR");
+            }
+        }
+        AdminCommand::Device {
+            command: AdminDeviceCommand::List { user, json },
+        } => {
+            let devices = client.list_devices(user.as_deref()).await?;
+            if json {
+                output::json(&devices);
+            } else {
+                for d in devices.devices {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{:?}\t{}",
+                        d.id, d.user, d.name, d.platform, d.state, d.created_at
+                    );
+                }
+            }
+        }
+        AdminCommand::Device {
+            command: AdminDeviceCommand::Revoke { id },
+        } => {
+            let device = client.revoke_device(&id).await?;
+            println!("Revoked {} ({}) of {}", device.id, device.name, device.user);
+        }
+        AdminCommand::AuditVerify { json } => {
+            let report = client.verify_audit().await?;
+            return Ok(super::audit::print_report(&report, json));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

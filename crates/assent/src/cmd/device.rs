@@ -1,0 +1,174 @@
+//! `assent device ...`: a command-line authenticator.
+
+use super::CmdResult;
+use crate::cli::DeviceCommand;
+use crate::output;
+use assent_client::{DeviceClient, DeviceEvent, DeviceProfile};
+use assent_proto::api::DeviceApproval;
+use assent_proto::statement::Decision;
+use std::process::ExitCode;
+use tokio::io::AsyncBufReadExt as _;
+
+pub async fn run(command: DeviceCommand) -> CmdResult {
+    match command {
+        DeviceCommand::Enroll {
+            link,
+            profile,
+            name,
+        } => {
+            if DeviceProfile::exists(&profile.profile) {
+                return Err(format!(
+                    "{} already holds a device; use another --profile",
+                    profile.profile.display()
+                )
+                .into());
+            }
+            let device = DeviceClient::enroll(&link, &name, "cli").await?;
+            device.save(&profile.profile)?;
+            let p = device.profile();
+            println!(
+                "Enrolled device {} ({}) for {} at {}",
+                p.device_id, p.name, p.user, p.server
+            );
+            println!("Server key pinned: {}", p.server_jwk.thumbprint());
+        }
+        DeviceCommand::Pending { profile, json } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let pending = device.pending().await?;
+            if json {
+                output::json(&pending);
+            } else if pending.is_empty() {
+                println!("No pending requests.");
+            } else {
+                for approval in &pending {
+                    println!("{}", describe(approval));
+                }
+            }
+        }
+        DeviceCommand::Approve { id, code, profile } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let outcome = device
+                .decide(&id, Decision::Approve, code.as_deref())
+                .await?;
+            println!("{}: {}", outcome.id, outcome.state.as_str());
+        }
+        DeviceCommand::Deny { id, fraud, profile } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let decision = if fraud {
+                Decision::Fraud
+            } else {
+                Decision::Deny
+            };
+            let outcome = device.decide(&id, decision, None).await?;
+            println!("{}: {}", outcome.id, outcome.state.as_str());
+        }
+        DeviceCommand::Watch { profile } => {
+            return watch(&DeviceClient::from_profile(&profile.profile)?).await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows every detail of a request, as the user must see it before answering.
+pub fn describe(a: &DeviceApproval) -> String {
+    let mut out = format!(
+        "── {} request from {} ── {}\n",
+        a.kind.as_str(),
+        a.application.name,
+        a.id
+    );
+    if let Some(message) = &a.binding_message {
+        out += &format!("  Message   {message}\n");
+    }
+    for detail in &a.authorization_details {
+        let mut fields: Vec<String> = Vec::new();
+        if let Some(map) = detail.as_object() {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                fields.push(format!("{k}={v}"));
+            }
+        }
+        out += &format!("  Details   {}\n", fields.join("  "));
+    }
+    let c = &a.context;
+    let place = c.geo.as_ref().map(|g| {
+        [g.city.clone(), g.country.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    out += &format!(
+        "  From      {}{}{}\n",
+        c.ip.as_deref().unwrap_or("unknown address"),
+        place
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default(),
+        c.user_agent
+            .as_deref()
+            .map(|u| format!(" — {u}"))
+            .unwrap_or_default()
+    );
+    out += &format!("  Asked     {}   expires {}\n", a.created_at, a.expires_at);
+    out
+}
+
+async fn watch(device: &DeviceClient) -> CmdResult {
+    println!(
+        "Watching for requests for {} (Ctrl-C to stop)…",
+        device.profile().user
+    );
+    let mut events = device.stream().await?;
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    // Requests already pending when the watch starts are announced by the stream too.
+    while let Some(event) = events.recv().await {
+        let id = match event {
+            DeviceEvent::Approval(id) => id,
+            DeviceEvent::Resolved(id) => {
+                println!("(request {id} ended)");
+                continue;
+            }
+            DeviceEvent::Revoked => {
+                println!("This device has been revoked.");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let approval = match device.approval(&id).await {
+            Ok(a) if a.state == assent_proto::api::ApprovalState::Pending => a,
+            Ok(_) => continue,
+            Err(e) => {
+                eprintln!("cannot fetch {id}: {e}");
+                continue;
+            }
+        };
+        println!("\n{}", describe(&approval));
+        let prompt = if approval.code_required {
+            "Type the code shown on the sign-in screen to approve, d to deny, f if this wasn't you: "
+        } else {
+            "a to approve, d to deny, f if this wasn't you: "
+        };
+        println!("{prompt}");
+        let Ok(Some(line)) = stdin.next_line().await else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        let answer = line.trim();
+        let (decision, code) = match answer {
+            "d" | "D" => (Decision::Deny, None),
+            "f" | "F" => (Decision::Fraud, None),
+            "a" | "A" if !approval.code_required => (Decision::Approve, None),
+            typed => (Decision::Approve, Some(typed)),
+        };
+        match device.sign_decision(&approval, decision, code) {
+            Ok(statement) => match device.submit(&approval.id, statement).await {
+                Ok(outcome) => println!("→ {}", outcome.state.as_str()),
+                Err(e) => println!("→ {e}"),
+            },
+            Err(e) => println!("→ not answered: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -3,14 +3,10 @@
 use crate::config::{LogConfig, LogFormat};
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; `ASSENT_LOG` overrides the configured level. Safe to call
-/// twice (the second call is ignored), which tests rely on.
+/// Installs the global subscriber (`log.level` is a tracing filter; `ASSENT_LOG__LEVEL` sets it
+/// like every other key). Safe to call twice (the second call is ignored), which tests rely on.
 pub fn init(config: &LogConfig) {
-    let filter = std::env::var("ASSENT_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .or_else(|| EnvFilter::try_new(&config.level).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(&config.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

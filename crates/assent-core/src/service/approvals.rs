@@ -76,6 +76,16 @@ impl Assent {
             )));
         }
         let user = self.user_named(&request.user).await?;
+        let devices = self.store.list_devices(Some(&user.id)).await?;
+        if !devices.iter().any(|d| d.state == DeviceState::Active) {
+            return Err(CoreError::rejected(
+                ProblemCode::NoActiveDevice,
+                format!(
+                    "{} has no active device to ask; enroll one first",
+                    user.username
+                ),
+            ));
+        }
         let kind = request.kind;
         let hash = details_hash(
             kind.as_str(),

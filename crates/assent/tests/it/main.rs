@@ -1,0 +1,13 @@
+//! Integration tests: the real server on an ephemeral port, real HTTP, a real SQLite file, real
+//! keys. One test binary (every file under tests/ would be a separate slow link).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod audit_tamper;
+mod cli;
+mod concurrency;
+mod crash;
+mod flow;
+mod http_surface;
+mod negative;
+mod streams;
+mod support;

@@ -1,0 +1,38 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The `assent` binary built for these tests.
+pub fn assent_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_assent"))
+}
+
+/// Root of the repository.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python interpreter with the test peers (PyJWT, cryptography), set up by scripts/test.sh.
+/// A missing interpreter fails the test: an interop check that silently does not run is no check.
+pub fn python() -> PathBuf {
+    if let Ok(path) = std::env::var("ASSENT_TEST_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let venv = repo_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python test peers: run ./scripts/test.sh (it creates .venv with PyJWT), or set ASSENT_TEST_PYTHON"
+    );
+    venv
+}
+
+/// Runs a command and returns (exit code, stdout, stderr).
+pub fn run(mut command: Command) -> (i32, String, String) {
+    let output = command.output().expect("the command runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

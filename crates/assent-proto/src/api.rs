@@ -167,7 +167,8 @@ pub struct ApprovalStatus {
     pub state: ApprovalState,
     pub kind: ApprovalKind,
     pub user: String,
-    /// Why it ended, when it did not end the plain way (`wrong_code`, `cancelled_by_relying_party`).
+    /// Why it ended: `wrong_code`, `denied_by_user`, `reported_as_fraud`,
+    /// `cancelled_by_relying_party` or `expired` (absent for a plain approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub created_at: String,

@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Environment variables with the `ASSENT_` prefix that belong to the command-line tools, not to
-/// the server configuration.
-const CLI_VARIABLES: &[&str] = &["admin_key", "server", "profile", "config"];
+/// the server configuration (`ASSENT_LOG` is the conventional shorthand for `log.level`).
+const CLI_VARIABLES: &[&str] = &["admin_key", "server", "profile", "config", "log"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -174,8 +174,11 @@ impl Config {
             let key = key.as_str().to_ascii_lowercase();
             !CLI_VARIABLES.contains(&key.as_str()) && !key.starts_with("test_")
         });
+        let mut figment = figment.merge(env);
+        if let Ok(level) = std::env::var("ASSENT_LOG") {
+            figment = figment.merge(Serialized::default("log.level", level));
+        }
         let config: Config = figment
-            .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| ConfigError(e.to_string()))?;
@@ -249,6 +252,42 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn reference_path() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/assent.reference.toml")
+    }
+
+    #[test]
+    fn reference_config_lists_every_key_with_its_default() {
+        let path = reference_path();
+        let parsed: Config = Figment::from(Toml::file_exact(&path)).extract().unwrap();
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "docs/assent.reference.toml must show the defaults"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        for (section, value) in defaults.as_object().unwrap() {
+            let keys: Vec<String> = match value.as_object() {
+                Some(table) => {
+                    assert!(
+                        text.contains(&format!("[{section}]")),
+                        "[{section}] missing"
+                    );
+                    table.keys().map(|k| format!("{section}__{k}")).collect()
+                }
+                None => vec![section.clone()],
+            };
+            for key in keys {
+                let env = format!("ASSENT_{}", key.to_uppercase());
+                assert!(
+                    text.contains(&env),
+                    "{env} is not documented in the reference config"
+                );
+            }
+        }
+    }
+
     #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
@@ -263,11 +302,13 @@ mod tests {
             )?;
             jail.set_env("ASSENT_HTTP__MAX_WAIT_SECS", "30");
             jail.set_env("ASSENT_ADMIN_KEY", "not a config key");
+            jail.set_env("ASSENT_LOG", "debug");
             let config =
                 Config::load(Some(Path::new("assent.toml")), &Overrides::default()).unwrap();
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.approvals.code_length, 8);
             assert_eq!(config.http.max_wait_secs, 30);
+            assert_eq!(config.log.level, "debug");
 
             let overrides = Overrides {
                 listen: Some("127.0.0.1:9100".parse().unwrap()),

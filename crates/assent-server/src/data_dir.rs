@@ -57,6 +57,15 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
     file.sync_all().map_err(io(path))
 }
 
+/// Writes a private file, replacing any previous one atomically (a stale admin key left by a
+/// deleted database must not block the start that makes a new one).
+pub fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    let temporary = path.with_extension("new");
+    let _ = fs::remove_file(&temporary);
+    write_private(&temporary, bytes)?;
+    fs::rename(&temporary, path).map_err(io(path))
+}
+
 /// Reads a private file, refusing one that others can read.
 pub fn read_private(path: &Path) -> Result<Vec<u8>, DataDirError> {
     #[cfg(unix)]

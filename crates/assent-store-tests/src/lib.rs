@@ -1,1 +1,517 @@
-//! placeholder
+//! The behavioural suite of the storage port. Every adapter runs [`CHECKS`], each against a fresh
+//! empty store, so SQLite and PostgreSQL are held to the same contract: conditional final writes,
+//! single-use codes and proofs, audit rows written with (and only with) their change.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use assent_core::audit::{Actor, AuditEvent, PendingAudit};
+use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
+use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::model::{
+    ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole, Outcome, User,
+};
+use assent_core::service::audit_check::verify_chain;
+use assent_core::{Store, StoreError};
+use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::jose::SigningKey;
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// A named check of the contract.
+pub type Check = fn(Arc<dyn Store>) -> BoxFuture<'static, ()>;
+
+/// Every check, by name.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("users_are_unique_and_found", |s| {
+        Box::pin(users_are_unique_and_found(s))
+    }),
+    ("apps_and_keys", |s| Box::pin(apps_and_keys(s))),
+    ("enrollment_is_single_use", |s| {
+        Box::pin(enrollment_is_single_use(s))
+    }),
+    ("finalize_is_conditional", |s| {
+        Box::pin(finalize_is_conditional(s))
+    }),
+    ("concurrent_finalize_has_one_winner", |s| {
+        Box::pin(concurrent_finalize_has_one_winner(s))
+    }),
+    ("pending_and_due_for_expiry", |s| {
+        Box::pin(pending_and_due_for_expiry(s))
+    }),
+    ("proof_ids_are_single_use", |s| {
+        Box::pin(proof_ids_are_single_use(s))
+    }),
+    ("deliveries_are_recorded_once", |s| {
+        Box::pin(deliveries_are_recorded_once(s))
+    }),
+    ("revocation_is_conditional", |s| {
+        Box::pin(revocation_is_conditional(s))
+    }),
+    ("audit_chain_is_intact_and_paged", |s| {
+        Box::pin(audit_chain_is_intact_and_paged(s))
+    }),
+    ("failed_writes_leave_no_audit_row", |s| {
+        Box::pin(failed_writes_leave_no_audit_row(s))
+    }),
+];
+
+fn now() -> OffsetDateTime {
+    truncate_to_millis(SystemClock.now())
+}
+
+fn audit(event: AuditEvent) -> PendingAudit {
+    PendingAudit::new(now(), Actor::System, event)
+}
+
+fn event() -> AuditEvent {
+    AuditEvent::ServerKeyCreated { kid: "test".into() }
+}
+
+async fn audit_rows(store: &Arc<dyn Store>) -> usize {
+    store.audit_page(0, 100_000).await.unwrap().len()
+}
+
+async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+    let user = User {
+        id: UserId::generate(),
+        username: Username::parse(name).unwrap(),
+        created_at: now(),
+    };
+    store.insert_user(&user, audit(event())).await.unwrap();
+    user
+}
+
+async fn app(store: &Arc<dyn Store>, name: &str) -> App {
+    let app = App {
+        id: AppId::generate(),
+        name: name.into(),
+        created_at: now(),
+    };
+    let key = ApiKeyRecord {
+        id: format!("k-{name}"),
+        secret_hash: vec![1; 32],
+        role: KeyRole::App(app.id.clone()),
+        created_at: now(),
+    };
+    store.insert_app(&app, &key, audit(event())).await.unwrap();
+    app
+}
+
+async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
+    let key = SigningKey::generate().unwrap();
+    let enrollment = Enrollment {
+        id: EnrollmentId::generate(),
+        user_id: user.id.clone(),
+        code_hash: key.jwk().thumbprint().into_bytes(),
+        created_at: now(),
+        expires_at: now() + Duration::minutes(15),
+        used_at: None,
+    };
+    store
+        .insert_enrollment(&enrollment, audit(event()))
+        .await
+        .unwrap();
+    let device = Device {
+        id: DeviceId::generate(),
+        user_id: user.id.clone(),
+        name: "phone".into(),
+        platform: "test".into(),
+        jwk: key.jwk().clone(),
+        jkt: key.jwk().thumbprint(),
+        state: DeviceState::Active,
+        created_at: now(),
+        revoked_at: None,
+    };
+    assert!(
+        store
+            .complete_enrollment(&enrollment.id, &device, audit(event()))
+            .await
+            .unwrap()
+    );
+    device
+}
+
+fn approval(app: &App, user: &User, expires_in: Duration) -> Approval {
+    Approval {
+        id: ApprovalId::generate(),
+        app_id: app.id.clone(),
+        user_id: user.id.clone(),
+        kind: ApprovalKind::Transaction,
+        binding_message: Some("Send 10.00 EUR".into()),
+        authorization_details: vec![serde_json::json!({"type": "payment", "amount": "10.00"})],
+        context: Default::default(),
+        nonce: "nonce".into(),
+        display_code: Some("123456".into()),
+        state: ApprovalState::Pending,
+        reason: None,
+        created_at: now(),
+        expires_at: now() + expires_in,
+        decided_at: None,
+        device_id: None,
+        statement: None,
+        receipt: None,
+    }
+}
+
+fn outcome(state: ApprovalState, device: Option<&Device>) -> Outcome {
+    Outcome {
+        state,
+        reason: None,
+        decided_at: now(),
+        device_id: device.map(|d| d.id.clone()),
+        statement: device.map(|_| "statement".into()),
+        receipt: format!("receipt-{}", state.as_str()),
+    }
+}
+
+async fn users_are_unique_and_found(store: Arc<dyn Store>) {
+    let bob = user(&store, "bob").await;
+    let alice = user(&store, "alice").await;
+    assert_eq!(store.user(&bob.id).await.unwrap(), Some(bob.clone()));
+    assert_eq!(
+        store
+            .user_by_name(&Username::parse("ALICE").unwrap())
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store
+            .user_by_name(&Username::parse("carol").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let twin = User {
+        id: UserId::generate(),
+        ..alice.clone()
+    };
+    assert!(matches!(
+        store.insert_user(&twin, audit(event())).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.username.to_string())
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+}
+
+async fn apps_and_keys(store: Arc<dyn Store>) {
+    assert!(!store.has_admin_key().await.unwrap());
+    let admin = ApiKeyRecord {
+        id: "admin1".into(),
+        secret_hash: vec![2; 32],
+        role: KeyRole::Admin,
+        created_at: now(),
+    };
+    store.insert_api_key(&admin, audit(event())).await.unwrap();
+    assert!(store.has_admin_key().await.unwrap());
+    assert_eq!(store.api_key("admin1").await.unwrap(), Some(admin));
+    let acme = app(&store, "Acme").await;
+    assert_eq!(store.app(&acme.id).await.unwrap(), Some(acme.clone()));
+    let key = store.api_key("k-Acme").await.unwrap().unwrap();
+    assert_eq!(key.role, KeyRole::App(acme.id));
+    assert_eq!(store.api_key("nope").await.unwrap(), None);
+    let twin = App {
+        id: AppId::generate(),
+        name: "Acme".into(),
+        created_at: now(),
+    };
+    let key = ApiKeyRecord {
+        id: "k2".into(),
+        secret_hash: vec![3; 32],
+        role: KeyRole::App(twin.id.clone()),
+        created_at: now(),
+    };
+    assert!(matches!(
+        store.insert_app(&twin, &key, audit(event())).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.api_key("k2").await.unwrap(),
+        None,
+        "a refused app leaves no key behind"
+    );
+}
+
+async fn enrollment_is_single_use(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let enrollment = Enrollment {
+        id: EnrollmentId::generate(),
+        user_id: alice.id.clone(),
+        code_hash: vec![7; 32],
+        created_at: now(),
+        expires_at: now() + Duration::minutes(15),
+        used_at: None,
+    };
+    store
+        .insert_enrollment(&enrollment, audit(event()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.enrollment_by_code_hash(&[7; 32]).await.unwrap(),
+        Some(enrollment.clone())
+    );
+    let key = SigningKey::generate().unwrap();
+    let make = |name: &str| Device {
+        id: DeviceId::generate(),
+        user_id: alice.id.clone(),
+        name: name.into(),
+        platform: "test".into(),
+        jwk: key.jwk().clone(),
+        jkt: format!("{}-{name}", key.jwk().thumbprint()),
+        state: DeviceState::Active,
+        created_at: now(),
+        revoked_at: None,
+    };
+    let first = make("first");
+    assert!(
+        store
+            .complete_enrollment(&enrollment.id, &first, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_enrollment(&enrollment.id, &make("second"), audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .enrollment_by_code_hash(&[7; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some()
+    );
+    let devices = store.list_devices(Some(&alice.id)).await.unwrap();
+    assert_eq!(devices, vec![first.clone()]);
+    assert_eq!(
+        store.device_by_jkt(&first.jkt).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.device(&first.id).await.unwrap(), Some(first));
+}
+
+async fn finalize_is_conditional(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let acme = app(&store, "Acme").await;
+    let phone = device(&store, &alice).await;
+    let a = approval(&acme, &alice, Duration::minutes(2));
+    store.insert_approval(&a, audit(event())).await.unwrap();
+    assert_eq!(store.approval(&a.id).await.unwrap(), Some(a.clone()));
+    let before = audit_rows(&store).await;
+    let approved = outcome(ApprovalState::Approved, Some(&phone));
+    assert!(
+        store
+            .finalize(&a.id, &approved, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finalize(&a.id, &outcome(ApprovalState::Denied, None), audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        audit_rows(&store).await,
+        before + 1,
+        "only the winning write is audited"
+    );
+    let stored = store.approval(&a.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, ApprovalState::Approved);
+    assert_eq!(stored.receipt.as_deref(), Some("receipt-approved"));
+    assert_eq!(stored.device_id, Some(phone.id));
+    assert_eq!(stored.decided_at, Some(approved.decided_at));
+    assert_eq!(stored.authorization_details, a.authorization_details);
+}
+
+async fn concurrent_finalize_has_one_winner(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let acme = app(&store, "Acme").await;
+    for _ in 0..10 {
+        let a = approval(&acme, &alice, Duration::minutes(2));
+        store.insert_approval(&a, audit(event())).await.unwrap();
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                let id = a.id.clone();
+                let state = if i % 2 == 0 {
+                    ApprovalState::Approved
+                } else {
+                    ApprovalState::Denied
+                };
+                tokio::spawn(async move {
+                    store
+                        .finalize(&id, &outcome(state, None), audit(event()))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+}
+
+async fn pending_and_due_for_expiry(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let acme = app(&store, "Acme").await;
+    let live = approval(&acme, &alice, Duration::minutes(2));
+    let old = approval(&acme, &alice, Duration::seconds(-1));
+    let done = approval(&acme, &alice, Duration::minutes(2));
+    let other = approval(&acme, &bob, Duration::minutes(2));
+    for a in [&live, &old, &done, &other] {
+        store.insert_approval(a, audit(event())).await.unwrap();
+    }
+    store
+        .finalize(
+            &done.id,
+            &outcome(ApprovalState::Cancelled, None),
+            audit(event()),
+        )
+        .await
+        .unwrap();
+    let pending: Vec<ApprovalId> = store
+        .pending_for_user(&alice.id, now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(pending, vec![live.id.clone()]);
+    let due: Vec<ApprovalId> = store
+        .due_for_expiry(now(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(due, vec![old.id]);
+    assert_eq!(
+        store
+            .due_for_expiry(now() + Duration::minutes(5), 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .due_for_expiry(now() + Duration::minutes(5), 2)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn proof_ids_are_single_use(store: Arc<dyn Store>) {
+    let expires = now() + Duration::minutes(2);
+    assert!(store.consume_proof("jkt1", "jti1", expires).await.unwrap());
+    assert!(!store.consume_proof("jkt1", "jti1", expires).await.unwrap());
+    assert!(
+        store.consume_proof("jkt2", "jti1", expires).await.unwrap(),
+        "ids are per key"
+    );
+    assert!(
+        store
+            .consume_proof("jkt1", "old", now() - Duration::seconds(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.purge_proofs(now()).await.unwrap(), 1);
+    assert!(
+        !store.consume_proof("jkt1", "jti1", expires).await.unwrap(),
+        "live ids survive a purge"
+    );
+}
+
+async fn deliveries_are_recorded_once(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let acme = app(&store, "Acme").await;
+    let phone = device(&store, &alice).await;
+    let a = approval(&acme, &alice, Duration::minutes(2));
+    store.insert_approval(&a, audit(event())).await.unwrap();
+    let before = audit_rows(&store).await;
+    assert!(
+        store
+            .record_delivery(&a.id, &phone.id, DeliveryChannel::Fetch, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_delivery(&a.id, &phone.id, DeliveryChannel::Fetch, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_rows(&store).await, before + 1);
+}
+
+async fn revocation_is_conditional(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let phone = device(&store, &alice).await;
+    assert!(
+        store
+            .revoke_device(&phone.id, now(), audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_device(&phone.id, now(), audit(event()))
+            .await
+            .unwrap()
+    );
+    let stored = store.device(&phone.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, DeviceState::Revoked);
+    assert!(stored.revoked_at.is_some());
+}
+
+async fn audit_chain_is_intact_and_paged(store: Arc<dyn Store>) {
+    for i in 0..25 {
+        store
+            .append_audit(audit(AuditEvent::ServerKeyCreated {
+                kid: format!("k{i}"),
+            }))
+            .await
+            .unwrap();
+    }
+    let alice = user(&store, "alice").await;
+    device(&store, &alice).await;
+    let report = verify_chain(store.as_ref()).await.unwrap();
+    assert!(report.intact, "{report:?}");
+    assert_eq!(report.rows, 28);
+    assert_eq!(store.audit_head().await.unwrap(), Some(28));
+    let page = store.audit_page(10, 5).await.unwrap();
+    let seqs: Vec<u64> = page.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [11, 12, 13, 14, 15]);
+    assert_eq!(
+        page[0].prev_hash,
+        store.audit_page(9, 1).await.unwrap()[0].hash
+    );
+}
+
+async fn failed_writes_leave_no_audit_row(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let before = audit_rows(&store).await;
+    let twin = User {
+        id: UserId::generate(),
+        ..alice
+    };
+    assert!(store.insert_user(&twin, audit(event())).await.is_err());
+    assert_eq!(audit_rows(&store).await, before);
+    assert!(verify_chain(store.as_ref()).await.unwrap().intact);
+}

@@ -22,6 +22,22 @@ impl Assent {
         username: &str,
     ) -> Result<(String, OffsetDateTime), CoreError> {
         let user = self.user_named(username).await?;
+        if let Principal::App(app) = by {
+            // Users are shared by all applications. Letting any application add a device to a
+            // user who already has one would let one application's key approve another's
+            // requests; adding a device to an enrolled user takes an admin.
+            let devices = self.store.list_devices(Some(&user.id)).await?;
+            if devices.iter().any(|d| d.state == DeviceState::Active) {
+                return Err(CoreError::rejected(
+                    ProblemCode::Forbidden,
+                    format!(
+                        "{} already has an active device; an application may enroll only a user's first device (ask an admin for another)",
+                        user.username
+                    ),
+                ));
+            }
+            tracing::info!(app = %app.id, user = %user.id, "application creates a first enrollment");
+        }
         let code = secrets::new_enrollment_code()?;
         let now = self.now();
         let enrollment = Enrollment {

@@ -277,10 +277,10 @@ impl DeviceClient {
                         "revoked" => Some(DeviceEvent::Revoked),
                         _ => None,
                     };
-                    if let Some(parsed) = parsed {
-                        if tx.send(parsed).await.is_err() {
-                            return;
-                        }
+                    if let Some(parsed) = parsed
+                        && tx.send(parsed).await.is_err()
+                    {
+                        return;
                     }
                 }
             }

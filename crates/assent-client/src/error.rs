@@ -7,7 +7,7 @@ use assent_proto::problem::Problem;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{}: {}", .0.title, .0.detail.as_deref().unwrap_or(""))]
-    Problem(Problem),
+    Problem(Box<Problem>),
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
     #[error("unexpected answer from the server (status {status}): {body}")]

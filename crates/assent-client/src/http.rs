@@ -36,7 +36,7 @@ pub(crate) async fn decode<T: DeserializeOwned>(
         });
     }
     match serde_json::from_slice::<Problem>(&bytes) {
-        Ok(problem) => Err(ClientError::Problem(problem)),
+        Ok(problem) => Err(ClientError::Problem(Box::new(problem))),
         Err(_) => Err(ClientError::Unexpected {
             status: status.as_u16(),
             body: String::from_utf8_lossy(&bytes).chars().take(500).collect(),

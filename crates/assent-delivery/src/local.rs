@@ -33,23 +33,22 @@ struct Unsubscribe {
 
 impl Drop for Unsubscribe {
     fn drop(&mut self) {
-        if let Ok(mut topics) = self.topics.lock() {
-            if topics
+        if let Ok(mut topics) = self.topics.lock()
+            && topics
                 .get(&self.topic)
                 .is_some_and(|s| s.receiver_count() == 0)
-            {
-                topics.remove(&self.topic);
-            }
+        {
+            topics.remove(&self.topic);
         }
     }
 }
 
 impl Notifier for LocalNotifier {
     fn notify(&self, topic: &Topic) {
-        if let Ok(topics) = self.topics.lock() {
-            if let Some(sender) = topics.get(topic) {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
-            }
+        if let Ok(topics) = self.topics.lock()
+            && let Some(sender) = topics.get(topic)
+        {
+            sender.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 

@@ -1,5 +1,6 @@
 //! Known-answer tests: the vectors in `testdata/protocol-vectors.json` are what a third-party
 //! authenticator checks its implementation against, and `docs/protocol.md` shows them verbatim.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use assent_proto::canonical::to_canonical_string;
 use assent_proto::enrollment_link::EnrollmentLink;

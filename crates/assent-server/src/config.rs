@@ -294,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn file_and_environment_override_defaults_and_unknown_keys_fail() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -337,8 +338,10 @@ mod tests {
         let mut config = Config::default();
         config.approvals.max_ttl_secs = 601;
         assert!(config.validate().is_err());
-        let mut config = Config::default();
-        config.public_url = "ftp://x".into();
+        let config = Config {
+            public_url: "ftp://x".into(),
+            ..Config::default()
+        };
         assert!(config.validate().is_err());
     }
 }

@@ -175,10 +175,10 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             tracing::error!(error = %e, "expiry sweep failed");
         }
         ticks += 1;
-        if ticks % 120 == 0 {
-            if let Err(e) = assent.purge_proofs().await {
-                tracing::error!(error = %e, "purging old device proof ids failed");
-            }
+        if ticks.is_multiple_of(120)
+            && let Err(e) = assent.purge_proofs().await
+        {
+            tracing::error!(error = %e, "purging old device proof ids failed");
         }
     }
 }

@@ -8,10 +8,10 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, ref msg) = e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation {
-            return StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint".into()));
-        }
+    if let rusqlite::Error::SqliteFailure(f, ref msg) = e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        return StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint".into()));
     }
     StoreError::Backend(e.to_string())
 }

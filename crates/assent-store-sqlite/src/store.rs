@@ -67,10 +67,10 @@ impl SqliteStore {
                 None => open(&readers.path)?,
             };
             let result = f(&conn).map_err(backend);
-            if let Ok(mut idle) = readers.idle.lock() {
-                if idle.len() < MAX_IDLE_READERS {
-                    idle.push(conn);
-                }
+            if let Ok(mut idle) = readers.idle.lock()
+                && idle.len() < MAX_IDLE_READERS
+            {
+                idle.push(conn);
             }
             result
         })

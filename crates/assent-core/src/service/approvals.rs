@@ -41,14 +41,13 @@ impl Assent {
         request: CreateApproval,
     ) -> Result<ApprovalCreated, CoreError> {
         let invalid = |d: String| CoreError::rejected(ProblemCode::InvalidRequest, d);
-        if let Some(message) = &request.binding_message {
-            if message.chars().count() > MAX_BINDING_MESSAGE
-                || message.chars().any(|c| c.is_control() && c != '\n')
-            {
-                return Err(invalid(format!(
-                    "binding_message is at most {MAX_BINDING_MESSAGE} printable characters"
-                )));
-            }
+        if let Some(message) = &request.binding_message
+            && (message.chars().count() > MAX_BINDING_MESSAGE
+                || message.chars().any(|c| c.is_control() && c != '\n'))
+        {
+            return Err(invalid(format!(
+                "binding_message is at most {MAX_BINDING_MESSAGE} printable characters"
+            )));
         }
         if request.authorization_details.len() > MAX_AUTHORIZATION_DETAILS {
             return Err(invalid(format!(

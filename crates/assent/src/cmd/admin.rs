@@ -7,10 +7,10 @@ use assent_client::AdminClient;
 use std::process::ExitCode;
 
 fn admin_key(args: &AdminArgs) -> CmdResult<String> {
-    if let Ok(key) = std::env::var("ASSENT_ADMIN_KEY") {
-        if !key.trim().is_empty() {
-            return Ok(key.trim().to_owned());
-        }
+    if let Ok(key) = std::env::var("ASSENT_ADMIN_KEY")
+        && !key.trim().is_empty()
+    {
+        return Ok(key.trim().to_owned());
     }
     match &args.data {
         Some(dir) => Ok(assent_server::data_dir::read_admin_key(dir)?),

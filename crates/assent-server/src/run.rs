@@ -91,7 +91,7 @@ impl Server {
         }
         let new_admin_key = assent.ensure_admin_key().await?;
         if let Some(token) = &new_admin_key {
-            data_dir::write_private(
+            data_dir::replace_private(
                 &config.data_dir.join(data_dir::ADMIN_KEY_FILE),
                 token.as_bytes(),
             )?;

@@ -155,20 +155,21 @@ async fn relying_party_cancels_and_relying_parties_create_enrollments() {
         Some(assent_proto::ProblemCode::AlreadyDecided)
     );
 
-    let enrollment = app.client.create_enrollment("alice").await.unwrap();
-    let second = assent_client::DeviceClient::enroll(&enrollment.link, "tablet", "test")
+    // A relying party enrolls a user's first device; a second one takes an admin, so one
+    // application cannot add a device that answers another application's requests.
+    server.user("bob").await;
+    let enrollment = app.client.create_enrollment("bob").await.unwrap();
+    let first = assent_client::DeviceClient::enroll(&enrollment.link, "phone", "test")
         .await
         .unwrap();
-    assert_eq!(second.profile().user, "alice");
-    assert_eq!(
-        server
-            .admin
-            .list_devices(Some("alice"))
-            .await
-            .unwrap()
-            .devices
-            .len(),
-        2
-    );
+    assert_eq!(first.profile().user, "bob");
+    for user in ["bob", "alice"] {
+        let refused = app.client.create_enrollment(user).await.unwrap_err();
+        assert_eq!(
+            refused.problem_code(),
+            Some(assent_proto::ProblemCode::Forbidden)
+        );
+    }
+    server.admin.create_enrollment("bob").await.unwrap();
     server.stop().await;
 }

@@ -9,5 +9,6 @@ mod crash;
 mod flow;
 mod http_surface;
 mod negative;
+mod state_machine;
 mod streams;
 mod support;

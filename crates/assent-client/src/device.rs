@@ -6,7 +6,8 @@ use crate::http::{decode, fetch_jwks, http_client};
 use crate::profile::DeviceProfile;
 use crate::sse::SseParser;
 use assent_proto::api::{
-    DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled, EnrollDevice,
+    AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,
+    DeviceList, DeviceView, EnrollDevice, PushSubscriptionBody, RegisterPasskey, RenameDevice,
     SubmitDecision,
 };
 use assent_proto::enrollment_link::EnrollmentLink;
@@ -15,6 +16,7 @@ use assent_proto::statement::{
     DECISION_TYP, DEVICE_PROOF_TYP, Decision, DecisionStatement, DeviceProof, ENROLLMENT_TYP,
     EnrollmentProof, Registration, details_hash,
 };
+use assent_proto::webauthn::Assertion;
 use futures_util::StreamExt as _;
 use std::path::Path;
 use std::time::Duration;
@@ -218,17 +220,104 @@ impl DeviceClient {
         id: &str,
         statement: String,
     ) -> Result<DecisionAccepted, ClientError> {
+        self.submit_with(id, statement, None).await
+    }
+
+    /// Sends a signed statement with the passkey assertion that user verification needs.
+    pub async fn submit_with(
+        &self,
+        id: &str,
+        statement: String,
+        user_verification: Option<Assertion>,
+    ) -> Result<DecisionAccepted, ClientError> {
         let response = self
             .http
             .post(format!(
                 "{}/v1/device/approvals/{id}/decision",
                 self.profile.server
             ))
-            .json(&SubmitDecision { statement })
+            .json(&SubmitDecision {
+                statement,
+                user_verification,
+            })
             .timeout(Duration::from_secs(60))
             .send()
             .await?;
         decode(response).await
+    }
+
+    /// POSTs `body` with a device proof; for endpoints that answer 204 or JSON.
+    async fn post<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Option<serde_json::Value>, ClientError> {
+        let proof = self.proof("POST", path)?;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.profile.server))
+            .header("DPoP", proof)
+            .json(body)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        decode(response).await.map(Some)
+    }
+
+    /// The devices of this device's user.
+    pub async fn devices(&self) -> Result<Vec<DeviceView>, ClientError> {
+        Ok(self.get::<DeviceList>("/v1/device/devices").await?.devices)
+    }
+
+    /// Renames one of the user's devices.
+    pub async fn rename(&self, device_id: &str, name: &str) -> Result<(), ClientError> {
+        let body = RenameDevice {
+            name: name.to_owned(),
+        };
+        self.post(&format!("/v1/device/devices/{device_id}/rename"), &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// Revokes one of the user's devices (a lost one).
+    pub async fn revoke(&self, device_id: &str) -> Result<(), ClientError> {
+        self.post(
+            &format!("/v1/device/devices/{device_id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The user's recent alerts.
+    pub async fn alerts(&self) -> Result<Vec<AlertView>, ClientError> {
+        Ok(self.get::<AlertList>("/v1/device/alerts").await?.alerts)
+    }
+
+    /// Registers a passkey (credential id and P-256 SubjectPublicKeyInfo, base64url).
+    pub async fn register_passkey(
+        &self,
+        credential_id: &str,
+        spki: &str,
+    ) -> Result<(), ClientError> {
+        let body = RegisterPasskey {
+            credential_id: credential_id.to_owned(),
+            public_key: spki.to_owned(),
+        };
+        self.post("/v1/device/passkey", &body).await.map(|_| ())
+    }
+
+    /// Stores a Web Push subscription.
+    pub async fn subscribe_push(
+        &self,
+        subscription: &PushSubscriptionBody,
+    ) -> Result<(), ClientError> {
+        self.post("/v1/device/push-subscription", subscription)
+            .await
+            .map(|_| ())
     }
 
     /// Fetches request `id`, signs `decision` over what it shows, and sends it.

@@ -69,6 +69,17 @@ pub enum AuditEvent {
         device_id: String,
         user_id: String,
     },
+    DeviceRenamed {
+        device_id: String,
+        name: String,
+    },
+    PasskeyRegistered {
+        device_id: String,
+        credential_id: String,
+    },
+    PushSubscribed {
+        device_id: String,
+    },
     ApprovalCreated {
         approval_id: String,
         app_id: String,
@@ -102,6 +113,9 @@ impl AuditEvent {
             AuditEvent::EnrollmentCreated { .. } => "enrollment_created",
             AuditEvent::DeviceEnrolled { .. } => "device_enrolled",
             AuditEvent::DeviceRevoked { .. } => "device_revoked",
+            AuditEvent::DeviceRenamed { .. } => "device_renamed",
+            AuditEvent::PasskeyRegistered { .. } => "passkey_registered",
+            AuditEvent::PushSubscribed { .. } => "push_subscribed",
             AuditEvent::ApprovalCreated { .. } => "approval_created",
             AuditEvent::ApprovalDelivered { .. } => "approval_delivered",
             AuditEvent::ApprovalDecided { .. } => "approval_decided",
@@ -117,7 +131,10 @@ impl AuditEvent {
             AuditEvent::UserCreated { user_id, .. }
             | AuditEvent::EnrollmentCreated { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::DeviceEnrolled { device_id, .. }
-            | AuditEvent::DeviceRevoked { device_id, .. } => format!("device:{device_id}"),
+            | AuditEvent::DeviceRevoked { device_id, .. }
+            | AuditEvent::DeviceRenamed { device_id, .. }
+            | AuditEvent::PasskeyRegistered { device_id, .. }
+            | AuditEvent::PushSubscribed { device_id } => format!("device:{device_id}"),
             AuditEvent::ApprovalCreated { approval_id, .. }
             | AuditEvent::ApprovalDelivered { approval_id, .. }
             | AuditEvent::ApprovalDecided { approval_id, .. } => format!("approval:{approval_id}"),

@@ -59,6 +59,10 @@ uuid_id!(
     /// A one-time enrollment.
     EnrollmentId
 );
+uuid_id!(
+    /// An informational alert.
+    AlertId
+);
 
 /// A username: 1 to 64 characters of letters, digits and `.`, `_`, `-`, `@`, `+`, compared
 /// case-insensitively (stored lower-case) so `Alice` and `alice` cannot be two accounts.

@@ -1,6 +1,6 @@
 //! The records Assent keeps. Plain data: the rules that change them live in [`crate::service`].
 
-use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use crate::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState, RequestContext};
 use assent_proto::jose::Jwk;
 use serde_json::Value;
@@ -80,6 +80,8 @@ pub struct Approval {
     pub nonce: String,
     /// The number-matching code, when number matching applies.
     pub display_code: Option<String>,
+    /// Whether approving needs a passkey check with user verification on the device.
+    pub user_verification: bool,
     pub state: ApprovalState,
     pub reason: Option<String>,
     pub created_at: OffsetDateTime,
@@ -128,4 +130,38 @@ pub struct AuditRecord {
     pub data: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+}
+
+/// A device's passkey, its user-verification factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passkey {
+    pub device_id: DeviceId,
+    /// WebAuthn credential id, base64url.
+    pub credential_id: String,
+    /// Uncompressed P-256 point.
+    pub public_key: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// An informational notice for a user's devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub id: AlertId,
+    pub user_id: UserId,
+    /// `device_enrolled`, `device_revoked`...
+    pub kind: String,
+    pub message: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A device's Web Push subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSubscription {
+    pub device_id: DeviceId,
+    pub endpoint: String,
+    /// The browser's P-256 public key (RFC 8291 `p256dh`), base64url.
+    pub p256dh: String,
+    /// The RFC 8291 authentication secret, base64url.
+    pub auth: String,
+    pub created_at: OffsetDateTime,
 }

@@ -6,7 +6,8 @@ use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
-    ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome, User,
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome,
+    Passkey, PushSubscription, User,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -75,6 +76,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Forgets proof ids that expired before `now`.
     async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Renames a device.
+    async fn rename_device(
+        &self,
+        id: &DeviceId,
+        name: &str,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    /// Registers (or replaces) a device's passkey.
+    async fn set_passkey(&self, passkey: &Passkey, audit: PendingAudit) -> Result<(), StoreError>;
+    async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError>;
+    /// Stores (or replaces) a device's Web Push subscription.
+    async fn set_push_subscription(
+        &self,
+        subscription: &PushSubscription,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn push_subscription(
+        &self,
+        device: &DeviceId,
+    ) -> Result<Option<PushSubscription>, StoreError>;
+
+    // --- alerts
+    async fn insert_alert(&self, alert: &Alert) -> Result<(), StoreError>;
+    /// A user's most recent alerts, newest first.
+    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError>;
 
     // --- approvals
     async fn insert_approval(

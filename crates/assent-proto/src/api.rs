@@ -137,6 +137,10 @@ pub struct CreateApproval {
     /// Seconds until the request expires; at most 600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u32>,
+    /// Require a passkey check with user verification (biometric or PIN) on the device to
+    /// approve, for sensitive actions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user_verification: bool,
 }
 
 /// Answer to `POST /v1/approvals`.
@@ -212,6 +216,10 @@ pub struct DeviceApproval {
     /// Number of characters of that code, so the prompt can size its input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_length: Option<u8>,
+    /// Whether approving needs a passkey assertion with user verification, whose challenge is
+    /// the SHA-256 of the signed statement.
+    #[serde(default)]
+    pub user_verification_required: bool,
     pub created_at: String,
     pub expires_at: String,
 }
@@ -230,6 +238,9 @@ pub struct DeviceApprovalList {
 pub struct SubmitDecision {
     /// Compact JWS (ES256) of a decision statement, `kid` = device id.
     pub statement: String,
+    /// The passkey assertion over the statement, when the request needs user verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<crate::webauthn::Assertion>,
 }
 
 /// Answer to a decision.
@@ -384,4 +395,71 @@ pub struct StreamEvent {
     /// Approval id.
     pub id: String,
     pub state: ApprovalState,
+}
+
+/// `POST /v1/device/devices/{id}/rename`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenameDevice {
+    pub name: String,
+}
+
+/// `POST /v1/device/passkey`: the device registers the passkey it will use for user verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPasskey {
+    /// WebAuthn credential id, base64url.
+    pub credential_id: String,
+    /// The credential's public key as a DER SubjectPublicKeyInfo (P-256), base64url: what
+    /// `AuthenticatorAttestationResponse.getPublicKey()` returns.
+    pub public_key: String,
+}
+
+/// An informational alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertView {
+    pub id: String,
+    pub kind: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+/// `GET /v1/device/alerts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertList {
+    pub alerts: Vec<AlertView>,
+}
+
+/// The keys of a Web Push subscription (RFC 8291).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// `POST /v1/device/push-subscription`: the browser's `PushSubscription.toJSON()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSubscriptionBody {
+    pub endpoint: String,
+    pub keys: PushKeys,
+    #[serde(
+        default,
+        rename = "expirationTime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_time: Option<f64>,
+}
+
+/// `GET /v1/push/vapid-public-key`: the application server key for `pushManager.subscribe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VapidPublicKey {
+    /// Uncompressed P-256 point, base64url (RFC 8292).
+    pub public_key: String,
 }

@@ -9,5 +9,6 @@ pub mod jose;
 pub mod problem;
 pub mod receipt;
 pub mod statement;
+pub mod webauthn;
 
 pub use problem::ProblemCode;

@@ -56,6 +56,8 @@ problem_codes! {
     AlreadyDecided => ("already_decided", 409, "The request already has a final state"),
     WrongCode => ("wrong_code", 422, "The code does not match; the request was denied"),
     CodeRequired => ("code_required", 422, "Approving this request needs the code shown to the user"),
+    UserVerificationRequired => ("user_verification_required", 422, "Approving this request needs a passkey check with user verification"),
+    UserVerificationFailed => ("user_verification_failed", 401, "The passkey check did not verify"),
     EnrollmentCodeInvalid => ("enrollment_code_invalid", 400, "The enrollment code is not valid"),
     EnrollmentCodeUsed => ("enrollment_code_used", 409, "The enrollment code was already used"),
     EnrollmentCodeExpired => ("enrollment_code_expired", 410, "The enrollment code has expired"),

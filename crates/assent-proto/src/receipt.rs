@@ -30,6 +30,8 @@ pub enum ReceiptError {
     Statement(String),
     #[error("the device's signature does not verify")]
     DeviceSignature,
+    #[error("the passkey check in the receipt does not verify: {0}")]
+    UserVerification(String),
     #[error("the receipt and the device's statement disagree: {0}")]
     Inconsistent(&'static str),
 }
@@ -88,6 +90,21 @@ pub fn verify_receipt(receipt: &str, jwks: &JwkSet) -> Result<VerifiedReceipt, R
                 return Err(ReceiptError::Inconsistent(
                     "the state does not follow from the device's decision",
                 ));
+            }
+            if let Some(uv) = &body.user_verification {
+                let point = uv
+                    .public_key
+                    .to_sec1()
+                    .map_err(|_| ReceiptError::Inconsistent("the passkey key is not P-256"))?;
+                let expected = crate::webauthn::Expected {
+                    statement: jws,
+                    origin: &uv.origin,
+                    rp_id: &uv.rp_id,
+                    credential_id: &uv.assertion.credential_id,
+                    public_key: &point,
+                };
+                crate::webauthn::verify(&uv.assertion, &expected)
+                    .map_err(|e| ReceiptError::UserVerification(e.to_string()))?;
             }
             Some(statement)
         }

@@ -113,7 +113,20 @@ pub struct Receipt {
     pub device: Option<ReceiptDevice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
+    /// The passkey check that accompanied an approval needing user verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<ReceiptUserVerification>,
     pub iat: i64,
+}
+
+/// Evidence of user verification in a receipt: enough to re-check the passkey assertion offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptUserVerification {
+    pub origin: String,
+    pub rp_id: String,
+    /// The passkey's public key.
+    pub public_key: Jwk,
+    pub assertion: crate::webauthn::Assertion,
 }
 
 /// The digest a device signs over what it was shown: SHA-256 of the RFC 8785 canonical JSON of

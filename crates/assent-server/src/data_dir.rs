@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const DATABASE_FILE: &str = "assent.db";
 /// File name of the server's signing key (PKCS#8 DER, mode 0600).
 pub const SIGNING_KEY_FILE: &str = "signing-key.p8";
+/// File name of the VAPID key for Web Push (PKCS#8 DER, mode 0600).
+pub const VAPID_KEY_FILE: &str = "vapid-key.p8";
 /// File name of the admin API key kept for the local CLI (mode 0600).
 pub const ADMIN_KEY_FILE: &str = "admin.key";
 
@@ -81,7 +83,16 @@ pub fn read_private(path: &Path) -> Result<Vec<u8>, DataDirError> {
 
 /// Loads the server key, or creates it; the flag says whether it was created now.
 pub fn load_or_create_signing_key(dir: &Path) -> Result<(SigningKey, bool), DataDirError> {
-    let path = dir.join(SIGNING_KEY_FILE);
+    load_or_create_key(&dir.join(SIGNING_KEY_FILE))
+}
+
+/// Loads the VAPID key (RFC 8292) that identifies this server to push services, or creates it.
+pub fn load_or_create_vapid_key(dir: &Path) -> Result<SigningKey, DataDirError> {
+    Ok(load_or_create_key(&dir.join(VAPID_KEY_FILE))?.0)
+}
+
+fn load_or_create_key(path: &Path) -> Result<(SigningKey, bool), DataDirError> {
+    let path = path.to_owned();
     if path.exists() {
         let der = read_private(&path)?;
         let key = SigningKey::from_pkcs8(&der).map_err(|_| DataDirError::BadKey(path.clone()))?;

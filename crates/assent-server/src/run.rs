@@ -78,6 +78,8 @@ impl Server {
 
         data_dir::ensure_dir(&config.data_dir)?;
         let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
+        let vapid = data_dir::load_or_create_vapid_key(&config.data_dir)?;
+        let vapid_public_key = assent_proto::jose::b64(vapid.jwk().to_sec1().unwrap_or_default());
         let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?;
         let assent = Arc::new(Assent::new(
             Arc::new(store),
@@ -101,6 +103,7 @@ impl Server {
         let state = AppState {
             assent: assent.clone(),
             max_wait: Duration::from_secs(config.http.max_wait_secs),
+            vapid_public_key,
             shutdown: shutdown_rx.clone(),
         };
         let normal = Duration::from_secs(config.http.request_timeout_secs);

@@ -2,9 +2,10 @@
 
 use assent_core::StoreError;
 use assent_core::clock::from_millis;
-use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, User,
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
+    PushSubscription, User,
 };
 use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
@@ -99,7 +100,7 @@ pub(crate) fn device_state(state: DeviceState) -> &'static str {
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \
     authorization_details, context, nonce, display_code, state, reason, created_at, expires_at, \
-    decided_at, device_id, statement, receipt";
+    decided_at, device_id, statement, receipt, user_verification";
 pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
     let kind: String = row.get(3)?;
     let state: String = row.get(9)?;
@@ -121,6 +122,7 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         device_id: row.get::<_, Option<String>>(14)?.map(DeviceId::from_stored),
         statement: row.get(15)?,
         receipt: row.get(16)?,
+        user_verification: row.get(17)?,
     })
 }
 
@@ -141,4 +143,36 @@ pub(crate) fn audit(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
 /// Serializes a value for a JSON column.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+pub(crate) const PASSKEY_COLUMNS: &str = "device_id, credential_id, public_key, created_at";
+pub(crate) fn passkey(row: &Row<'_>) -> rusqlite::Result<Passkey> {
+    Ok(Passkey {
+        device_id: DeviceId::from_stored(row.get(0)?),
+        credential_id: row.get(1)?,
+        public_key: row.get(2)?,
+        created_at: from_millis(row.get(3)?),
+    })
+}
+
+pub(crate) const ALERT_COLUMNS: &str = "id, user_id, kind, message, created_at";
+pub(crate) fn alert(row: &Row<'_>) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: AlertId::from_stored(row.get(0)?),
+        user_id: UserId::from_stored(row.get(1)?),
+        kind: row.get(2)?,
+        message: row.get(3)?,
+        created_at: from_millis(row.get(4)?),
+    })
+}
+
+pub(crate) const PUSH_COLUMNS: &str = "device_id, endpoint, p256dh, auth, created_at";
+pub(crate) fn push_subscription(row: &Row<'_>) -> rusqlite::Result<PushSubscription> {
+    Ok(PushSubscription {
+        device_id: DeviceId::from_stored(row.get(0)?),
+        endpoint: row.get(1)?,
+        p256dh: row.get(2)?,
+        auth: row.get(3)?,
+        created_at: from_millis(row.get(4)?),
+    })
 }

@@ -7,8 +7,8 @@ use assent_core::audit::{GENESIS_HASH, PendingAudit};
 use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, User,
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, KeyRole,
+    Outcome, Passkey, PushSubscription, User,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -395,6 +395,103 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn rename_device(
+        &self,
+        id: &DeviceId,
+        name: &str,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let (id, name) = (id.clone(), name.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("UPDATE devices SET name = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id.as_str(), name]))
+                .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn set_passkey(&self, p: &Passkey, audit: PendingAudit) -> Result<(), StoreError> {
+        let p = p.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO passkeys (device_id, credential_id, public_key, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device_id) DO UPDATE SET credential_id = excluded.credential_id,
+                    public_key = excluded.public_key, created_at = excluded.created_at",
+            )
+            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.credential_id, p.public_key, to_millis(p.created_at)]))
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM passkeys WHERE device_id = ?1",
+            rows::PASSKEY_COLUMNS
+        );
+        self.one(sql, device.to_string(), rows::passkey).await
+    }
+
+    async fn set_push_subscription(
+        &self,
+        p: &PushSubscription,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let p = p.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
+                    auth = excluded.auth, created_at = excluded.created_at",
+            )
+            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.endpoint, p.p256dh, p.auth, to_millis(p.created_at)]))
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn push_subscription(
+        &self,
+        device: &DeviceId,
+    ) -> Result<Option<PushSubscription>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM push_subscriptions WHERE device_id = ?1",
+            rows::PUSH_COLUMNS
+        );
+        self.one(sql, device.to_string(), rows::push_subscription)
+            .await
+    }
+
+    async fn insert_alert(&self, a: &Alert) -> Result<(), StoreError> {
+        let a = a.clone();
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO alerts (id, user_id, kind, message, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .and_then(|mut s| {
+                    s.execute(params![a.id.as_str(), a.user_id.as_str(), a.kind, a.message, to_millis(a.created_at)])
+                })
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM alerts WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+            rows::ALERT_COLUMNS
+        );
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![user, limit], rows::alert)?
+                .collect()
+        })
+        .await
+    }
+
     async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
         let a = a.clone();
         let details = to_json(&a.authorization_details)?;
@@ -402,8 +499,8 @@ impl Store for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
-                    context, nonce, display_code, state, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    context, nonce, display_code, state, created_at, expires_at, user_verification)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -418,7 +515,8 @@ impl Store for SqliteStore {
                     a.display_code,
                     a.state.as_str(),
                     to_millis(a.created_at),
-                    to_millis(a.expires_at)
+                    to_millis(a.expires_at),
+                    a.user_verification
                 ])
             })
             .map_err(backend)?;

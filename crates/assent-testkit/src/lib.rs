@@ -152,3 +152,18 @@ pub fn transfer(user: &str, amount: &str) -> assent_proto::api::CreateApproval {
         ..Default::default()
     }
 }
+
+/// Creates an approval and answers it from `device` with the displayed code; returns its id.
+pub async fn approved(
+    rp: &assent_client::RpClient,
+    device: &DeviceClient,
+    request: &assent_proto::api::CreateApproval,
+) -> String {
+    let created = rp.create_approval(request).await.unwrap();
+    let decision = assent_proto::statement::Decision::Approve;
+    device
+        .decide(&created.id, decision, created.display_code.as_deref())
+        .await
+        .unwrap();
+    created.id
+}

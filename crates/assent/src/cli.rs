@@ -57,10 +57,22 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Address for the demo server; port 0 picks a free one.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
-    /// Keep the server running after the story, for trying the CLI by hand.
+    /// Address for Assent [default: 127.0.0.1:8700; with --story, a free port].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Address for the demo relying party, Acme Bank.
+    #[arg(long, default_value = "127.0.0.1:8800")]
+    pub acme_listen: SocketAddr,
+    /// Data directory [default: a new temporary directory].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Write the demo's URLs, users and enrollment links as JSON to this file once ready.
+    #[arg(long)]
+    pub info_file: Option<PathBuf>,
+    /// Instead of serving the web demo, run one approval end to end in the terminal and exit.
+    #[arg(long)]
+    pub story: bool,
+    /// With --story: keep the server running afterwards, for trying the CLI by hand.
     #[arg(long)]
     pub keep: bool,
 }

@@ -5,7 +5,6 @@ use crate::audit::{Actor, AuditEvent};
 use crate::error::{CoreError, StoreError};
 use crate::ids::{AppId, DeviceId, UserId, Username};
 use crate::model::{ApiKeyRecord, App, Device, KeyRole, User};
-use crate::notifier::Topic;
 use crate::secrets;
 use assent_proto::ProblemCode;
 use assent_proto::api::{AppCreated, DeviceState};
@@ -133,7 +132,12 @@ impl Assent {
         self.store
             .revoke_device(&id, now, self.audit(actor, event))
             .await?;
-        self.notifier.notify(&Topic::User(device.user_id.clone()));
+        self.alert(
+            &device.user_id,
+            "device_revoked",
+            format!("Device revoked: {}", device.name),
+        )
+        .await?;
         Ok(Device {
             state: DeviceState::Revoked,
             revoked_at: Some(now),

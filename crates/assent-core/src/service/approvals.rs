@@ -15,8 +15,10 @@ use assent_proto::api::{
 };
 use assent_proto::jose::{Parsed, random_token};
 use assent_proto::statement::{
-    DECISION_TYP, Decision, DecisionStatement, RECEIPT_TYP, Receipt, ReceiptDevice, details_hash,
+    DECISION_TYP, Decision, DecisionStatement, RECEIPT_TYP, Receipt, ReceiptDevice,
+    ReceiptUserVerification, details_hash,
 };
+use assent_proto::webauthn::{self, Assertion};
 use time::Duration;
 
 /// Longest binding message, in characters: a sentence, not a document.
@@ -108,6 +110,7 @@ impl Assent {
             context: request.context.unwrap_or_default(),
             nonce: random_token(16)?,
             display_code,
+            user_verification: request.user_verification,
             state: ApprovalState::Pending,
             reason: None,
             created_at: now,
@@ -287,7 +290,12 @@ impl Assent {
 
     /// Accepts a device's signed decision for request `id`. The statement authenticates the
     /// answer by itself: its `kid` names the device, whose registered key must verify it.
-    pub async fn decide(&self, id: &str, statement: &str) -> Result<DecisionAccepted, CoreError> {
+    pub async fn decide(
+        &self,
+        id: &str,
+        statement: &str,
+        user_verification: Option<&Assertion>,
+    ) -> Result<DecisionAccepted, CoreError> {
         let parsed = Parsed::parse(statement)
             .map_err(|e| CoreError::rejected(ProblemCode::InvalidStatement, e.to_string()))?;
         if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
@@ -393,7 +401,19 @@ impl Assent {
                 false,
             ),
         };
-        let outcome = self.outcome(&approval, state, reason, Some((&device, statement)))?;
+        let evidence = if state == ApprovalState::Approved && approval.user_verification {
+            Some(
+                self.check_user_verification(&device, statement, user_verification)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let mut outcome = self.outcome(&approval, state, reason, Some((&device, statement)))?;
+        if let Some(evidence) = evidence {
+            outcome.receipt =
+                self.sign_receipt(&approval, &outcome, Some(&device), Some(evidence))?;
+        }
         if !self
             .finish(&approval, outcome, Actor::Device(device.id.clone()))
             .await?
@@ -422,7 +442,26 @@ impl Assent {
         reason: Option<&str>,
         answer: Option<(&Device, &str)>,
     ) -> Result<Outcome, CoreError> {
-        let decided_at = self.now();
+        let mut outcome = Outcome {
+            state,
+            reason: reason.map(str::to_owned),
+            decided_at: self.now(),
+            device_id: answer.map(|(d, _)| d.id.clone()),
+            statement: answer.map(|(_, s)| s.to_owned()),
+            receipt: String::new(),
+        };
+        outcome.receipt = self.sign_receipt(approval, &outcome, answer.map(|(d, _)| d), None)?;
+        Ok(outcome)
+    }
+
+    /// Signs the receipt of an outcome.
+    fn sign_receipt(
+        &self,
+        approval: &Approval,
+        outcome: &Outcome,
+        device: Option<&Device>,
+        user_verification: Option<ReceiptUserVerification>,
+    ) -> Result<String, CoreError> {
         let details_hash = details_hash(
             approval.kind.as_str(),
             approval.binding_message.as_deref(),
@@ -435,28 +474,55 @@ impl Assent {
             application: approval.app_id.to_string(),
             user: approval.user_id.to_string(),
             kind: approval.kind.as_str().to_owned(),
-            state: state.as_str().to_owned(),
-            reason: reason.map(str::to_owned),
+            state: outcome.state.as_str().to_owned(),
+            reason: outcome.reason.clone(),
             details_hash,
             created_at: approval.created_at.unix_timestamp(),
-            decided_at: decided_at.unix_timestamp(),
-            device: answer.map(|(d, _)| ReceiptDevice {
+            decided_at: outcome.decided_at.unix_timestamp(),
+            device: device.map(|d| ReceiptDevice {
                 id: d.id.to_string(),
                 jwk: d.jwk.clone(),
             }),
-            statement: answer.map(|(_, s)| s.to_owned()),
-            iat: decided_at.unix_timestamp(),
+            statement: outcome.statement.clone(),
+            user_verification,
+            iat: outcome.decided_at.unix_timestamp(),
         };
-        let receipt = self
+        Ok(self
             .key
-            .sign(RECEIPT_TYP, Some(&self.kid), false, &receipt)?;
-        Ok(Outcome {
-            state,
-            reason: reason.map(str::to_owned),
-            decided_at,
-            device_id: answer.map(|(d, _)| d.id.clone()),
-            statement: answer.map(|(_, s)| s.to_owned()),
-            receipt,
+            .sign(RECEIPT_TYP, Some(&self.kid), false, &receipt)?)
+    }
+
+    /// Checks the passkey assertion that must accompany an approval needing user verification.
+    /// A missing or failed check leaves the request pending: the user may try again.
+    async fn check_user_verification(
+        &self,
+        device: &Device,
+        statement: &str,
+        assertion: Option<&Assertion>,
+    ) -> Result<ReceiptUserVerification, CoreError> {
+        let required = |detail: &str| {
+            CoreError::rejected(ProblemCode::UserVerificationRequired, detail.to_owned())
+        };
+        let assertion = assertion.ok_or_else(|| {
+            required("this request needs a passkey check with user verification over the statement")
+        })?;
+        let passkey = self.store.passkey(&device.id).await?.ok_or_else(|| {
+            required("this device has no passkey, so it cannot approve requests that need user verification")
+        })?;
+        let expected = webauthn::Expected {
+            statement,
+            origin: self.settings.origin(),
+            rp_id: self.settings.rp_id(),
+            credential_id: &passkey.credential_id,
+            public_key: &passkey.public_key,
+        };
+        webauthn::verify(assertion, &expected)
+            .map_err(|e| CoreError::rejected(ProblemCode::UserVerificationFailed, e.to_string()))?;
+        Ok(ReceiptUserVerification {
+            origin: self.settings.origin().to_owned(),
+            rp_id: self.settings.rp_id().to_owned(),
+            public_key: assent_proto::jose::Jwk::from_sec1(&passkey.public_key)?,
+            assertion: assertion.clone(),
         })
     }
 

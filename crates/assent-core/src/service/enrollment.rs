@@ -5,7 +5,6 @@ use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{DeviceId, EnrollmentId};
 use crate::model::{Device, Enrollment};
-use crate::notifier::Topic;
 use crate::secrets;
 use assent_proto::ProblemCode;
 use assent_proto::api::{DeviceEnrolled, DeviceState};
@@ -141,7 +140,11 @@ impl Assent {
         {
             return Err(used());
         }
-        self.notifier.notify(&Topic::User(user.id.clone()));
+        let message = format!(
+            "New device enrolled: {} ({}). If this wasn't you, revoke it from another device and tell your administrator.",
+            device.name, device.platform
+        );
+        self.alert(&user.id, "device_enrolled", message).await?;
         let registration = Registration {
             device_id: device.id.to_string(),
             user: user.username.to_string(),
@@ -178,7 +181,7 @@ fn used() -> CoreError {
     )
 }
 
-fn checked_label(value: &str, max: usize, what: &str) -> Result<String, CoreError> {
+pub(crate) fn checked_label(value: &str, max: usize, what: &str) -> Result<String, CoreError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(CoreError::rejected(

@@ -5,6 +5,7 @@ mod admin;
 mod approvals;
 pub mod audit_check;
 mod device_auth;
+mod devices;
 mod enrollment;
 pub mod views;
 
@@ -40,6 +41,28 @@ pub struct Settings {
     pub enrollment_ttl: Duration,
     /// How far a device's clock may be from ours (proof and statement `iat`).
     pub max_clock_skew: Duration,
+}
+
+impl Settings {
+    /// The web origin of the public URL (`scheme://host[:port]`): where the web authenticator
+    /// runs, so where its passkey assertions come from.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        let end = self.public_url[after_scheme..]
+            .find('/')
+            .map_or(self.public_url.len(), |i| after_scheme + i);
+        &self.public_url[..end]
+    }
+
+    /// The WebAuthn relying-party id: the public URL's host.
+    pub fn rp_id(&self) -> &str {
+        let origin = self.origin();
+        let host = origin.find("://").map_or(origin, |i| &origin[i + 3..]);
+        match host.rfind(':') {
+            Some(i) if !host.ends_with(']') => &host[..i],
+            _ => host,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -188,5 +211,31 @@ impl Assent {
                 Ok(Principal::App(app))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_and_rp_id_come_from_the_public_url() {
+        let settings = |url: &str| Settings {
+            public_url: url.into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            settings("http://localhost:8700").origin(),
+            "http://localhost:8700"
+        );
+        assert_eq!(settings("http://localhost:8700").rp_id(), "localhost");
+        assert_eq!(
+            settings("https://assent.example.com/base").origin(),
+            "https://assent.example.com"
+        );
+        assert_eq!(
+            settings("https://assent.example.com/base").rp_id(),
+            "assent.example.com"
+        );
     }
 }

@@ -66,6 +66,7 @@ impl Assent {
                 .display_code
                 .as_ref()
                 .and_then(|c| u8::try_from(c.len()).ok()),
+            user_verification_required: approval.user_verification,
             created_at: rfc3339(approval.created_at),
             expires_at: rfc3339(approval.expires_at),
         })

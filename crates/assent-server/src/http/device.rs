@@ -4,8 +4,12 @@ use super::AppState;
 use super::sse;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, DeviceAuth};
+use assent_core::clock::rfc3339;
+use assent_core::service::AuthenticatedDevice;
+use assent_core::service::views::device_view;
 use assent_proto::api::{
-    DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled, EnrollDevice,
+    AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,
+    DeviceList, DeviceView, EnrollDevice, PushSubscriptionBody, RegisterPasskey, RenameDevice,
     SubmitDecision,
 };
 use assent_proto::problem::Problem;
@@ -64,7 +68,13 @@ pub(crate) async fn decide(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<SubmitDecision>,
 ) -> Result<Json<DecisionAccepted>, ApiError> {
-    Ok(Json(state.assent.decide(&id, &request.statement).await?))
+    let assertion = request.user_verification.as_ref();
+    Ok(Json(
+        state
+            .assent
+            .decide(&id, &request.statement, assertion)
+            .await?,
+    ))
 }
 
 /// Server-sent events for an online device: `approval` when a request arrives, `resolved` when
@@ -77,4 +87,135 @@ pub(crate) async fn stream(
     DeviceAuth(device): DeviceAuth,
 ) -> impl IntoResponse {
     sse::device_stream(state, device)
+}
+
+/// The device's own identity.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DeviceSelf {
+    device_id: String,
+    user: String,
+    name: String,
+    platform: String,
+    /// Whether a passkey is registered, so requests needing user verification can be approved.
+    has_passkey: bool,
+}
+
+async fn username(state: &AppState, device: &AuthenticatedDevice) -> Result<String, ApiError> {
+    let store = state.assent.store();
+    let user = store
+        .user(&device.device().user_id)
+        .await
+        .map_err(assent_core::CoreError::from)?;
+    Ok(user.map(|u| u.username.to_string()).unwrap_or_default())
+}
+
+/// Who this device is.
+#[utoipa::path(get, path = "/v1/device/me", tag = "device", security(("device_proof" = [])),
+    responses((status = 200, body = DeviceSelf), (status = "4XX", body = Problem)))]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<DeviceSelf>, ApiError> {
+    let d = device.device();
+    Ok(Json(DeviceSelf {
+        device_id: d.id.to_string(),
+        user: username(&state, &device).await?,
+        name: d.name.clone(),
+        platform: d.platform.clone(),
+        has_passkey: state.assent.has_passkey(&device).await?,
+    }))
+}
+
+/// The devices of this device's user.
+#[utoipa::path(get, path = "/v1/device/devices", tag = "device", security(("device_proof" = [])),
+    responses((status = 200, body = DeviceList), (status = "4XX", body = Problem)))]
+pub(crate) async fn devices(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<DeviceList>, ApiError> {
+    let user = username(&state, &device).await?;
+    let devices = state.assent.user_devices(&device).await?;
+    Ok(Json(DeviceList {
+        devices: devices.iter().map(|d| device_view(d, &user)).collect(),
+    }))
+}
+
+/// Rename one of the user's devices.
+#[utoipa::path(post, path = "/v1/device/devices/{id}/rename", tag = "device",
+    params(("id" = String, Path)), request_body = RenameDevice, security(("device_proof" = [])),
+    responses((status = 200, body = DeviceView), (status = "4XX", body = Problem)))]
+pub(crate) async fn rename_device(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<RenameDevice>,
+) -> Result<Json<DeviceView>, ApiError> {
+    let renamed = state
+        .assent
+        .rename_device(&device, &id, &request.name)
+        .await?;
+    Ok(Json(device_view(
+        &renamed,
+        &username(&state, &device).await?,
+    )))
+}
+
+/// Revoke one of the user's devices, for example a lost phone, from another device.
+#[utoipa::path(post, path = "/v1/device/devices/{id}/revoke", tag = "device",
+    params(("id" = String, Path)), security(("device_proof" = [])),
+    responses((status = 200, body = DeviceView), (status = "4XX", body = Problem)))]
+pub(crate) async fn revoke_device(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceView>, ApiError> {
+    let user = username(&state, &device).await?;
+    let revoked = state.assent.revoke_sibling(&device, &id).await?;
+    Ok(Json(device_view(&revoked, &user)))
+}
+
+/// Register the passkey this device uses for user verification.
+#[utoipa::path(post, path = "/v1/device/passkey", tag = "device", request_body = RegisterPasskey,
+    security(("device_proof" = [])),
+    responses((status = 204, description = "registered"), (status = "4XX", body = Problem)))]
+pub(crate) async fn register_passkey(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(request): ApiJson<RegisterPasskey>,
+) -> Result<StatusCode, ApiError> {
+    state.assent.register_passkey(&device, &request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user's recent alerts, newest first.
+#[utoipa::path(get, path = "/v1/device/alerts", tag = "device", security(("device_proof" = [])),
+    responses((status = 200, body = AlertList), (status = "4XX", body = Problem)))]
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<AlertList>, ApiError> {
+    let alerts = state.assent.alerts(&device).await?;
+    let alerts = alerts
+        .into_iter()
+        .map(|a| AlertView {
+            id: a.id.to_string(),
+            kind: a.kind,
+            message: a.message,
+            created_at: rfc3339(a.created_at),
+        })
+        .collect();
+    Ok(Json(AlertList { alerts }))
+}
+
+/// Store this device's Web Push subscription.
+#[utoipa::path(post, path = "/v1/device/push-subscription", tag = "device",
+    request_body = PushSubscriptionBody, security(("device_proof" = [])),
+    responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
+pub(crate) async fn push_subscription(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(request): ApiJson<PushSubscriptionBody>,
+) -> Result<StatusCode, ApiError> {
+    state.assent.subscribe_push(&device, &request).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -42,3 +42,14 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
 pub(crate) async fn openapi_json(api: Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {
     Json(api.as_ref().clone())
 }
+
+/// The VAPID public key to pass to `pushManager.subscribe` as `applicationServerKey`.
+#[utoipa::path(get, path = "/v1/push/vapid-public-key", tag = "meta",
+    responses((status = 200, body = assent_proto::api::VapidPublicKey)))]
+pub(crate) async fn vapid_public_key(
+    State(state): State<AppState>,
+) -> Json<assent_proto::api::VapidPublicKey> {
+    Json(assent_proto::api::VapidPublicKey {
+        public_key: state.vapid_public_key.clone(),
+    })
+}

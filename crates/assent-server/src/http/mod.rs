@@ -6,6 +6,7 @@ mod device;
 mod meta;
 mod rp;
 mod sse;
+mod web;
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};
@@ -27,6 +28,8 @@ pub(crate) struct AppState {
     pub assent: Arc<Assent>,
     /// Longest long poll a relying party may ask for.
     pub max_wait: Duration,
+    /// The VAPID public key browsers subscribe to Web Push with (base64url point).
+    pub vapid_public_key: String,
     /// Turns `true` when the server begins shutting down; streams and long polls end then.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -79,6 +82,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(device::get_approval))
         .routes(routes!(device::decide))
         .routes(routes!(device::stream))
+        .routes(routes!(device::me))
+        .routes(routes!(device::devices))
+        .routes(routes!(device::rename_device))
+        .routes(routes!(device::revoke_device))
+        .routes(routes!(device::register_passkey))
+        .routes(routes!(device::alerts))
+        .routes(routes!(device::push_subscription))
+        .routes(routes!(meta::vapid_public_key))
         .routes(routes!(admin::create_app))
         .routes(routes!(admin::create_user, admin::list_users))
         .routes(routes!(admin::create_enrollment))
@@ -104,6 +115,7 @@ pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -
             "/openapi.json",
             axum::routing::get(move || meta::openapi_json(api.clone())),
         )
+        .merge(web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

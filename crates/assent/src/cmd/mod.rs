@@ -2,8 +2,7 @@
 
 mod admin;
 mod audit;
-mod demo;
-mod device;
+pub mod device;
 mod receipt;
 mod serve;
 
@@ -16,7 +15,7 @@ pub type CmdResult<T = ExitCode> = Result<T, Box<dyn std::error::Error + Send + 
 pub async fn run(cli: Cli) -> CmdResult {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => crate::demo::run(args).await,
         Command::Admin(args) => admin::run(args).await,
         Command::Device { command } => device::run(command).await,
         Command::Audit { command } => audit::run(command).await,

@@ -2,8 +2,7 @@
 //! names the row and exits non-zero.
 
 use crate::support::{assent_bin, run};
-use assent_proto::statement::Decision;
-use assent_testkit::{TestServer, login};
+use assent_testkit::{TestServer, approved, login};
 use rusqlite::Connection;
 
 /// A server with some history, stopped, and a copy of its data directory per tampering.
@@ -12,15 +11,7 @@ async fn history() -> (tempfile::TempDir, std::path::PathBuf) {
     let app = server.app("Acme").await;
     let device = server.user_with_device("alice").await;
     for _ in 0..3 {
-        let created = app.client.create_approval(&login("alice")).await.unwrap();
-        device
-            .decide(
-                &created.id,
-                Decision::Approve,
-                created.display_code.as_deref(),
-            )
-            .await
-            .unwrap();
+        approved(&app.client, &device, &login("alice")).await;
     }
     let data = server.data_dir();
     let dir = server.stop_and_keep().await;

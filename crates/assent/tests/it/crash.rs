@@ -4,8 +4,7 @@
 use crate::support::{assent_bin, run};
 use assent_client::{AdminClient, DeviceClient, RpClient};
 use assent_proto::api::ApprovalState;
-use assent_proto::statement::Decision;
-use assent_testkit::login;
+use assent_testkit::{approved, login};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -59,16 +58,7 @@ async fn a_decision_survives_sigkill_with_the_same_receipt() {
 
     let mut decided = Vec::new();
     for _ in 0..5 {
-        let created = rp.create_approval(&login("alice")).await.unwrap();
-        device
-            .decide(
-                &created.id,
-                Decision::Approve,
-                created.display_code.as_deref(),
-            )
-            .await
-            .unwrap();
-        decided.push(created.id);
+        decided.push(approved(&rp, &device, &login("alice")).await);
     }
     // The device has its acknowledgement; the relying party has read nothing yet. Kill -9.
     server.kill().unwrap();

@@ -1,9 +1,9 @@
-//! `assent demo`: the whole approval story on a throwaway server, step by step: a relying party
+//! `assent demo --story`: the whole approval story on a throwaway server, step by step: a relying party
 //! asks, the device sees the full context, types the code and signs, the relying party receives
 //! the outcome with a receipt that verifies offline, and the audit chain checks.
 
-use super::CmdResult;
 use crate::cli::DemoArgs;
+use crate::cmd::CmdResult;
 use assent_client::{AdminClient, DeviceClient, RpClient};
 use assent_core::SystemClock;
 use assent_proto::api::{ApprovalKind, CreateApproval, Geo, RequestContext};
@@ -15,10 +15,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(args: DemoArgs) -> CmdResult {
+    let listen = args
+        .listen
+        .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     let dir = tempfile_dir()?;
     let config = Config {
         data_dir: dir.join("data"),
-        listen: args.listen,
+        listen,
         log: LogConfig {
             level: "warn".into(),
             format: LogFormat::Text,
@@ -68,6 +71,7 @@ pub async fn run(args: DemoArgs) -> CmdResult {
             }),
         }),
         expires_in: Some(120),
+        user_verification: false,
     };
     let created = rp.create_approval(&request).await?;
     let code = created.display_code.clone().unwrap_or_default();
@@ -78,7 +82,7 @@ pub async fn run(args: DemoArgs) -> CmdResult {
 
     let approval = device.approval(&created.id).await?;
     println!("5. The device fetched the request over its authenticated channel and shows:\n");
-    println!("{}", super::device::describe(&approval));
+    println!("{}", crate::cmd::device::describe(&approval));
     let waiter = {
         let rp = rp.clone();
         let id = created.id.clone();

@@ -1,0 +1,183 @@
+//! What a device may do about its user's devices and notices: list and rename them, revoke a
+//! lost one, register its passkey and its Web Push subscription, read alerts.
+
+use super::{Assent, AuthenticatedDevice};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::{AlertId, DeviceId, UserId};
+use crate::model::{Alert, Device, Passkey, PushSubscription};
+use crate::notifier::Topic;
+use assent_proto::ProblemCode;
+use assent_proto::api::{PushSubscriptionBody, RegisterPasskey};
+use assent_proto::jose::b64_decode;
+use assent_proto::webauthn::p256_point_from_spki;
+
+/// Most alerts returned at once.
+const ALERT_PAGE: u32 = 50;
+
+impl Assent {
+    /// The devices of the calling device's user.
+    pub async fn user_devices(
+        &self,
+        device: &AuthenticatedDevice,
+    ) -> Result<Vec<Device>, CoreError> {
+        Ok(self
+            .store
+            .list_devices(Some(&device.device().user_id))
+            .await?)
+    }
+
+    /// One of the user's devices; another user's device is not found.
+    async fn sibling(&self, device: &AuthenticatedDevice, id: &str) -> Result<Device, CoreError> {
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such device");
+        let id = DeviceId::parse(id).ok_or_else(not_found)?;
+        let other = self.store.device(&id).await?.ok_or_else(not_found)?;
+        if other.user_id != device.device().user_id {
+            return Err(not_found());
+        }
+        Ok(other)
+    }
+
+    /// Renames one of the user's devices.
+    pub async fn rename_device(
+        &self,
+        device: &AuthenticatedDevice,
+        id: &str,
+        name: &str,
+    ) -> Result<Device, CoreError> {
+        let target = self.sibling(device, id).await?;
+        let name = super::enrollment::checked_label(name, 64, "name")?;
+        let event = AuditEvent::DeviceRenamed {
+            device_id: target.id.to_string(),
+            name: name.clone(),
+        };
+        let audit = self.audit(Actor::Device(device.device().id.clone()), event);
+        self.store.rename_device(&target.id, &name, audit).await?;
+        Ok(Device { name, ..target })
+    }
+
+    /// Revokes one of the user's devices (a lost phone, from the one in hand).
+    pub async fn revoke_sibling(
+        &self,
+        device: &AuthenticatedDevice,
+        id: &str,
+    ) -> Result<Device, CoreError> {
+        let target = self.sibling(device, id).await?;
+        self.revoke_device(
+            Actor::Device(device.device().id.clone()),
+            target.id.as_str(),
+        )
+        .await
+    }
+
+    /// Registers the device's passkey, its user-verification factor. The request is
+    /// authenticated by the device key, which is what vouches for the passkey.
+    pub async fn register_passkey(
+        &self,
+        device: &AuthenticatedDevice,
+        body: &RegisterPasskey,
+    ) -> Result<(), CoreError> {
+        let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
+        let credential = b64_decode(&body.credential_id)
+            .map_err(|_| invalid("credential_id is not base64url"))?;
+        if credential.is_empty() || credential.len() > 1023 {
+            return Err(invalid("credential_id is 1 to 1023 bytes"));
+        }
+        let spki =
+            b64_decode(&body.public_key).map_err(|_| invalid("public_key is not base64url"))?;
+        let point = p256_point_from_spki(&spki).ok_or_else(|| {
+            invalid("public_key must be a P-256 SubjectPublicKeyInfo (ES256 passkey)")
+        })?;
+        let device_id = device.device().id.clone();
+        let passkey = Passkey {
+            device_id: device_id.clone(),
+            credential_id: body.credential_id.clone(),
+            public_key: point,
+            created_at: self.now(),
+        };
+        let event = AuditEvent::PasskeyRegistered {
+            device_id: device_id.to_string(),
+            credential_id: body.credential_id.clone(),
+        };
+        self.store
+            .set_passkey(&passkey, self.audit(Actor::Device(device_id), event))
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the device registered a passkey.
+    pub async fn has_passkey(&self, device: &AuthenticatedDevice) -> Result<bool, CoreError> {
+        Ok(self.store.passkey(&device.device().id).await?.is_some())
+    }
+
+    /// Stores the device's Web Push subscription.
+    pub async fn subscribe_push(
+        &self,
+        device: &AuthenticatedDevice,
+        body: &PushSubscriptionBody,
+    ) -> Result<(), CoreError> {
+        let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
+        let endpoint = url_is_https_or_local(&body.endpoint)
+            .ok_or_else(|| invalid("endpoint must be an https URL"))?;
+        let p256dh =
+            b64_decode(&body.keys.p256dh).map_err(|_| invalid("keys.p256dh is not base64url"))?;
+        let auth =
+            b64_decode(&body.keys.auth).map_err(|_| invalid("keys.auth is not base64url"))?;
+        if p256dh.len() != 65 || p256dh[0] != 4 || auth.len() != 16 {
+            return Err(invalid(
+                "keys.p256dh is a 65-byte P-256 point and keys.auth 16 bytes (RFC 8291)",
+            ));
+        }
+        let device_id = device.device().id.clone();
+        let subscription = PushSubscription {
+            device_id: device_id.clone(),
+            endpoint,
+            p256dh: body.keys.p256dh.clone(),
+            auth: body.keys.auth.clone(),
+            created_at: self.now(),
+        };
+        let event = AuditEvent::PushSubscribed {
+            device_id: device_id.to_string(),
+        };
+        self.store
+            .set_push_subscription(&subscription, self.audit(Actor::Device(device_id), event))
+            .await?;
+        Ok(())
+    }
+
+    /// The user's recent alerts, newest first.
+    pub async fn alerts(&self, device: &AuthenticatedDevice) -> Result<Vec<Alert>, CoreError> {
+        Ok(self
+            .store
+            .alerts_for_user(&device.device().user_id, ALERT_PAGE)
+            .await?)
+    }
+
+    /// Records an alert for every device of a user and wakes their streams.
+    pub(crate) async fn alert(
+        &self,
+        user: &UserId,
+        kind: &str,
+        message: String,
+    ) -> Result<(), CoreError> {
+        let alert = Alert {
+            id: AlertId::generate(),
+            user_id: user.clone(),
+            kind: kind.to_owned(),
+            message,
+            created_at: self.now(),
+        };
+        self.store.insert_alert(&alert).await?;
+        self.notifier.notify(&Topic::User(user.clone()));
+        Ok(())
+    }
+}
+
+/// Push services are reached over https; plain http is allowed for loopback test endpoints.
+fn url_is_https_or_local(endpoint: &str) -> Option<String> {
+    let ok = endpoint.len() <= 2048
+        && (endpoint.starts_with("https://")
+            || endpoint.starts_with("http://127.0.0.1")
+            || endpoint.starts_with("http://localhost"));
+    ok.then(|| endpoint.to_owned())
+}

@@ -1,0 +1,110 @@
+//! `assent demo`: Assent and a demo relying party, Acme Bank, on a throwaway database, with two
+//! demo users and their enrollment links; or, with `--story`, one approval end to end in the
+//! terminal.
+
+mod acme;
+mod story;
+
+use crate::cli::DemoArgs;
+use crate::cmd::CmdResult;
+use assent_client::AdminClient;
+use assent_core::SystemClock;
+use assent_server::config::{LogConfig, LogFormat};
+use assent_server::{Config, Server};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The demo's people: username, password, display name.
+pub const DEMO_USERS: &[(&str, &str)] = &[("alice", "wonderland"), ("bob", "builder")];
+
+pub async fn run(args: DemoArgs) -> CmdResult {
+    if args.story {
+        return story::run(args).await;
+    }
+    let data_dir = match &args.data {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "assent-demo-{}",
+            assent_proto::jose::random_token(6)?
+        )),
+    };
+    let listen = args
+        .listen
+        .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8700)));
+    // Bind first, so the public URL can name the real port when port 0 was asked for.
+    let probe = std::net::TcpListener::bind(listen)?;
+    let listen = probe.local_addr()?;
+    drop(probe);
+    let config = Config {
+        data_dir: data_dir.clone(),
+        listen,
+        // localhost, not 127.0.0.1: WebAuthn needs a domain name as relying-party id.
+        public_url: format!("http://localhost:{}", listen.port()),
+        log: LogConfig {
+            level: "warn".into(),
+            format: LogFormat::Text,
+        },
+        ..Config::default()
+    };
+    assent_server::logging::init(&config.log);
+    let public_url = config.public_url();
+    let server = Server::start(config, Arc::new(SystemClock)).await?;
+    let admin_key = match server.new_admin_key.clone() {
+        Some(key) => key,
+        None => assent_server::data_dir::read_admin_key(&data_dir)?,
+    };
+    let admin = AdminClient::new(&format!("http://{}", server.addr), &admin_key)?;
+    let app = admin
+        .create_app(&format!(
+            "Acme Bank {}",
+            assent_proto::jose::random_token(3)?
+        ))
+        .await?;
+    let mut users = serde_json::Map::new();
+    for (name, password) in DEMO_USERS {
+        if admin.create_user(name).await.is_err() {
+            // A reused data directory already has the user.
+        }
+        let link = admin.create_enrollment(name).await?.link;
+        users.insert(
+            (*name).into(),
+            serde_json::json!({"password": password, "enrollment_link": link}),
+        );
+    }
+    let acme = acme::start(args.acme_listen, &public_url, &app.api_key).await?;
+    let acme_url = format!("http://localhost:{}", acme.port());
+
+    println!("Assent demo");
+    println!("  Acme Bank (the relying party): {acme_url}");
+    println!("  Assent web authenticator:      {public_url}/app/");
+    println!("  Data directory:                {}", data_dir.display());
+    println!();
+    for (name, password) in DEMO_USERS {
+        let link = users[*name]["enrollment_link"].as_str().unwrap_or_default();
+        println!(
+            "  {name} (password {password}): open this link in a browser to enroll it as {name}'s authenticator:"
+        );
+        println!("    {link}");
+    }
+    println!();
+    println!(
+        "Then sign in at {acme_url} in another browser window, and answer on the authenticator."
+    );
+    println!("Ctrl-C stops the demo.");
+    if let Some(path) = &args.info_file {
+        let info = serde_json::json!({
+            "assent_url": public_url,
+            "acme_url": acme_url,
+            "admin_key": admin_key,
+            "data_dir": data_dir,
+            "database": data_dir.join(assent_server::data_dir::DATABASE_FILE),
+            "users": users,
+        });
+        let temporary = path.with_extension("tmp");
+        std::fs::write(&temporary, serde_json::to_vec_pretty(&info)?)?;
+        std::fs::rename(&temporary, path)?;
+    }
+    server.run_until_signal().await?;
+    acme.abort();
+    Ok(ExitCode::SUCCESS)
+}

@@ -154,7 +154,7 @@ function el(tag, attrs = {}, ...children) {
 
 function show(...nodes) {
   const m = main();
-  m.replaceChildren(...nodes);
+  m.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   const heading = m.querySelector('h1');
   (heading || m).setAttribute('tabindex', '-1');
   (heading || m).focus();
@@ -312,6 +312,7 @@ async function renderHome() {
   show(
     el('h1', { text: 'Requests' }),
     me.has_passkey ? null : notice('warn', 'No passkey on this device: it cannot approve requests that need a fingerprint, face or PIN check.'),
+    notificationOffer(),
     el('section', { class: 'card', 'aria-labelledby': 'h-pending' }, el('h2', { id: 'h-pending', text: 'Waiting for your answer' }), requests),
     el('section', { class: 'card', 'aria-labelledby': 'h-alerts' }, el('h2', { id: 'h-alerts', text: 'Alerts' }),
       alerts.alerts.length
@@ -320,6 +321,17 @@ async function renderHome() {
     el('section', { class: 'card', 'aria-labelledby': 'h-devices' }, el('h2', { id: 'h-devices', text: 'Your devices' }),
       el('ul', { class: 'plain', id: 'devices' }, devices.devices.map((d) => deviceItem(d)))),
   );
+}
+
+// Notifications need the user's permission, asked from a click (browsers ignore unprompted asks).
+function notificationOffer() {
+  if (!('Notification' in window) || Notification.permission !== 'default') return null;
+  return el('div', { class: 'notice warn' },
+    el('p', { text: 'Turn on notifications to hear about requests when this page is closed.' }),
+    el('button', { onclick: async () => {
+      if ((await Notification.requestPermission()) === 'granted') await setUpPush();
+      await renderHome();
+    }, text: 'Turn on notifications' }));
 }
 
 function deviceItem(d) {
@@ -509,7 +521,7 @@ function showRevoked() {
   show(
     el('h1', { text: 'This device has been revoked' }),
     notice('bad', 'It can no longer see or answer requests. If you did not revoke it, tell your administrator.'),
-    el('div', { class: 'actions' }, el('button', { onclick: async () => { await forgetDevice(); device = null; renderEnroll(); }, text: 'Forget this device' }))),
+    el('div', { class: 'actions' }, el('button', { onclick: async () => { await forgetDevice(); device = null; renderEnroll(); }, text: 'Forget this device' })),
   );
 }
 

@@ -5,9 +5,10 @@
 
 use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
-use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole, Outcome, User,
+    Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole, Outcome,
+    Passkey, PushSubscription, User,
 };
 use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
@@ -52,6 +53,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     }),
     ("failed_writes_leave_no_audit_row", |s| {
         Box::pin(failed_writes_leave_no_audit_row(s))
+    }),
+    ("authenticator_records", |s| {
+        Box::pin(authenticator_records(s))
     }),
 ];
 
@@ -142,6 +146,7 @@ fn approval(app: &App, user: &User, expires_in: Duration) -> Approval {
         context: Default::default(),
         nonce: "nonce".into(),
         display_code: Some("123456".into()),
+        user_verification: true,
         state: ApprovalState::Pending,
         reason: None,
         created_at: now(),
@@ -514,4 +519,84 @@ async fn failed_writes_leave_no_audit_row(store: Arc<dyn Store>) {
     assert!(store.insert_user(&twin, audit(event())).await.is_err());
     assert_eq!(audit_rows(&store).await, before);
     assert!(verify_chain(store.as_ref()).await.unwrap().intact);
+}
+
+async fn authenticator_records(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let phone = device(&store, &alice).await;
+    let acme = app(&store, "Acme").await;
+    let a = approval(&acme, &alice, Duration::minutes(2));
+    store.insert_approval(&a, audit(event())).await.unwrap();
+    assert!(
+        store
+            .approval(&a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_verification
+    );
+
+    store
+        .rename_device(&phone.id, "Work phone", audit(event()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device(&phone.id).await.unwrap().unwrap().name,
+        "Work phone"
+    );
+
+    assert_eq!(store.passkey(&phone.id).await.unwrap(), None);
+    let first = Passkey {
+        device_id: phone.id.clone(),
+        credential_id: "c1".into(),
+        public_key: vec![4; 65],
+        created_at: now(),
+    };
+    store.set_passkey(&first, audit(event())).await.unwrap();
+    let second = Passkey {
+        credential_id: "c2".into(),
+        ..first.clone()
+    };
+    store.set_passkey(&second, audit(event())).await.unwrap();
+    assert_eq!(
+        store.passkey(&phone.id).await.unwrap(),
+        Some(second),
+        "a new passkey replaces the old"
+    );
+
+    let subscription = PushSubscription {
+        device_id: phone.id.clone(),
+        endpoint: "https://push.example/1".into(),
+        p256dh: "k".into(),
+        auth: "a".into(),
+        created_at: now(),
+    };
+    store
+        .set_push_subscription(&subscription, audit(event()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.push_subscription(&phone.id).await.unwrap(),
+        Some(subscription)
+    );
+
+    for (i, owner) in [&alice, &alice, &bob].into_iter().enumerate() {
+        let alert = Alert {
+            id: AlertId::generate(),
+            user_id: owner.id.clone(),
+            kind: "test".into(),
+            message: format!("alert {i}"),
+            created_at: now() + Duration::seconds(i64::try_from(i).unwrap()),
+        };
+        store.insert_alert(&alert).await.unwrap();
+    }
+    let alerts = store.alerts_for_user(&alice.id, 10).await.unwrap();
+    let messages: Vec<String> = alerts.into_iter().map(|a| a.message).collect();
+    assert_eq!(
+        messages,
+        ["alert 1", "alert 0"],
+        "newest first, only the user's own"
+    );
+    assert_eq!(store.alerts_for_user(&alice.id, 1).await.unwrap().len(), 1);
 }

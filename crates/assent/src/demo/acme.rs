@@ -122,10 +122,10 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 impl Acme {
     fn session(&self, headers: &HeaderMap) -> (String, Session, bool) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = session_id(headers) {
-            if let Some(session) = sessions.get(&id) {
-                return (id, session.clone(), false);
-            }
+        if let Some((id, session)) =
+            session_id(headers).and_then(|id| sessions.get(&id).cloned().map(|s| (id, s)))
+        {
+            return (id, session, false);
         }
         let id = random_token(24).unwrap_or_default();
         sessions.insert(id.clone(), Session::default());

@@ -54,12 +54,14 @@ pub async fn run(args: DemoArgs) -> CmdResult {
         None => assent_server::data_dir::read_admin_key(&data_dir)?,
     };
     let admin = AdminClient::new(&format!("http://{}", server.addr), &admin_key)?;
-    let app = admin
-        .create_app(&format!(
-            "Acme Bank {}",
-            assent_proto::jose::random_token(3)?
-        ))
-        .await?;
+    // An API key is shown only once, so a reused data directory gets a fresh application.
+    let app = match admin.create_app("Acme Bank").await {
+        Ok(app) => app,
+        Err(_) => {
+            let suffix = assent_proto::jose::random_token(3)?;
+            admin.create_app(&format!("Acme Bank ({suffix})")).await?
+        }
+    };
     let mut users = serde_json::Map::new();
     for (name, password) in DEMO_USERS {
         if admin.create_user(name).await.is_err() {

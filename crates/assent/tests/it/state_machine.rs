@@ -97,7 +97,7 @@ async fn run_case(ops: Vec<Op>) {
                     .unwrap();
                 server
                     .assent
-                    .decide(&created.id, &statement)
+                    .decide(&created.id, &statement, None)
                     .await
                     .map(|_| ())
             }
@@ -112,7 +112,7 @@ async fn run_case(ops: Vec<Op>) {
                     .unwrap();
                 server
                     .assent
-                    .decide(&created.id, &statement)
+                    .decide(&created.id, &statement, None)
                     .await
                     .map(|_| ())
             }

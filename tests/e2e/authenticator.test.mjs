@@ -228,3 +228,14 @@ test('5. the device private key cannot be exported', async () => {
   assert.equal(result.extractable, false);
   assert.deepEqual(result.attempts, { pkcs8: 'InvalidAccessError', jwk: 'InvalidAccessError' });
 });
+
+test('6. with the server gone, the authenticator still loads and says the server is unreachable', async () => {
+  const { page } = auth;
+  await home();
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  demo.stop();
+  await new Promise((r) => setTimeout(r, 500));
+  await page.reload();
+  await page.getByText('The Assent server cannot be reached').waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Try again' }).waitFor();
+});

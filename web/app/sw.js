@@ -2,8 +2,33 @@
 // (never its details); the page fetches the request itself over its authenticated channel.
 'use strict';
 
-self.addEventListener('install', () => self.skipWaiting());
+const SHELL_CACHE = 'assent-shell-v1';
+const SHELL = ['/app/', '/app/app.js', '/app/app.css', '/app/manifest.webmanifest', '/app/icon.svg'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).catch(() => undefined).then(() => self.skipWaiting()));
+});
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+// The app shell loads even when the server cannot be reached (the page then says so). Network
+// first, so a new version is used as soon as it is served; API calls are never cached.
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin || !url.pathname.startsWith('/app')) return;
+  const key = url.pathname === '/app' || url.pathname === '/app/enroll' ? '/app/' : url.pathname;
+  if (!SHELL.includes(key)) return;
+  event.respondWith((async () => {
+    try {
+      const response = await fetch(event.request);
+      if (response.ok) (await caches.open(SHELL_CACHE)).put(key, response.clone());
+      return response;
+    } catch (e) {
+      const cached = await caches.match(key);
+      if (cached) return cached;
+      throw e;
+    }
+  })());
+});
 
 self.addEventListener('push', (event) => {
   let data = {};

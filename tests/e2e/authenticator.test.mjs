@@ -84,16 +84,29 @@ test('2. a wrong code denies on both sides; Deny and "this wasn\'t me" reach Acm
   assert.equal(deniedOutcome.reason, 'denied_by_user');
   await denied.context.close();
 
-  await home();
-  const fraud = await acmeSignIn(browser, demo);
-  await openPrompt(page, fraud.id);
-  await page.locator('#fraud').click();
-  await page.getByText('Denied and reported').waitFor();
+  // "This wasn't me" suspends pushes for the reporter, so bob reports on his own authenticator.
+  const bob = await enrolledAuthenticator(browser, demo.users.bob.enrollment_link);
+  const fraud = await acmeSignIn(browser, demo, 'bob');
+  await openPrompt(bob.page, fraud.id);
+  await bob.page.locator('#fraud').click();
+  await bob.page.getByText('Denied and reported').waitFor();
   const fraudOutcome = await acmeOutcome(fraud.page);
   assert.equal(fraudOutcome.state, 'fraud');
   assert.match(fraudOutcome.text, /Reported as fraud/);
   await screenshot(fraud.page, 'acme-fraud');
   await fraud.context.close();
+  // The next attempt is refused before any push, and bob is told why.
+  const again = await browser.newContext();
+  const retry = await again.newPage();
+  await retry.goto(demo.acme_url);
+  await retry.getByLabel('Username').fill('bob');
+  await retry.getByLabel('Password').fill(demo.users.bob.password);
+  await retry.getByRole('button', { name: 'Sign in' }).click();
+  await retry.getByText('Approvals are paused for this account').waitFor();
+  await bob.page.goto(`${demo.assent_url}/app/`);
+  await bob.page.locator('#alerts').getByText('Push requests are paused').waitFor();
+  await again.close();
+  await bob.context.close();
 });
 
 async function signedInAcme() {

@@ -89,6 +89,13 @@ pub enum AuditEvent {
         number_matching: bool,
         details_hash: String,
     },
+    /// An admin alert: push suspended for a user (prompt budget spent, or fraud reported).
+    PushSuspended {
+        user_id: String,
+        until: i64,
+        reason: String,
+        recent_prompts: u64,
+    },
     ApprovalDelivered {
         approval_id: String,
         device_id: String,
@@ -118,6 +125,7 @@ impl AuditEvent {
             AuditEvent::PushSubscribed { .. } => "push_subscribed",
             AuditEvent::ApprovalCreated { .. } => "approval_created",
             AuditEvent::ApprovalDelivered { .. } => "approval_delivered",
+            AuditEvent::PushSuspended { .. } => "push_suspended",
             AuditEvent::ApprovalDecided { .. } => "approval_decided",
         }
     }
@@ -128,6 +136,7 @@ impl AuditEvent {
             AuditEvent::ServerKeyCreated { kid } => format!("key:{kid}"),
             AuditEvent::AdminKeyCreated { key_id } => format!("key:{key_id}"),
             AuditEvent::AppCreated { app_id, .. } => format!("app:{app_id}"),
+            AuditEvent::PushSuspended { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::UserCreated { user_id, .. }
             | AuditEvent::EnrollmentCreated { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::DeviceEnrolled { device_id, .. }

@@ -25,6 +25,15 @@ pub enum CoreError {
     Rejected { code: ProblemCode, detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Push is suspended for the user until a time; the relying party should use a fallback.
+    #[error(
+        "push is suspended for this user until {} ({reason}); use another factor",
+        crate::clock::rfc3339(*until)
+    )]
+    Suspended {
+        until: time::OffsetDateTime,
+        reason: String,
+    },
     /// Signing with the server key or reading randomness failed.
     #[error("cryptographic operation failed")]
     Crypto,
@@ -43,6 +52,7 @@ impl CoreError {
     pub fn code(&self) -> ProblemCode {
         match self {
             CoreError::Rejected { code, .. } => *code,
+            CoreError::Suspended { .. } => ProblemCode::PushSuspended,
             CoreError::Store(StoreError::Conflict(_)) => ProblemCode::AlreadyExists,
             CoreError::Store(_) | CoreError::Crypto => ProblemCode::Internal,
         }

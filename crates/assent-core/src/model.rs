@@ -132,6 +132,16 @@ pub struct AuditRecord {
     pub hash: Vec<u8>,
 }
 
+/// Push suspended for a user: no prompt is sent until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    pub user_id: UserId,
+    pub until: OffsetDateTime,
+    /// `prompt_budget` or `fraud_reported`.
+    pub reason: String,
+    pub created_at: OffsetDateTime,
+}
+
 /// A device's passkey, its user-verification factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passkey {

@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome,
-    Passkey, PushSubscription, User,
+    Passkey, PushSubscription, Suspension, User,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -97,6 +97,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         device: &DeviceId,
     ) -> Result<Option<PushSubscription>, StoreError>;
+
+    // --- fatigue defense
+    /// How many approval requests were created for a user strictly after `since`.
+    async fn prompts_since(&self, user: &UserId, since: OffsetDateTime) -> Result<u64, StoreError>;
+    /// When the user last approved a request.
+    async fn last_approved_at(&self, user: &UserId) -> Result<Option<OffsetDateTime>, StoreError>;
+    /// The user's push suspension, if one was ever recorded (it may have ended).
+    async fn suspension(&self, user: &UserId) -> Result<Option<Suspension>, StoreError>;
+    /// Records (or replaces) a push suspension, with its audit event.
+    async fn suspend(&self, suspension: &Suspension, audit: PendingAudit)
+    -> Result<(), StoreError>;
 
     // --- alerts
     async fn insert_alert(&self, alert: &Alert) -> Result<(), StoreError>;

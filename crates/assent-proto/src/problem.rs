@@ -61,6 +61,7 @@ problem_codes! {
     EnrollmentCodeInvalid => ("enrollment_code_invalid", 400, "The enrollment code is not valid"),
     EnrollmentCodeUsed => ("enrollment_code_used", 409, "The enrollment code was already used"),
     EnrollmentCodeExpired => ("enrollment_code_expired", 410, "The enrollment code has expired"),
+    PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
     Unavailable => ("unavailable", 503, "The server is shutting down or not ready"),
     Internal => ("internal", 500, "Internal error"),
@@ -87,6 +88,11 @@ pub struct Problem {
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Members particular to one problem type (`push_suspended`: `suspended_until`, `reason`,
+    /// `retry_after`, `fallback_factors`).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -98,6 +104,7 @@ impl Problem {
             detail,
             code: code.as_str().to_owned(),
             request_id,
+            extensions: serde_json::Map::new(),
         }
     }
 

@@ -28,6 +28,31 @@ pub struct Config {
     pub approvals: ApprovalConfig,
     pub enrollment: EnrollmentConfig,
     pub devices: DeviceConfig,
+    pub fatigue: FatigueConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FatigueConfig {
+    /// A new request from an application cancels its pending request for the same user.
+    pub supersede_pending: bool,
+    /// Prompts allowed per user within the window, counted since the last approval.
+    pub prompt_budget: u32,
+    /// The window of the prompt budget.
+    pub budget_window_secs: u64,
+    /// How long push stays suspended (doubling on repeat within a day, up to a day).
+    pub suspension_secs: u64,
+}
+
+impl Default for FatigueConfig {
+    fn default() -> Self {
+        FatigueConfig {
+            supersede_pending: true,
+            prompt_budget: 3,
+            budget_window_secs: 600,
+            suspension_secs: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +120,7 @@ impl Default for Config {
             approvals: ApprovalConfig::default(),
             enrollment: EnrollmentConfig::default(),
             devices: DeviceConfig::default(),
+            fatigue: FatigueConfig::default(),
         }
     }
 }
@@ -202,6 +228,14 @@ impl Config {
                 "approvals.default_ttl_secs must be between 1 and approvals.max_ttl_secs".into(),
             );
         }
+        if self.fatigue.prompt_budget == 0 {
+            return fail("fatigue.prompt_budget must be at least 1".into());
+        }
+        if self.fatigue.budget_window_secs == 0 || self.fatigue.suspension_secs == 0 {
+            return fail(
+                "fatigue.budget_window_secs and fatigue.suspension_secs must be at least 1".into(),
+            );
+        }
         if self.http.body_limit_bytes < 1024 {
             return fail("http.body_limit_bytes must be at least 1024".into());
         }
@@ -244,6 +278,10 @@ impl Config {
             code_length: self.approvals.code_length,
             enrollment_ttl: seconds(self.enrollment.ttl_secs),
             max_clock_skew: seconds(self.devices.max_clock_skew_secs),
+            supersede_pending: self.fatigue.supersede_pending,
+            prompt_budget: self.fatigue.prompt_budget,
+            budget_window: seconds(self.fatigue.budget_window_secs),
+            suspension: seconds(self.fatigue.suspension_secs),
         }
     }
 }

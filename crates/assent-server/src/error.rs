@@ -23,6 +23,7 @@ pub(crate) fn current_request_id() -> Option<String> {
 pub struct ApiError {
     code: ProblemCode,
     detail: String,
+    extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -30,6 +31,7 @@ impl ApiError {
         ApiError {
             code,
             detail: detail.into(),
+            extensions: serde_json::Map::new(),
         }
     }
 
@@ -40,10 +42,25 @@ impl ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        ApiError {
-            code: e.code(),
-            detail: e.to_string(),
+        let mut error = ApiError::new(e.code(), e.to_string());
+        if let CoreError::Suspended { until, reason } = &e {
+            let retry_after = (*until - assent_core::Clock::now(&assent_core::SystemClock))
+                .whole_seconds()
+                .max(1);
+            let ext = &mut error.extensions;
+            ext.insert(
+                "suspended_until".into(),
+                assent_core::clock::rfc3339(*until).into(),
+            );
+            ext.insert("reason".into(), reason.clone().into());
+            ext.insert("retry_after".into(), retry_after.into());
+            // The factors a relying party can fall back on; this server offers none yet.
+            ext.insert(
+                "fallback_factors".into(),
+                serde_json::Value::Array(Vec::new()),
+            );
         }
+        error
     }
 }
 
@@ -59,7 +76,8 @@ impl IntoResponse for ApiError {
             tracing::info!(code = self.code.as_str(), detail = %self.detail, "request refused");
             self.detail
         };
-        let problem = Problem::new(self.code, Some(detail), request_id);
+        let mut problem = Problem::new(self.code, Some(detail), request_id);
+        problem.extensions = self.extensions;
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         response.headers_mut().insert(

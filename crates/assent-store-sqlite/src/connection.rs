@@ -8,6 +8,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_authenticator.sql"),
+    include_str!("../migrations/0003_fatigue.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -8,7 +8,7 @@ use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, Passkey, PushSubscription, User,
+    Outcome, Passkey, PushSubscription, Suspension, User,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -463,6 +463,63 @@ impl Store for SqliteStore {
         );
         self.one(sql, device.to_string(), rows::push_subscription)
             .await
+    }
+
+    async fn prompts_since(&self, user: &UserId, since: OffsetDateTime) -> Result<u64, StoreError> {
+        let user = user.to_string();
+        let count: i64 = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND created_at > ?2",
+                )?
+                .query_row(params![user, to_millis(since)], |r| r.get(0))
+            })
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn last_approved_at(&self, user: &UserId) -> Result<Option<OffsetDateTime>, StoreError> {
+        let user = user.to_string();
+        let at: Option<i64> = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT MAX(decided_at) FROM approvals WHERE user_id = ?1 AND state = 'approved'",
+                )?
+                .query_row([user], |r| r.get(0))
+            })
+            .await?;
+        Ok(at.map(assent_core::clock::from_millis))
+    }
+
+    async fn suspension(&self, user: &UserId) -> Result<Option<Suspension>, StoreError> {
+        let sql =
+            "SELECT user_id, until, reason, created_at FROM push_suspensions WHERE user_id = ?1";
+        self.one(sql.to_owned(), user.to_string(), |r| {
+            Ok(Suspension {
+                user_id: UserId::from_stored(r.get(0)?),
+                until: assent_core::clock::from_millis(r.get(1)?),
+                reason: r.get(2)?,
+                created_at: assent_core::clock::from_millis(r.get(3)?),
+            })
+        })
+        .await
+    }
+
+    async fn suspend(&self, s: &Suspension, audit: PendingAudit) -> Result<(), StoreError> {
+        let s = s.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO push_suspensions (user_id, until, reason, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id) DO UPDATE SET until = excluded.until, reason = excluded.reason,
+                    created_at = excluded.created_at",
+            )
+            .and_then(|mut st| {
+                st.execute(params![s.user_id.as_str(), to_millis(s.until), s.reason, to_millis(s.created_at)])
+            })
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
     }
 
     async fn insert_alert(&self, a: &Alert) -> Result<(), StoreError> {

@@ -33,6 +33,7 @@ pub mod reasons {
     pub const REPORTED_AS_FRAUD: &str = "reported_as_fraud";
     pub const CANCELLED_BY_RELYING_PARTY: &str = "cancelled_by_relying_party";
     pub const EXPIRED: &str = "expired";
+    pub const SUPERSEDED: &str = "superseded";
 }
 
 impl Assent {
@@ -87,6 +88,8 @@ impl Assent {
                 ),
             ));
         }
+        self.admit_prompt(&user).await?;
+        self.supersede(app, &user).await?;
         let kind = request.kind;
         let hash = details_hash(
             kind.as_str(),
@@ -191,14 +194,14 @@ impl Assent {
         if approval.state.is_final() {
             return Err(already_decided(&approval));
         }
-        let outcome = self.outcome(
-            &approval,
-            ApprovalState::Cancelled,
-            Some(reasons::CANCELLED_BY_RELYING_PARTY),
-            None,
-        )?;
+        let reason = reasons::CANCELLED_BY_RELYING_PARTY;
         if !self
-            .finish(&approval, outcome, Actor::App(app.id.clone()))
+            .end(
+                &approval,
+                ApprovalState::Cancelled,
+                reason,
+                Actor::App(app.id.clone()),
+            )
             .await?
         {
             let current = self.approval_for_app(app, id).await?;
@@ -224,13 +227,13 @@ impl Assent {
         if approval.state.is_final() || self.now() < approval.expires_at {
             return Ok(approval);
         }
-        let outcome = self.outcome(
+        self.end(
             &approval,
             ApprovalState::Expired,
-            Some(reasons::EXPIRED),
-            None,
-        )?;
-        self.finish(&approval, outcome, Actor::System).await?;
+            reasons::EXPIRED,
+            Actor::System,
+        )
+        .await?;
         // Whether we or a racing writer ended it, the store now holds the final word.
         Ok(self.store.approval(&approval.id).await?.unwrap_or(approval))
     }
@@ -421,6 +424,11 @@ impl Assent {
             let current = self.store.approval(&approval.id).await?.unwrap_or(approval);
             return Err(already_decided(&current));
         }
+        if state == ApprovalState::Fraud {
+            // "This wasn't me": stop all pushes to this user at once.
+            let reason = super::fatigue::suspension_reasons::FRAUD_REPORTED;
+            self.suspend_push(&approval.user_id, reason, 0).await?;
+        }
         if wrong_code {
             return Err(CoreError::rejected(
                 ProblemCode::WrongCode,
@@ -524,6 +532,18 @@ impl Assent {
             public_key: assent_proto::jose::Jwk::from_sec1(&passkey.public_key)?,
             assertion: assertion.clone(),
         })
+    }
+
+    /// Ends a request without a device's answer (cancel, supersede, expiry).
+    pub(crate) async fn end(
+        &self,
+        approval: &Approval,
+        state: ApprovalState,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<bool, CoreError> {
+        let outcome = self.outcome(approval, state, Some(reason), None)?;
+        self.finish(approval, outcome, actor).await
     }
 
     /// Writes the outcome if the request is still pending, and wakes everyone waiting on it.

@@ -7,6 +7,7 @@ pub mod audit_check;
 mod device_auth;
 mod devices;
 mod enrollment;
+mod fatigue;
 pub mod views;
 
 pub use device_auth::AuthenticatedDevice;
@@ -41,6 +42,15 @@ pub struct Settings {
     pub enrollment_ttl: Duration,
     /// How far a device's clock may be from ours (proof and statement `iat`).
     pub max_clock_skew: Duration,
+    /// Fatigue defense: a new request from an application cancels that application's pending
+    /// request for the same user (reason `superseded`), so the device never shows a stack.
+    pub supersede_pending: bool,
+    /// Fatigue defense: prompts allowed per user within `budget_window` since the last approval.
+    pub prompt_budget: u32,
+    pub budget_window: Duration,
+    /// How long push stays suspended once the budget is spent or fraud is reported; a new
+    /// suspension within a day of the last doubles it, up to a day.
+    pub suspension: Duration,
 }
 
 impl Settings {
@@ -75,6 +85,10 @@ impl Default for Settings {
             code_length: 6,
             enrollment_ttl: Duration::minutes(15),
             max_clock_skew: Duration::seconds(120),
+            supersede_pending: true,
+            prompt_budget: 3,
+            budget_window: Duration::minutes(10),
+            suspension: Duration::minutes(15),
         }
     }
 }

@@ -277,7 +277,11 @@ async fn login(
             )
         }
         Err(e) => {
-            let message = format!("Assent could not ask for your approval: {e}");
+            let message = if e.problem_code() == Some(assent_proto::ProblemCode::PushSuspended) {
+                "Approvals are paused for this account (too many sign-in attempts, or a request was reported as fraud). Try again later.".to_owned()
+            } else {
+                format!("Assent could not ask for your approval: {e}")
+            };
             with_cookie(page("Sign in", &login_form(Some(&message))), &sid, new)
         }
     }

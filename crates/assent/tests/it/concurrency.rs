@@ -8,7 +8,8 @@ use assent_testkit::{TestServer, login};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_one_of_two_concurrent_answers_wins() {
-    let server = TestServer::spawn().await;
+    // Forty prompts in a row: this test is about races, not about the prompt budget.
+    let server = TestServer::spawn_with(|c| c.fatigue.prompt_budget = 1000).await;
     let app = server.app("Acme").await;
     let phone = server.user_with_device("alice").await;
     let laptop = server.device("alice", "laptop").await;

@@ -1,0 +1,124 @@
+//! Push fatigue and prompt-bombing defense: at most one pending prompt per user and application,
+//! a per-user prompt budget since the last approval, and push suspended (with one alert to the
+//! user and an admin alert in the audit log) when the budget is spent or fraud is reported.
+
+use super::Assent;
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::UserId;
+use crate::model::{App, Approval, Suspension, User};
+use assent_proto::api::ApprovalState;
+use time::Duration;
+
+/// The longest a suspension grows to through back-off.
+const MAX_SUSPENSION: Duration = Duration::days(1);
+
+/// Reasons a suspension records.
+pub mod suspension_reasons {
+    pub const PROMPT_BUDGET: &str = "prompt_budget";
+    pub const FRAUD_REPORTED: &str = "fraud_reported";
+}
+
+impl Assent {
+    /// Decides whether one more prompt may reach the user. Refuses while push is suspended; spends
+    /// the budget and suspends when it runs out (the refused prompt is never sent).
+    pub(crate) async fn admit_prompt(&self, user: &User) -> Result<(), CoreError> {
+        let now = self.now();
+        if let Some(current) = self.store.suspension(&user.id).await?
+            && current.until > now
+        {
+            return Err(suspended(&current));
+        }
+        let window_start = now - self.settings.budget_window;
+        let since = match self.store.last_approved_at(&user.id).await? {
+            Some(approved) if approved > window_start => approved,
+            _ => window_start,
+        };
+        let recent = self.store.prompts_since(&user.id, since).await?;
+        if recent >= u64::from(self.settings.prompt_budget) {
+            let suspension = self
+                .suspend_push(&user.id, suspension_reasons::PROMPT_BUDGET, recent)
+                .await?;
+            return Err(suspended(&suspension));
+        }
+        Ok(())
+    }
+
+    /// Suspends push for a user, alerting the user once and the admins through the audit log.
+    pub(crate) async fn suspend_push(
+        &self,
+        user: &UserId,
+        reason: &str,
+        recent_prompts: u64,
+    ) -> Result<Suspension, CoreError> {
+        let now = self.now();
+        // Back-off: a user suspended again within a day of the last suspension ending gets twice
+        // the previous length.
+        let length = match self.store.suspension(user).await? {
+            Some(previous) if now - previous.until < Duration::days(1) => (previous.until
+                - previous.created_at)
+                .saturating_mul(2)
+                .clamp(self.settings.suspension, MAX_SUSPENSION),
+            _ => self.settings.suspension,
+        };
+        let suspension = Suspension {
+            user_id: user.clone(),
+            until: now + length,
+            reason: reason.to_owned(),
+            created_at: now,
+        };
+        let event = AuditEvent::PushSuspended {
+            user_id: user.to_string(),
+            until: suspension.until.unix_timestamp(),
+            reason: reason.to_owned(),
+            recent_prompts,
+        };
+        self.store
+            .suspend(&suspension, self.audit(Actor::System, event))
+            .await?;
+        let why = if reason == suspension_reasons::FRAUD_REPORTED {
+            "you reported a request as not yours"
+        } else {
+            "too many requests arrived in a short time"
+        };
+        let message = format!(
+            "Push requests are paused for your account until {} because {why}. If you did not start them, someone may know your password: change it.",
+            crate::clock::rfc3339(suspension.until)
+        );
+        self.alert(user, "push_suspended", message).await?;
+        tracing::warn!(user = %user, reason, recent_prompts, "push suspended");
+        Ok(suspension)
+    }
+
+    /// Cancels the application's pending requests for the user (reason `superseded`).
+    pub(crate) async fn supersede(&self, app: &App, user: &User) -> Result<(), CoreError> {
+        if !self.settings.supersede_pending {
+            return Ok(());
+        }
+        let pending: Vec<Approval> = self
+            .store
+            .pending_for_user(&user.id, self.now())
+            .await?
+            .into_iter()
+            .filter(|a| a.app_id == app.id)
+            .collect();
+        for approval in pending {
+            let reason = super::approvals::reasons::SUPERSEDED;
+            self.end(
+                &approval,
+                ApprovalState::Cancelled,
+                reason,
+                Actor::App(app.id.clone()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn suspended(suspension: &Suspension) -> CoreError {
+    CoreError::Suspended {
+        until: suspension.until,
+        reason: suspension.reason.clone(),
+    }
+}

@@ -214,7 +214,8 @@ async function enroll(link) {
   await saveDevice(device);
   history.replaceState(null, '', '/app/');
   await setUpPasskey();
-  await setUpPush();
+  // Subscribing may ask for permission, which browsers expect from a click: only when granted.
+  if ('Notification' in window && Notification.permission === 'granted') await setUpPush();
   status('');
 }
 
@@ -452,7 +453,7 @@ async function renderPrompt(id) {
 function finalMessage(state, reason) {
   if (reason === 'wrong_code') return 'The code did not match the one on the sign-in screen, so the request was denied. If you did not start this, report it to your administrator.';
   return {
-    approved: 'Approved.', denied: 'Denied.', fraud: 'Denied and reported. Your administrator has been told.',
+    approved: 'Approved.', denied: 'Denied.', fraud: 'Denied and reported. Push requests to your account are paused; if someone knows your password, change it.',
     expired: 'This request has expired.', cancelled: 'This request was withdrawn by the application.',
   }[state] || `This request is ${state}.`;
 }
@@ -486,8 +487,11 @@ async function answer(a, decision, code) {
   }
   buttons.forEach((b) => { b.disabled = true; });
   try {
-    const hash = await detailsHash(a);
-    if (hash !== a.details_hash) throw new Error('The details do not match their hash; refusing to sign.');
+    // An approval signs only what was shown; a refusal is always safe to sign, even of a request
+    // whose details do not match their hash (so it can be reported).
+    const computed = await detailsHash(a);
+    if (computed !== a.details_hash && decision === 'approve') throw new Error('The details do not match their hash; refusing to approve.');
+    const hash = decision === 'approve' ? computed : a.details_hash;
     const statement = await signJws(device.privateKey, { typ: 'assent-decision+jws', kid: device.device_id }, {
       request_id: a.id, nonce: a.nonce, details_hash: hash, decision, ...(code ? { code } : {}), iat: now(),
     });

@@ -40,6 +40,8 @@ pub enum DeviceEvent {
     Resolved(String),
     /// This device was revoked; the stream ends.
     Revoked,
+    /// A security alert for the user (its message).
+    Alert(String),
 }
 
 /// An enrolled device talking to its server.
@@ -190,12 +192,18 @@ impl DeviceClient {
             &approval.authorization_details,
         )
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if hash != approval.details_hash {
-            return Err(ClientError::Protocol(
-                "the server's details hash does not match the details shown; refusing to sign"
-                    .into(),
-            ));
-        }
+        // An approval signs only what was shown; a refusal is always safe to sign (so a request
+        // whose details do not match their hash can still be denied or reported).
+        let hash = match decision {
+            Decision::Approve if hash != approval.details_hash => {
+                return Err(ClientError::Protocol(
+                    "the server's details hash does not match the details shown; refusing to approve"
+                        .into(),
+                ));
+            }
+            Decision::Approve => hash,
+            Decision::Deny | Decision::Fraud => approval.details_hash.clone(),
+        };
         let statement = DecisionStatement {
             request_id: approval.id.clone(),
             nonce: approval.nonce.clone(),
@@ -364,6 +372,13 @@ impl DeviceClient {
                         "approval" => id().map(DeviceEvent::Approval),
                         "resolved" => id().map(DeviceEvent::Resolved),
                         "revoked" => Some(DeviceEvent::Revoked),
+                        "alert" => serde_json::from_str::<serde_json::Value>(&event.data)
+                            .ok()
+                            .and_then(|v| {
+                                v.get("message")
+                                    .and_then(|m| m.as_str())
+                                    .map(|m| DeviceEvent::Alert(m.to_owned()))
+                            }),
                         _ => None,
                     };
                     if let Some(parsed) = parsed

@@ -3,7 +3,8 @@
 use crate::error::ClientError;
 use assent_proto::api::{
     AppCreated, ApprovalCreated, ApprovalStatus, AuditReport, CreateApp, CreateApproval,
-    CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollmentCreated, UserList, UserView,
+    CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollmentCreated, ReportEvent,
+    SetWebhook, UserList, UserView, WebhookCreated, WebhookStatus,
 };
 use assent_proto::jose::JwkSet;
 use assent_proto::problem::Problem;
@@ -29,6 +30,12 @@ pub(crate) async fn decode<T: DeserializeOwned>(
 ) -> Result<T, ClientError> {
     let status = response.status();
     let bytes = response.bytes().await?;
+    // "No content" reads as JSON null, which is what `()` deserializes from.
+    let bytes = if status == reqwest::StatusCode::NO_CONTENT {
+        bytes::Bytes::from_static(b"null")
+    } else {
+        bytes
+    };
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
             status: status.as_u16(),
@@ -135,6 +142,22 @@ impl RpClient {
         self.0.delete(&format!("/v1/approvals/{id}")).await
     }
 
+    /// Reports an account event (`password_changed`, `email_changed`, `mfa_reset`, or `custom`
+    /// with a message); the user's devices show it as an alert.
+    pub async fn report_event(
+        &self,
+        user: &str,
+        event_type: &str,
+        message: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = ReportEvent {
+            user: user.to_owned(),
+            type_: event_type.to_owned(),
+            message: message.map(str::to_owned),
+        };
+        self.0.post("/v1/events", &body).await
+    }
+
     /// Creates an enrollment link for one of the application's users.
     pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {
         self.0
@@ -210,6 +233,29 @@ impl AdminClient {
                 &format!("/v1/admin/devices/{id}/revoke"),
                 &serde_json::json!({}),
             )
+            .await
+    }
+
+    /// Configures an application's webhook; the answer holds its secret, once.
+    pub async fn set_webhook(
+        &self,
+        app_id: &str,
+        url: &str,
+        events: &[&str],
+    ) -> Result<WebhookCreated, ClientError> {
+        let body = SetWebhook {
+            url: url.to_owned(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+        };
+        self.0
+            .post(&format!("/v1/admin/apps/{app_id}/webhook"), &body)
+            .await
+    }
+
+    /// How an application's webhook deliveries are doing.
+    pub async fn webhook_status(&self, app_id: &str) -> Result<WebhookStatus, ClientError> {
+        self.0
+            .get(&format!("/v1/admin/apps/{app_id}/webhook"))
             .await
     }
 

@@ -89,6 +89,18 @@ pub enum AuditEvent {
         number_matching: bool,
         details_hash: String,
     },
+    WebhookConfigured {
+        app_id: String,
+        url: String,
+        events: Vec<String>,
+    },
+    /// A relying party reported an account event (password changed...), alerted to the user.
+    UserEventReported {
+        user_id: String,
+        app_id: String,
+        event_type: String,
+        message: String,
+    },
     /// An admin alert: push suspended for a user (prompt budget spent, or fraud reported).
     PushSuspended {
         user_id: String,
@@ -126,6 +138,8 @@ impl AuditEvent {
             AuditEvent::ApprovalCreated { .. } => "approval_created",
             AuditEvent::ApprovalDelivered { .. } => "approval_delivered",
             AuditEvent::PushSuspended { .. } => "push_suspended",
+            AuditEvent::WebhookConfigured { .. } => "webhook_configured",
+            AuditEvent::UserEventReported { .. } => "user_event_reported",
             AuditEvent::ApprovalDecided { .. } => "approval_decided",
         }
     }
@@ -136,7 +150,9 @@ impl AuditEvent {
             AuditEvent::ServerKeyCreated { kid } => format!("key:{kid}"),
             AuditEvent::AdminKeyCreated { key_id } => format!("key:{key_id}"),
             AuditEvent::AppCreated { app_id, .. } => format!("app:{app_id}"),
-            AuditEvent::PushSuspended { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::PushSuspended { user_id, .. }
+            | AuditEvent::UserEventReported { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::WebhookConfigured { app_id, .. } => format!("app:{app_id}"),
             AuditEvent::UserCreated { user_id, .. }
             | AuditEvent::EnrollmentCreated { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::DeviceEnrolled { device_id, .. }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod notifier;
+pub mod sealed;
 pub mod secrets;
 pub mod service;
 pub mod store;

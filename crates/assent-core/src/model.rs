@@ -132,6 +132,28 @@ pub struct AuditRecord {
     pub hash: Vec<u8>,
 }
 
+/// Where an application receives its webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub app_id: AppId,
+    pub url: String,
+    /// The signing secret, sealed with the data key.
+    pub secret_sealed: Vec<u8>,
+    /// Event types delivered: `approval.final`, `alert`.
+    pub events: Vec<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// How far an application's webhook deliveries have got.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookProgress {
+    /// The last audit row handled (delivered, or given up on).
+    pub cursor: u64,
+    pub last_error: Option<String>,
+    /// Events given up on after every retry.
+    pub failed: u64,
+}
+
 /// Push suspended for a user: no prompt is sent until `until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suspension {

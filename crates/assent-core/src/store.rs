@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome,
-    Passkey, PushSubscription, Suspension, User,
+    Passkey, PushSubscription, Suspension, User, Webhook, WebhookProgress,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -108,6 +108,17 @@ pub trait Store: Send + Sync + 'static {
     /// Records (or replaces) a push suspension, with its audit event.
     async fn suspend(&self, suspension: &Suspension, audit: PendingAudit)
     -> Result<(), StoreError>;
+
+    // --- webhooks
+    /// Configures (or replaces) an application's webhook, with its audit event.
+    async fn set_webhook(&self, webhook: &Webhook, audit: PendingAudit) -> Result<(), StoreError>;
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+    async fn webhook_progress(&self, app: &AppId) -> Result<WebhookProgress, StoreError>;
+    async fn set_webhook_progress(
+        &self,
+        app: &AppId,
+        progress: &WebhookProgress,
+    ) -> Result<(), StoreError>;
 
     // --- alerts
     async fn insert_alert(&self, alert: &Alert) -> Result<(), StoreError>;

@@ -463,3 +463,56 @@ pub struct VapidPublicKey {
     /// Uncompressed P-256 point, base64url (RFC 8292).
     pub public_key: String,
 }
+
+/// `POST /v1/admin/apps/{id}/webhook`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetWebhook {
+    pub url: String,
+    /// `approval.final` (outcomes of this application's requests) and/or `alert` (security
+    /// alerts of every user: meant for the organisation's notification service).
+    #[serde(default = "default_webhook_events")]
+    pub events: Vec<String>,
+}
+
+fn default_webhook_events() -> Vec<String> {
+    vec!["approval.final".into(), "alert".into()]
+}
+
+/// A webhook just configured: its Standard Webhooks secret is shown here once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookCreated {
+    pub url: String,
+    pub events: Vec<String>,
+    /// `whsec_<base64>`; stored sealed with the data key.
+    pub secret: String,
+}
+
+/// How an application's webhook deliveries are doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookStatus {
+    pub url: String,
+    pub events: Vec<String>,
+    /// The last audit row handled.
+    pub cursor: u64,
+    /// Events given up on after every retry.
+    pub failed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// `POST /v1/events`: an account event the relying party reports, alerted to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportEvent {
+    pub user: String,
+    /// `password_changed`, `email_changed`, `mfa_reset`, or `custom` (with a message).
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}

@@ -92,6 +92,14 @@ pub fn verify_receipt(receipt: &str, jwks: &JwkSet) -> Result<VerifiedReceipt, R
                 ));
             }
             if let Some(uv) = &body.user_verification {
+                // The passkey must have been used on the issuing server's own origin.
+                let same_origin = origin_of(&body.iss) == Some(uv.origin.as_str())
+                    && host_of(&uv.origin) == Some(uv.rp_id.as_str());
+                if !same_origin {
+                    return Err(ReceiptError::Inconsistent(
+                        "the passkey check names another origin than the issuer",
+                    ));
+                }
                 let point = uv
                     .public_key
                     .to_sec1()
@@ -118,5 +126,21 @@ pub fn verify_receipt(receipt: &str, jwks: &JwkSet) -> Result<VerifiedReceipt, R
         receipt: body,
         statement,
         kid,
+    })
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let start = url.find("://")? + 3;
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    Some(&url[..end])
+}
+
+/// The host of an origin, without port.
+fn host_of(origin: &str) -> Option<&str> {
+    let host = &origin[origin.find("://")? + 3..];
+    Some(match host.rfind(':') {
+        Some(i) if !host.ends_with(']') => &host[..i],
+        _ => host,
     })
 }

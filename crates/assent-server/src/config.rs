@@ -21,7 +21,7 @@ pub struct Config {
     /// Address and port to listen on.
     pub listen: SocketAddr,
     /// Public base URL (scheme, host, port, optional path) as devices reach the server; empty
-    /// means `http://<listen>`.
+    /// means `http://localhost:<port>` on a loopback address, `http://<listen>` otherwise.
     pub public_url: String,
     pub log: LogConfig,
     pub http: HttpConfig,
@@ -29,6 +29,44 @@ pub struct Config {
     pub enrollment: EnrollmentConfig,
     pub devices: DeviceConfig,
     pub fatigue: FatigueConfig,
+    pub webhooks: WebhookConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Attempts per event before it is given up on.
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; each retry waits twice as long (up to an hour).
+    pub initial_backoff_ms: u64,
+    /// Time allowed for one delivery.
+    pub timeout_secs: u64,
+    /// How often new events are looked for, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            max_attempts: 8,
+            initial_backoff_ms: 1000,
+            timeout_secs: 10,
+            poll_ms: 1000,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The delivery settings this configuration implies.
+    pub fn settings(&self) -> assent_delivery::webhooks::WebhookSettings {
+        use std::time::Duration;
+        assent_delivery::webhooks::WebhookSettings {
+            max_attempts: self.max_attempts.max(1),
+            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            poll: Duration::from_millis(self.poll_ms.max(10)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +159,7 @@ impl Default for Config {
             enrollment: EnrollmentConfig::default(),
             devices: DeviceConfig::default(),
             fatigue: FatigueConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -258,12 +297,17 @@ impl Config {
         Ok(())
     }
 
-    /// The public base URL without a trailing slash.
+    /// The public base URL without a trailing slash. Unset, it is `http://localhost:<port>` for a
+    /// loopback address (passkeys need a host name, not an IP address) and `http://<listen>`
+    /// otherwise.
     pub fn public_url(&self) -> String {
-        if self.public_url.is_empty() {
-            format!("http://{}", self.listen)
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        if self.listen.ip().is_loopback() {
+            format!("http://localhost:{}", self.listen.port())
         } else {
-            self.public_url.trim_end_matches('/').to_owned()
+            format!("http://{}", self.listen)
         }
     }
 

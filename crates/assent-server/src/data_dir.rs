@@ -12,6 +12,8 @@ pub const DATABASE_FILE: &str = "assent.db";
 pub const SIGNING_KEY_FILE: &str = "signing-key.p8";
 /// File name of the VAPID key for Web Push (PKCS#8 DER, mode 0600).
 pub const VAPID_KEY_FILE: &str = "vapid-key.p8";
+/// File name of the data key that seals secrets stored in the database (mode 0600).
+pub const DATA_KEY_FILE: &str = "data-key";
 /// File name of the admin API key kept for the local CLI (mode 0600).
 pub const ADMIN_KEY_FILE: &str = "admin.key";
 
@@ -101,6 +103,21 @@ fn load_or_create_key(path: &Path) -> Result<(SigningKey, bool), DataDirError> {
     let key = SigningKey::generate().map_err(|_| DataDirError::BadKey(path.clone()))?;
     write_private(&path, key.pkcs8())?;
     Ok((key, true))
+}
+
+/// Loads the data key, or creates it. Back it up with the database: sealed secrets (webhook
+/// secrets) cannot be opened without it.
+pub fn load_or_create_data_key(dir: &Path) -> Result<assent_core::sealed::DataKey, DataDirError> {
+    let path = dir.join(DATA_KEY_FILE);
+    let bytes = if path.exists() {
+        read_private(&path)?
+    } else {
+        let bytes = assent_core::sealed::DataKey::generate_bytes()
+            .map_err(|_| DataDirError::BadKey(path.clone()))?;
+        write_private(&path, &bytes)?;
+        bytes.to_vec()
+    };
+    assent_core::sealed::DataKey::from_bytes(&bytes).map_err(|_| DataDirError::BadKey(path))
 }
 
 /// Reads the admin key that the server stored for the local CLI.

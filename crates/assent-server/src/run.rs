@@ -86,6 +86,7 @@ impl Server {
             Arc::new(LocalNotifier::new()),
             clock,
             Arc::new(key),
+            Arc::new(data_dir::load_or_create_data_key(&config.data_dir)?),
             config.settings(),
         ));
         if key_created {
@@ -114,6 +115,11 @@ impl Server {
         let app = router(state, deadlines, config.http.body_limit_bytes);
 
         tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()));
+        assent_delivery::webhooks::spawn(
+            assent.clone(),
+            config.webhooks.settings(),
+            shutdown_rx.clone(),
+        );
         let mut graceful = shutdown_rx;
         let task = tokio::spawn(async move {
             axum::serve(listener, app)

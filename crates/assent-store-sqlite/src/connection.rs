@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_authenticator.sql"),
     include_str!("../migrations/0003_fatigue.sql"),
+    include_str!("../migrations/0004_webhooks.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

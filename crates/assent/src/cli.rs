@@ -132,6 +132,17 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Configure the application's webhook; prints its signing secret once.
+    Webhook {
+        app_id: String,
+        #[arg(long)]
+        url: String,
+        /// Event types: approval.final, alert.
+        #[arg(long, value_delimiter = ',', default_value = "approval.final,alert")]
+        events: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +213,13 @@ pub enum DeviceCommand {
         fraud: bool,
         #[command(flatten)]
         profile: ProfileArg,
+    },
+    /// Security alerts of this device's user (new devices, revocations, paused pushes...).
+    Alerts {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
     },
     /// Wait for requests and answer them interactively.
     Watch {

@@ -137,7 +137,7 @@ impl Assent {
             "device_revoked",
             format!("Device revoked: {}", device.name),
         )
-        .await?;
+        .await;
         Ok(Device {
             state: DeviceState::Revoked,
             revoked_at: Some(now),

@@ -102,6 +102,13 @@ impl Assent {
         self.store
             .set_passkey(&passkey, self.audit(Actor::Device(device_id), event))
             .await?;
+        // A passkey gates sensitive approvals: setting or replacing one is announced.
+        let message = format!(
+            "A passkey was set up on {} to confirm sensitive requests. If this wasn't you, revoke that device.",
+            device.device().name
+        );
+        self.alert(&device.device().user_id, "passkey_registered", message)
+            .await;
         Ok(())
     }
 
@@ -153,13 +160,16 @@ impl Assent {
             .await?)
     }
 
-    /// Records an alert for every device of a user and wakes their streams.
-    pub(crate) async fn alert(
-        &self,
-        user: &UserId,
-        kind: &str,
-        message: String,
-    ) -> Result<(), CoreError> {
+    /// Records an alert for every device of a user and wakes their streams. The change it tells
+    /// of is already committed with its audit row, so a failure here is logged, never turned
+    /// into a failure of that change.
+    pub(crate) async fn alert(&self, user: &UserId, kind: &str, message: String) {
+        if let Err(e) = self.try_alert(user, kind, message).await {
+            tracing::error!(user = %user, kind, error = %e, "alert not recorded");
+        }
+    }
+
+    async fn try_alert(&self, user: &UserId, kind: &str, message: String) -> Result<(), CoreError> {
         let alert = Alert {
             id: AlertId::generate(),
             user_id: user.clone(),
@@ -173,11 +183,54 @@ impl Assent {
     }
 }
 
-/// Push services are reached over https; plain http is allowed for loopback test endpoints.
+/// Push services are reached over https; plain http is allowed only to this machine's loopback
+/// (local push test endpoints), matched on the exact host, never on a prefix.
 fn url_is_https_or_local(endpoint: &str) -> Option<String> {
-    let ok = endpoint.len() <= 2048
-        && (endpoint.starts_with("https://")
-            || endpoint.starts_with("http://127.0.0.1")
-            || endpoint.starts_with("http://localhost"));
-    ok.then(|| endpoint.to_owned())
+    if endpoint.len() > 2048
+        || endpoint
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    if let Some(rest) = endpoint.strip_prefix("https://") {
+        return (!rest.is_empty()).then(|| endpoint.to_owned());
+    }
+    let rest = endpoint.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return None;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]").then(|| endpoint.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_is_https_or_local;
+
+    #[test]
+    fn plain_http_only_to_loopback_by_exact_host() {
+        for good in [
+            "https://push.example/x",
+            "http://127.0.0.1:9000/push",
+            "http://localhost/p",
+            "http://[::1]:80/",
+        ] {
+            assert!(url_is_https_or_local(good).is_some(), "{good}");
+        }
+        for bad in [
+            "http://localhost.evil.example/p",
+            "http://127.0.0.1.nip.io/p",
+            "http://evil.example/p",
+            "http://localhost@evil.example/p",
+            "ftp://x",
+            "https://",
+        ] {
+            assert!(url_is_https_or_local(bad).is_none(), "{bad}");
+        }
+    }
 }

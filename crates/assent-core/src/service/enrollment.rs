@@ -144,7 +144,7 @@ impl Assent {
             "New device enrolled: {} ({}). If this wasn't you, revoke it from another device and tell your administrator.",
             device.name, device.platform
         );
-        self.alert(&user.id, "device_enrolled", message).await?;
+        self.alert(&user.id, "device_enrolled", message).await;
         let registration = Registration {
             device_id: device.id.to_string(),
             user: user.username.to_string(),

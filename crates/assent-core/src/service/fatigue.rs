@@ -85,7 +85,7 @@ impl Assent {
             "Push requests are paused for your account until {} because {why}. If you did not start them, someone may know your password: change it.",
             crate::clock::rfc3339(suspension.until)
         );
-        self.alert(user, "push_suspended", message).await?;
+        self.alert(user, "push_suspended", message).await;
         tracing::warn!(user = %user, reason, recent_prompts, "push suspended");
         Ok(suspension)
     }

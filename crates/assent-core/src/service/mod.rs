@@ -7,8 +7,10 @@ pub mod audit_check;
 mod device_auth;
 mod devices;
 mod enrollment;
+pub mod events;
 mod fatigue;
 pub mod views;
+pub mod webhooks;
 
 pub use device_auth::AuthenticatedDevice;
 
@@ -116,6 +118,7 @@ pub struct Assent {
     clock: Arc<dyn Clock>,
     key: Arc<SigningKey>,
     kid: String,
+    data_key: Arc<crate::sealed::DataKey>,
     settings: Settings,
 }
 
@@ -133,10 +136,12 @@ impl Assent {
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
         key: Arc<SigningKey>,
+        data_key: Arc<crate::sealed::DataKey>,
         settings: Settings,
     ) -> Self {
         let kid = key.jwk().thumbprint();
         Assent {
+            data_key,
             store,
             notifier,
             clock,

@@ -7,7 +7,7 @@ use assent_core::clock::rfc3339;
 use assent_core::service::views::device_view;
 use assent_proto::api::{
     AppCreated, AuditReport, CreateApp, CreateEnrollment, CreateUser, DeviceList, DeviceView,
-    EnrollmentCreated, UserList, UserView,
+    EnrollmentCreated, SetWebhook, UserList, UserView, WebhookCreated, WebhookStatus,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -142,4 +142,55 @@ pub(crate) async fn verify_audit(
     _admin: AdminAuth,
 ) -> Result<Json<AuditReport>, ApiError> {
     Ok(Json(state.assent.verify_audit().await?))
+}
+
+/// Configure an application's webhook; the signing secret is in the answer, once.
+#[utoipa::path(post, path = "/v1/admin/apps/{id}/webhook", tag = "admin", params(("id" = String, Path)),
+    request_body = SetWebhook, security(("api_key" = [])),
+    responses((status = 200, body = WebhookCreated), (status = "4XX", body = Problem)))]
+pub(crate) async fn set_webhook(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<SetWebhook>,
+) -> Result<Json<WebhookCreated>, ApiError> {
+    let secret = state
+        .assent
+        .set_webhook(&admin, &id, &request.url, &request.events)
+        .await?;
+    Ok(Json(WebhookCreated {
+        url: request.url,
+        events: request.events,
+        secret,
+    }))
+}
+
+/// How an application's webhook deliveries are doing.
+#[utoipa::path(get, path = "/v1/admin/apps/{id}/webhook", tag = "admin", params(("id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, body = WebhookStatus), (status = "4XX", body = Problem)))]
+pub(crate) async fn webhook_status(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookStatus>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            assent_proto::ProblemCode::NotFound,
+            "no webhook for this application",
+        )
+    };
+    let targets = state.assent.webhook_targets().await?;
+    let target = targets
+        .into_iter()
+        .find(|t| t.app_id.as_str() == id)
+        .ok_or_else(not_found)?;
+    let progress = state.assent.webhook_progress(&target.app_id).await?;
+    Ok(Json(WebhookStatus {
+        url: target.url,
+        events: target.events,
+        cursor: progress.cursor,
+        failed: progress.failed,
+        last_error: progress.last_error,
+    }))
 }

@@ -77,6 +77,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(rp::get_approval, rp::cancel_approval))
         .routes(routes!(rp::approval_events))
         .routes(routes!(rp::create_enrollment))
+        .routes(routes!(rp::report_event))
+        .routes(routes!(admin::set_webhook, admin::webhook_status))
         .routes(routes!(device::enroll))
         .routes(routes!(device::list_pending))
         .routes(routes!(device::get_approval))

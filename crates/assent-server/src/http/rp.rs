@@ -8,6 +8,7 @@ use assent_core::Principal;
 use assent_proto::ProblemCode;
 use assent_proto::api::{
     ApprovalCreated, ApprovalStatus, CreateApproval, CreateEnrollment, EnrollmentCreated,
+    ReportEvent,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -149,4 +150,22 @@ mod tests {
             ProblemCode::InvalidRequest
         );
     }
+}
+
+/// Report an account event (password changed, e-mail changed, MFA reset, or your own with a
+/// message): the user's devices show it as an alert, and `alert` webhooks receive it.
+#[utoipa::path(post, path = "/v1/events", tag = "relying party", request_body = ReportEvent,
+    security(("api_key" = [])),
+    responses((status = 204, description = "recorded and alerted"), (status = "4XX", body = Problem)))]
+pub(crate) async fn report_event(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(request): ApiJson<ReportEvent>,
+) -> Result<StatusCode, ApiError> {
+    let message = request.message.as_deref();
+    state
+        .assent
+        .report_event(&app, &request.user, &request.type_, message)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

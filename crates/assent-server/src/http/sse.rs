@@ -83,6 +83,13 @@ pub(crate) fn device_stream(
         let user = device.device().user_id.clone();
         let mut subscription = state.assent.notifier().subscribe(&Topic::User(user));
         let mut shown: HashSet<String> = HashSet::new();
+        // The newest alert when the stream opened; newer ones are announced as they arrive.
+        let mut newest_alert = state
+            .assent
+            .alerts(&device)
+            .await
+            .ok()
+            .and_then(|a| a.first().map(|a| a.id.clone()));
         loop {
             let pending = match state.assent.stream_snapshot(&device).await {
                 Ok(Some(pending)) => pending,
@@ -129,6 +136,15 @@ pub(crate) fn device_stream(
                     .send(event("resolved", &StreamEvent { id, state }))
                     .await
                     .is_err();
+            }
+            if let Ok(alerts) = state.assent.alerts(&device).await {
+                let newest = alerts.first().map(|a| a.id.clone());
+                if newest.is_some() && newest != newest_alert {
+                    newest_alert = newest;
+                    let alert = &alerts[0];
+                    let data = serde_json::json!({"id": alert.id.to_string(), "kind": alert.kind, "message": alert.message});
+                    closed |= tx.send(event("alert", &data)).await.is_err();
+                }
             }
             if closed {
                 break;

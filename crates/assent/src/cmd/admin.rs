@@ -32,6 +32,31 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                 println!("API key (shown once, stored hashed): {}", app.api_key);
             }
         }
+        AdminCommand::App {
+            command:
+                AppCommand::Webhook {
+                    app_id,
+                    url,
+                    events,
+                    json,
+                },
+        } => {
+            let events: Vec<&str> = events.iter().map(String::as_str).collect();
+            let created = client.set_webhook(&app_id, &url, &events).await?;
+            if json {
+                output::json(&created);
+            } else {
+                println!(
+                    "Webhook for {app_id}: {} ({})",
+                    created.url,
+                    created.events.join(", ")
+                );
+                println!(
+                    "Signing secret (shown once; verify webhook-signature with it): {}",
+                    created.secret
+                );
+            }
+        }
         AdminCommand::User {
             command: UserCommand::Create { username, json },
         } => {

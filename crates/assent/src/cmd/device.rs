@@ -62,6 +62,19 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
             let outcome = device.decide(&id, decision, None).await?;
             println!("{}: {}", outcome.id, outcome.state.as_str());
         }
+        DeviceCommand::Alerts { profile, json } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let alerts = device.alerts().await?;
+            if json {
+                output::json(&alerts);
+            } else if alerts.is_empty() {
+                println!("No alerts.");
+            } else {
+                for alert in alerts {
+                    println!("{}  {}", alert.created_at, alert.message);
+                }
+            }
+        }
         DeviceCommand::Watch { profile } => {
             return watch(&DeviceClient::from_profile(&profile.profile)?).await;
         }
@@ -130,6 +143,10 @@ async fn watch(device: &DeviceClient) -> CmdResult {
             DeviceEvent::Approval(id) => id,
             DeviceEvent::Resolved(id) => {
                 println!("(request {id} ended)");
+                continue;
+            }
+            DeviceEvent::Alert(message) => {
+                println!("(alert) {message}");
                 continue;
             }
             DeviceEvent::Revoked => {

@@ -102,9 +102,9 @@ pub async fn run(args: DemoArgs) -> CmdResult {
             "database": data_dir.join(assent_server::data_dir::DATABASE_FILE),
             "users": users,
         });
-        let temporary = path.with_extension("tmp");
-        std::fs::write(&temporary, serde_json::to_vec_pretty(&info)?)?;
-        std::fs::rename(&temporary, path)?;
+        // It holds the admin key: owner-only, like the data directory's own copy.
+        let _ = std::fs::remove_file(path);
+        assent_server::data_dir::write_private(path, &serde_json::to_vec_pretty(&info)?)?;
     }
     server.run_until_signal().await?;
     acme.abort();

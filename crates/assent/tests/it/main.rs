@@ -14,3 +14,4 @@ mod negative;
 mod state_machine;
 mod streams;
 mod support;
+mod webhooks;

@@ -32,6 +32,12 @@ async fn device_stream_announces_requests_and_their_end() {
         next(&mut events).await,
         DeviceEvent::Resolved(created.id.clone())
     );
+    app.client
+        .report_event("alice", "email_changed", None)
+        .await
+        .unwrap();
+    let alert = DeviceEvent::Alert("Acme: your e-mail address was changed.".into());
+    assert_eq!(next(&mut events).await, alert);
     server
         .admin
         .revoke_device(&device.profile().device_id)

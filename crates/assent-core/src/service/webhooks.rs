@@ -1,0 +1,198 @@
+//! Webhooks: per application, signed with the Standard Webhooks scheme by the delivery side.
+//! Their events are read from the audit log, which is written in the same transaction as each
+//! change, so an outcome that happened is an outcome that will be delivered.
+
+use super::{Assent, Principal};
+use crate::audit::{AuditEvent, PendingAudit};
+use crate::error::CoreError;
+use crate::ids::{AppId, ApprovalId, UserId};
+use crate::model::{AuditRecord, Webhook, WebhookProgress};
+use assent_proto::ProblemCode;
+use serde_json::{Value, json};
+
+/// Event types an application can receive.
+pub const EVENT_TYPES: &[&str] = &["approval.final", "alert"];
+
+/// Audit kinds delivered as `alert` events.
+const ALERT_KINDS: &[&str] = &[
+    "push_suspended",
+    "device_enrolled",
+    "device_revoked",
+    "user_event_reported",
+];
+
+/// One message to deliver: its stable id (the same on every retry), type and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookMessage {
+    pub id: String,
+    pub seq: u64,
+    pub body: Value,
+}
+
+/// A configured webhook with its secret opened, for the delivery side.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub app_id: AppId,
+    pub url: String,
+    /// `whsec_<base64>`: the Standard Webhooks secret.
+    pub secret: String,
+    pub events: Vec<String>,
+}
+
+fn sealing_context(app: &AppId) -> String {
+    format!("webhook-secret:{app}")
+}
+
+impl Assent {
+    /// Configures an application's webhook and returns its new signing secret, shown once.
+    pub async fn set_webhook(
+        &self,
+        by: &Principal,
+        app_id: &str,
+        url: &str,
+        events: &[String],
+    ) -> Result<String, CoreError> {
+        let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
+        let app_id = AppId::parse(app_id)
+            .ok_or_else(|| CoreError::rejected(ProblemCode::NotFound, "no such application"))?;
+        if self.store.app(&app_id).await?.is_none() {
+            return Err(CoreError::rejected(
+                ProblemCode::NotFound,
+                "no such application",
+            ));
+        }
+        let ok_url =
+            (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048;
+        if !ok_url {
+            return Err(invalid("the webhook url must be an http(s) URL"));
+        }
+        if events.is_empty() || events.iter().any(|e| !EVENT_TYPES.contains(&e.as_str())) {
+            return Err(invalid("events are one or more of approval.final, alert"));
+        }
+        let mut key = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+            .map_err(|_| CoreError::Crypto)?;
+        let secret = format!("whsec_{}", base64_standard(&key));
+        let sealed = self
+            .data_key
+            .seal(secret.as_bytes(), &sealing_context(&app_id))
+            .map_err(|_| CoreError::Crypto)?;
+        let webhook = Webhook {
+            app_id: app_id.clone(),
+            url: url.to_owned(),
+            secret_sealed: sealed,
+            events: events.to_vec(),
+            created_at: self.now(),
+        };
+        let event = AuditEvent::WebhookConfigured {
+            app_id: app_id.to_string(),
+            url: url.to_owned(),
+            events: events.to_vec(),
+        };
+        self.store
+            .set_webhook(&webhook, PendingAudit::new(self.now(), by.actor(), event))
+            .await?;
+        Ok(secret)
+    }
+
+    /// Every configured webhook, with its secret opened.
+    pub async fn webhook_targets(&self) -> Result<Vec<WebhookTarget>, CoreError> {
+        let mut targets = Vec::new();
+        for w in self.store.webhooks().await? {
+            let secret = self
+                .data_key
+                .open(&w.secret_sealed, &sealing_context(&w.app_id))
+                .map_err(|_| CoreError::Crypto)?;
+            let secret = String::from_utf8(secret).map_err(|_| CoreError::Crypto)?;
+            targets.push(WebhookTarget {
+                app_id: w.app_id,
+                url: w.url,
+                secret,
+                events: w.events,
+            });
+        }
+        Ok(targets)
+    }
+
+    pub async fn webhook_progress(&self, app: &AppId) -> Result<WebhookProgress, CoreError> {
+        Ok(self.store.webhook_progress(app).await?)
+    }
+
+    pub async fn set_webhook_progress(
+        &self,
+        app: &AppId,
+        progress: &WebhookProgress,
+    ) -> Result<(), CoreError> {
+        Ok(self.store.set_webhook_progress(app, progress).await?)
+    }
+
+    /// The next messages for a webhook after audit row `after`, and the last row examined (so the
+    /// cursor moves past rows that concern other applications).
+    pub async fn webhook_messages(
+        &self,
+        target: &WebhookTarget,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<WebhookMessage>, u64), CoreError> {
+        let page = self.store.audit_page(after, limit).await?;
+        let last = page.last().map_or(after, |r| r.seq);
+        let mut messages = Vec::new();
+        for record in &page {
+            if let Some(body) = self.webhook_body(target, record).await? {
+                messages.push(WebhookMessage {
+                    id: format!("msg_{}_{}", record.seq, target.app_id.as_str()),
+                    seq: record.seq,
+                    body,
+                });
+            }
+        }
+        Ok((messages, last))
+    }
+
+    async fn webhook_body(
+        &self,
+        target: &WebhookTarget,
+        record: &AuditRecord,
+    ) -> Result<Option<Value>, CoreError> {
+        let wants = |t: &str| target.events.iter().any(|e| e == t);
+        let data: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);
+        let timestamp = crate::clock::rfc3339(record.at);
+        if record.kind == "approval_decided" && wants("approval.final") {
+            let Some(id) = data["approval_id"].as_str().and_then(ApprovalId::parse) else {
+                return Ok(None);
+            };
+            let Some(approval) = self.store.approval(&id).await? else {
+                return Ok(None);
+            };
+            if approval.app_id != target.app_id {
+                return Ok(None);
+            }
+            let view = self.status_view(&approval).await?;
+            return Ok(Some(
+                json!({"type": "approval.final", "timestamp": timestamp, "data": view}),
+            ));
+        }
+        if ALERT_KINDS.contains(&record.kind.as_str()) && wants("alert") {
+            let user = match data["user_id"].as_str().and_then(UserId::parse) {
+                Some(id) => self.store.user(&id).await?.map(|u| u.username.to_string()),
+                None => None,
+            };
+            let mut details = data.clone();
+            if let Some(map) = details.as_object_mut() {
+                map.remove("event");
+                map.remove("user_id");
+            }
+            return Ok(Some(json!({
+                "type": "alert",
+                "timestamp": timestamp,
+                "data": {"kind": record.kind, "user": user, "details": details},
+            })));
+        }
+        Ok(None)
+    }
+}
+
+fn base64_standard(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -259,6 +259,18 @@ impl AdminClient {
             .await
     }
 
+    /// Reloads the policy and risk lists from their files; a bad file comes back as a problem.
+    pub async fn reload_policy(&self) -> Result<serde_json::Value, ClientError> {
+        self.0
+            .post("/v1/admin/policy/reload", &serde_json::json!({}))
+            .await
+    }
+
+    /// The running policy's rules.
+    pub async fn policy(&self) -> Result<serde_json::Value, ClientError> {
+        self.0.get("/v1/admin/policy").await
+    }
+
     pub async fn verify_audit(&self) -> Result<AuditReport, ClientError> {
         self.0.get("/v1/audit/verify").await
     }

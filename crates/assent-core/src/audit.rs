@@ -87,7 +87,20 @@ pub enum AuditEvent {
         kind: String,
         expires_at: i64,
         number_matching: bool,
+        user_verification: bool,
         details_hash: String,
+        risk_score: u8,
+        risk_signals: Vec<String>,
+        policy_rule: String,
+    },
+    /// The policy refused a request without prompting anyone.
+    ApprovalRefused {
+        app_id: String,
+        user_id: String,
+        kind: String,
+        policy_rule: String,
+        risk_score: u8,
+        risk_signals: Vec<String>,
     },
     WebhookConfigured {
         app_id: String,
@@ -136,6 +149,7 @@ impl AuditEvent {
             AuditEvent::PasskeyRegistered { .. } => "passkey_registered",
             AuditEvent::PushSubscribed { .. } => "push_subscribed",
             AuditEvent::ApprovalCreated { .. } => "approval_created",
+            AuditEvent::ApprovalRefused { .. } => "approval_refused",
             AuditEvent::ApprovalDelivered { .. } => "approval_delivered",
             AuditEvent::PushSuspended { .. } => "push_suspended",
             AuditEvent::WebhookConfigured { .. } => "webhook_configured",
@@ -150,6 +164,7 @@ impl AuditEvent {
             AuditEvent::ServerKeyCreated { kid } => format!("key:{kid}"),
             AuditEvent::AdminKeyCreated { key_id } => format!("key:{key_id}"),
             AuditEvent::AppCreated { app_id, .. } => format!("app:{app_id}"),
+            AuditEvent::ApprovalRefused { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::PushSuspended { user_id, .. }
             | AuditEvent::UserEventReported { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::WebhookConfigured { app_id, .. } => format!("app:{app_id}"),

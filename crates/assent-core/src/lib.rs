@@ -8,6 +8,8 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod notifier;
+pub mod policy;
+pub mod risk;
 pub mod sealed;
 pub mod secrets;
 pub mod service;

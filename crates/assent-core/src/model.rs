@@ -82,6 +82,10 @@ pub struct Approval {
     pub display_code: Option<String>,
     /// Whether approving needs a passkey check with user verification on the device.
     pub user_verification: bool,
+    /// The risk assessment (score and reasons) when the request was made.
+    pub risk: crate::risk::RiskAssessment,
+    /// The policy rule that decided what the request needs.
+    pub policy_rule: Option<String>,
     pub state: ApprovalState,
     pub reason: Option<String>,
     pub created_at: OffsetDateTime,

@@ -109,6 +109,27 @@ pub trait Store: Send + Sync + 'static {
     async fn suspend(&self, suspension: &Suspension, audit: PendingAudit)
     -> Result<(), StoreError>;
 
+    // --- risk
+    /// A user's requests created at or after `since`, newest first, at most `limit`.
+    async fn recent_requests(
+        &self,
+        user: &UserId,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError>;
+    /// Records a fraud report from a network.
+    async fn record_network_report(
+        &self,
+        network: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Fraud reports from a network at or after `since`.
+    async fn network_reports_since(
+        &self,
+        network: &str,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
     // --- webhooks
     /// Configures (or replaces) an application's webhook, with its audit event.
     async fn set_webhook(&self, webhook: &Webhook, audit: PendingAudit) -> Result<(), StoreError>;

@@ -49,7 +49,11 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = match reqwest::Client::builder().timeout(settings.timeout).build() {
+        // Redirects are not followed: a webhook goes where the admin said, nowhere else.
+        let builder = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        let http = match builder.build() {
             Ok(http) => http,
             Err(e) => {
                 tracing::error!(error = %e, "webhook delivery cannot start");

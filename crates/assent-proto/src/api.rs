@@ -153,6 +153,35 @@ pub struct ApprovalCreated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_code: Option<String>,
     pub expires_at: String,
+    /// Whether approving needs a passkey check on the device (policy or request).
+    #[serde(default)]
+    pub user_verification: bool,
+    /// What the risk engine saw.
+    #[serde(default)]
+    pub risk: RiskView,
+    /// The policy rule that decided what this request needs ("why was I asked?").
+    #[serde(default)]
+    pub policy_rule: String,
+}
+
+/// A request's risk: a score from 0 to 100 and the signals behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskView {
+    pub score: u8,
+    pub reasons: Vec<RiskReasonView>,
+}
+
+/// One signal of a risk assessment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskReasonView {
+    /// `new_network`, `new_country`, `impossible_travel`, `new_rp_device`, `unusual_hour`,
+    /// `deny_listed_ip`, `tor_exit`, `reported_network`, `recent_denials`, `recent_unanswered`,
+    /// `recent_fraud`, `prompt_rate`.
+    pub signal: String,
+    pub points: u8,
+    pub detail: String,
 }
 
 /// The device that answered, as the relying party sees it.
@@ -172,7 +201,8 @@ pub struct ApprovalStatus {
     pub kind: ApprovalKind,
     pub user: String,
     /// Why it ended: `wrong_code`, `denied_by_user`, `reported_as_fraud`,
-    /// `cancelled_by_relying_party` or `expired` (absent for a plain approval).
+    /// `cancelled_by_relying_party`, `superseded`, `expired` or `allowed_by_policy` (absent for
+    /// a plain approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub created_at: String,
@@ -184,6 +214,12 @@ pub struct ApprovalStatus {
     /// Server-signed JWS over the outcome, embedding the device's signed statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
+    #[serde(default)]
+    pub user_verification: bool,
+    #[serde(default)]
+    pub risk: RiskView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_rule: Option<String>,
 }
 
 /// The application that asks, as shown on the device.

@@ -61,6 +61,8 @@ problem_codes! {
     EnrollmentCodeInvalid => ("enrollment_code_invalid", 400, "The enrollment code is not valid"),
     EnrollmentCodeUsed => ("enrollment_code_used", 409, "The enrollment code was already used"),
     EnrollmentCodeExpired => ("enrollment_code_expired", 410, "The enrollment code has expired"),
+    DeniedByPolicy => ("denied_by_policy", 403, "The policy refuses this request"),
+    InvalidPolicy => ("invalid_policy", 422, "The policy file is not valid; the running policy is unchanged"),
     PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
     Unavailable => ("unavailable", 503, "The server is shutting down or not ready"),

@@ -30,6 +30,36 @@ pub struct Config {
     pub devices: DeviceConfig,
     pub fatigue: FatigueConfig,
     pub webhooks: WebhookConfig,
+    pub policy: PolicyConfig,
+    pub risk: RiskConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// The policy file (TOML rules with CEL conditions); empty: the built-in default policy.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// A file of denied addresses and networks (one per line, CIDR allowed); empty: none.
+    pub deny_list_file: String,
+    /// A file of Tor exit node addresses (one per line); empty: none.
+    pub tor_exit_file: String,
+    /// Faster than this (km/h) between the last approved location and a request is impossible.
+    pub max_travel_kmh: f64,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            deny_list_file: String::new(),
+            tor_exit_file: String::new(),
+            max_travel_kmh: 900.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +190,8 @@ impl Default for Config {
             devices: DeviceConfig::default(),
             fatigue: FatigueConfig::default(),
             webhooks: WebhookConfig::default(),
+            policy: PolicyConfig::default(),
+            risk: RiskConfig::default(),
         }
     }
 }
@@ -267,6 +299,9 @@ impl Config {
                 "approvals.default_ttl_secs must be between 1 and approvals.max_ttl_secs".into(),
             );
         }
+        if self.fatigue.suspension_secs > 86_400 {
+            return fail("fatigue.suspension_secs is at most 86400 (one day)".into());
+        }
         if self.fatigue.prompt_budget == 0 {
             return fail("fatigue.prompt_budget must be at least 1".into());
         }
@@ -304,10 +339,24 @@ impl Config {
         if !self.public_url.is_empty() {
             return self.public_url.trim_end_matches('/').to_owned();
         }
-        if self.listen.ip().is_loopback() {
+        let loopback: [std::net::IpAddr; 2] = [
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::Ipv6Addr::LOCALHOST.into(),
+        ];
+        if loopback.contains(&self.listen.ip()) {
             format!("http://localhost:{}", self.listen.port())
         } else {
             format!("http://{}", self.listen)
+        }
+    }
+
+    /// Where the policy and the risk lists are read from.
+    pub fn policy_sources(&self) -> crate::policy_files::PolicySources {
+        let path = |p: &str| (!p.is_empty()).then(|| std::path::PathBuf::from(p));
+        crate::policy_files::PolicySources {
+            policy_file: path(&self.policy.file),
+            deny_list_file: path(&self.risk.deny_list_file),
+            tor_exit_file: path(&self.risk.tor_exit_file),
         }
     }
 
@@ -326,6 +375,7 @@ impl Config {
             prompt_budget: self.fatigue.prompt_budget,
             budget_window: seconds(self.fatigue.budget_window_secs),
             suspension: seconds(self.fatigue.suspension_secs),
+            max_travel_kmh: self.risk.max_travel_kmh,
         }
     }
 }

@@ -9,6 +9,7 @@ mod extract;
 mod http;
 pub mod logging;
 mod middleware;
+pub mod policy_files;
 mod run;
 
 pub use config::Config;

@@ -27,6 +27,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("start-up: {0}")]
     Core(#[from] assent_core::CoreError),
+    #[error("policy: {0}")]
+    Policy(#[from] crate::policy_files::PolicyLoadError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -46,6 +48,7 @@ pub struct RunningServer {
     pub assent: Arc<Assent>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    policy_sources: crate::policy_files::PolicySources,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -89,6 +92,8 @@ impl Server {
             Arc::new(data_dir::load_or_create_data_key(&config.data_dir)?),
             config.settings(),
         ));
+        let policy_sources = config.policy_sources();
+        policy_sources.apply(&assent)?;
         if key_created {
             assent.record_server_key_created().await?;
         }
@@ -105,6 +110,7 @@ impl Server {
             assent: assent.clone(),
             max_wait: Duration::from_secs(config.http.max_wait_secs),
             vapid_public_key,
+            policy_sources: policy_sources.clone(),
             shutdown: shutdown_rx.clone(),
         };
         let normal = Duration::from_secs(config.http.request_timeout_secs);
@@ -135,6 +141,7 @@ impl Server {
             assent,
             shutdown,
             task,
+            policy_sources,
         })
     }
 }
@@ -149,8 +156,27 @@ impl RunningServer {
         }
     }
 
-    /// Runs until the process receives SIGINT or SIGTERM, then shuts down gracefully.
+    /// Runs until the process receives SIGINT or SIGTERM, then shuts down gracefully. SIGHUP
+    /// reloads the policy and the risk lists.
     pub async fn run_until_signal(self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+                loop {
+                    tokio::select! {
+                        _ = wait_for_signal() => break,
+                        _ = hangup.recv() => {
+                            if let Err(e) = self.policy_sources.apply(&self.assent) {
+                                tracing::error!(error = %e, "policy reload refused; the running policy stays");
+                            }
+                        }
+                    }
+                }
+                tracing::info!("shutting down");
+                return self.shutdown().await;
+            }
+        }
         wait_for_signal().await;
         tracing::info!("shutting down");
         self.shutdown().await

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_authenticator.sql"),
     include_str!("../migrations/0003_fatigue.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
+    include_str!("../migrations/0005_risk.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

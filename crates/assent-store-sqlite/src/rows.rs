@@ -100,7 +100,7 @@ pub(crate) fn device_state(state: DeviceState) -> &'static str {
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \
     authorization_details, context, nonce, display_code, state, reason, created_at, expires_at, \
-    decided_at, device_id, statement, receipt, user_verification";
+    decided_at, device_id, statement, receipt, user_verification, risk, policy_rule";
 pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
     let kind: String = row.get(3)?;
     let state: String = row.get(9)?;
@@ -123,6 +123,8 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         statement: row.get(15)?,
         receipt: row.get(16)?,
         user_verification: row.get(17)?,
+        risk: json(row.get(18)?, "risk")?,
+        policy_rule: row.get(19)?,
     })
 }
 

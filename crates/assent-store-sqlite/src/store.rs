@@ -522,6 +522,57 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn recent_requests(
+        &self,
+        user: &UserId,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals WHERE user_id = ?1 AND created_at >= ?2 ORDER BY created_at DESC LIMIT ?3",
+            rows::APPROVAL_COLUMNS
+        );
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![user, to_millis(since), limit], rows::approval)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn record_network_report(
+        &self,
+        network: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let network = network.to_owned();
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO network_reports (network, reported_at) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![network, to_millis(at)]))
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn network_reports_since(
+        &self,
+        network: &str,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let network = network.to_owned();
+        let n: i64 = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT COUNT(*) FROM network_reports WHERE network = ?1 AND reported_at >= ?2",
+                )?
+                .query_row(params![network, to_millis(since)], |r| r.get(0))
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn set_webhook(&self, w: &Webhook, audit: PendingAudit) -> Result<(), StoreError> {
         let w = w.clone();
         let events = to_json(&w.events)?;
@@ -635,11 +686,13 @@ impl Store for SqliteStore {
         let a = a.clone();
         let details = to_json(&a.authorization_details)?;
         let context = to_json(&a.context)?;
+        let risk = to_json(&a.risk)?;
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
-                    context, nonce, display_code, state, created_at, expires_at, user_verification)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
+                    policy_rule)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -655,7 +708,9 @@ impl Store for SqliteStore {
                     a.state.as_str(),
                     to_millis(a.created_at),
                     to_millis(a.expires_at),
-                    a.user_verification
+                    a.user_verification,
+                    risk,
+                    a.policy_rule
                 ])
             })
             .map_err(backend)?;

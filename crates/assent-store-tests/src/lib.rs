@@ -147,6 +147,8 @@ fn approval(app: &App, user: &User, expires_in: Duration) -> Approval {
         nonce: "nonce".into(),
         display_code: Some("123456".into()),
         user_verification: true,
+        risk: Default::default(),
+        policy_rule: Some("test".into()),
         state: ApprovalState::Pending,
         reason: None,
         created_at: now(),

@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ReceiptCommand,
     },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print the OpenAPI description of the API.
     Openapi,
 }
@@ -117,6 +122,8 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AdminDeviceCommand,
     },
+    /// Reload the server's policy and risk lists from their files.
+    PolicyReload,
     /// Check the audit chain on the server.
     AuditVerify {
         #[arg(long)]
@@ -225,6 +232,18 @@ pub enum DeviceCommand {
     Watch {
         #[command(flatten)]
         profile: ProfileArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file, and with --request show which rule fires for a request and why.
+    Test {
+        /// The policy file (TOML); `default` for the built-in policy.
+        file: PathBuf,
+        /// The facts, as JSON: {"request": {...}, "context": {...}, "risk": {...}, "user": {...}}.
+        #[arg(long)]
+        request: Option<String>,
     },
 }
 

@@ -8,6 +8,7 @@ use crate::error::CoreError;
 use crate::ids::{ApprovalId, DeviceId};
 use crate::model::{App, Approval, DeliveryChannel, Device, Outcome};
 use crate::notifier::Topic;
+use crate::policy::OutcomeKind;
 use crate::secrets;
 use assent_proto::ProblemCode;
 use assent_proto::api::{
@@ -34,6 +35,7 @@ pub mod reasons {
     pub const CANCELLED_BY_RELYING_PARTY: &str = "cancelled_by_relying_party";
     pub const EXPIRED: &str = "expired";
     pub const SUPERSEDED: &str = "superseded";
+    pub const ALLOWED_BY_POLICY: &str = "allowed_by_policy";
 }
 
 impl Assent {
@@ -88,8 +90,34 @@ impl Assent {
                 ),
             ));
         }
-        self.admit_prompt(&user).await?;
-        self.supersede(app, &user).await?;
+        let active = devices
+            .iter()
+            .filter(|d| d.state == DeviceState::Active)
+            .count();
+        let (risk, decision, _facts) = self.assess_request(app, &user, &request, active).await?;
+        let outcome = &decision.outcome;
+        if outcome.kind == OutcomeKind::Deny {
+            let event = AuditEvent::ApprovalRefused {
+                app_id: app.id.to_string(),
+                user_id: user.id.to_string(),
+                kind: request.kind.as_str().to_owned(),
+                policy_rule: decision.rule.clone(),
+                risk_score: risk.score,
+                risk_signals: risk.signals(),
+            };
+            self.store
+                .append_audit(self.audit(Actor::App(app.id.clone()), event))
+                .await?;
+            let message = outcome
+                .message
+                .clone()
+                .unwrap_or_else(|| "refused by policy".into());
+            return Err(CoreError::rejected(
+                ProblemCode::DeniedByPolicy,
+                format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
+            ));
+        }
+        let prompt = outcome.kind == OutcomeKind::Push;
         let kind = request.kind;
         let hash = details_hash(
             kind.as_str(),
@@ -97,9 +125,16 @@ impl Assent {
             &request.authorization_details,
         )
         .map_err(|e| invalid(e.to_string()))?;
+        // Only a request that will be sent spends the budget or replaces a pending one.
+        if prompt {
+            self.admit_prompt(&user).await?;
+            self.supersede(app, &user).await?;
+        }
         let now = self.now();
-        let display_code = if self.settings.number_matching {
-            Some(secrets::new_display_code(self.settings.code_length)?)
+        // `approvals.number_matching = false` switches it off whatever the policy says.
+        let display_code = if prompt && self.settings.number_matching && outcome.number_matching {
+            let length = outcome.code_length.unwrap_or(self.settings.code_length);
+            Some(secrets::new_display_code(length)?)
         } else {
             None
         };
@@ -113,7 +148,10 @@ impl Assent {
             context: request.context.unwrap_or_default(),
             nonce: random_token(16)?,
             display_code,
-            user_verification: request.user_verification,
+            // The relying party may ask for more than the policy, never less.
+            user_verification: request.user_verification || outcome.user_verification,
+            risk: risk.clone(),
+            policy_rule: Some(decision.rule.clone()),
             state: ApprovalState::Pending,
             reason: None,
             created_at: now,
@@ -130,17 +168,37 @@ impl Assent {
             kind: kind.as_str().to_owned(),
             expires_at: approval.expires_at.unix_timestamp(),
             number_matching: approval.display_code.is_some(),
+            user_verification: approval.user_verification,
             details_hash: hash,
+            risk_score: risk.score,
+            risk_signals: risk.signals(),
+            policy_rule: decision.rule.clone(),
         };
         self.store
             .insert_approval(&approval, self.audit(Actor::App(app.id.clone()), event))
             .await?;
-        self.notifier.notify(&Topic::User(user.id));
+        let mut state = approval.state;
+        if prompt {
+            self.notifier.notify(&Topic::User(user.id));
+        } else {
+            // The policy explicitly allows this request without a prompt.
+            self.end(
+                &approval,
+                ApprovalState::Approved,
+                reasons::ALLOWED_BY_POLICY,
+                Actor::System,
+            )
+            .await?;
+            state = ApprovalState::Approved;
+        }
         Ok(ApprovalCreated {
             id: approval.id.to_string(),
-            state: approval.state,
+            state,
             display_code: approval.display_code,
             expires_at: crate::clock::rfc3339(approval.expires_at),
+            user_verification: approval.user_verification,
+            risk: super::views::risk_view(&approval.risk),
+            policy_rule: decision.rule,
         })
     }
 
@@ -426,6 +484,7 @@ impl Assent {
         }
         if state == ApprovalState::Fraud {
             // "This wasn't me": stop all pushes to this user at once.
+            self.report_network(&approval).await?;
             let reason = super::fatigue::suspension_reasons::FRAUD_REPORTED;
             self.suspend_push(&approval.user_id, reason, 0).await?;
         }

@@ -58,7 +58,8 @@ impl Assent {
             Some(previous) if now - previous.until < Duration::days(1) => (previous.until
                 - previous.created_at)
                 .saturating_mul(2)
-                .clamp(self.settings.suspension, MAX_SUSPENSION),
+                .min(MAX_SUSPENSION)
+                .max(self.settings.suspension),
             _ => self.settings.suspension,
         };
         let suspension = Suspension {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod approvals;
+pub mod assessment;
 pub mod audit_check;
 mod device_auth;
 mod devices;
@@ -53,6 +54,8 @@ pub struct Settings {
     /// How long push stays suspended once the budget is spent or fraud is reported; a new
     /// suspension within a day of the last doubles it, up to a day.
     pub suspension: Duration,
+    /// Risk: faster than this between the last approved location and a request is impossible.
+    pub max_travel_kmh: f64,
 }
 
 impl Settings {
@@ -91,6 +94,7 @@ impl Default for Settings {
             prompt_budget: 3,
             budget_window: Duration::minutes(10),
             suspension: Duration::minutes(15),
+            max_travel_kmh: 900.0,
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct Assent {
     key: Arc<SigningKey>,
     kid: String,
     data_key: Arc<crate::sealed::DataKey>,
+    policy: std::sync::RwLock<Arc<crate::policy::Policy>>,
+    risk_lists: std::sync::RwLock<Arc<assessment::RiskLists>>,
     settings: Settings,
 }
 
@@ -142,6 +148,8 @@ impl Assent {
         let kid = key.jwk().thumbprint();
         Assent {
             data_key,
+            policy: std::sync::RwLock::new(Arc::new(crate::policy::Policy::default_policy())),
+            risk_lists: std::sync::RwLock::new(Arc::default()),
             store,
             notifier,
             clock,

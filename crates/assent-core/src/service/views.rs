@@ -5,7 +5,8 @@ use crate::clock::rfc3339;
 use crate::error::CoreError;
 use crate::model::{Approval, Device};
 use assent_proto::api::{
-    AnsweringDevice, ApplicationRef, ApprovalStatus, DeviceApproval, DeviceView,
+    AnsweringDevice, ApplicationRef, ApprovalStatus, DeviceApproval, DeviceView, RiskReasonView,
+    RiskView,
 };
 use assent_proto::statement::details_hash;
 
@@ -31,6 +32,9 @@ impl Assent {
                 name: d.name,
             }),
             receipt: approval.receipt.clone(),
+            user_verification: approval.user_verification,
+            risk: risk_view(&approval.risk),
+            policy_rule: approval.policy_rule.clone(),
         })
     }
 
@@ -70,6 +74,22 @@ impl Assent {
             created_at: rfc3339(approval.created_at),
             expires_at: rfc3339(approval.expires_at),
         })
+    }
+}
+
+/// The wire form of a risk assessment.
+pub fn risk_view(risk: &crate::risk::RiskAssessment) -> RiskView {
+    RiskView {
+        score: risk.score,
+        reasons: risk
+            .reasons
+            .iter()
+            .map(|r| RiskReasonView {
+                signal: r.signal.clone(),
+                points: r.points,
+                detail: r.detail.clone(),
+            })
+            .collect(),
     }
 }
 

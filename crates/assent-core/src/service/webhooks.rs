@@ -99,17 +99,23 @@ impl Assent {
     pub async fn webhook_targets(&self) -> Result<Vec<WebhookTarget>, CoreError> {
         let mut targets = Vec::new();
         for w in self.store.webhooks().await? {
-            let secret = self
+            // One secret that does not open (a restored database with another data key) stops
+            // that application's deliveries, not everyone's.
+            let opened = self
                 .data_key
                 .open(&w.secret_sealed, &sealing_context(&w.app_id))
-                .map_err(|_| CoreError::Crypto)?;
-            let secret = String::from_utf8(secret).map_err(|_| CoreError::Crypto)?;
-            targets.push(WebhookTarget {
-                app_id: w.app_id,
-                url: w.url,
-                secret,
-                events: w.events,
-            });
+                .ok();
+            match opened.and_then(|s| String::from_utf8(s).ok()) {
+                Some(secret) => targets.push(WebhookTarget {
+                    app_id: w.app_id,
+                    url: w.url,
+                    secret,
+                    events: w.events,
+                }),
+                None => {
+                    tracing::error!(app = %w.app_id, "webhook secret does not open with the data key; reconfigure the webhook")
+                }
+            }
         }
         Ok(targets)
     }

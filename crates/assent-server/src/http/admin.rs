@@ -194,3 +194,51 @@ pub(crate) async fn webhook_status(
         last_error: progress.last_error,
     }))
 }
+
+/// The running policy's rules, in order.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PolicyView {
+    rules: Vec<PolicyRuleView>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PolicyRuleView {
+    name: String,
+    when: String,
+    line: usize,
+}
+
+fn policy_view(state: &AppState) -> PolicyView {
+    let rules = state.assent.policy().rules();
+    PolicyView {
+        rules: rules
+            .into_iter()
+            .map(|(name, when, line)| PolicyRuleView { name, when, line })
+            .collect(),
+    }
+}
+
+/// The running policy.
+#[utoipa::path(get, path = "/v1/admin/policy", tag = "admin", security(("api_key" = [])),
+    responses((status = 200, body = PolicyView), (status = "4XX", body = Problem)))]
+pub(crate) async fn policy_rules(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> Json<PolicyView> {
+    Json(policy_view(&state))
+}
+
+/// Reload the policy and risk lists from their files (as SIGHUP does). A file that does not
+/// parse is refused with its line and reason; the running policy stays.
+#[utoipa::path(post, path = "/v1/admin/policy/reload", tag = "admin", security(("api_key" = [])),
+    responses((status = 200, body = PolicyView), (status = "4XX", body = Problem)))]
+pub(crate) async fn reload_policy(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> Result<Json<PolicyView>, ApiError> {
+    state
+        .policy_sources
+        .apply(&state.assent)
+        .map_err(|e| ApiError::new(assent_proto::ProblemCode::InvalidPolicy, e.to_string()))?;
+    Ok(Json(policy_view(&state)))
+}

@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub max_wait: Duration,
     /// The VAPID public key browsers subscribe to Web Push with (base64url point).
     pub vapid_public_key: String,
+    /// Where the policy and risk lists are reloaded from.
+    pub policy_sources: crate::policy_files::PolicySources,
     /// Turns `true` when the server begins shutting down; streams and long polls end then.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -79,6 +81,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(rp::create_enrollment))
         .routes(routes!(rp::report_event))
         .routes(routes!(admin::set_webhook, admin::webhook_status))
+        .routes(routes!(admin::policy_rules))
+        .routes(routes!(admin::reload_policy))
         .routes(routes!(device::enroll))
         .routes(routes!(device::list_pending))
         .routes(routes!(device::get_approval))

@@ -116,6 +116,11 @@ pub async fn run(args: AdminArgs) -> CmdResult {
             let device = client.revoke_device(&id).await?;
             println!("Revoked {} ({}) of {}", device.id, device.name, device.user);
         }
+        AdminCommand::PolicyReload => {
+            let policy = client.reload_policy().await?;
+            let rules = policy["rules"].as_array().map_or(0, Vec::len);
+            println!("Policy reloaded: {rules} rules");
+        }
         AdminCommand::AuditVerify { json } => {
             let report = client.verify_audit().await?;
             return Ok(super::audit::print_report(&report, json));

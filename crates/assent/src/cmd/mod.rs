@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 pub mod device;
+mod policy;
 mod receipt;
 mod serve;
 
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Device { command } => device::run(command).await,
         Command::Audit { command } => audit::run(command).await,
         Command::Receipt { command } => receipt::run(command).await,
+        Command::Policy { command } => policy::run(command),
         Command::Openapi => {
             crate::output::json(&assent_server::openapi());
             Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ mod fatigue;
 mod flow;
 mod http_surface;
 mod negative;
+mod risk_policy;
 mod state_machine;
 mod streams;
 mod support;

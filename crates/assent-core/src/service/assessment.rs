@@ -1,0 +1,239 @@
+//! Risk and policy for one request: gather the user's history and the network's reputation,
+//! score the request, and let the first matching policy rule decide what it needs.
+
+use super::Assent;
+use crate::error::CoreError;
+use crate::model::{App, Approval, User};
+use crate::policy::{Policy, PolicyDecision};
+use crate::risk::{
+    Origin, PastRequest, RiskAssessment, RiskInput, RiskSettings, assess, network_of,
+};
+use assent_proto::api::CreateApproval;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use time::Duration;
+
+/// History the risk engine looks at.
+const HISTORY_DAYS: i64 = 90;
+const HISTORY_LIMIT: u32 = 500;
+/// How long a fraud report taints its network.
+const NETWORK_MEMORY_DAYS: i64 = 30;
+
+/// Address lists an operator maintains: a deny list of networks and the Tor exit nodes.
+#[derive(Debug, Clone, Default)]
+pub struct RiskLists {
+    deny: Vec<ipnet::IpNet>,
+    tor: HashSet<IpAddr>,
+}
+
+impl RiskLists {
+    /// Parses a deny list (one address or CIDR per line) and a Tor exit list (one address per
+    /// line); `#` starts a comment. An error names the line.
+    pub fn parse(deny_list: &str, tor_exits: &str) -> Result<Self, String> {
+        let entries = |text: &str| {
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.split('#').next().unwrap_or("").trim().to_owned()))
+                .filter(|(_, l)| !l.is_empty())
+                .collect::<Vec<_>>()
+        };
+        let mut deny = Vec::new();
+        for (line, entry) in entries(deny_list) {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("deny list line {line}: {entry:?} is not an address or CIDR")
+                })?;
+            deny.push(net);
+        }
+        let mut tor = HashSet::new();
+        for (line, entry) in entries(tor_exits) {
+            let ip = entry
+                .parse::<IpAddr>()
+                .map_err(|_| format!("Tor exit list line {line}: {entry:?} is not an address"))?;
+            tor.insert(ip);
+        }
+        Ok(RiskLists { deny, tor })
+    }
+
+    fn deny_listed(&self, ip: IpAddr) -> bool {
+        self.deny.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// The largest `amount` among the authorization details, for "transactions over N" rules.
+fn amount(details: &[Value]) -> f64 {
+    details
+        .iter()
+        .filter_map(|d| match d.get("amount") {
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(Value::Number(n)) => n.as_f64(),
+            _ => None,
+        })
+        .fold(0.0, f64::max)
+}
+
+fn origin_of(approval: &Approval) -> Origin {
+    let c = &approval.context;
+    Origin::from_context(c.ip.as_deref(), c.geo.as_ref(), c.device_id.as_deref())
+}
+
+impl Assent {
+    /// Replaces the running policy (already parsed and compiled, so it cannot be half valid).
+    pub fn set_policy(&self, policy: Policy) {
+        if let Ok(mut current) = self.policy.write() {
+            *current = Arc::new(policy);
+        }
+    }
+
+    /// The running policy.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the deny and Tor exit lists.
+    pub fn set_risk_lists(&self, lists: RiskLists) {
+        if let Ok(mut current) = self.risk_lists.write() {
+            *current = Arc::new(lists);
+        }
+    }
+
+    /// Scores a request and decides what it needs.
+    pub(crate) async fn assess_request(
+        &self,
+        app: &App,
+        user: &User,
+        request: &CreateApproval,
+        active_devices: usize,
+    ) -> Result<(RiskAssessment, PolicyDecision, Value), CoreError> {
+        let now = self.now();
+        let context = request.context.clone().unwrap_or_default();
+        let origin = Origin::from_context(
+            context.ip.as_deref(),
+            context.geo.as_ref(),
+            context.device_id.as_deref(),
+        );
+        let history: Vec<PastRequest> = self
+            .store
+            .recent_requests(&user.id, now - Duration::days(HISTORY_DAYS), HISTORY_LIMIT)
+            .await?
+            .iter()
+            .map(|a| PastRequest {
+                state: a.state,
+                created_at: a.created_at,
+                decided_at: a.decided_at,
+                origin: origin_of(a),
+            })
+            .collect();
+        let network_reports = match origin.ip {
+            Some(ip) => {
+                self.store
+                    .network_reports_since(
+                        &network_of(ip),
+                        now - Duration::days(NETWORK_MEMORY_DAYS),
+                    )
+                    .await?
+            }
+            None => 0,
+        };
+        let lists = self
+            .risk_lists
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let input = RiskInput {
+            now,
+            origin: &origin,
+            history: &history,
+            deny_listed: origin.ip.is_some_and(|ip| lists.deny_listed(ip)),
+            tor_exit: origin.ip.is_some_and(|ip| lists.tor.contains(&ip)),
+            network_reports,
+        };
+        let settings = RiskSettings {
+            max_travel_kmh: self.settings.max_travel_kmh,
+            ..RiskSettings::default()
+        };
+        let risk = assess(&input, &settings);
+        let count = |state| history.iter().filter(|p| p.state == state).count();
+        use assent_proto::api::ApprovalState::{Approved, Denied, Fraud};
+        let facts = json!({
+            "request": {
+                "kind": request.kind.as_str(),
+                "application": app.name,
+                "user": user.username.as_str(),
+                "binding_message": request.binding_message.clone().unwrap_or_default(),
+                "authorization_details": request.authorization_details,
+                "amount": amount(&request.authorization_details),
+            },
+            "context": {
+                "ip": context.ip.clone().unwrap_or_default(),
+                "user_agent": context.user_agent.clone().unwrap_or_default(),
+                "device_id": context.device_id.clone().unwrap_or_default(),
+                "country": origin.country.clone().unwrap_or_default(),
+                "city": context.geo.as_ref().and_then(|g| g.city.clone()).unwrap_or_default(),
+            },
+            "risk": {"score": risk.score, "reasons": risk.signals()},
+            "user": {
+                "devices": active_devices,
+                "groups": Vec::<String>::new(),
+                "approvals": count(Approved),
+                "denials": count(Denied),
+                "frauds": count(Fraud),
+            },
+        });
+        let decision = self.policy().decide(&facts);
+        Ok((risk, decision, facts))
+    }
+
+    /// A fraud report taints the network it came from, for every user.
+    pub(crate) async fn report_network(&self, approval: &Approval) -> Result<(), CoreError> {
+        if let Some(ip) = approval
+            .context
+            .ip
+            .as_deref()
+            .and_then(|i| i.parse::<IpAddr>().ok())
+        {
+            self.store
+                .record_network_report(&network_of(ip), self.now())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_parse_with_comments_and_name_bad_lines() {
+        let lists = RiskLists::parse(
+            "# bad actors\n198.51.100.0/24\n2001:db8::1 # one host\n",
+            "203.0.113.9\n",
+        )
+        .unwrap();
+        assert!(lists.deny_listed("198.51.100.77".parse().unwrap()));
+        assert!(lists.deny_listed("2001:db8::1".parse().unwrap()));
+        assert!(!lists.deny_listed("198.51.101.1".parse().unwrap()));
+        assert!(lists.tor.contains(&"203.0.113.9".parse().unwrap()));
+        let err = RiskLists::parse("10.0.0.0/8\nnot-an-ip\n", "").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn the_largest_amount_counts() {
+        let details = vec![
+            json!({"type": "p", "amount": "12.50"}),
+            json!({"type": "p", "amount": 1500}),
+            json!({"type": "x"}),
+        ];
+        assert_eq!(amount(&details), 1500.0);
+        assert_eq!(amount(&[]), 0.0);
+    }
+}

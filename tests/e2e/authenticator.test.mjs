@@ -3,8 +3,12 @@
 // notifications from the service worker, and the non-extractable device key.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
-  startDemo, launchBrowser, enrolledAuthenticator, acmeSignIn, acmeOutcome, openPrompt, sql, screenshot,
+  startDemo, launchBrowser, enrolledAuthenticator, acmeSignIn, acmeOutcome, openPrompt, sql, screenshot, assentBinary,
 } from './support.mjs';
 
 let demo;
@@ -240,6 +244,25 @@ test('5. the device private key cannot be exported', async () => {
   assert.equal(result.type, 'private');
   assert.equal(result.extractable, false);
   assert.deepEqual(result.attempts, { pkcs8: 'InvalidAccessError', jwk: 'InvalidAccessError' });
+});
+
+test('5b. "This wasn\'t me" on a new-device alert revokes that device', async () => {
+  const { page } = auth;
+  // Someone enrolls another device for alice (here: the command-line authenticator).
+  const res = await fetch(`${demo.assent_url}/v1/admin/enrollments`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${demo.admin_key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: 'alice' }),
+  });
+  const { link } = await res.json();
+  const profile = mkdtempSync(join(tmpdir(), 'assent-intruder-'));
+  execFileSync(assentBinary(), ['device', 'enroll', link, '--profile', join(profile, 'p'), '--name', 'Unknown laptop']);
+  await home();
+  const button = page.locator('li[data-alert="device_enrolled"]', { hasText: 'Unknown laptop' }).locator('button[data-wasnt-me]');
+  await button.waitFor();
+  await button.click();
+  await page.locator('#devices li', { hasText: 'Unknown laptop' }).getByText('revoked').waitFor();
+  assert.throws(() => execFileSync(assentBinary(), ['device', 'pending', '--profile', join(profile, 'p')], { stdio: 'pipe' }));
 });
 
 test('6. with the server gone, the authenticator still loads and says the server is unreachable', async () => {

@@ -16,7 +16,7 @@ const CHROMIUM_FLAGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-function binary() {
+export function assentBinary() {
   const path = process.env.ASSENT_BIN || join(root, 'target', 'debug', 'assent');
   if (!existsSync(path)) throw new Error(`no assent binary at ${path}: build it first (cargo build -p assent)`);
   return path;
@@ -26,7 +26,7 @@ function binary() {
 export async function startDemo() {
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const info = join(dir, 'info.json');
-  const child = spawn(binary(), ['demo', '--listen', '127.0.0.1:0', '--acme-listen', '127.0.0.1:0',
+  const child = spawn(assentBinary(), ['demo', '--listen', '127.0.0.1:0', '--acme-listen', '127.0.0.1:0',
     '--data', join(dir, 'data'), '--info-file', info], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });

@@ -317,11 +317,28 @@ async function renderHome() {
     el('section', { class: 'card', 'aria-labelledby': 'h-pending' }, el('h2', { id: 'h-pending', text: 'Waiting for your answer' }), requests),
     el('section', { class: 'card', 'aria-labelledby': 'h-alerts' }, el('h2', { id: 'h-alerts', text: 'Alerts' }),
       alerts.alerts.length
-        ? el('ul', { class: 'plain', id: 'alerts' }, alerts.alerts.map((a) => el('li', {}, el('div', { text: a.message }), el('time', { class: 'time', datetime: a.created_at, text: when(a.created_at) }))))
+        ? el('ul', { class: 'plain', id: 'alerts' }, alerts.alerts.map((a) => alertItem(a, devices.devices)))
         : el('p', { text: 'No alerts.' })),
     el('section', { class: 'card', 'aria-labelledby': 'h-devices' }, el('h2', { id: 'h-devices', text: 'Your devices' }),
       el('ul', { class: 'plain', id: 'devices' }, devices.devices.map((d) => deviceItem(d)))),
   );
+}
+
+// A new-device alert offers "This wasn't me", which revokes that device at once.
+function alertItem(a, devices) {
+  const li = el('li', { 'data-alert': a.kind }, el('div', { text: a.message }), el('time', { class: 'time', datetime: a.created_at, text: when(a.created_at) }));
+  const target = a.kind === 'device_enrolled' && a.device_id && a.device_id !== device.device_id
+    ? devices.find((d) => d.id === a.device_id && d.state === 'active') : null;
+  if (target) {
+    li.append(el('div', { class: 'actions' }, el('button', { class: 'danger', 'data-wasnt-me': a.device_id, onclick: async () => {
+      try {
+        await api('POST', `/v1/device/devices/${a.device_id}/revoke`);
+        status(`${target.name} revoked.`);
+      } catch (e) { status(e.message); }
+      await renderHome();
+    }, text: 'This wasn’t me: revoke it' })));
+  }
+  return li;
 }
 
 // Notifications need the user's permission, asked from a click (browsers ignore unprompted asks).

@@ -114,6 +114,13 @@ pub enum AuditEvent {
         event_type: String,
         message: String,
     },
+    /// An admin alert raised by a detector, with its evidence.
+    AdminAlert {
+        detector: String,
+        user_id: String,
+        approval_id: Option<String>,
+        evidence: String,
+    },
     /// An admin alert: push suspended for a user (prompt budget spent, or fraud reported).
     PushSuspended {
         user_id: String,
@@ -150,6 +157,7 @@ impl AuditEvent {
             AuditEvent::PushSubscribed { .. } => "push_subscribed",
             AuditEvent::ApprovalCreated { .. } => "approval_created",
             AuditEvent::ApprovalRefused { .. } => "approval_refused",
+            AuditEvent::AdminAlert { .. } => "admin_alert",
             AuditEvent::ApprovalDelivered { .. } => "approval_delivered",
             AuditEvent::PushSuspended { .. } => "push_suspended",
             AuditEvent::WebhookConfigured { .. } => "webhook_configured",
@@ -164,7 +172,10 @@ impl AuditEvent {
             AuditEvent::ServerKeyCreated { kid } => format!("key:{kid}"),
             AuditEvent::AdminKeyCreated { key_id } => format!("key:{key_id}"),
             AuditEvent::AppCreated { app_id, .. } => format!("app:{app_id}"),
-            AuditEvent::ApprovalRefused { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::ApprovalRefused { user_id, .. }
+            | AuditEvent::AdminAlert { user_id, .. } => {
+                format!("user:{user_id}")
+            }
             AuditEvent::PushSuspended { user_id, .. }
             | AuditEvent::UserEventReported { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::WebhookConfigured { app_id, .. } => format!("app:{app_id}"),

@@ -187,6 +187,8 @@ pub struct Alert {
     /// `device_enrolled`, `device_revoked`...
     pub kind: String,
     pub message: String,
+    /// The device the alert is about (a new device: "this wasn't me" revokes it).
+    pub device_id: Option<DeviceId>,
     pub created_at: OffsetDateTime,
 }
 

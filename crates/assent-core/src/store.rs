@@ -130,6 +130,12 @@ pub trait Store: Send + Sync + 'static {
         since: OffsetDateTime,
     ) -> Result<u64, StoreError>;
 
+    /// When a device first received a request.
+    async fn first_delivery_at(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<OffsetDateTime>, StoreError>;
+
     // --- webhooks
     /// Configures (or replaces) an application's webhook, with its audit event.
     async fn set_webhook(&self, webhook: &Webhook, audit: PendingAudit) -> Result<(), StoreError>;

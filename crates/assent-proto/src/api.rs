@@ -461,6 +461,9 @@ pub struct AlertView {
     pub kind: String,
     pub message: String,
     pub created_at: String,
+    /// The device the alert is about: for `device_enrolled`, "this wasn't me" revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 /// `GET /v1/device/alerts`.

@@ -50,6 +50,9 @@ pub struct RiskConfig {
     pub tor_exit_file: String,
     /// Faster than this (km/h) between the last approved location and a request is impossible.
     pub max_travel_kmh: f64,
+    /// An approval this many milliseconds after the device received the request cannot have been
+    /// read: it raises a reflex_approval admin alert.
+    pub reflex_ms: u64,
 }
 
 impl Default for RiskConfig {
@@ -58,6 +61,7 @@ impl Default for RiskConfig {
             deny_list_file: String::new(),
             tor_exit_file: String::new(),
             max_travel_kmh: 900.0,
+            reflex_ms: 1500,
         }
     }
 }
@@ -376,6 +380,9 @@ impl Config {
             budget_window: seconds(self.fatigue.budget_window_secs),
             suspension: seconds(self.fatigue.suspension_secs),
             max_travel_kmh: self.risk.max_travel_kmh,
+            reflex_threshold: time::Duration::milliseconds(
+                i64::try_from(self.risk.reflex_ms).unwrap_or(i64::MAX),
+            ),
         }
     }
 }

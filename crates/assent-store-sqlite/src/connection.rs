@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_fatigue.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
     include_str!("../migrations/0005_risk.sql"),
+    include_str!("../migrations/0006_alert_devices.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

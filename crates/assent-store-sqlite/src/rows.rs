@@ -157,7 +157,7 @@ pub(crate) fn passkey(row: &Row<'_>) -> rusqlite::Result<Passkey> {
     })
 }
 
-pub(crate) const ALERT_COLUMNS: &str = "id, user_id, kind, message, created_at";
+pub(crate) const ALERT_COLUMNS: &str = "id, user_id, kind, message, created_at, device_id";
 pub(crate) fn alert(row: &Row<'_>) -> rusqlite::Result<Alert> {
     Ok(Alert {
         id: AlertId::from_stored(row.get(0)?),
@@ -165,6 +165,7 @@ pub(crate) fn alert(row: &Row<'_>) -> rusqlite::Result<Alert> {
         kind: row.get(2)?,
         message: row.get(3)?,
         created_at: from_millis(row.get(4)?),
+        device_id: row.get::<_, Option<String>>(5)?.map(DeviceId::from_stored),
     })
 }
 

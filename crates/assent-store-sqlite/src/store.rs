@@ -573,6 +573,20 @@ impl Store for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn first_delivery_at(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        let approval = approval.to_string();
+        let at: Option<i64> = self
+            .read(move |c| {
+                c.prepare_cached("SELECT MIN(at) FROM deliveries WHERE approval_id = ?1")?
+                    .query_row([approval], |r| r.get(0))
+            })
+            .await?;
+        Ok(at.map(assent_core::clock::from_millis))
+    }
+
     async fn set_webhook(&self, w: &Webhook, audit: PendingAudit) -> Result<(), StoreError> {
         let w = w.clone();
         let events = to_json(&w.events)?;
@@ -658,9 +672,11 @@ impl Store for SqliteStore {
     async fn insert_alert(&self, a: &Alert) -> Result<(), StoreError> {
         let a = a.clone();
         self.write(move |c| {
-            c.prepare_cached("INSERT INTO alerts (id, user_id, kind, message, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+            c.prepare_cached("INSERT INTO alerts (id, user_id, kind, message, created_at, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .and_then(|mut s| {
-                    s.execute(params![a.id.as_str(), a.user_id.as_str(), a.kind, a.message, to_millis(a.created_at)])
+                    s.execute(params![a.id.as_str(), a.user_id.as_str(), a.kind, a.message, to_millis(a.created_at),
+                        a.device_id.as_ref().map(DeviceId::as_str)
+                    ])
                 })
                 .map_err(backend)?;
             Ok(())

@@ -590,6 +590,7 @@ async fn authenticator_records(store: Arc<dyn Store>) {
             kind: "test".into(),
             message: format!("alert {i}"),
             created_at: now() + Duration::seconds(i64::try_from(i).unwrap()),
+            device_id: None,
         };
         store.insert_alert(&alert).await.unwrap();
     }

@@ -179,6 +179,7 @@ impl Assent {
             .await?;
         let mut state = approval.state;
         if prompt {
+            self.detect_on_create(&approval).await;
             self.notifier.notify(&Topic::User(user.id));
         } else {
             // The policy explicitly allows this request without a prompt.
@@ -481,6 +482,10 @@ impl Assent {
         {
             let current = self.store.approval(&approval.id).await?.unwrap_or(approval);
             return Err(already_decided(&current));
+        }
+        if state == ApprovalState::Approved {
+            self.detect_on_approval(&approval, &device, self.now())
+                .await;
         }
         if state == ApprovalState::Fraud {
             // "This wasn't me": stop all pushes to this user at once.

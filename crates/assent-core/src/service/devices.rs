@@ -164,18 +164,36 @@ impl Assent {
     /// of is already committed with its audit row, so a failure here is logged, never turned
     /// into a failure of that change.
     pub(crate) async fn alert(&self, user: &UserId, kind: &str, message: String) {
-        if let Err(e) = self.try_alert(user, kind, message).await {
+        self.alert_about(user, kind, message, None).await;
+    }
+
+    /// An alert about one device (a new device: "this wasn't me" revokes it).
+    pub(crate) async fn alert_about(
+        &self,
+        user: &UserId,
+        kind: &str,
+        message: String,
+        device: Option<&DeviceId>,
+    ) {
+        if let Err(e) = self.try_alert(user, kind, message, device).await {
             tracing::error!(user = %user, kind, error = %e, "alert not recorded");
         }
     }
 
-    async fn try_alert(&self, user: &UserId, kind: &str, message: String) -> Result<(), CoreError> {
+    async fn try_alert(
+        &self,
+        user: &UserId,
+        kind: &str,
+        message: String,
+        device: Option<&DeviceId>,
+    ) -> Result<(), CoreError> {
         let alert = Alert {
             id: AlertId::generate(),
             user_id: user.clone(),
             kind: kind.to_owned(),
             message,
             created_at: self.now(),
+            device_id: device.cloned(),
         };
         self.store.insert_alert(&alert).await?;
         self.notifier.notify(&Topic::User(user.clone()));

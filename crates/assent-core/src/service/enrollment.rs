@@ -141,10 +141,11 @@ impl Assent {
             return Err(used());
         }
         let message = format!(
-            "New device enrolled: {} ({}). If this wasn't you, revoke it from another device and tell your administrator.",
+            "New device enrolled: {} ({}). If this wasn't you, choose \"This wasn't me\" to revoke it at once.",
             device.name, device.platform
         );
-        self.alert(&user.id, "device_enrolled", message).await;
+        self.alert_about(&user.id, "device_enrolled", message, Some(&device.id))
+            .await;
         let registration = Registration {
             device_id: device.id.to_string(),
             user: user.username.to_string(),

@@ -5,6 +5,7 @@ mod admin;
 mod approvals;
 pub mod assessment;
 pub mod audit_check;
+pub mod detectors;
 mod device_auth;
 mod devices;
 mod enrollment;
@@ -56,6 +57,8 @@ pub struct Settings {
     pub suspension: Duration,
     /// Risk: faster than this between the last approved location and a request is impossible.
     pub max_travel_kmh: f64,
+    /// An approval this soon after the device received the request was not read: admin alert.
+    pub reflex_threshold: Duration,
 }
 
 impl Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             budget_window: Duration::minutes(10),
             suspension: Duration::minutes(15),
             max_travel_kmh: 900.0,
+            reflex_threshold: Duration::milliseconds(1500),
         }
     }
 }

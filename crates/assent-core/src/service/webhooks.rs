@@ -19,6 +19,7 @@ const ALERT_KINDS: &[&str] = &[
     "device_enrolled",
     "device_revoked",
     "user_event_reported",
+    "admin_alert",
 ];
 
 /// One message to deliver: its stable id (the same on every retry), type and JSON body.

@@ -202,6 +202,7 @@ pub(crate) async fn alerts(
             kind: a.kind,
             message: a.message,
             created_at: rfc3339(a.created_at),
+            device_id: a.device_id.map(|d| d.to_string()),
         })
         .collect();
     Ok(Json(AlertList { alerts }))

@@ -43,14 +43,24 @@ async fn untouched_chain_verifies() {
 async fn an_edited_row_is_named() {
     let (_keep, data) = history().await;
     let db = Connection::open(data.join("assent.db")).unwrap();
-    db.execute(
-        "UPDATE audit SET data = replace(data, 'approved', 'denied') WHERE seq = 12",
-        [],
-    )
-    .unwrap();
+    // The second approval's outcome, rewritten from approved to denied.
+    let seq: i64 = db
+        .query_row(
+            "SELECT seq FROM audit WHERE kind = 'approval_decided' ORDER BY seq LIMIT 1 OFFSET 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let changed = db
+        .execute(
+            "UPDATE audit SET data = replace(data, 'approved', 'denied') WHERE seq = ?1",
+            [seq],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
     let (code, out) = verify(&data);
     assert_ne!(code, 0, "{out}");
-    assert!(out.contains("BROKEN at row 12"), "{out}");
+    assert!(out.contains(&format!("BROKEN at row {seq}")), "{out}");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod authenticator_api;
 mod cli;
 mod concurrency;
 mod crash;
+mod detectors;
 mod fatigue;
 mod flow;
 mod http_surface;

@@ -95,7 +95,7 @@ async fn outcomes_and_alerts_arrive_signed_and_are_retried_until_taken() {
         .await
         .unwrap();
     wait_for(&receiver, |seen| {
-        seen.iter().filter(|(_, b)| b.contains("\"alert\"")).count() >= 1
+        seen.iter().any(|(_, b)| b.contains("user_event_reported"))
     })
     .await;
 
@@ -115,7 +115,11 @@ async fn outcomes_and_alerts_arrive_signed_and_are_retried_until_taken() {
     assert_eq!(body["data"]["id"], id.as_str());
     assert_eq!(body["data"]["state"], "approved");
     assert!(body["data"]["receipt"].is_string());
-    let alert = seen.iter().find(|(_, b)| b.contains("\"alert\"")).unwrap();
+    let alert = seen
+        .iter()
+        .find(|(_, b)| b.contains("user_event_reported"))
+        .unwrap();
+    assert!(alert.1.contains("\"type\":\"alert\""), "{}", alert.1);
     assert!(
         alert.1.contains("user_event_reported") && alert.1.contains("alice"),
         "{}",

@@ -1,0 +1,94 @@
+//! Detectors of suspicious patterns. Each raises an admin alert (an `admin_alert` audit event,
+//! delivered to `alert` webhooks) with its evidence: bursts of prompts, runs of denials or
+//! unanswered prompts, approvals faster than a person can read, approvals outside the user's
+//! usual hours. A request from a new country also alerts the user.
+
+use super::Assent;
+use crate::audit::{Actor, AuditEvent};
+use crate::model::{Approval, Device};
+use time::OffsetDateTime;
+
+/// Detector names, as they appear in `admin_alert` events.
+pub mod names {
+    pub const BURST_OF_PROMPTS: &str = "burst_of_prompts";
+    pub const RUN_OF_DENIALS: &str = "run_of_denials";
+    pub const RUN_OF_UNANSWERED: &str = "run_of_unanswered";
+    pub const REFLEX_APPROVAL: &str = "reflex_approval";
+    pub const OUTSIDE_USUAL_HOURS: &str = "approval_outside_usual_hours";
+}
+
+impl Assent {
+    /// Looks at a request just created (its risk reasons carry the evidence).
+    pub(crate) async fn detect_on_create(&self, approval: &Approval) {
+        for reason in &approval.risk.reasons {
+            let detector = match reason.signal.as_str() {
+                "prompt_rate" => names::BURST_OF_PROMPTS,
+                "recent_denials" => names::RUN_OF_DENIALS,
+                "recent_unanswered" => names::RUN_OF_UNANSWERED,
+                "new_country" => {
+                    let message = format!(
+                        "A request from a new location ({}) was sent to your devices. If it wasn't you, deny it and report it.",
+                        reason.detail.trim_start_matches("first request from ")
+                    );
+                    self.alert(&approval.user_id, "new_location", message).await;
+                    continue;
+                }
+                _ => continue,
+            };
+            self.admin_alert(detector, approval, reason.detail.clone())
+                .await;
+        }
+    }
+
+    /// Looks at an approval just accepted.
+    pub(crate) async fn detect_on_approval(
+        &self,
+        approval: &Approval,
+        device: &Device,
+        decided_at: OffsetDateTime,
+    ) {
+        match self.store.first_delivery_at(&approval.id).await {
+            Ok(Some(delivered)) if decided_at - delivered < self.settings.reflex_threshold => {
+                let ms = (decided_at - delivered).whole_milliseconds();
+                let evidence = format!(
+                    "approved on {} {ms} ms after the device received the request",
+                    device.name
+                );
+                self.admin_alert(names::REFLEX_APPROVAL, approval, evidence)
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "reflex detector could not read the delivery time")
+            }
+        }
+        if let Some(reason) = approval
+            .risk
+            .reasons
+            .iter()
+            .find(|r| r.signal == "unusual_hour")
+        {
+            self.admin_alert(names::OUTSIDE_USUAL_HOURS, approval, reason.detail.clone())
+                .await;
+        }
+    }
+
+    /// Records an admin alert; the change it concerns is already committed, so a failure is
+    /// logged rather than returned.
+    async fn admin_alert(&self, detector: &str, approval: &Approval, evidence: String) {
+        let event = AuditEvent::AdminAlert {
+            detector: detector.to_owned(),
+            user_id: approval.user_id.to_string(),
+            approval_id: Some(approval.id.to_string()),
+            evidence: evidence.clone(),
+        };
+        tracing::warn!(detector, user = %approval.user_id, approval = %approval.id, %evidence, "admin alert");
+        if let Err(e) = self
+            .store
+            .append_audit(self.audit(Actor::System, event))
+            .await
+        {
+            tracing::error!(detector, error = %e, "admin alert not recorded");
+        }
+    }
+}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "Python test peers (.venv: PyJWT, cryptography, standardwebhooks)"
-if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks" 2>/dev/null; then
+if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks, mmdb_writer" 2>/dev/null; then
   if ! python3 -m venv .venv 2>/dev/null; then
     # Debian splits venv out of the interpreter.
     apt-get update -qq && apt-get install -y -qq python3-venv

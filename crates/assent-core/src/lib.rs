@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod geoip;
 pub mod ids;
 pub mod model;
 pub mod notifier;

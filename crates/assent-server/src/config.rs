@@ -48,6 +48,8 @@ pub struct RiskConfig {
     pub deny_list_file: String,
     /// A file of Tor exit node addresses (one per line); empty: none.
     pub tor_exit_file: String,
+    /// A MaxMind-format database (GeoLite2/GeoIP2 City) to locate addresses; empty: none.
+    pub geoip_file: String,
     /// Faster than this (km/h) between the last approved location and a request is impossible.
     pub max_travel_kmh: f64,
     /// An approval this many milliseconds after the device received the request cannot have been
@@ -60,6 +62,7 @@ impl Default for RiskConfig {
         RiskConfig {
             deny_list_file: String::new(),
             tor_exit_file: String::new(),
+            geoip_file: String::new(),
             max_travel_kmh: 900.0,
             reflex_ms: 1500,
         }
@@ -361,6 +364,7 @@ impl Config {
             policy_file: path(&self.policy.file),
             deny_list_file: path(&self.risk.deny_list_file),
             tor_exit_file: path(&self.risk.tor_exit_file),
+            geoip_file: path(&self.risk.geoip_file),
         }
     }
 

@@ -127,3 +127,18 @@ impl FromRequestParts<AppState> for DeviceAuth {
         Ok(DeviceAuth(device))
     }
 }
+
+/// The TCP peer's address, when the server was started with connection info.
+#[derive(Debug)]
+pub(crate) struct PeerIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(PeerIp(peer.map(|c| c.0.ip())))
+    }
+}

@@ -3,6 +3,7 @@
 //! refused with its line and reason, and the running policy stays in force.
 
 use assent_core::Assent;
+use assent_core::geoip::GeoIp;
 use assent_core::policy::{DEFAULT_POLICY, Policy};
 use assent_core::service::assessment::RiskLists;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ pub struct PolicySources {
     pub policy_file: Option<PathBuf>,
     pub deny_list_file: Option<PathBuf>,
     pub tor_exit_file: Option<PathBuf>,
+    pub geoip_file: Option<PathBuf>,
 }
 
 /// Why the files were refused.
@@ -31,7 +33,7 @@ fn read(path: &Option<PathBuf>) -> Result<String, PolicyLoadError> {
 
 impl PolicySources {
     /// Reads and compiles everything, or nothing.
-    pub fn load(&self) -> Result<(Policy, RiskLists), PolicyLoadError> {
+    pub fn load(&self) -> Result<(Policy, RiskLists, Option<GeoIp>), PolicyLoadError> {
         let text = match &self.policy_file {
             Some(_) => read(&self.policy_file)?,
             None => DEFAULT_POLICY.to_owned(),
@@ -43,15 +45,20 @@ impl PolicySources {
         let policy = Policy::parse(&text).map_err(|e| PolicyLoadError(format!("{source}: {e}")))?;
         let lists = RiskLists::parse(&read(&self.deny_list_file)?, &read(&self.tor_exit_file)?)
             .map_err(PolicyLoadError)?;
-        Ok((policy, lists))
+        let geoip = match &self.geoip_file {
+            Some(path) => Some(GeoIp::open(path).map_err(PolicyLoadError)?),
+            None => None,
+        };
+        Ok((policy, lists, geoip))
     }
 
     /// Loads and swaps in the new policy and lists; on error the running ones stay.
     pub fn apply(&self, assent: &Assent) -> Result<usize, PolicyLoadError> {
-        let (policy, lists) = self.load()?;
+        let (policy, lists, geoip) = self.load()?;
         let rules = policy.rules().len();
         assent.set_policy(policy);
         assent.set_risk_lists(lists);
+        assent.set_geoip(geoip);
         tracing::info!(rules, "policy loaded");
         Ok(rules)
     }

@@ -128,11 +128,15 @@ impl Server {
         );
         let mut graceful = shutdown_rx;
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = graceful.wait_for(|down| *down).await;
-                })
-                .await
+            // Peer addresses reach the handlers (where a device's answer comes from).
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = graceful.wait_for(|down| *down).await;
+            })
+            .await
         });
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {

@@ -358,6 +358,18 @@ impl Assent {
         statement: &str,
         user_verification: Option<&Assertion>,
     ) -> Result<DecisionAccepted, CoreError> {
+        self.decide_from(id, statement, user_verification, None)
+            .await
+    }
+
+    /// [`Assent::decide`], knowing the address the answer came from (where the device is).
+    pub async fn decide_from(
+        &self,
+        id: &str,
+        statement: &str,
+        user_verification: Option<&Assertion>,
+        device_ip: Option<std::net::IpAddr>,
+    ) -> Result<DecisionAccepted, CoreError> {
         let parsed = Parsed::parse(statement)
             .map_err(|e| CoreError::rejected(ProblemCode::InvalidStatement, e.to_string()))?;
         if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
@@ -484,7 +496,7 @@ impl Assent {
             return Err(already_decided(&current));
         }
         if state == ApprovalState::Approved {
-            self.detect_on_approval(&approval, &device, self.now())
+            self.detect_on_approval(&approval, &device, self.now(), device_ip)
                 .await;
         }
         if state == ApprovalState::Fraud {

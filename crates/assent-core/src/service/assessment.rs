@@ -76,7 +76,7 @@ fn amount(details: &[Value]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn origin_of(approval: &Approval) -> Origin {
+pub(crate) fn origin_of(approval: &Approval) -> Origin {
     let c = &approval.context;
     Origin::from_context(c.ip.as_deref(), c.geo.as_ref(), c.device_id.as_deref())
 }
@@ -104,6 +104,34 @@ impl Assent {
         }
     }
 
+    /// Replaces (or removes) the GeoIP database.
+    pub fn set_geoip(&self, geoip: Option<crate::geoip::GeoIp>) {
+        if let Ok(mut current) = self.geoip.write() {
+            *current = geoip.map(Arc::new);
+        }
+    }
+
+    /// Fills what the relying party did not say (country, coordinates) from the GeoIP database.
+    pub(crate) fn locate(&self, origin: &mut Origin) {
+        let Some(ip) = origin.ip else { return };
+        if origin.country.is_some() && origin.lat_lon.is_some() {
+            return;
+        }
+        if let Some(place) = self.place_of(ip) {
+            origin.country = origin.country.take().or(place.country);
+            origin.lat_lon = origin.lat_lon.or(place.lat_lon);
+        }
+    }
+
+    /// The place of an address, when a GeoIP database is configured.
+    pub(crate) fn place_of(&self, ip: IpAddr) -> Option<crate::geoip::Place> {
+        self.geoip
+            .read()
+            .ok()
+            .and_then(|g| g.clone())
+            .and_then(|g| g.locate(ip))
+    }
+
     /// Scores a request and decides what it needs.
     pub(crate) async fn assess_request(
         &self,
@@ -114,21 +142,26 @@ impl Assent {
     ) -> Result<(RiskAssessment, PolicyDecision, Value), CoreError> {
         let now = self.now();
         let context = request.context.clone().unwrap_or_default();
-        let origin = Origin::from_context(
+        let mut origin = Origin::from_context(
             context.ip.as_deref(),
             context.geo.as_ref(),
             context.device_id.as_deref(),
         );
+        self.locate(&mut origin);
         let history: Vec<PastRequest> = self
             .store
             .recent_requests(&user.id, now - Duration::days(HISTORY_DAYS), HISTORY_LIMIT)
             .await?
             .iter()
-            .map(|a| PastRequest {
-                state: a.state,
-                created_at: a.created_at,
-                decided_at: a.decided_at,
-                origin: origin_of(a),
+            .map(|a| {
+                let mut origin = origin_of(a);
+                self.locate(&mut origin);
+                PastRequest {
+                    state: a.state,
+                    created_at: a.created_at,
+                    decided_at: a.decided_at,
+                    origin,
+                }
             })
             .collect();
         let network_reports = match origin.ip {
@@ -176,7 +209,12 @@ impl Assent {
                 "user_agent": context.user_agent.clone().unwrap_or_default(),
                 "device_id": context.device_id.clone().unwrap_or_default(),
                 "country": origin.country.clone().unwrap_or_default(),
-                "city": context.geo.as_ref().and_then(|g| g.city.clone()).unwrap_or_default(),
+                "city": context
+                    .geo
+                    .as_ref()
+                    .and_then(|g| g.city.clone())
+                    .or_else(|| origin.ip.and_then(|ip| self.place_of(ip)).and_then(|p| p.city))
+                    .unwrap_or_default(),
             },
             "risk": {"score": risk.score, "reasons": risk.signals()},
             "user": {

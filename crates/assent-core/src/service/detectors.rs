@@ -15,7 +15,11 @@ pub mod names {
     pub const RUN_OF_UNANSWERED: &str = "run_of_unanswered";
     pub const REFLEX_APPROVAL: &str = "reflex_approval";
     pub const OUTSIDE_USUAL_HOURS: &str = "approval_outside_usual_hours";
+    pub const FAR_FROM_DEVICE: &str = "requester_far_from_device";
 }
+
+/// Farther than this between requester and device, an approval is suspicious.
+const FAR_KM: f64 = 1000.0;
 
 impl Assent {
     /// Looks at a request just created (its risk reasons carry the evidence).
@@ -46,6 +50,7 @@ impl Assent {
         approval: &Approval,
         device: &Device,
         decided_at: OffsetDateTime,
+        device_ip: Option<std::net::IpAddr>,
     ) {
         match self.store.first_delivery_at(&approval.id).await {
             Ok(Some(delivered)) if decided_at - delivered < self.settings.reflex_threshold => {
@@ -60,6 +65,33 @@ impl Assent {
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "reflex detector could not read the delivery time")
+            }
+        }
+        // Where the requester is against where the approving device is (its answer's address,
+        // located with the GeoIP database when one is configured).
+        let mut requester = super::assessment::origin_of(approval);
+        self.locate(&mut requester);
+        let device_place = device_ip.and_then(|ip| self.place_of(ip));
+        if let (Some(here), Some(there)) = (
+            requester.lat_lon,
+            device_place.as_ref().and_then(|p| p.lat_lon),
+        ) {
+            let km = crate::risk::distance_km(here, there);
+            if km > FAR_KM {
+                let place = device_place.as_ref().map(|p| {
+                    [p.city.clone(), p.country.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                let evidence = format!(
+                    "the requester is in {} and the approving device in {}: {km:.0} km apart",
+                    requester.country.as_deref().unwrap_or("an unknown country"),
+                    place.unwrap_or_default()
+                );
+                self.admin_alert(names::FAR_FROM_DEVICE, approval, evidence)
+                    .await;
             }
         }
         if let Some(reason) = approval

@@ -129,6 +129,7 @@ pub struct Assent {
     data_key: Arc<crate::sealed::DataKey>,
     policy: std::sync::RwLock<Arc<crate::policy::Policy>>,
     risk_lists: std::sync::RwLock<Arc<assessment::RiskLists>>,
+    geoip: std::sync::RwLock<Option<Arc<crate::geoip::GeoIp>>>,
     settings: Settings,
 }
 
@@ -154,6 +155,7 @@ impl Assent {
             data_key,
             policy: std::sync::RwLock::new(Arc::new(crate::policy::Policy::default_policy())),
             risk_lists: std::sync::RwLock::new(Arc::default()),
+            geoip: std::sync::RwLock::new(None),
             store,
             notifier,
             clock,

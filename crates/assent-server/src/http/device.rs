@@ -3,7 +3,7 @@
 use super::AppState;
 use super::sse;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, DeviceAuth};
+use crate::extract::{ApiJson, DeviceAuth, PeerIp};
 use assent_core::clock::rfc3339;
 use assent_core::service::AuthenticatedDevice;
 use assent_core::service::views::device_view;
@@ -65,16 +65,17 @@ pub(crate) async fn get_approval(
     responses((status = 200, body = DecisionAccepted), (status = "4XX", body = Problem)))]
 pub(crate) async fn decide(
     State(state): State<AppState>,
+    PeerIp(from): PeerIp,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<SubmitDecision>,
 ) -> Result<Json<DecisionAccepted>, ApiError> {
     let assertion = request.user_verification.as_ref();
-    Ok(Json(
-        state
-            .assent
-            .decide(&id, &request.statement, assertion)
-            .await?,
-    ))
+    // Where the answer comes from is where the device is (for the far-from-requester detector).
+    let accepted = state
+        .assent
+        .decide_from(&id, &request.statement, assertion, from)
+        .await?;
+    Ok(Json(accepted))
 }
 
 /// Server-sent events for an online device: `approval` when a request arrives, `resolved` when

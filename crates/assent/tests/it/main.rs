@@ -10,6 +10,7 @@ mod crash;
 mod detectors;
 mod fatigue;
 mod flow;
+mod geoip;
 mod http_surface;
 mod negative;
 mod risk_policy;

@@ -306,6 +306,9 @@ impl Config {
                 "approvals.default_ttl_secs must be between 1 and approvals.max_ttl_secs".into(),
             );
         }
+        if !(self.risk.max_travel_kmh.is_finite() && self.risk.max_travel_kmh > 0.0) {
+            return fail("risk.max_travel_kmh must be a positive number".into());
+        }
         if self.fatigue.suspension_secs > 86_400 {
             return fail("fatigue.suspension_secs is at most 86400 (one day)".into());
         }

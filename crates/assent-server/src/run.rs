@@ -79,6 +79,10 @@ impl Server {
         })?;
         config.listen = addr;
 
+        // The policy files are read before anything is created, so a bad file refuses the start
+        // without leaving a half-initialised data directory behind.
+        let policy_sources = config.policy_sources();
+        policy_sources.load()?;
         data_dir::ensure_dir(&config.data_dir)?;
         let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
         let vapid = data_dir::load_or_create_vapid_key(&config.data_dir)?;
@@ -92,7 +96,6 @@ impl Server {
             Arc::new(data_dir::load_or_create_data_key(&config.data_dir)?),
             config.settings(),
         ));
-        let policy_sources = config.policy_sources();
         policy_sources.apply(&assent)?;
         if key_created {
             assent.record_server_key_created().await?;

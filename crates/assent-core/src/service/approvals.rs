@@ -117,7 +117,9 @@ impl Assent {
                 format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
             ));
         }
-        let prompt = outcome.kind == OutcomeKind::Push;
+        // A relying party that asks for user verification gets a prompt even where the policy
+        // would allow without one: it may ask for more than the policy, never less.
+        let prompt = outcome.kind == OutcomeKind::Push || request.user_verification;
         let kind = request.kind;
         let hash = details_hash(
             kind.as_str(),

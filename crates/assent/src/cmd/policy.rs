@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 pub fn run(command: PolicyCommand) -> CmdResult {
     let PolicyCommand::Test { file, request } = command;
+    // Conditions that fail to evaluate are skipped with a warning: show them.
+    assent_server::logging::init(&assent_server::config::LogConfig {
+        level: "warn".into(),
+        format: assent_server::config::LogFormat::Text,
+    });
     let text = if file.as_os_str() == "default" {
         DEFAULT_POLICY.to_owned()
     } else {

@@ -258,6 +258,14 @@ async fn a_policy_file_reloads_atomically_and_a_bad_one_is_refused_with_its_line
     let status = app.client.approval(&allowed.id, None).await.unwrap();
     assert_eq!(status.reason.as_deref(), Some("allowed_by_policy"));
     assert!(status.receipt.is_some());
+    // A relying party that asks for a passkey check gets a prompt even where the policy allows.
+    let insisting = CreateApproval {
+        user_verification: true,
+        ..agent.clone()
+    };
+    let prompted = app.client.create_approval(&insisting).await.unwrap();
+    assert_eq!(prompted.state, ApprovalState::Pending);
+    assert!(prompted.user_verification);
 
     // A syntax error on line 4: refused with the line, the running policy still decides.
     std::fs::write(

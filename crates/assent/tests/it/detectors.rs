@@ -2,20 +2,13 @@
 //! runs of denials; a user alert for a request from a new country; "this wasn't me" on a
 //! new-device alert revokes that device.
 
+use crate::support::audit_data;
 use assent_proto::api::{DeviceState, Geo, RequestContext};
 use assent_proto::statement::Decision;
 use assent_testkit::{TestServer, approved, login};
 
 fn admin_alerts(server: &TestServer) -> Vec<String> {
-    let db = rusqlite::Connection::open(server.db_path()).unwrap();
-    let mut statement = db
-        .prepare("SELECT data FROM audit WHERE kind = 'admin_alert' ORDER BY seq")
-        .unwrap();
-    statement
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    audit_data(server, "admin_alert")
 }
 
 #[tokio::test]

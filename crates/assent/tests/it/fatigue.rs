@@ -2,22 +2,11 @@
 //! budget that suspends push, fraud reports that suspend push, one alert per suspension, and an
 //! audit trail that tells the story in order.
 
+use crate::support::audit_rows;
 use assent_proto::ProblemCode;
 use assent_proto::api::ApprovalState;
 use assent_proto::statement::Decision;
 use assent_testkit::{TestServer, approved, login};
-
-fn audit_kinds(server: &TestServer) -> Vec<(String, String)> {
-    let db = rusqlite::Connection::open(server.db_path()).unwrap();
-    let mut statement = db
-        .prepare("SELECT kind, data FROM audit ORDER BY seq")
-        .unwrap();
-    statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
 
 #[tokio::test]
 async fn prompt_bombing_is_cut_off_after_the_budget() {
@@ -71,7 +60,7 @@ async fn prompt_bombing_is_cut_off_after_the_budget() {
 
     // The audit log tells the story in order: three prompts (each superseding the last), then
     // the suspension as an admin alert.
-    let story: Vec<String> = audit_kinds(&server)
+    let story: Vec<String> = audit_rows(&server)
         .into_iter()
         .filter(|(kind, _)| {
             kind.starts_with("approval_created")
@@ -97,7 +86,7 @@ async fn prompt_bombing_is_cut_off_after_the_budget() {
             "push_suspended"
         ]
     );
-    let (_, event) = audit_kinds(&server)
+    let (_, event) = audit_rows(&server)
         .into_iter()
         .find(|(k, _)| k == "push_suspended")
         .unwrap();
@@ -205,7 +194,7 @@ async fn a_fraud_report_suspends_push_at_once() {
         "{alerts:?}"
     );
     assert!(
-        audit_kinds(&server)
+        audit_rows(&server)
             .iter()
             .any(|(k, d)| k == "push_suspended" && d.contains("fraud_reported"))
     );

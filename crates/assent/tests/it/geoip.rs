@@ -3,7 +3,7 @@
 //! impossible travel and new countries are seen; an approval answered far from the requester
 //! raises an admin alert; a database that does not open is refused on reload.
 
-use crate::support::{python, repo_root, run};
+use crate::support::{audit_data, python, repo_root, run};
 use assent_proto::ProblemCode;
 use assent_proto::api::RequestContext;
 use assent_testkit::{TestServer, approved, login};
@@ -74,14 +74,7 @@ async fn addresses_are_located_and_far_approvals_raise_an_admin_alert() {
         .unwrap();
     device.submit(&created.id, statement).await.unwrap();
 
-    let db = rusqlite::Connection::open(server.db_path()).unwrap();
-    let alerts: Vec<String> = db
-        .prepare("SELECT data FROM audit WHERE kind = 'admin_alert'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let alerts = audit_data(&server, "admin_alert");
     let far: Vec<_> = alerts
         .iter()
         .filter(|a| a.contains("requester_far_from_device"))

@@ -36,3 +36,25 @@ pub fn run(mut command: Command) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Every audit row of a test server as (kind, data), in order.
+pub fn audit_rows(server: &assent_testkit::TestServer) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(server.db_path()).expect("the database opens");
+    let mut statement = db
+        .prepare("SELECT kind, data FROM audit ORDER BY seq")
+        .expect("the query prepares");
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("the query runs")
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The data of every audit row of one kind, in order.
+pub fn audit_data(server: &assent_testkit::TestServer, kind: &str) -> Vec<String> {
+    audit_rows(server)
+        .into_iter()
+        .filter(|(k, _)| k == kind)
+        .map(|(_, d)| d)
+        .collect()
+}

@@ -59,10 +59,17 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
 }
 
 fn write_number(out: &mut String, n: &serde_json::Number) -> Result<(), CanonicalError> {
+    // Beyond 2^53 an integer literal is kept only if it is already the shortest form of its
+    // double (what ECMAScript prints for it): then every party reads the same number and the
+    // canonical form is a fixed point. Any other (9007199254740993) would be silently rounded.
+    let round_trips = |literal: String| {
+        n.as_f64()
+            .is_some_and(|f| ryu_js::Buffer::new().format_finite(f) == literal)
+    };
     let exact = if let Some(u) = n.as_u64() {
-        u <= MAX_SAFE_INTEGER
+        u <= MAX_SAFE_INTEGER || round_trips(u.to_string())
     } else if let Some(i) = n.as_i64() {
-        i.unsigned_abs() <= MAX_SAFE_INTEGER
+        i.unsigned_abs() <= MAX_SAFE_INTEGER || round_trips(i.to_string())
     } else {
         true
     };
@@ -136,6 +143,21 @@ mod tests {
             let value: Value = serde_json::from_str(input).unwrap();
             assert_eq!(to_canonical_string(&value).unwrap(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn large_doubles_are_a_fixed_point() {
+        // Found by the canonical_json fuzz target: a large double prints as integer digits,
+        // which must read back as the same double.
+        let value: Value = serde_json::from_str("594590119111951057.991").unwrap();
+        let once = to_canonical_string(&value).unwrap();
+        assert_eq!(once, "594590119111951100");
+        let again: Value = serde_json::from_str(&once).unwrap();
+        assert_eq!(to_canonical_string(&again).unwrap(), once);
+        assert_eq!(
+            to_canonical_string(&json!(9007199254740992u64)).unwrap(),
+            "9007199254740992"
+        );
     }
 
     #[test]

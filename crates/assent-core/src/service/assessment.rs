@@ -64,14 +64,22 @@ impl RiskLists {
     }
 }
 
-/// The largest `amount` among the authorization details, for "transactions over N" rules.
+/// The largest `amount` among the authorization details, for "transactions over N" rules. An
+/// amount that is present but not a plain number ("1,500.00", "lots") counts as unbounded, so an
+/// odd format can never slip under a threshold.
 fn amount(details: &[Value]) -> f64 {
     details
         .iter()
-        .filter_map(|d| match d.get("amount") {
-            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-            Some(Value::Number(n)) => n.as_f64(),
-            _ => None,
+        .filter_map(|d| match d.get("amount")? {
+            Value::String(s) => Some(
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|a| a.is_finite())
+                    .unwrap_or(f64::MAX),
+            ),
+            Value::Number(n) => Some(n.as_f64().unwrap_or(f64::MAX)),
+            _ => Some(f64::MAX),
         })
         .fold(0.0, f64::max)
 }
@@ -273,5 +281,15 @@ mod tests {
         ];
         assert_eq!(amount(&details), 1500.0);
         assert_eq!(amount(&[]), 0.0);
+        // Present but not a plain number: unbounded, never zero.
+        assert_eq!(
+            amount(&[json!({"type": "p", "amount": "1,500.00"})]),
+            f64::MAX
+        );
+        assert_eq!(
+            amount(&[json!({"type": "p", "amount": {"value": 5}})]),
+            f64::MAX
+        );
+        assert_eq!(amount(&[json!({"type": "p", "amount": "NaN"})]), f64::MAX);
     }
 }

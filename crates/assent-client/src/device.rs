@@ -6,9 +6,9 @@ use crate::http::{decode, fetch_jwks, http_client};
 use crate::profile::DeviceProfile;
 use crate::sse::SseParser;
 use assent_proto::api::{
-    AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,
-    DeviceList, DeviceView, EnrollDevice, PushSubscriptionBody, RegisterPasskey, RenameDevice,
-    SubmitDecision,
+    ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
+    DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,
+    RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
 };
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::{Parsed, SigningKey, random_token};
@@ -49,6 +49,9 @@ pub struct DeviceClient {
     http: reqwest::Client,
     profile: DeviceProfile,
     key: SigningKey,
+    /// Set right after an enrollment that must be approved from another device: the code to
+    /// show on this device's screen.
+    activation_code: Option<String>,
 }
 
 impl std::fmt::Debug for DeviceClient {
@@ -114,7 +117,18 @@ impl DeviceClient {
             name: name.to_owned(),
             server_jwk,
         };
-        Ok(DeviceClient { http, profile, key })
+        Ok(DeviceClient {
+            http,
+            profile,
+            key,
+            activation_code: enrolled.activation_code,
+        })
+    }
+
+    /// After enrolling: the code to show while another device must approve this one (`None`
+    /// when the device is active at once).
+    pub fn activation_code(&self) -> Option<&str> {
+        self.activation_code.as_deref()
     }
 
     /// A client from a saved profile.
@@ -124,6 +138,7 @@ impl DeviceClient {
             http: http_client(None)?,
             profile,
             key,
+            activation_code: None,
         })
     }
 
@@ -273,6 +288,51 @@ impl DeviceClient {
             return Ok(None);
         }
         decode(response).await.map(Some)
+    }
+
+    /// This device's identity and state (the one call a device waiting for activation may make).
+    pub async fn me(&self) -> Result<DeviceSelf, ClientError> {
+        self.get("/v1/device/me").await
+    }
+
+    /// Approves (with the code the new device shows) or denies a device of the same user that
+    /// waits for activation. `Some` with the activated device, `None` when it was removed.
+    pub async fn decide_activation(
+        &self,
+        device_id: &str,
+        decision: Decision,
+        code: Option<&str>,
+    ) -> Result<Option<DeviceView>, ClientError> {
+        let body = ActivateDevice {
+            decision,
+            code: code.map(str::to_owned),
+        };
+        let path = format!("/v1/device/devices/{device_id}/activation");
+        match self.post(&path, &body).await? {
+            None => Ok(None),
+            Some(view) => serde_json::from_value(view)
+                .map(Some)
+                .map_err(|e| ClientError::Protocol(format!("unexpected answer: {e}"))),
+        }
+    }
+
+    /// How many unused recovery codes the user has.
+    pub async fn recovery_count(&self) -> Result<u32, ClientError> {
+        Ok(self
+            .get::<RecoveryCodeCount>("/v1/device/recovery-codes")
+            .await?
+            .remaining)
+    }
+
+    /// A new set of recovery codes for the user, shown once.
+    pub async fn regenerate_recovery_codes(&self) -> Result<Vec<String>, ClientError> {
+        let answer = self
+            .post("/v1/device/recovery-codes", &serde_json::json!({}))
+            .await?
+            .ok_or_else(|| ClientError::Protocol("no recovery codes in the answer".into()))?;
+        serde_json::from_value::<RecoveryCodes>(answer)
+            .map(|r| r.codes)
+            .map_err(|e| ClientError::Protocol(format!("unexpected answer: {e}")))
     }
 
     /// The devices of this device's user.

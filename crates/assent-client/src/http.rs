@@ -2,9 +2,10 @@
 
 use crate::error::ClientError;
 use assent_proto::api::{
-    AppCreated, ApprovalCreated, ApprovalStatus, AuditReport, CreateApp, CreateApproval,
-    CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollmentCreated, ReportEvent,
-    SetWebhook, UserList, UserView, WebhookCreated, WebhookStatus,
+    AppCreated, ApprovalCreated, ApprovalStatus, AuditReport, CodeVerified, CreateApp,
+    CreateApproval, CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollTotp,
+    EnrollmentCreated, RecoveryCodes, ReportEvent, SetWebhook, TotpEnrolled, UserFactors, UserList,
+    UserView, VerifyCode, WebhookCreated, WebhookStatus,
 };
 use assent_proto::jose::JwkSet;
 use assent_proto::problem::Problem;
@@ -160,15 +161,86 @@ impl RpClient {
 
     /// Creates an enrollment link for one of the application's users.
     pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {
+        self.enrollment(user, None).await
+    }
+
+    /// An enrollment for a user who already has a device, proven with a recovery code (active
+    /// at once) or without one (held until an existing device approves it, when the policy
+    /// accepts that).
+    pub async fn enrollment(
+        &self,
+        user: &str,
+        recovery_code: Option<&str>,
+    ) -> Result<EnrollmentCreated, ClientError> {
+        let body = CreateEnrollment {
+            user: user.to_owned(),
+            recovery_code: recovery_code.map(str::to_owned),
+        };
+        self.0.post("/v1/enrollments", &body).await
+    }
+
+    /// Enrolls TOTP for a user; the answer holds the seed, once.
+    pub async fn enroll_totp(
+        &self,
+        user: &str,
+        params: &EnrollTotp,
+    ) -> Result<TotpEnrolled, ClientError> {
+        self.0
+            .post(&format!("/v1/users/{}/totp", segment(user)), params)
+            .await
+    }
+
+    /// Checks a TOTP code.
+    pub async fn verify_totp(&self, user: &str, code: &str) -> Result<CodeVerified, ClientError> {
+        let body = VerifyCode {
+            user: user.to_owned(),
+            code: code.to_owned(),
+        };
+        self.0.post("/v1/verify/totp", &body).await
+    }
+
+    /// Checks and consumes a recovery code.
+    pub async fn verify_recovery_code(
+        &self,
+        user: &str,
+        code: &str,
+    ) -> Result<CodeVerified, ClientError> {
+        let body = VerifyCode {
+            user: user.to_owned(),
+            code: code.to_owned(),
+        };
+        self.0.post("/v1/verify/recovery-code", &body).await
+    }
+
+    /// A new set of recovery codes for a user (earlier codes stop working).
+    pub async fn recovery_codes(&self, user: &str) -> Result<RecoveryCodes, ClientError> {
         self.0
             .post(
-                "/v1/enrollments",
-                &CreateEnrollment {
-                    user: user.to_owned(),
-                },
+                &format!("/v1/users/{}/recovery-codes", segment(user)),
+                &serde_json::json!({}),
             )
             .await
     }
+
+    /// What the user can use right now.
+    pub async fn factors(&self, user: &str) -> Result<UserFactors, ClientError> {
+        self.0
+            .get(&format!("/v1/users/{}/factors", segment(user)))
+            .await
+    }
+}
+
+/// A path segment with the few characters usernames may hold that URLs treat specially escaped.
+fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An administrator's client.
@@ -207,13 +279,24 @@ impl AdminClient {
     }
 
     pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {
+        let body = CreateEnrollment {
+            user: user.to_owned(),
+            recovery_code: None,
+        };
+        self.0.post("/v1/admin/enrollments", &body).await
+    }
+
+    /// What the user can use right now (push devices, TOTP, recovery codes left).
+    pub async fn factors(&self, user: &str) -> Result<UserFactors, ClientError> {
         self.0
-            .post(
-                "/v1/admin/enrollments",
-                &CreateEnrollment {
-                    user: user.to_owned(),
-                },
-            )
+            .get(&format!("/v1/admin/users/{}/factors", segment(user)))
+            .await
+    }
+
+    /// Removes a user's TOTP factor, so a new one can be enrolled.
+    pub async fn remove_totp(&self, user: &str) -> Result<(), ClientError> {
+        self.0
+            .delete(&format!("/v1/admin/users/{}/totp", segment(user)))
             .await
     }
 

@@ -139,6 +139,48 @@ pub enum AuditEvent {
         reason: Option<String>,
         device_id: Option<String>,
     },
+    /// An active device approved a new device of the same user (trusted registration).
+    DeviceActivated {
+        device_id: String,
+        user_id: String,
+        approved_by: String,
+    },
+    /// A device waiting for activation was refused and removed.
+    DeviceActivationRefused {
+        device_id: String,
+        user_id: String,
+        refused_by: String,
+        /// `denied`, `fraud` or `wrong_code`.
+        reason: String,
+    },
+    TotpEnrolled {
+        user_id: String,
+        algorithm: String,
+        digits: u8,
+        period: u32,
+    },
+    TotpRemoved {
+        user_id: String,
+    },
+    RecoveryCodesGenerated {
+        user_id: String,
+        count: u32,
+    },
+    /// A fallback factor verified: `totp` (with its time step) or `recovery_code` (its slot).
+    FactorUsed {
+        user_id: String,
+        factor: String,
+        /// `verify` (a relying party's check) or `enrollment` (a recovery code that let a new
+        /// device in).
+        purpose: String,
+        counter: u64,
+    },
+    /// A fallback factor was refused: `invalid_code`, `code_reused` or `rate_limited`.
+    FactorRefused {
+        user_id: String,
+        factor: String,
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -163,6 +205,13 @@ impl AuditEvent {
             AuditEvent::WebhookConfigured { .. } => "webhook_configured",
             AuditEvent::UserEventReported { .. } => "user_event_reported",
             AuditEvent::ApprovalDecided { .. } => "approval_decided",
+            AuditEvent::DeviceActivated { .. } => "device_activated",
+            AuditEvent::DeviceActivationRefused { .. } => "device_activation_refused",
+            AuditEvent::TotpEnrolled { .. } => "totp_enrolled",
+            AuditEvent::TotpRemoved { .. } => "totp_removed",
+            AuditEvent::RecoveryCodesGenerated { .. } => "recovery_codes_generated",
+            AuditEvent::FactorUsed { .. } => "factor_used",
+            AuditEvent::FactorRefused { .. } => "factor_refused",
         }
     }
 
@@ -177,7 +226,12 @@ impl AuditEvent {
                 format!("user:{user_id}")
             }
             AuditEvent::PushSuspended { user_id, .. }
-            | AuditEvent::UserEventReported { user_id, .. } => format!("user:{user_id}"),
+            | AuditEvent::UserEventReported { user_id, .. }
+            | AuditEvent::TotpEnrolled { user_id, .. }
+            | AuditEvent::TotpRemoved { user_id }
+            | AuditEvent::RecoveryCodesGenerated { user_id, .. }
+            | AuditEvent::FactorUsed { user_id, .. }
+            | AuditEvent::FactorRefused { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::WebhookConfigured { app_id, .. } => format!("app:{app_id}"),
             AuditEvent::UserCreated { user_id, .. }
             | AuditEvent::EnrollmentCreated { user_id, .. } => format!("user:{user_id}"),
@@ -185,7 +239,11 @@ impl AuditEvent {
             | AuditEvent::DeviceRevoked { device_id, .. }
             | AuditEvent::DeviceRenamed { device_id, .. }
             | AuditEvent::PasskeyRegistered { device_id, .. }
-            | AuditEvent::PushSubscribed { device_id } => format!("device:{device_id}"),
+            | AuditEvent::PushSubscribed { device_id }
+            | AuditEvent::DeviceActivated { device_id, .. }
+            | AuditEvent::DeviceActivationRefused { device_id, .. } => {
+                format!("device:{device_id}")
+            }
             AuditEvent::ApprovalCreated { approval_id, .. }
             | AuditEvent::ApprovalDelivered { approval_id, .. }
             | AuditEvent::ApprovalDecided { approval_id, .. } => format!("approval:{approval_id}"),

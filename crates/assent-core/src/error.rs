@@ -33,7 +33,17 @@ pub enum CoreError {
     Suspended {
         until: time::OffsetDateTime,
         reason: String,
+        /// Whole seconds until `until`, by the service's clock.
+        retry_after: i64,
+        /// The factors the user can use instead right now (`totp`, `recovery_code`).
+        fallback_factors: Vec<String>,
     },
+    /// Too many attempts at a factor for this user; wait `retry_after` seconds.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after: i64 },
+    /// An internal failure whose message is for the log only.
+    #[error("internal: {0}")]
+    Internal(String),
     /// Signing with the server key or reading randomness failed.
     #[error("cryptographic operation failed")]
     Crypto,
@@ -53,6 +63,8 @@ impl CoreError {
         match self {
             CoreError::Rejected { code, .. } => *code,
             CoreError::Suspended { .. } => ProblemCode::PushSuspended,
+            CoreError::RateLimited { .. } => ProblemCode::RateLimited,
+            CoreError::Internal(_) => ProblemCode::Internal,
             CoreError::Store(StoreError::Conflict(_)) => ProblemCode::AlreadyExists,
             CoreError::Store(_) | CoreError::Crypto => ProblemCode::Internal,
         }

@@ -9,6 +9,7 @@ pub mod geoip;
 pub mod ids;
 pub mod model;
 pub mod notifier;
+pub mod otp;
 pub mod policy;
 pub mod risk;
 pub mod sealed;

@@ -49,6 +49,8 @@ pub struct Enrollment {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
+    /// Whether the device it creates is active at once or waits for another device's approval.
+    pub activation: assent_proto::api::Activation,
 }
 
 /// An enrolled device and its public key.
@@ -64,6 +66,13 @@ pub struct Device {
     pub state: DeviceState,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    /// When the device last proved itself; updated at most once a minute.
+    pub last_seen_at: Option<OffsetDateTime>,
+    /// While the device waits for activation: the code shown on its screen, sealed with the
+    /// data key.
+    pub activation_code_sealed: Option<Vec<u8>>,
+    /// Whether the device registered a Web Push subscription (read-only: derived by the store).
+    pub web_push: bool,
 }
 
 /// An approval request and, once final, how it ended.
@@ -202,4 +211,38 @@ pub struct PushSubscription {
     /// The RFC 8291 authentication secret, base64url.
     pub auth: String,
     pub created_at: OffsetDateTime,
+}
+
+/// A user's TOTP factor (RFC 6238). The seed is sealed with the data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpSecret {
+    pub user_id: UserId,
+    pub seed_sealed: Vec<u8>,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    pub algorithm: String,
+    pub digits: u8,
+    pub period: u32,
+    /// The last time step a code was accepted for: a code of this step or an earlier one is
+    /// refused, so a code works once.
+    pub last_step: Option<u64>,
+    pub created_at: OffsetDateTime,
+}
+
+/// One recovery code of a user's set, stored as an Argon2id hash (PHC string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCode {
+    pub user_id: UserId,
+    pub slot: u32,
+    pub hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Whether a verification attempt may go ahead under the per-user rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// Too many recent attempts; the oldest one counted leaves the window at `oldest + window`.
+    Refused {
+        oldest: OffsetDateTime,
+    },
 }

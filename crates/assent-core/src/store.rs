@@ -6,8 +6,9 @@ use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
-    Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, Outcome,
-    Passkey, PushSubscription, Suspension, User, Webhook, WebhookProgress,
+    Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
+    Enrollment, Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret, User,
+    Webhook, WebhookProgress,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -77,6 +78,18 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets proof ids that expired before `now`.
     async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
+    /// Records when a device last proved itself.
+    async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Makes a device that waits for activation active; `false` when it no longer waits.
+    async fn activate_device(&self, id: &DeviceId, audit: PendingAudit)
+    -> Result<bool, StoreError>;
+    /// Deletes a device that waits for activation (refused); `false` when it no longer waits.
+    async fn remove_pending_device(
+        &self,
+        id: &DeviceId,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+
     /// Renames a device.
     async fn rename_device(
         &self,
@@ -97,6 +110,60 @@ pub trait Store: Send + Sync + 'static {
         &self,
         device: &DeviceId,
     ) -> Result<Option<PushSubscription>, StoreError>;
+
+    // --- fallback factors
+    /// Stores a user's TOTP factor; `false` (nothing written) when the user has one.
+    async fn insert_totp(&self, totp: &TotpSecret, audit: PendingAudit)
+    -> Result<bool, StoreError>;
+    async fn totp(&self, user: &UserId) -> Result<Option<TotpSecret>, StoreError>;
+    /// Removes a user's TOTP factor; `false` when there was none.
+    async fn delete_totp(&self, user: &UserId, audit: PendingAudit) -> Result<bool, StoreError>;
+    /// Accepts a code of time step `step` only if no code of this or a later step was accepted
+    /// before; `false` (nothing written) otherwise.
+    async fn use_totp_step(
+        &self,
+        user: &UserId,
+        step: u64,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the user's whole set of recovery codes.
+    async fn replace_recovery_codes(
+        &self,
+        user: &UserId,
+        codes: &[RecoveryCode],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    /// The user's unused recovery codes.
+    async fn recovery_codes(&self, user: &UserId) -> Result<Vec<RecoveryCode>, StoreError>;
+    /// Marks one code used; `false` (nothing written) when it was used already or replaced.
+    async fn use_recovery_code(
+        &self,
+        user: &UserId,
+        slot: u32,
+        hash: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Counts an attempt at `factor` for the user, unless `max` attempts were counted since
+    /// `since` already; check and count are one atomic step, so parallel guesses cannot exceed
+    /// the limit.
+    async fn admit_attempt(
+        &self,
+        user: &UserId,
+        factor: &str,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+        max: u32,
+    ) -> Result<Admission, StoreError>;
+    /// Attempts counted since `since`, and the oldest of them.
+    async fn attempts_since(
+        &self,
+        user: &UserId,
+        factor: &str,
+        since: OffsetDateTime,
+    ) -> Result<(u32, Option<OffsetDateTime>), StoreError>;
+    /// Forgets the user's attempts at `factor` (after a success).
+    async fn clear_attempts(&self, user: &UserId, factor: &str) -> Result<(), StoreError>;
 
     // --- fatigue defense
     /// How many approval requests were created for a user strictly after `since`.

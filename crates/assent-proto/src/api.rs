@@ -306,6 +306,13 @@ pub struct DeviceEnrolled {
     pub user: String,
     /// Server-signed registration JWS; verify it with the key the link's fingerprint names.
     pub registration: String,
+    /// `active`, or `pending_activation` when one of the user's active devices must approve
+    /// this one first (trusted registration).
+    pub state: DeviceState,
+    /// While pending activation: the code to show on this device's screen, which the user types
+    /// on the existing device that approves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
 }
 
 /// `POST /v1/admin/apps`.
@@ -364,6 +371,10 @@ pub struct UserList {
 #[serde(deny_unknown_fields)]
 pub struct CreateEnrollment {
     pub user: String,
+    /// One of the user's recovery codes: proves the user, so the new device is active at once
+    /// even when the user already has devices (relying parties only; the code is consumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
 }
 
 /// A one-time enrollment link; the code in it is shown here once and stored hashed.
@@ -372,6 +383,29 @@ pub struct CreateEnrollment {
 pub struct EnrollmentCreated {
     pub link: String,
     pub expires_at: String,
+    /// `immediate`: the device is active once enrolled; `device_approval`: it is held as
+    /// `pending_activation` until one of the user's active devices approves it.
+    pub activation: Activation,
+    /// The link as a QR code (SVG), for a phone to scan.
+    pub qr_svg: String,
+}
+
+/// How a newly enrolled device becomes able to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Immediate,
+    DeviceApproval,
+}
+
+impl Activation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activation::Immediate => "immediate",
+            Activation::DeviceApproval => "device_approval",
+        }
+    }
 }
 
 /// Whether a device can still answer.
@@ -380,7 +414,19 @@ pub struct EnrollmentCreated {
 #[serde(rename_all = "snake_case")]
 pub enum DeviceState {
     Active,
+    /// Enrolled, but it can answer nothing until an active device of the same user approves it.
+    PendingActivation,
     Revoked,
+}
+
+impl DeviceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Active => "active",
+            DeviceState::PendingActivation => "pending_activation",
+            DeviceState::Revoked => "revoked",
+        }
+    }
 }
 
 /// A device.
@@ -396,6 +442,12 @@ pub struct DeviceView {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// When the device last proved itself (a request signed by its key, or an answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<String>,
+    /// How the device hears of new requests: `web_push` (a registered subscription) or
+    /// `stream` (it listens on its event stream or polls while open).
+    pub push_channel: String,
 }
 
 /// A list of devices.
@@ -554,4 +606,153 @@ pub struct ReportEvent {
     pub type_: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// `POST /v1/device/devices/{id}/activation`: an active device's verdict on a device of the
+/// same user that waits for activation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActivateDevice {
+    /// `approve`, `deny`, or `fraud` ("this wasn't me": a denial that is also reported).
+    pub decision: crate::statement::Decision,
+    /// The activation code shown on the new device's screen; needed to approve. A wrong code
+    /// counts as a denial: the new device is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `POST /v1/users/{username}/totp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollTotp {
+    /// `SHA1` (default, what every authenticator app supports), `SHA256` or `SHA512`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// 6 (default) to 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<u8>,
+    /// Seconds per code: 30 (default), 15 to 120.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+}
+
+/// Answer to a TOTP enrollment: the seed is shown here once, inside the URI and the QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpEnrolled {
+    /// `otpauth://totp/...` (Key Uri Format), for authenticator apps.
+    pub otpauth_uri: String,
+    /// The same URI as a QR code (SVG).
+    pub qr_svg: String,
+    pub algorithm: String,
+    pub digits: u8,
+    pub period: u32,
+}
+
+/// `POST /v1/verify/totp` and `POST /v1/verify/recovery-code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCode {
+    pub user: String,
+    pub code: String,
+}
+
+/// A code that verified (a wrong one is a problem document, never `valid: false`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeVerified {
+    pub valid: bool,
+    /// For a recovery code: how many unused codes the user has left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u32>,
+}
+
+/// A new set of recovery codes, shown once; every earlier code stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// How many unused recovery codes a user has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodeCount {
+    pub remaining: u32,
+}
+
+/// A device as a relying party sees it in a user's factors: enough to offer a choice, nothing
+/// about its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactorDevice {
+    pub id: String,
+    pub name: String,
+    pub platform: String,
+    pub state: DeviceState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<String>,
+}
+
+/// Push as a factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushFactor {
+    /// Whether a push request can be sent now: an active device and no suspension.
+    pub available: bool,
+    /// Active devices, and devices waiting for activation.
+    pub devices: Vec<FactorDevice>,
+    pub suspended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_until: Option<String>,
+}
+
+/// TOTP as a factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpFactor {
+    pub enrolled: bool,
+    /// Verification is refused until this time (too many wrong codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+}
+
+/// Recovery codes as a factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryFactor {
+    pub remaining: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+}
+
+/// `GET /v1/users/{username}/factors`: what the user can use right now, so a login page can
+/// offer the right way in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserFactors {
+    pub user: String,
+    /// The factors usable now, best first: `push`, `totp`, `recovery_code`. Empty: the user
+    /// must enroll (or wait out a lock).
+    pub available: Vec<String>,
+    pub push: PushFactor,
+    pub totp: TotpFactor,
+    pub recovery_codes: RecoveryFactor,
+}
+
+/// `GET /v1/device/me`: the device's own identity and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceSelf {
+    pub device_id: String,
+    pub user: String,
+    pub name: String,
+    pub platform: String,
+    /// Whether a passkey is registered, so requests needing user verification can be approved.
+    pub has_passkey: bool,
+    /// `pending_activation` until another of the user's devices approves this one.
+    pub state: DeviceState,
 }

@@ -23,15 +23,43 @@ pub struct Config {
     /// Public base URL (scheme, host, port, optional path) as devices reach the server; empty
     /// means `http://localhost:<port>` on a loopback address, `http://<listen>` otherwise.
     pub public_url: String,
+    /// The data key sealing stored secrets (TOTP seeds, webhook secrets): empty means
+    /// `<data_dir>/data-key`, created on first start; a path means that file (32 bytes, kept
+    /// elsewhere than the database), which must exist.
+    pub data_key_file: String,
     pub log: LogConfig,
     pub http: HttpConfig,
     pub approvals: ApprovalConfig,
     pub enrollment: EnrollmentConfig,
     pub devices: DeviceConfig,
+    pub factors: FactorConfig,
     pub fatigue: FatigueConfig,
     pub webhooks: WebhookConfig,
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FactorConfig {
+    /// The issuer authenticator apps show next to TOTP codes.
+    pub totp_issuer: String,
+    /// TOTP and recovery-code checks allowed per user and factor within the window.
+    pub max_attempts: u32,
+    pub attempt_window_secs: u64,
+    /// Recovery codes per set.
+    pub recovery_codes: u32,
+}
+
+impl Default for FactorConfig {
+    fn default() -> Self {
+        FactorConfig {
+            totp_issuer: "Assent".into(),
+            max_attempts: 5,
+            attempt_window_secs: 900,
+            recovery_codes: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -175,6 +203,10 @@ pub struct ApprovalConfig {
 pub struct EnrollmentConfig {
     /// How long an enrollment link stays valid.
     pub ttl_secs: u64,
+    /// How an application may add a device for a user who already has an active one:
+    /// `device_approval` (held as pending_activation until an active device approves it) and
+    /// `recovery_code` (active at once). Admin-issued enrollments are always accepted.
+    pub trusted_registration: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,11 +222,13 @@ impl Default for Config {
             data_dir: PathBuf::from("./assent-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
             public_url: String::new(),
+            data_key_file: String::new(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
             approvals: ApprovalConfig::default(),
             enrollment: EnrollmentConfig::default(),
             devices: DeviceConfig::default(),
+            factors: FactorConfig::default(),
             fatigue: FatigueConfig::default(),
             webhooks: WebhookConfig::default(),
             policy: PolicyConfig::default(),
@@ -235,7 +269,10 @@ impl Default for ApprovalConfig {
 
 impl Default for EnrollmentConfig {
     fn default() -> Self {
-        EnrollmentConfig { ttl_secs: 900 }
+        EnrollmentConfig {
+            ttl_secs: 900,
+            trusted_registration: vec!["device_approval".into(), "recovery_code".into()],
+        }
     }
 }
 
@@ -329,6 +366,26 @@ impl Config {
         if self.enrollment.ttl_secs == 0 || self.enrollment.ttl_secs > 7 * 24 * 3600 {
             return fail("enrollment.ttl_secs must be between 1 and 604800 (7 days)".into());
         }
+        for method in &self.enrollment.trusted_registration {
+            if !matches!(method.as_str(), "device_approval" | "recovery_code") {
+                return fail(format!(
+                    "enrollment.trusted_registration: {method:?} is not one of \"device_approval\", \"recovery_code\""
+                ));
+            }
+        }
+        if self.factors.max_attempts == 0 || self.factors.max_attempts > 100 {
+            return fail("factors.max_attempts must be between 1 and 100".into());
+        }
+        if self.factors.attempt_window_secs == 0 || self.factors.attempt_window_secs > 86_400 {
+            return fail("factors.attempt_window_secs must be between 1 and 86400".into());
+        }
+        if !(1..=50).contains(&self.factors.recovery_codes) {
+            return fail("factors.recovery_codes must be between 1 and 50".into());
+        }
+        let issuer = &self.factors.totp_issuer;
+        if issuer.is_empty() || issuer.len() > 64 || issuer.contains(':') {
+            return fail("factors.totp_issuer is 1 to 64 characters without ':'".into());
+        }
         if !self.public_url.is_empty() {
             let url = url::Url::parse(&self.public_url)
                 .map_err(|e| ConfigError(format!("public_url is not a URL: {e}")))?;
@@ -390,7 +447,27 @@ impl Config {
             reflex_threshold: time::Duration::milliseconds(
                 i64::try_from(self.risk.reflex_ms).unwrap_or(i64::MAX),
             ),
+            registration: assent_core::service::RegistrationRules {
+                device_approval: self.registration_accepts("device_approval"),
+                recovery_code: self.registration_accepts("recovery_code"),
+            },
+            totp_issuer: self.factors.totp_issuer.clone(),
+            max_attempts: self.factors.max_attempts,
+            attempt_window: seconds(self.factors.attempt_window_secs),
+            recovery_codes: self.factors.recovery_codes,
         }
+    }
+
+    fn registration_accepts(&self, method: &str) -> bool {
+        self.enrollment
+            .trusted_registration
+            .iter()
+            .any(|m| m == method)
+    }
+
+    /// The data key file: the configured one, or the one in the data directory.
+    pub fn data_key_path(&self) -> Option<PathBuf> {
+        (!self.data_key_file.is_empty()).then(|| PathBuf::from(&self.data_key_file))
     }
 }
 

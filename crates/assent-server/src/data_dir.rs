@@ -27,6 +27,8 @@ pub enum DataDirError {
     },
     #[error("{0} is not a valid P-256 PKCS#8 key")]
     BadKey(PathBuf),
+    #[error("{0} must hold exactly 32 bytes (the data key)")]
+    BadDataKey(PathBuf),
     #[error("{0} is readable by other users; run chmod 600 on it")]
     Permissions(PathBuf),
 }
@@ -117,7 +119,16 @@ pub fn load_or_create_data_key(dir: &Path) -> Result<assent_core::sealed::DataKe
         write_private(&path, &bytes)?;
         bytes.to_vec()
     };
-    assent_core::sealed::DataKey::from_bytes(&bytes).map_err(|_| DataDirError::BadKey(path))
+    assent_core::sealed::DataKey::from_bytes(&bytes).map_err(|_| DataDirError::BadDataKey(path))
+}
+
+/// Loads the data key from a file named in the configuration, kept apart from the database
+/// (another disk, a secrets mount). It is never created here: a missing file is an error, so a
+/// wrong path cannot silently start a server that cannot open its sealed secrets.
+pub fn load_data_key_file(path: &Path) -> Result<assent_core::sealed::DataKey, DataDirError> {
+    let bytes = read_private(path)?;
+    assent_core::sealed::DataKey::from_bytes(&bytes)
+        .map_err(|_| DataDirError::BadDataKey(path.to_owned()))
 }
 
 /// Reads the admin key that the server stored for the local CLI.

@@ -43,21 +43,29 @@ impl ApiError {
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         let mut error = ApiError::new(e.code(), e.to_string());
-        if let CoreError::Suspended { until, reason } = &e {
-            let retry_after = (*until - assent_core::Clock::now(&assent_core::SystemClock))
-                .whole_seconds()
-                .max(1);
+        if let CoreError::RateLimited { retry_after, .. } = &e {
+            error
+                .extensions
+                .insert("retry_after".into(), (*retry_after).max(1).into());
+        }
+        if let CoreError::Suspended {
+            until,
+            reason,
+            retry_after,
+            fallback_factors,
+        } = &e
+        {
             let ext = &mut error.extensions;
             ext.insert(
                 "suspended_until".into(),
                 assent_core::clock::rfc3339(*until).into(),
             );
             ext.insert("reason".into(), reason.clone().into());
-            ext.insert("retry_after".into(), retry_after.into());
-            // The factors a relying party can fall back on; this server offers none yet.
+            ext.insert("retry_after".into(), (*retry_after).max(1).into());
+            // What a relying party can offer instead, as `GET /v1/users/{u}/factors` would say.
             ext.insert(
                 "fallback_factors".into(),
-                serde_json::Value::Array(Vec::new()),
+                serde_json::Value::from(fallback_factors.clone()),
             );
         }
         error

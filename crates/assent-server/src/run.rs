@@ -93,7 +93,10 @@ impl Server {
             Arc::new(LocalNotifier::new()),
             clock,
             Arc::new(key),
-            Arc::new(data_dir::load_or_create_data_key(&config.data_dir)?),
+            Arc::new(match config.data_key_path() {
+                Some(path) => data_dir::load_data_key_file(&path)?,
+                None => data_dir::load_or_create_data_key(&config.data_dir)?,
+            }),
             config.settings(),
         ));
         policy_sources.apply(&assent)?;

@@ -5,9 +5,9 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
-    PushSubscription, User,
+    PushSubscription, RecoveryCode, TotpSecret, User,
 };
-use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
 
 fn corrupt(what: &str) -> rusqlite::Error {
@@ -58,7 +58,7 @@ pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 pub(crate) const ENROLLMENT_COLUMNS: &str =
-    "id, user_id, code_hash, created_at, expires_at, used_at";
+    "id, user_id, code_hash, created_at, expires_at, used_at, activation";
 pub(crate) fn enrollment(row: &Row<'_>) -> rusqlite::Result<Enrollment> {
     Ok(Enrollment {
         id: EnrollmentId::from_stored(row.get(0)?),
@@ -67,15 +67,22 @@ pub(crate) fn enrollment(row: &Row<'_>) -> rusqlite::Result<Enrollment> {
         created_at: from_millis(row.get(3)?),
         expires_at: from_millis(row.get(4)?),
         used_at: time_opt(row.get(5)?),
+        activation: match row.get::<_, String>(6)?.as_str() {
+            "immediate" => Activation::Immediate,
+            "device_approval" => Activation::DeviceApproval,
+            _ => return Err(corrupt("enrollment activation")),
+        },
     })
 }
 
-pub(crate) const DEVICE_COLUMNS: &str =
-    "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at";
+pub(crate) const DEVICE_COLUMNS: &str = "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at, activation_pending, \
+    last_seen_at, activation_code_sealed, \
+    EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id)";
 pub(crate) fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
-    let state = match row.get::<_, String>(6)?.as_str() {
-        "active" => DeviceState::Active,
-        "revoked" => DeviceState::Revoked,
+    let state = match (row.get::<_, String>(6)?.as_str(), row.get::<_, bool>(9)?) {
+        ("active", false) => DeviceState::Active,
+        ("active", true) => DeviceState::PendingActivation,
+        ("revoked", _) => DeviceState::Revoked,
         _ => return Err(corrupt("device state")),
     };
     Ok(Device {
@@ -88,14 +95,49 @@ pub(crate) fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
         state,
         created_at: from_millis(row.get(7)?),
         revoked_at: time_opt(row.get(8)?),
+        last_seen_at: time_opt(row.get(10)?),
+        activation_code_sealed: row.get(11)?,
+        web_push: row.get(12)?,
     })
 }
 
-pub(crate) fn device_state(state: DeviceState) -> &'static str {
+/// The stored `(state, activation_pending)` pair of a device state (see migration 7).
+pub(crate) fn device_state(state: DeviceState) -> (&'static str, bool) {
     match state {
-        DeviceState::Active => "active",
-        DeviceState::Revoked => "revoked",
+        DeviceState::Active => ("active", false),
+        DeviceState::PendingActivation => ("active", true),
+        DeviceState::Revoked => ("revoked", false),
     }
+}
+
+pub(crate) fn activation(a: Activation) -> &'static str {
+    a.as_str()
+}
+
+pub(crate) const TOTP_COLUMNS: &str =
+    "user_id, seed_sealed, algorithm, digits, period, last_step, created_at";
+pub(crate) fn totp(row: &Row<'_>) -> rusqlite::Result<TotpSecret> {
+    Ok(TotpSecret {
+        user_id: UserId::from_stored(row.get(0)?),
+        seed_sealed: row.get(1)?,
+        algorithm: row.get(2)?,
+        digits: row.get(3)?,
+        period: row.get(4)?,
+        last_step: row
+            .get::<_, Option<i64>>(5)?
+            .map(|s| u64::try_from(s).map_err(|_| corrupt("totp last step")))
+            .transpose()?,
+        created_at: from_millis(row.get(6)?),
+    })
+}
+
+pub(crate) fn recovery_code(row: &Row<'_>) -> rusqlite::Result<RecoveryCode> {
+    Ok(RecoveryCode {
+        user_id: UserId::from_stored(row.get(0)?),
+        slot: row.get(1)?,
+        hash: row.get(2)?,
+        created_at: from_millis(row.get(3)?),
+    })
 }
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \

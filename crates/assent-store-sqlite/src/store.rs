@@ -7,8 +7,9 @@ use assent_core::audit::{GENESIS_HASH, PendingAudit};
 use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, Passkey, PushSubscription, Suspension, User, Webhook, WebhookProgress,
+    Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
+    Enrollment, KeyRole, Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret,
+    User, Webhook, WebhookProgress,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -250,7 +251,7 @@ impl Store for SqliteStore {
         let e = e.clone();
         self.write(move |c| {
             c.prepare_cached(
-                "INSERT INTO enrollments (id, user_id, code_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO enrollments (id, user_id, code_hash, created_at, expires_at, activation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -258,7 +259,8 @@ impl Store for SqliteStore {
                     e.user_id.as_str(),
                     e.code_hash,
                     to_millis(e.created_at),
-                    to_millis(e.expires_at)
+                    to_millis(e.expires_at),
+                    rows::activation(e.activation)
                 ])
             })
             .map_err(backend)?;
@@ -298,10 +300,12 @@ impl Store for SqliteStore {
                 return Ok(false);
             }
             c.prepare_cached(
-                "INSERT INTO devices (id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                "INSERT INTO devices (id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at,
+                    activation_pending, activation_code_sealed, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10, ?11)",
             )
             .and_then(|mut s| {
+                let (state, pending) = rows::device_state(d.state);
                 s.execute(params![
                     d.id.as_str(),
                     d.user_id.as_str(),
@@ -309,8 +313,11 @@ impl Store for SqliteStore {
                     d.platform,
                     jwk,
                     d.jkt,
-                    rows::device_state(d.state),
-                    to_millis(d.created_at)
+                    state,
+                    to_millis(d.created_at),
+                    pending,
+                    d.activation_code_sealed,
+                    d.last_seen_at.map(to_millis)
                 ])
             })
             .map_err(backend)?;
@@ -356,13 +363,274 @@ impl Store for SqliteStore {
         let id = id.clone();
         self.write(move |c| {
             let changed = c
-                .prepare_cached("UPDATE devices SET state = 'revoked', revoked_at = ?2 WHERE id = ?1 AND state = 'active'")
+                .prepare_cached("UPDATE devices SET state = 'revoked', revoked_at = ?2, activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active'")
                 .and_then(|mut s| s.execute(params![id.as_str(), to_millis(at)]))
                 .map_err(backend)?;
             if changed == 1 {
                 append_audit(c, &audit)?;
             }
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.write(move |c| {
+            c.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)")
+                .and_then(|mut s| s.execute(params![id.as_str(), to_millis(at)]))
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn activate_device(
+        &self,
+        id: &DeviceId,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached("UPDATE devices SET activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active' AND activation_pending = 1")
+                .and_then(|mut s| s.execute([id.as_str()]))
+                .map_err(backend)?;
+            if changed == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn remove_pending_device(
+        &self,
+        id: &DeviceId,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.write(move |c| {
+            let pending = c
+                .prepare_cached("SELECT 1 FROM devices WHERE id = ?1 AND state = 'active' AND activation_pending = 1")
+                .and_then(|mut s| s.query_row([id.as_str()], |_| Ok(())).optional())
+                .map_err(backend)?;
+            if pending.is_none() {
+                return Ok(false);
+            }
+            // Everything that may name the device goes with it; a pending device never answered.
+            for sql in [
+                "DELETE FROM passkeys WHERE device_id = ?1",
+                "DELETE FROM push_subscriptions WHERE device_id = ?1",
+                "DELETE FROM deliveries WHERE device_id = ?1",
+                "UPDATE enrollments SET device_id = NULL WHERE device_id = ?1",
+                "UPDATE alerts SET device_id = NULL WHERE device_id = ?1",
+                "DELETE FROM devices WHERE id = ?1",
+            ] {
+                c.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([id.as_str()]))
+                    .map_err(backend)?;
+            }
+            append_audit(c, &audit)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn insert_totp(&self, t: &TotpSecret, audit: PendingAudit) -> Result<bool, StoreError> {
+        let t = t.clone();
+        self.write(move |c| {
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO totp_secrets (user_id, seed_sealed, algorithm, digits, period, last_step, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (user_id) DO NOTHING",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        t.user_id.as_str(),
+                        t.seed_sealed,
+                        t.algorithm,
+                        t.digits,
+                        t.period,
+                        to_millis(t.created_at)
+                    ])
+                })
+                .map_err(backend)?;
+            if inserted == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn totp(&self, user: &UserId) -> Result<Option<TotpSecret>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM totp_secrets WHERE user_id = ?1",
+            rows::TOTP_COLUMNS
+        );
+        self.one(sql, user.to_string(), rows::totp).await
+    }
+
+    async fn delete_totp(&self, user: &UserId, audit: PendingAudit) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.write(move |c| {
+            let deleted = c
+                .prepare_cached("DELETE FROM totp_secrets WHERE user_id = ?1")
+                .and_then(|mut s| s.execute([user.as_str()]))
+                .map_err(backend)?;
+            if deleted == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(deleted == 1)
+        })
+        .await
+    }
+
+    async fn use_totp_step(
+        &self,
+        user: &UserId,
+        step: u64,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let user = user.clone();
+        let step = i64::try_from(step)
+            .map_err(|_| StoreError::Backend("time step out of range".into()))?;
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached("UPDATE totp_secrets SET last_step = ?2 WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2)")
+                .and_then(|mut s| s.execute(params![user.as_str(), step]))
+                .map_err(backend)?;
+            if changed == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: &UserId,
+        codes: &[RecoveryCode],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let (user, codes) = (user.clone(), codes.to_vec());
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")
+                .and_then(|mut s| s.execute([user.as_str()]))
+                .map_err(backend)?;
+            for code in &codes {
+                c.prepare_cached(
+                    "INSERT INTO recovery_codes (user_id, slot, hash, created_at, used_at) VALUES (?1, ?2, ?3, ?4, NULL)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        code.user_id.as_str(),
+                        code.slot,
+                        code.hash,
+                        to_millis(code.created_at)
+                    ])
+                })
+                .map_err(backend)?;
+            }
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn recovery_codes(&self, user: &UserId) -> Result<Vec<RecoveryCode>, StoreError> {
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT user_id, slot, hash, created_at FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL ORDER BY slot",
+            )?
+            .query_map([user], rows::recovery_code)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: &UserId,
+        slot: u32,
+        hash: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let (user, hash) = (user.clone(), hash.to_owned());
+        self.write(move |c| {
+            // Matching the hash too: a code checked against the old set cannot consume the slot
+            // of a set generated in between.
+            let changed = c
+                .prepare_cached("UPDATE recovery_codes SET used_at = ?4 WHERE user_id = ?1 AND slot = ?2 AND hash = ?3 AND used_at IS NULL")
+                .and_then(|mut s| s.execute(params![user.as_str(), slot, hash, to_millis(at)]))
+                .map_err(backend)?;
+            if changed == 1 {
+                append_audit(c, &audit)?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn admit_attempt(
+        &self,
+        user: &UserId,
+        factor: &str,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+        max: u32,
+    ) -> Result<Admission, StoreError> {
+        let (user, factor) = (user.clone(), factor.to_owned());
+        self.write(move |c| {
+            let (count, oldest): (u32, Option<i64>) = c
+                .prepare_cached("SELECT count(*), min(at) FROM factor_attempts WHERE user_id = ?1 AND factor = ?2 AND at > ?3")
+                .and_then(|mut s| s.query_row(params![user.as_str(), factor, to_millis(since)], |r| Ok((r.get(0)?, r.get(1)?))))
+                .map_err(backend)?;
+            if count >= max {
+                return Ok(Admission::Refused {
+                    oldest: oldest.map_or(at, assent_core::clock::from_millis),
+                });
+            }
+            // Rows that fell out of every window are of no use: drop them while here.
+            for (sql, args) in [
+                ("DELETE FROM factor_attempts WHERE user_id = ?1 AND factor = ?2 AND at <= ?3", to_millis(since)),
+                ("INSERT INTO factor_attempts (user_id, factor, at) VALUES (?1, ?2, ?3)", to_millis(at)),
+            ] {
+                c.prepare_cached(sql)
+                    .and_then(|mut s| s.execute(params![user.as_str(), factor, args]))
+                    .map_err(backend)?;
+            }
+            Ok(Admission::Admitted)
+        })
+        .await
+    }
+
+    async fn attempts_since(
+        &self,
+        user: &UserId,
+        factor: &str,
+        since: OffsetDateTime,
+    ) -> Result<(u32, Option<OffsetDateTime>), StoreError> {
+        let (user, factor) = (user.to_string(), factor.to_owned());
+        self.read(move |c| {
+            c.prepare_cached("SELECT count(*), min(at) FROM factor_attempts WHERE user_id = ?1 AND factor = ?2 AND at > ?3")?
+                .query_row(params![user, factor, to_millis(since)], |r| {
+                    Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(assent_core::clock::from_millis)))
+                })
+        })
+        .await
+    }
+
+    async fn clear_attempts(&self, user: &UserId, factor: &str) -> Result<(), StoreError> {
+        let (user, factor) = (user.clone(), factor.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM factor_attempts WHERE user_id = ?1 AND factor = ?2")
+                .and_then(|mut s| s.execute(params![user.as_str(), factor]))
+                .map_err(backend)?;
+            Ok(())
         })
         .await
     }
@@ -805,6 +1073,12 @@ impl Store for SqliteStore {
                 })
                 .map_err(backend)?;
             if changed == 1 {
+                if let Some(device) = &o.device_id {
+                    // An answer is the device proving itself: it was seen.
+                    c.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)")
+                        .and_then(|mut s| s.execute(params![device.as_str(), to_millis(o.decided_at)]))
+                        .map_err(backend)?;
+                }
                 append_audit(c, &audit)?;
             }
             Ok(changed == 1)

@@ -7,12 +7,12 @@ use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole, Outcome,
-    Passkey, PushSubscription, User,
+    Admission, Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole,
+    Outcome, Passkey, PushSubscription, RecoveryCode, TotpSecret, User,
 };
 use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
-use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use assent_proto::jose::SigningKey;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -23,6 +23,18 @@ pub type Check = fn(Arc<dyn Store>) -> BoxFuture<'static, ()>;
 
 /// Every check, by name.
 pub const CHECKS: &[(&str, Check)] = &[
+    ("pending_activation_is_decided_once", |s| {
+        Box::pin(pending_activation_is_decided_once(s))
+    }),
+    ("totp_steps_only_move_forward", |s| {
+        Box::pin(totp_steps_only_move_forward(s))
+    }),
+    ("recovery_codes_are_single_use_and_replaced_whole", |s| {
+        Box::pin(recovery_codes_are_single_use_and_replaced_whole(s))
+    }),
+    ("attempts_are_limited_atomically", |s| {
+        Box::pin(attempts_are_limited_atomically(s))
+    }),
     ("users_are_unique_and_found", |s| {
         Box::pin(users_are_unique_and_found(s))
     }),
@@ -110,6 +122,7 @@ async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
         created_at: now(),
         expires_at: now() + Duration::minutes(15),
         used_at: None,
+        activation: Activation::Immediate,
     };
     store
         .insert_enrollment(&enrollment, audit(event()))
@@ -125,6 +138,9 @@ async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
         state: DeviceState::Active,
         created_at: now(),
         revoked_at: None,
+        last_seen_at: None,
+        activation_code_sealed: None,
+        web_push: false,
     };
     assert!(
         store
@@ -254,6 +270,7 @@ async fn enrollment_is_single_use(store: Arc<dyn Store>) {
         created_at: now(),
         expires_at: now() + Duration::minutes(15),
         used_at: None,
+        activation: Activation::Immediate,
     };
     store
         .insert_enrollment(&enrollment, audit(event()))
@@ -274,6 +291,9 @@ async fn enrollment_is_single_use(store: Arc<dyn Store>) {
         state: DeviceState::Active,
         created_at: now(),
         revoked_at: None,
+        last_seen_at: None,
+        activation_code_sealed: None,
+        web_push: false,
     };
     let first = make("first");
     assert!(
@@ -602,4 +622,280 @@ async fn authenticator_records(store: Arc<dyn Store>) {
         "newest first, only the user's own"
     );
     assert_eq!(store.alerts_for_user(&alice.id, 1).await.unwrap().len(), 1);
+}
+
+async fn pending_device(store: &Arc<dyn Store>, user: &User) -> Device {
+    let key = SigningKey::generate().unwrap();
+    let enrollment = Enrollment {
+        id: EnrollmentId::generate(),
+        user_id: user.id.clone(),
+        code_hash: key.jwk().thumbprint().into_bytes(),
+        created_at: now(),
+        expires_at: now() + Duration::minutes(15),
+        used_at: None,
+        activation: Activation::DeviceApproval,
+    };
+    store
+        .insert_enrollment(&enrollment, audit(event()))
+        .await
+        .unwrap();
+    let stored = store
+        .enrollment_by_code_hash(&enrollment.code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.activation, Activation::DeviceApproval);
+    let device = Device {
+        id: DeviceId::generate(),
+        user_id: user.id.clone(),
+        name: "new phone".into(),
+        platform: "test".into(),
+        jwk: key.jwk().clone(),
+        jkt: key.jwk().thumbprint(),
+        state: DeviceState::PendingActivation,
+        created_at: now(),
+        revoked_at: None,
+        last_seen_at: Some(now()),
+        activation_code_sealed: Some(vec![9; 40]),
+        web_push: false,
+    };
+    assert!(
+        store
+            .complete_enrollment(&enrollment.id, &device, audit(event()))
+            .await
+            .unwrap()
+    );
+    device
+}
+
+async fn pending_activation_is_decided_once(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let phone = device(&store, &alice).await;
+    let first = pending_device(&store, &alice).await;
+    assert_eq!(store.device(&first.id).await.unwrap(), Some(first.clone()));
+    // An active device is neither activated nor removed by these.
+    assert!(
+        !store
+            .activate_device(&phone.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_pending_device(&phone.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    let before = audit_rows(&store).await;
+    assert!(
+        store
+            .activate_device(&first.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .activate_device(&first.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_rows(&store).await, before + 1);
+    let activated = store.device(&first.id).await.unwrap().unwrap();
+    assert_eq!(activated.state, DeviceState::Active);
+    assert_eq!(activated.activation_code_sealed, None);
+
+    let second = pending_device(&store, &alice).await;
+    assert!(
+        store
+            .remove_pending_device(&second.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.device(&second.id).await.unwrap(), None);
+    assert!(
+        !store
+            .activate_device(&second.id, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.list_devices(Some(&alice.id)).await.unwrap().len(), 2);
+
+    // Last seen only moves forward.
+    let later = now() + Duration::minutes(5);
+    store.touch_device(&phone.id, later).await.unwrap();
+    store.touch_device(&phone.id, now()).await.unwrap();
+    let seen = store.device(&phone.id).await.unwrap().unwrap();
+    assert_eq!(seen.last_seen_at, Some(later));
+}
+
+async fn totp_steps_only_move_forward(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let secret = TotpSecret {
+        user_id: alice.id.clone(),
+        seed_sealed: vec![1; 48],
+        algorithm: "SHA1".into(),
+        digits: 6,
+        period: 30,
+        last_step: None,
+        created_at: now(),
+    };
+    assert!(store.insert_totp(&secret, audit(event())).await.unwrap());
+    assert!(!store.insert_totp(&secret, audit(event())).await.unwrap());
+    assert_eq!(store.totp(&alice.id).await.unwrap(), Some(secret.clone()));
+    assert!(
+        store
+            .use_totp_step(&alice.id, 100, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_totp_step(&alice.id, 100, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_totp_step(&alice.id, 99, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_totp_step(&alice.id, 101, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.totp(&alice.id).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
+    assert!(store.delete_totp(&alice.id, audit(event())).await.unwrap());
+    assert!(!store.delete_totp(&alice.id, audit(event())).await.unwrap());
+    assert_eq!(store.totp(&alice.id).await.unwrap(), None);
+}
+
+async fn recovery_codes_are_single_use_and_replaced_whole(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let created = now();
+    let set = |tag: &str| -> Vec<RecoveryCode> {
+        (0..3)
+            .map(|slot| RecoveryCode {
+                user_id: alice.id.clone(),
+                slot,
+                hash: format!("{tag}-{slot}"),
+                created_at: created,
+            })
+            .collect()
+    };
+    store
+        .replace_recovery_codes(&alice.id, &set("a"), audit(event()))
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes(&alice.id).await.unwrap(), set("a"));
+    let at = now();
+    assert!(
+        store
+            .use_recovery_code(&alice.id, 1, "a-1", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(&alice.id, 1, "a-1", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recovery_codes(&alice.id).await.unwrap().len(), 2);
+    store
+        .replace_recovery_codes(&alice.id, &set("b"), audit(event()))
+        .await
+        .unwrap();
+    // A code matched against the old set cannot spend a slot of the new one.
+    assert!(
+        !store
+            .use_recovery_code(&alice.id, 0, "a-0", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recovery_codes(&alice.id).await.unwrap(), set("b"));
+}
+
+async fn attempts_are_limited_atomically(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let start = now();
+    let since = start - Duration::minutes(15);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (store, id) = (store.clone(), alice.id.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .admit_attempt(&id, "totp", start + Duration::seconds(i), since, 5)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut admitted = 0;
+    for task in tasks {
+        if task.await.unwrap() == Admission::Admitted {
+            admitted += 1;
+        }
+    }
+    assert_eq!(
+        admitted, 5,
+        "exactly the limit is admitted, however they race"
+    );
+    let (count, oldest) = store
+        .attempts_since(&alice.id, "totp", since)
+        .await
+        .unwrap();
+    assert_eq!(count, 5);
+    assert!(oldest.is_some());
+    match store
+        .admit_attempt(&alice.id, "totp", start, since, 5)
+        .await
+        .unwrap()
+    {
+        Admission::Refused { oldest: o } => assert_eq!(Some(o), oldest),
+        Admission::Admitted => panic!("the sixth attempt must be refused"),
+    }
+    // Another factor has its own allowance; a success clears one factor only.
+    assert_eq!(
+        store
+            .admit_attempt(&alice.id, "recovery_code", start, since, 5)
+            .await
+            .unwrap(),
+        Admission::Admitted
+    );
+    store.clear_attempts(&alice.id, "totp").await.unwrap();
+    assert_eq!(
+        store
+            .attempts_since(&alice.id, "totp", since)
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    assert_eq!(
+        store
+            .attempts_since(&alice.id, "recovery_code", since)
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    // Attempts older than the window no longer count.
+    assert_eq!(
+        store
+            .admit_attempt(
+                &alice.id,
+                "recovery_code",
+                start,
+                start + Duration::seconds(1),
+                1
+            )
+            .await
+            .unwrap(),
+        Admission::Admitted
+    );
 }

@@ -130,12 +130,21 @@ impl Assent {
         };
         let now = self.now();
         self.store
-            .revoke_device(&id, now, self.audit(actor, event))
+            .revoke_device(&id, now, self.audit(actor.clone(), event))
             .await?;
+        let withdrawn = self.withdraw_pending(&device.user_id, &actor).await?;
+        let withdrawn = match withdrawn {
+            0 => String::new(),
+            1 => " One pending request was withdrawn.".to_owned(),
+            n => format!(" {n} pending requests were withdrawn."),
+        };
         self.alert(
             &device.user_id,
             "device_revoked",
-            format!("Device revoked: {}", device.name),
+            format!(
+                "Device revoked: {}. It can no longer answer requests.{withdrawn}",
+                device.name
+            ),
         )
         .await;
         Ok(Device {

@@ -400,11 +400,20 @@ impl Assent {
         let claims: DecisionStatement = parsed
             .verify(&device.jwk)
             .map_err(|e| CoreError::rejected(ProblemCode::InvalidSignature, e.to_string()))?;
-        if device.state == DeviceState::Revoked {
-            return Err(CoreError::rejected(
-                ProblemCode::DeviceRevoked,
-                "this device has been revoked",
-            ));
+        match device.state {
+            DeviceState::Active => {}
+            DeviceState::Revoked => {
+                return Err(CoreError::rejected(
+                    ProblemCode::DeviceRevoked,
+                    "this device has been revoked",
+                ));
+            }
+            DeviceState::PendingActivation => {
+                return Err(CoreError::rejected(
+                    ProblemCode::DevicePendingActivation,
+                    "this device waits for approval from another of the user's devices",
+                ));
+            }
         }
         if claims.request_id != id {
             return Err(CoreError::rejected(

@@ -8,6 +8,9 @@ use assent_proto::api::DeviceState;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{DEVICE_PROOF_TYP, DeviceProof};
 
+/// The one endpoint a device waiting for activation may call: its own state.
+pub const SELF_PATH: &str = "/v1/device/me";
+
 /// A device whose proof for this request verified; only [`Assent::authenticate_device`] makes one.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedDevice(Device);
@@ -59,11 +62,22 @@ impl Assent {
             .device_by_jkt(&jkt)
             .await?
             .ok_or_else(|| refuse("no device is enrolled with this key".into()))?;
-        if device.state == DeviceState::Revoked {
-            return Err(CoreError::rejected(
-                ProblemCode::DeviceRevoked,
-                "this device has been revoked",
-            ));
+        match device.state {
+            DeviceState::Active => {}
+            DeviceState::Revoked => {
+                return Err(CoreError::rejected(
+                    ProblemCode::DeviceRevoked,
+                    "this device has been revoked",
+                ));
+            }
+            // A device held for approval may only ask whether it has been approved.
+            DeviceState::PendingActivation if path == SELF_PATH => {}
+            DeviceState::PendingActivation => {
+                return Err(CoreError::rejected(
+                    ProblemCode::DevicePendingActivation,
+                    "this device waits for approval from another of your devices; approve it there with the code shown here",
+                ));
+            }
         }
         let forget_after = time::OffsetDateTime::from_unix_timestamp(claims.iat)
             .map_err(|_| refuse("iat is out of range".into()))?
@@ -78,6 +92,7 @@ impl Assent {
                 "this device proof was already used",
             ));
         }
+        self.seen(&device).await?;
         Ok(AuthenticatedDevice(device))
     }
 }

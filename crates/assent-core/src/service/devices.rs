@@ -28,7 +28,11 @@ impl Assent {
     }
 
     /// One of the user's devices; another user's device is not found.
-    async fn sibling(&self, device: &AuthenticatedDevice, id: &str) -> Result<Device, CoreError> {
+    pub(crate) async fn sibling(
+        &self,
+        device: &AuthenticatedDevice,
+        id: &str,
+    ) -> Result<Device, CoreError> {
         let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such device");
         let id = DeviceId::parse(id).ok_or_else(not_found)?;
         let other = self.store.device(&id).await?.ok_or_else(not_found)?;

@@ -7,7 +7,7 @@ use crate::ids::{DeviceId, EnrollmentId};
 use crate::model::{Device, Enrollment};
 use crate::secrets;
 use assent_proto::ProblemCode;
-use assent_proto::api::{DeviceEnrolled, DeviceState};
+use assent_proto::api::{Activation, DeviceEnrolled, DeviceState, EnrollmentCreated};
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{ENROLLMENT_TYP, EnrollmentProof, REGISTRATION_TYP, Registration};
@@ -15,27 +15,20 @@ use time::OffsetDateTime;
 
 impl Assent {
     /// Creates a one-time enrollment for a user and returns its link; the code is stored hashed.
+    /// Users are shared by all applications, so an application adding a device to a user who
+    /// already has one must bring a proof the registration rules accept (see
+    /// [`Assent::activation_for`]); otherwise one application's key could plant a device that
+    /// approves another's requests.
     pub async fn create_enrollment(
         &self,
         by: &Principal,
         username: &str,
-    ) -> Result<(String, OffsetDateTime), CoreError> {
+        recovery_code: Option<&str>,
+    ) -> Result<EnrollmentCreated, CoreError> {
         let user = self.user_named(username).await?;
+        let activation = self.activation_for(by, &user, recovery_code).await?;
         if let Principal::App(app) = by {
-            // Users are shared by all applications. Letting any application add a device to a
-            // user who already has one would let one application's key approve another's
-            // requests; adding a device to an enrolled user takes an admin.
-            let devices = self.store.list_devices(Some(&user.id)).await?;
-            if devices.iter().any(|d| d.state == DeviceState::Active) {
-                return Err(CoreError::rejected(
-                    ProblemCode::Forbidden,
-                    format!(
-                        "{} already has an active device; an application may enroll only a user's first device (ask an admin for another)",
-                        user.username
-                    ),
-                ));
-            }
-            tracing::info!(app = %app.id, user = %user.id, "application creates a first enrollment");
+            tracing::info!(app = %app.id, user = %user.id, activation = activation.as_str(), "application creates an enrollment");
         }
         let code = secrets::new_enrollment_code()?;
         let now = self.now();
@@ -46,6 +39,7 @@ impl Assent {
             created_at: now,
             expires_at: now + self.settings.enrollment_ttl,
             used_at: None,
+            activation,
         };
         let event = AuditEvent::enrollment_created(&enrollment.id, &user.id, enrollment.expires_at);
         self.store
@@ -56,7 +50,13 @@ impl Assent {
             code,
             fingerprint: self.kid.clone(),
         };
-        Ok((link.to_link(), enrollment.expires_at))
+        let link = link.to_link();
+        Ok(EnrollmentCreated {
+            qr_svg: crate::otp::qr_svg(&link)?,
+            link,
+            expires_at: crate::clock::rfc3339(enrollment.expires_at),
+            activation,
+        })
     }
 
     /// Registers a device from its enrollment proof: a JWS over the code, signed by the key being
@@ -113,16 +113,31 @@ impl Assent {
                 "the enrollment's user is gone",
             )
         })?;
+        let id = DeviceId::generate();
+        let (state, activation_code, activation_code_sealed) = match enrollment.activation {
+            Activation::Immediate => (DeviceState::Active, None, None),
+            Activation::DeviceApproval => {
+                let code = secrets::new_display_code(self.settings.code_length)?;
+                let sealed = self
+                    .data_key
+                    .seal(code.as_bytes(), &super::lifecycle::activation_context(&id))
+                    .map_err(|_| CoreError::Crypto)?;
+                (DeviceState::PendingActivation, Some(code), Some(sealed))
+            }
+        };
         let device = Device {
-            id: DeviceId::generate(),
+            id,
             user_id: user.id.clone(),
             name,
             platform,
             jwk: jwk.public_with_kid(&jkt),
             jkt: jkt.clone(),
-            state: DeviceState::Active,
+            state,
             created_at: now,
             revoked_at: None,
+            last_seen_at: Some(now),
+            activation_code_sealed,
+            web_push: false,
         };
         let event = AuditEvent::DeviceEnrolled {
             device_id: device.id.to_string(),
@@ -140,12 +155,26 @@ impl Assent {
         {
             return Err(used());
         }
-        let message = format!(
-            "New device enrolled: {} ({}). If this wasn't you, choose \"This wasn't me\" to revoke it at once.",
-            device.name, device.platform
-        );
-        self.alert_about(&user.id, "device_enrolled", message, Some(&device.id))
+        if state == DeviceState::PendingActivation {
+            let message = format!(
+                "A new device, {} ({}), asks to join your account. If it is yours, approve it here with the code it shows. If not, deny it.",
+                device.name, device.platform
+            );
+            self.alert_about(
+                &user.id,
+                "device_activation_requested",
+                message,
+                Some(&device.id),
+            )
             .await;
+        } else {
+            let message = format!(
+                "New device enrolled: {} ({}). If this wasn't you, choose \"This wasn't me\" to revoke it at once.",
+                device.name, device.platform
+            );
+            self.alert_about(&user.id, "device_enrolled", message, Some(&device.id))
+                .await;
+        }
         let registration = Registration {
             device_id: device.id.to_string(),
             user: user.username.to_string(),
@@ -159,6 +188,8 @@ impl Assent {
             device_id: device.id.to_string(),
             user: user.username.to_string(),
             registration,
+            state,
+            activation_code,
         })
     }
 

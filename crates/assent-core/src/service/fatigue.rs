@@ -27,7 +27,7 @@ impl Assent {
         if let Some(current) = self.store.suspension(&user.id).await?
             && current.until > now
         {
-            return Err(suspended(&current));
+            return Err(self.suspended(&current).await);
         }
         let window_start = now - self.settings.budget_window;
         let since = match self.store.last_approved_at(&user.id).await? {
@@ -39,7 +39,7 @@ impl Assent {
             let suspension = self
                 .suspend_push(&user.id, suspension_reasons::PROMPT_BUDGET, recent)
                 .await?;
-            return Err(suspended(&suspension));
+            return Err(self.suspended(&suspension).await);
         }
         Ok(())
     }
@@ -117,9 +117,21 @@ impl Assent {
     }
 }
 
-fn suspended(suspension: &Suspension) -> CoreError {
-    CoreError::Suspended {
-        until: suspension.until,
-        reason: suspension.reason.clone(),
+impl Assent {
+    /// The refusal for a suspended user, naming the factors that still work.
+    async fn suspended(&self, suspension: &Suspension) -> CoreError {
+        let fallback_factors = match self.fallback_factors(&suspension.user_id).await {
+            Ok(factors) => factors,
+            Err(e) => {
+                tracing::error!(error = %e, "fallback factors unknown");
+                Vec::new()
+            }
+        };
+        CoreError::Suspended {
+            until: suspension.until,
+            reason: suspension.reason.clone(),
+            retry_after: (suspension.until - self.now()).whole_seconds(),
+            fallback_factors,
+        }
     }
 }

@@ -10,7 +10,9 @@ mod device_auth;
 mod devices;
 mod enrollment;
 pub mod events;
+mod factors;
 mod fatigue;
+mod lifecycle;
 pub mod views;
 pub mod webhooks;
 
@@ -59,6 +61,26 @@ pub struct Settings {
     pub max_travel_kmh: f64,
     /// An approval this soon after the device received the request was not read: admin alert.
     pub reflex_threshold: Duration,
+    /// Trusted registration: the ways an application may add a device for a user who already
+    /// has an active one. Admin-issued enrollments are always accepted.
+    pub registration: RegistrationRules,
+    /// The issuer shown by authenticator apps next to TOTP codes.
+    pub totp_issuer: String,
+    /// Rate limit of TOTP and recovery-code checks: at most this many attempts per user and
+    /// factor within `attempt_window` since the last success.
+    pub max_attempts: u32,
+    pub attempt_window: Duration,
+    /// Recovery codes per set.
+    pub recovery_codes: u32,
+}
+
+/// Which proofs let an application add a device to a user who already has an active one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationRules {
+    /// The new device is held as `pending_activation` until an active device approves it.
+    pub device_approval: bool,
+    /// One of the user's recovery codes; the new device is active at once.
+    pub recovery_code: bool,
 }
 
 impl Settings {
@@ -99,6 +121,14 @@ impl Default for Settings {
             suspension: Duration::minutes(15),
             max_travel_kmh: 900.0,
             reflex_threshold: Duration::milliseconds(1500),
+            registration: RegistrationRules {
+                device_approval: true,
+                recovery_code: true,
+            },
+            totp_issuer: "Assent".into(),
+            max_attempts: 5,
+            attempt_window: Duration::minutes(15),
+            recovery_codes: 10,
         }
     }
 }
@@ -131,6 +161,9 @@ pub struct Assent {
     risk_lists: std::sync::RwLock<Arc<assessment::RiskLists>>,
     geoip: std::sync::RwLock<Option<Arc<crate::geoip::GeoIp>>>,
     settings: Settings,
+    /// Bounds the Argon2id work running at once (19 MiB and tens of milliseconds each), so
+    /// recovery-code checks cannot starve the rest of the server.
+    hashing: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Assent {
@@ -162,6 +195,7 @@ impl Assent {
             key,
             kid,
             settings,
+            hashing: tokio::sync::Semaphore::new(2),
         }
     }
 

@@ -104,5 +104,12 @@ pub fn device_view(device: &Device, username: &str) -> DeviceView {
         jwk: device.jwk.clone(),
         created_at: rfc3339(device.created_at),
         revoked_at: device.revoked_at.map(rfc3339),
+        last_seen_at: device.last_seen_at.map(rfc3339),
+        push_channel: if device.web_push {
+            "web_push"
+        } else {
+            "stream"
+        }
+        .to_owned(),
     }
 }

@@ -76,17 +76,11 @@ pub(crate) async fn create_enrollment(
     AdminAuth(admin): AdminAuth,
     ApiJson(request): ApiJson<CreateEnrollment>,
 ) -> Result<(StatusCode, Json<EnrollmentCreated>), ApiError> {
-    let (link, expires_at) = state
+    let created = state
         .assent
-        .create_enrollment(&admin, &request.user)
+        .create_enrollment(&admin, &request.user, request.recovery_code.as_deref())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EnrollmentCreated {
-            link,
-            expires_at: rfc3339(expires_at),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

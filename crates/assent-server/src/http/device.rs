@@ -8,9 +8,9 @@ use assent_core::clock::rfc3339;
 use assent_core::service::AuthenticatedDevice;
 use assent_core::service::views::device_view;
 use assent_proto::api::{
-    AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,
-    DeviceList, DeviceView, EnrollDevice, PushSubscriptionBody, RegisterPasskey, RenameDevice,
-    SubmitDecision,
+    ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
+    DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,
+    RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -90,17 +90,6 @@ pub(crate) async fn stream(
     sse::device_stream(state, device)
 }
 
-/// The device's own identity.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct DeviceSelf {
-    device_id: String,
-    user: String,
-    name: String,
-    platform: String,
-    /// Whether a passkey is registered, so requests needing user verification can be approved.
-    has_passkey: bool,
-}
-
 async fn username(state: &AppState, device: &AuthenticatedDevice) -> Result<String, ApiError> {
     let store = state.assent.store();
     let user = store
@@ -124,7 +113,59 @@ pub(crate) async fn me(
         name: d.name.clone(),
         platform: d.platform.clone(),
         has_passkey: state.assent.has_passkey(&device).await?,
+        state: d.state,
     }))
+}
+
+/// Approve or deny a device of the same user that waits for activation. Approving needs the
+/// code shown on the new device; a wrong code removes it, like a denial.
+#[utoipa::path(post, path = "/v1/device/devices/{id}/activation", tag = "device",
+    params(("id" = String, Path)), request_body = ActivateDevice, security(("device_proof" = [])),
+    responses((status = 200, body = DeviceView, description = "activated"),
+        (status = 204, description = "denied: the device was removed"),
+        (status = "4XX", body = Problem)))]
+pub(crate) async fn activate_device(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ActivateDevice>,
+) -> Result<axum::response::Response, ApiError> {
+    let user = username(&state, &device).await?;
+    Ok(
+        match state
+            .assent
+            .decide_activation(&device, &id, &request)
+            .await?
+        {
+            Some(activated) => Json(device_view(&activated, &user)).into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
+}
+
+/// How many unused recovery codes the user has.
+#[utoipa::path(get, path = "/v1/device/recovery-codes", tag = "device", security(("device_proof" = [])),
+    responses((status = 200, body = RecoveryCodeCount), (status = "4XX", body = Problem)))]
+pub(crate) async fn recovery_count(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<RecoveryCodeCount>, ApiError> {
+    Ok(Json(RecoveryCodeCount {
+        remaining: state.assent.device_recovery_count(&device).await?,
+    }))
+}
+
+/// Generate a new set of recovery codes for the user, shown once; earlier codes stop working.
+#[utoipa::path(post, path = "/v1/device/recovery-codes", tag = "device", security(("device_proof" = [])),
+    responses((status = 201, body = RecoveryCodes), (status = "4XX", body = Problem)))]
+pub(crate) async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.assent.device_recovery_codes(&device).await?),
+    ))
 }
 
 /// The devices of this device's user.

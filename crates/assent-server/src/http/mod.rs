@@ -3,6 +3,7 @@
 
 mod admin;
 mod device;
+mod factors;
 mod meta;
 mod rp;
 mod sse;
@@ -47,6 +48,7 @@ pub(crate) struct AppState {
     components(schemas(assent_proto::problem::Problem, assent_proto::ProblemCode)),
     tags(
         (name = "relying party", description = "Ask for approvals and read their outcome (Bearer application API key)"),
+        (name = "factors", description = "Fallbacks for when push cannot work: TOTP, recovery codes, and what a user can use now (Bearer application API key)"),
         (name = "device", description = "Enroll, fetch requests and answer them (DPoP-shaped device proofs, signed statements)"),
         (name = "admin", description = "Applications, users, enrollments, devices, audit (Bearer admin API key)"),
         (name = "meta", description = "Health, keys, this description")
@@ -92,6 +94,18 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(device::devices))
         .routes(routes!(device::rename_device))
         .routes(routes!(device::revoke_device))
+        .routes(routes!(device::activate_device))
+        .routes(routes!(
+            device::recovery_count,
+            device::regenerate_recovery_codes
+        ))
+        .routes(routes!(factors::enroll_totp))
+        .routes(routes!(factors::verify_totp))
+        .routes(routes!(factors::verify_recovery_code))
+        .routes(routes!(factors::recovery_codes))
+        .routes(routes!(factors::factors))
+        .routes(routes!(factors::admin_factors))
+        .routes(routes!(factors::remove_totp))
         .routes(routes!(device::register_passkey))
         .routes(routes!(device::alerts))
         .routes(routes!(device::push_subscription))

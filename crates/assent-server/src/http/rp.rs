@@ -114,15 +114,15 @@ pub(crate) async fn create_enrollment(
     AppAuth(app): AppAuth,
     ApiJson(request): ApiJson<CreateEnrollment>,
 ) -> Result<(StatusCode, Json<EnrollmentCreated>), ApiError> {
-    let (link, expires_at) = state
+    let created = state
         .assent
-        .create_enrollment(&Principal::App(app), &request.user)
+        .create_enrollment(
+            &Principal::App(app),
+            &request.user,
+            request.recovery_code.as_deref(),
+        )
         .await?;
-    let expires_at = assent_core::clock::rfc3339(expires_at);
-    Ok((
-        StatusCode::CREATED,
-        Json(EnrollmentCreated { link, expires_at }),
-    ))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[cfg(test)]

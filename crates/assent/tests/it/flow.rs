@@ -1,7 +1,7 @@
 //! The full flow on a fresh data directory, and the receipt checked three independent ways.
 
 use crate::support::{assent_bin, python, repo_root, run};
-use assent_proto::api::ApprovalState;
+use assent_proto::api::{Activation, ApprovalState};
 use assent_proto::receipt::verify_receipt;
 use assent_proto::statement::Decision;
 use assent_testkit::{TestServer, login, transfer};
@@ -155,21 +155,34 @@ async fn relying_party_cancels_and_relying_parties_create_enrollments() {
         Some(assent_proto::ProblemCode::AlreadyDecided)
     );
 
-    // A relying party enrolls a user's first device; a second one takes an admin, so one
-    // application cannot add a device that answers another application's requests.
+    // A relying party enrolls a user's first device, active at once; a further device is held
+    // until an existing device approves it, so one application cannot add a device that
+    // answers another application's requests. An admin's enrollment is trusted.
     server.user("bob").await;
     let enrollment = app.client.create_enrollment("bob").await.unwrap();
+    assert_eq!(enrollment.activation, Activation::Immediate);
+    assert!(enrollment.qr_svg.starts_with("<?xml"));
     let first = assent_client::DeviceClient::enroll(&enrollment.link, "phone", "test")
         .await
         .unwrap();
     assert_eq!(first.profile().user, "bob");
+    assert_eq!(first.activation_code(), None);
     for user in ["bob", "alice"] {
-        let refused = app.client.create_enrollment(user).await.unwrap_err();
-        assert_eq!(
-            refused.problem_code(),
-            Some(assent_proto::ProblemCode::Forbidden)
-        );
+        let held = app.client.create_enrollment(user).await.unwrap();
+        assert_eq!(held.activation, Activation::DeviceApproval);
     }
-    server.admin.create_enrollment("bob").await.unwrap();
+    let trusted = server.admin.create_enrollment("bob").await.unwrap();
+    assert_eq!(trusted.activation, Activation::Immediate);
+    server.stop().await;
+
+    // With no registration method accepted, adding a device takes an admin.
+    let server = TestServer::spawn_with(|c| c.enrollment.trusted_registration.clear()).await;
+    let app = server.app("acme").await;
+    server.user_with_device("alice").await;
+    let refused = app.client.create_enrollment("alice").await.unwrap_err();
+    assert_eq!(
+        refused.problem_code(),
+        Some(assent_proto::ProblemCode::Forbidden)
+    );
     server.stop().await;
 }

@@ -327,7 +327,11 @@ async fn revoked_device_can_do_nothing() {
         device.submit(&created.id, presigned).await,
         ProblemCode::DeviceRevoked,
     );
-    assert_eq!(status_of(&app, &created.id).await, ApprovalState::Pending);
+    // The request pending at the moment of revocation is withdrawn, not left for whoever
+    // holds another device.
+    let status = app.client.approval(&created.id, None).await.unwrap();
+    assert_eq!(status.state, ApprovalState::Cancelled);
+    assert_eq!(status.reason.as_deref(), Some("device_revoked"));
     let devices = server
         .admin
         .list_devices(Some("alice"))

@@ -122,6 +122,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AdminDeviceCommand,
     },
+    /// A user's fallback factors.
+    Factors {
+        #[command(subcommand)]
+        command: FactorCommand,
+    },
     /// Reload the server's policy and risk lists from their files.
     PolicyReload,
     /// Check the audit chain on the server.
@@ -180,6 +185,18 @@ pub enum AdminDeviceCommand {
     Revoke { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum FactorCommand {
+    /// What a user can use right now: push devices, TOTP, recovery codes left.
+    Show {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user's TOTP factor (a lost authenticator app), so a new one can be enrolled.
+    TotpReset { user: String },
+}
+
 #[derive(Debug, Args)]
 pub struct ProfileArg {
     /// Directory holding this device's key and identity.
@@ -230,6 +247,38 @@ pub enum DeviceCommand {
     },
     /// Wait for requests and answer them interactively.
     Watch {
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// The user's devices: state, last seen, push channel.
+    Devices {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a new device of the same user that waits for activation, with the code it shows
+    /// (--deny refuses and removes it).
+    Activate {
+        /// The waiting device's id (see `assent device devices`).
+        id: String,
+        #[arg(long, required_unless_present = "deny")]
+        code: Option<String>,
+        #[arg(long)]
+        deny: bool,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// The user's recovery codes: how many are left, or with --regenerate a new set (printed
+    /// once; earlier codes stop working).
+    RecoveryCodes {
+        #[arg(long)]
+        regenerate: bool,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// This device's state (`pending_activation` until another device approves it).
+    Status {
         #[command(flatten)]
         profile: ProfileArg,
     },

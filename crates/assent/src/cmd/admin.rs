@@ -1,7 +1,9 @@
 //! `assent admin ...`: the admin API from the terminal.
 
 use super::CmdResult;
-use crate::cli::{AdminArgs, AdminCommand, AdminDeviceCommand, AppCommand, UserCommand};
+use crate::cli::{
+    AdminArgs, AdminCommand, AdminDeviceCommand, AppCommand, FactorCommand, UserCommand,
+};
 use crate::output;
 use assent_client::AdminClient;
 use std::process::ExitCode;
@@ -116,6 +118,61 @@ pub async fn run(args: AdminArgs) -> CmdResult {
             let device = client.revoke_device(&id).await?;
             println!("Revoked {} ({}) of {}", device.id, device.name, device.user);
         }
+        AdminCommand::Factors {
+            command: FactorCommand::Show { user, json },
+        } => {
+            let factors = client.factors(&user).await?;
+            if json {
+                output::json(&factors);
+            } else {
+                println!("{}: can use {}", factors.user, or_none(&factors.available));
+                let push = if factors.push.suspended {
+                    format!(
+                        "suspended until {}",
+                        factors.push.suspended_until.unwrap_or_default()
+                    )
+                } else if factors.push.available {
+                    "available".to_owned()
+                } else {
+                    "no active device".to_owned()
+                };
+                println!("  push: {push}");
+                for d in &factors.push.devices {
+                    println!(
+                        "    {}\t{}\t{}\tlast seen {}",
+                        d.id,
+                        d.name,
+                        d.state.as_str(),
+                        d.last_seen_at.as_deref().unwrap_or("never")
+                    );
+                }
+                let lock = |l: &Option<String>| {
+                    l.as_ref()
+                        .map(|t| format!(", locked until {t}"))
+                        .unwrap_or_default()
+                };
+                println!(
+                    "  totp: {}{}",
+                    if factors.totp.enrolled {
+                        "enrolled"
+                    } else {
+                        "not enrolled"
+                    },
+                    lock(&factors.totp.locked_until)
+                );
+                println!(
+                    "  recovery codes: {} left{}",
+                    factors.recovery_codes.remaining,
+                    lock(&factors.recovery_codes.locked_until)
+                );
+            }
+        }
+        AdminCommand::Factors {
+            command: FactorCommand::TotpReset { user },
+        } => {
+            client.remove_totp(&user).await?;
+            println!("Removed the TOTP factor of {user}; a new one can be enrolled.");
+        }
         AdminCommand::PolicyReload => {
             let policy = client.reload_policy().await?;
             let rules = policy["rules"].as_array().map_or(0, Vec::len);
@@ -127,4 +184,12 @@ pub async fn run(args: AdminArgs) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing (enroll a device or a fallback factor)".to_owned()
+    } else {
+        items.join(", ")
+    }
 }

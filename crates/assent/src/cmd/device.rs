@@ -31,6 +31,90 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
                 p.device_id, p.name, p.user, p.server
             );
             println!("Server key pinned: {}", p.server_jwk.thumbprint());
+            if let Some(code) = device.activation_code() {
+                println!();
+                println!("This device waits for approval from another of your devices.");
+                println!("On that device, approve it with this code:  {code}");
+                println!(
+                    "(CLI: assent device activate {} --code {code} --profile <that device's profile>)",
+                    p.device_id
+                );
+                println!(
+                    "Until then it can answer nothing; `assent device status` shows its state."
+                );
+            }
+        }
+        DeviceCommand::Devices { profile, json } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let devices = device.devices().await?;
+            if json {
+                output::json(&devices);
+            } else {
+                for d in devices {
+                    let this = if d.id == device.profile().device_id {
+                        " (this device)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{}\t{}{this}\t{}\t{}\tenrolled {}\tlast seen {}\t{}",
+                        d.id,
+                        d.name,
+                        d.platform,
+                        d.state.as_str(),
+                        d.created_at,
+                        d.last_seen_at.as_deref().unwrap_or("never"),
+                        d.push_channel
+                    );
+                }
+            }
+        }
+        DeviceCommand::Activate {
+            id,
+            code,
+            deny,
+            profile,
+        } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let decision = if deny {
+                Decision::Deny
+            } else {
+                Decision::Approve
+            };
+            match device
+                .decide_activation(&id, decision, code.as_deref())
+                .await?
+            {
+                Some(activated) => println!("{} ({}) is now active", activated.id, activated.name),
+                None => println!("{id} was refused and removed"),
+            }
+        }
+        DeviceCommand::RecoveryCodes {
+            regenerate,
+            profile,
+        } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            if regenerate {
+                let codes = device.regenerate_recovery_codes().await?;
+                println!("New recovery codes (each works once; earlier codes no longer work).");
+                println!("Store them somewhere safe; they are not shown again:");
+                for code in codes {
+                    println!("  {code}");
+                }
+            } else {
+                println!("{} recovery codes left", device.recovery_count().await?);
+            }
+        }
+        DeviceCommand::Status { profile } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let me = device.me().await?;
+            println!(
+                "{} ({}) of {}: {}",
+                me.device_id,
+                me.name,
+                me.user,
+                me.state.as_str()
+            );
         }
         DeviceCommand::Pending { profile, json } => {
             let device = DeviceClient::from_profile(&profile.profile)?;

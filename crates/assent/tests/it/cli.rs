@@ -184,3 +184,57 @@ async fn watch_prompts_with_the_full_context_and_takes_the_typed_code() {
     watch.wait().unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_approves_a_new_terminal_and_admins_see_factors() {
+    let server = TestServer::spawn().await;
+    let app = server.app("acme").await;
+    server.user("alice").await;
+    let link = server.admin.create_enrollment("alice").await.unwrap().link;
+    let first = server.scratch("first");
+    assert_eq!(
+        run(device(&first, &["enroll", &link, "--name", "desk"])).0,
+        0
+    );
+
+    // A relying party's enrollment for a user with a device: the new terminal is held, and
+    // prints the code to type on the first one.
+    let held = app.client.create_enrollment("alice").await.unwrap().link;
+    let second = server.scratch("second");
+    let (code, out, err) = run(device(&second, &["enroll", &held, "--name", "laptop"]));
+    assert_eq!(code, 0, "{err}");
+    let activation = out
+        .lines()
+        .find_map(|l| l.split("with this code:").nth(1))
+        .expect("the activation code is printed")
+        .trim()
+        .to_owned();
+    let (_, status, _) = run(device(&second, &["status"]));
+    assert!(status.ends_with("pending_activation\n"), "{status}");
+    let (code, _, err) = run(device(&second, &["pending"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("waits for approval"), "{err}");
+
+    let (_, listed, _) = run(device(&first, &["devices"]));
+    let waiting = listed
+        .lines()
+        .find(|l| l.contains("pending_activation"))
+        .expect("the held terminal is listed");
+    let id = waiting.split('\t').next().unwrap().to_owned();
+    let (code, out, err) = run(device(&first, &["activate", &id, "--code", &activation]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("is now active"), "{out}");
+    let (_, status, _) = run(device(&second, &["status"]));
+    assert!(status.ends_with("active\n"), "{status}");
+
+    // Recovery codes from the terminal; the admin sees the count and the devices.
+    let (code, out, _) = run(device(&second, &["recovery-codes", "--regenerate"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 10);
+    let (code, out, err) = admin(&server, &["factors", "show", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("can use push, recovery_code"), "{out}");
+    assert!(out.contains("recovery codes: 10 left"), "{out}");
+    assert_eq!(out.matches("\tactive\t").count(), 2, "{out}");
+    server.stop().await;
+}

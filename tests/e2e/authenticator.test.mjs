@@ -1,6 +1,7 @@
 // The web authenticator and Acme in real Chromium: enrollment, live prompts, number matching,
 // deny and fraud, a transfer with passkey user verification and tampered details, Web Push
-// notifications from the service worker, and the non-extractable device key.
+// notifications from the service worker, the non-extractable device key, trusted registration
+// of a second device, and recovery codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startDemo, launchBrowser, enrolledAuthenticator, acmeSignIn, acmeOutcome, openPrompt, sql, screenshot, assentBinary,
+  startDemo, launchBrowser, enrolledAuthenticator, authenticatorContext, acmeSignIn, acmeOutcome, openPrompt, sql, screenshot,
+  assentBinary, callApi,
 } from './support.mjs';
 
 let demo;
@@ -29,6 +31,17 @@ after(async () => {
 async function home() {
   await auth.page.goto(`${demo.assent_url}/app/`);
   await auth.page.getByRole('heading', { name: 'Requests' }).waitFor();
+}
+
+// A relying party of its own (Acme's key stays inside the demo), created once.
+let rpKey;
+async function relyingPartyKey() {
+  if (!rpKey) {
+    const created = await callApi(demo, demo.admin_key, 'POST', '/v1/admin/apps', { name: 'Example Shop' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    rpKey = created.body.api_key;
+  }
+  return rpKey;
 }
 
 test('1. enroll, sign in to Acme, answer the live prompt with the code, and verify the receipt', async () => {
@@ -265,7 +278,130 @@ test('5b. "This wasn\'t me" on a new-device alert revokes that device', async ()
   assert.throws(() => execFileSync(assentBinary(), ['device', 'pending', '--profile', join(profile, 'p')], { stdio: 'pipe' }));
 });
 
-test('6. with the server gone, the authenticator still loads and says the server is unreachable', async () => {
+/** The relying party enrolls another device for alice; it opens the link and waits for approval. */
+async function heldDevice() {
+  const enrollment = await callApi(demo, await relyingPartyKey(), 'POST', '/v1/enrollments', { user: 'alice' });
+  assert.equal(enrollment.status, 201, JSON.stringify(enrollment.body));
+  assert.equal(enrollment.body.activation, 'device_approval');
+  const held = await authenticatorContext(browser);
+  await held.page.goto(enrollment.body.link);
+  await held.page.getByRole('heading', { name: 'Approve this device from one of your other devices' }).waitFor({ timeout: 30000 });
+  held.code = (await held.page.locator('#activation-code').textContent()).trim();
+  assert.match(held.code, /^\d{6}$/);
+  held.id = await held.page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('assent');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const get = req.result.transaction('device').objectStore('device').get('self');
+      get.onsuccess = () => resolve(get.result.device_id);
+    };
+  }));
+  return held;
+}
+
+test('6. trusted registration: a new device waits until an enrolled device approves it with its code', async () => {
+  const { page } = auth;
+  await home();
+  const phone = await heldDevice();
+  // Held: it can answer nothing, and a reload shows the same code again.
+  await phone.page.reload();
+  await phone.page.getByRole('heading', { name: 'Approve this device from one of your other devices' }).waitFor();
+  assert.equal((await phone.page.locator('#activation-code').textContent()).trim(), phone.code);
+  await screenshot(phone.page, 'activation-pending');
+
+  // The enrolled device hears of it live, and its alert leads to the waiting device.
+  const review = page.locator(`li[data-alert="device_activation_requested"] button[data-review="${phone.id}"]`);
+  await review.waitFor({ timeout: 15000 });
+  await review.click();
+  const item = page.locator(`#devices li[data-device="${phone.id}"]`);
+  assert.equal(await item.getAttribute('data-state'), 'pending_activation');
+  await item.getByText('Waiting for approval').waitFor();
+  const input = item.getByLabel('Code shown on the new device');
+  assert.equal(await input.evaluate((node) => node === document.activeElement), true, 'the alert focuses the code field');
+  await input.fill(phone.code);
+  await screenshot(page, 'activation-approve');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#flash').getByText('is approved').waitFor();
+  await page.locator(`#devices li[data-device="${phone.id}"][data-state="active"]`).waitFor();
+
+  // The new device moves on by itself, registers its passkey, and lists its devices.
+  await phone.page.getByRole('heading', { name: 'Requests' }).waitFor({ timeout: 15000 });
+  await phone.page.getByText('This device is now active').waitFor();
+  assert.equal(await phone.page.getByText('No passkey on this device').count(), 0);
+  const mine = phone.page.locator(`#devices li[data-device="${phone.id}"]`);
+  await mine.getByText('this device').waitFor();
+  assert.match(await mine.locator('[data-field="last-seen"]').textContent(), /last seen/);
+  assert.match(await mine.locator('[data-field="channel"]').textContent(), /live updates|Web Push/);
+  await screenshot(phone.page, 'activation-active');
+
+  // A second held device is denied: its page says so and forgets it.
+  const tablet = await heldDevice();
+  const denyButton = page.locator(`#devices li[data-device="${tablet.id}"] button[data-deny-device]`);
+  await denyButton.waitFor({ timeout: 15000 });
+  await denyButton.click();
+  await page.locator('#flash').getByText('was denied and removed').waitFor();
+  await tablet.page.getByText('This device was not approved and has been removed').waitFor({ timeout: 15000 });
+  await screenshot(tablet.page, 'activation-removed');
+  await tablet.page.reload();
+  await tablet.page.getByRole('heading', { name: 'Enroll this browser' }).waitFor();
+
+  // A third one with a mistyped code is removed too, and the approving device says why.
+  const laptop = await heldDevice();
+  const laptopItem = page.locator(`#devices li[data-device="${laptop.id}"]`);
+  await laptopItem.getByLabel('Code shown on the new device').fill(laptop.code === '000000' ? '111111' : '000000');
+  await laptopItem.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#flash').getByText('The code did not match; that device was removed.').waitFor();
+  await laptop.page.getByText('This device was not approved and has been removed').waitFor({ timeout: 15000 });
+  assert.equal(await page.locator(`#devices li[data-device="${laptop.id}"]`).count(), 0);
+
+  await Promise.all([phone.context.close(), tablet.context.close(), laptop.context.close()]);
+});
+
+test('7. recovery codes: generated once on the device, counted, and used up by the relying party', async () => {
+  const { page, context } = auth;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: demo.assent_url });
+  await home();
+  let question = null;
+  page.once('dialog', (dialog) => { question = dialog.message(); dialog.accept(); });
+  await page.locator('#generate-recovery').click();
+  await page.getByRole('heading', { name: 'Your new recovery codes' }).waitFor();
+  assert.match(question, /stop working/);
+  const codes = (await page.locator('#recovery-codes li').allTextContents()).map((c) => c.trim());
+  assert.equal(codes.length, 10);
+  for (const code of codes) assert.match(code, /^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$/);
+  assert.equal(new Set(codes).size, 10);
+  await page.getByText('shown only this once').waitFor();
+  await page.locator('#copy-codes').click();
+  await page.getByText('Recovery codes copied.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes.join('\n'));
+  await screenshot(page, 'recovery-codes');
+  // Live updates (the alert about the new codes) leave them on screen.
+  await new Promise((r) => setTimeout(r, 1500));
+  await page.getByRole('heading', { name: 'Your new recovery codes' }).waitFor();
+  await page.locator('#codes-done').click();
+  await page.getByRole('heading', { name: 'Requests' }).waitFor();
+  assert.equal(await page.locator('#recovery-remaining').getAttribute('data-remaining'), '10');
+
+  // The relying party checks one where the user signs in without a device.
+  const verified = await callApi(demo, await relyingPartyKey(), 'POST', '/v1/verify/recovery-code', { user: 'alice', code: codes[0] });
+  assert.equal(verified.status, 200, JSON.stringify(verified.body));
+  assert.equal(verified.body.valid, true);
+  assert.equal(verified.body.remaining, 9);
+  const reused = await callApi(demo, await relyingPartyKey(), 'POST', '/v1/verify/recovery-code', { user: 'alice', code: codes[0] });
+  assert.notEqual(reused.status, 200);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Requests' }).waitFor();
+  assert.equal(await page.locator('#recovery-remaining').getAttribute('data-remaining'), '9');
+  await page.getByText('9 unused recovery codes left.').waitFor();
+
+  // Declining the confirmation changes nothing.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.locator('#generate-recovery').click();
+  await page.getByRole('heading', { name: 'Requests' }).waitFor();
+  assert.equal(await page.locator('#recovery-remaining').getAttribute('data-remaining'), '9');
+});
+
+test('8. with the server gone, the authenticator still loads and says the server is unreachable', async () => {
   const { page } = auth;
   await home();
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));

@@ -53,6 +53,14 @@ export async function launchBrowser() {
  * authenticator (internal transport, user verification) attached before enrollment.
  */
 export async function enrolledAuthenticator(browser, link) {
+  const auth = await authenticatorContext(browser);
+  await auth.page.goto(link);
+  await auth.page.getByRole('heading', { name: 'Requests' }).waitFor({ timeout: 30000 });
+  return auth;
+}
+
+/** A fresh phone-sized browser context with a virtual WebAuthn authenticator, not enrolled yet. */
+export async function authenticatorContext(browser) {
   const context = await browser.newContext({ viewport: { width: 420, height: 900 } });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -61,9 +69,18 @@ export async function enrolledAuthenticator(browser, link) {
     protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
     isUserVerified: true, automaticPresenceSimulation: true,
   } });
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Requests' }).waitFor({ timeout: 30000 });
   return { context, page, cdp, authenticatorId };
+}
+
+/** Calls the Assent HTTP API with a bearer key; resolves with the status and the JSON body. */
+export async function callApi(demo, key, method, path, body) {
+  const res = await fetch(`${demo.assent_url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
 /** Signs in to Acme with a password in a fresh context; resolves at the code page. */

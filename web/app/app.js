@@ -152,7 +152,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Counts the views shown, so a view whose data arrives after another was shown gives way.
+let views = 0;
+
 function show(...nodes) {
+  views += 1;
   const m = main();
   m.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   const heading = m.querySelector('h1');
@@ -210,17 +214,26 @@ async function enroll(link) {
   if (!registration || registration.jkt !== (await thumbprint(jwk)) || registration.device_id !== enrolled.device_id) {
     throw new Error('The server’s confirmation is not signed by the expected key; enrollment not trusted.');
   }
-  device = { device_id: enrolled.device_id, user: enrolled.user, name, privateKey: pair.privateKey, jwk, server_jwk: serverJwk, passkey_id: null };
+  // A device held for trusted registration keeps its activation code, to show it again after a
+  // reload until one of the user's active devices approves it.
+  const pending = enrolled.state === 'pending_activation';
+  device = {
+    device_id: enrolled.device_id, user: enrolled.user, name, privateKey: pair.privateKey, jwk, server_jwk: serverJwk, passkey_id: null,
+    state: pending ? 'pending_activation' : 'active', activation_code: pending ? enrolled.activation_code : null,
+  };
   await saveDevice(device);
   history.replaceState(null, '', '/app/');
   await setUpPasskey();
   // Subscribing may ask for permission, which browsers expect from a click: only when granted.
-  if ('Notification' in window && Notification.permission === 'granted') await setUpPush();
+  if (!pending) await setUpPushIfAllowed();
   status('');
 }
 
+const isPending = () => Boolean(device && device.state === 'pending_activation');
+
 // The passkey is this device's user-verification factor: a fingerprint, face or PIN check that
-// requests needing user verification require on top of the device key.
+// requests needing user verification require on top of the device key. It is created while
+// enrolling; a device waiting for activation registers it with the server once approved.
 async function setUpPasskey() {
   if (!window.PublicKeyCredential || !navigator.credentials) return;
   try {
@@ -235,12 +248,30 @@ async function setUpPasskey() {
     } });
     const spki = cred.response.getPublicKey && cred.response.getPublicKey();
     if (!spki || cred.response.getPublicKeyAlgorithm() !== -7) throw new Error('not an ES256 passkey');
-    await api('POST', '/v1/device/passkey', { credential_id: b64u(cred.rawId), public_key: b64u(spki) });
-    device.passkey_id = b64u(cred.rawId);
+    device.passkey_unregistered = { credential_id: b64u(cred.rawId), public_key: b64u(spki) };
     await saveDevice(device);
   } catch (e) {
     console.warn('passkey not set up', e);
+    return;
   }
+  if (!isPending()) await registerPasskey();
+}
+
+async function registerPasskey() {
+  const passkey = device.passkey_unregistered;
+  if (!passkey) return;
+  try {
+    await api('POST', '/v1/device/passkey', passkey);
+    device.passkey_id = passkey.credential_id;
+    delete device.passkey_unregistered;
+    await saveDevice(device);
+  } catch (e) {
+    console.warn('passkey not registered', e);
+  }
+}
+
+async function setUpPushIfAllowed() {
+  if ('Notification' in window && Notification.permission === 'granted') await setUpPush();
 }
 
 async function setUpPush() {
@@ -278,7 +309,6 @@ async function runEnroll(link) {
   try {
     show(el('h1', { text: 'Enrolling…' }), el('p', { text: 'Checking the link and creating this device’s key.' }));
     await enroll(link);
-    await renderHome();
   } catch (e) {
     status('');
     const messages = {
@@ -287,23 +317,132 @@ async function runEnroll(link) {
       enrollment_code_invalid: 'This enrollment link is not valid. Check that you copied all of it.',
     };
     renderEnroll(messages[e.code] || e.message);
+    return;
   }
+  await enter();
 }
+
+// ---------------------------------------------------------------- waiting for activation
+
+// A device enrolled for a user who already has one is held until one of the user's active
+// devices approves it with the code shown here. Until then its only permitted call is
+// GET /v1/device/me, which this screen polls.
+const ACTIVATION_POLL_MS = 2000;
+let activationTimer = null;
+let activationChecking = false;
+
+function renderPending() {
+  show(
+    el('h1', { text: 'Approve this device from one of your other devices' }),
+    el('p', { text: `On a device already enrolled for ${device.user}, open Assent: under “Your devices”, “${device.name}” waits for approval. Type this code there:` }),
+    el('p', { class: 'activation-code', id: 'activation-code', text: device.activation_code || '' }),
+    el('p', { class: 'time', text: 'This page moves on by itself once the device is approved. Until then it can see and answer nothing.' }),
+    el('p', { class: 'time', text: 'If you have no other device at hand, ask your administrator or use a recovery code where you sign in.' }),
+  );
+  checkActivation();
+}
+
+function scheduleActivationCheck() {
+  clearTimeout(activationTimer);
+  activationTimer = setTimeout(checkActivation, ACTIVATION_POLL_MS);
+}
+
+async function checkActivation() {
+  clearTimeout(activationTimer);
+  if (!isPending() || activationChecking) return;
+  // A hidden page stops polling; it checks again as soon as it is shown.
+  if (document.hidden) return;
+  activationChecking = true;
+  try {
+    const me = await api('GET', '/v1/device/me');
+    status('');
+    if (me.state === 'active') {
+      await activated();
+      return;
+    }
+  } catch (e) {
+    if (e.code === 'invalid_device_proof') {
+      await removedWhilePending();
+      return;
+    }
+    if (e.code === 'device_revoked') return;
+    status(e instanceof Unreachable ? e.message : `Cannot check this device’s state: ${e.message}`);
+  } finally {
+    activationChecking = false;
+  }
+  scheduleActivationCheck();
+}
+
+async function activated() {
+  device.state = 'active';
+  device.activation_code = null;
+  await saveDevice(device);
+  await registerPasskey();
+  await setUpPushIfAllowed();
+  flash('ok', 'This device is now active: it can see and answer your requests.');
+  runStream();
+  await route();
+}
+
+async function removedWhilePending() {
+  clearTimeout(activationTimer);
+  await forgetDevice();
+  device = null;
+  document.getElementById('who').textContent = '';
+  show(
+    el('h1', { text: 'This device was not approved' }),
+    notice('bad', 'This device was not approved and has been removed. If you meant to add it, ask for a new enrollment link and approve it from one of your other devices.'),
+    el('div', { class: 'actions' }, el('button', { class: 'primary', onclick: () => renderEnroll(), text: 'Enroll again' })),
+  );
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (isPending()) {
+    if (document.hidden) clearTimeout(activationTimer);
+    else checkActivation();
+  }
+});
 
 // ---------------------------------------------------------------- home: requests, alerts, devices
 
+// A short message shown at the top of the home view for a while, across the re-renders that
+// live updates cause.
+let flashed = null;
+
+function flash(kind, text) {
+  flashed = { kind, text, until: Date.now() + 20000 };
+}
+
+function flashNotice() {
+  if (!flashed || Date.now() > flashed.until) { flashed = null; return null; }
+  const n = notice(flashed.kind, flashed.text);
+  n.id = 'flash';
+  return n;
+}
+
+let homeRenders = 0;
+
 async function renderHome() {
-  let pending, alerts, devices, me;
+  if (isPending()) { renderPending(); return; }
+  // Only the latest home render shows, and none once another view took the screen meanwhile.
+  const view = views;
+  const ticket = ++homeRenders;
+  const stale = () => ticket !== homeRenders || view !== views;
+  let pending, alerts, devices, me, recovery;
   try {
-    [pending, alerts, devices, me] = await Promise.all([
+    [pending, alerts, devices, me, recovery] = await Promise.all([
       api('GET', '/v1/device/approvals'), api('GET', '/v1/device/alerts'),
       api('GET', '/v1/device/devices'), api('GET', '/v1/device/me'),
+      // The count is a convenience: the home view still loads without it.
+      api('GET', '/v1/device/recovery-codes').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
     ]);
   } catch (e) {
-    if (e.code === 'device_revoked') return;
+    if (e.code === 'device_revoked' || stale()) return;
     show(el('h1', { text: 'Assent' }), notice('bad', e.message), el('button', { onclick: renderHome, text: 'Try again' }));
     return;
   }
+  if (stale()) return;
+  shownCodes = false;
   const requests = pending.approvals.length
     ? el('ul', { class: 'plain', id: 'pending' }, pending.approvals.map((a) => el('li', {},
       el('button', { class: 'primary', 'data-approval': a.id, onclick: () => openApproval(a.id) },
@@ -312,6 +451,7 @@ async function renderHome() {
     : el('p', { id: 'pending-empty', text: 'Nothing waiting for you.' });
   show(
     el('h1', { text: 'Requests' }),
+    flashNotice(),
     me.has_passkey ? null : notice('warn', 'No passkey on this device: it cannot approve requests that need a fingerprint, face or PIN check.'),
     notificationOffer(),
     el('section', { class: 'card', 'aria-labelledby': 'h-pending' }, el('h2', { id: 'h-pending', text: 'Waiting for your answer' }), requests),
@@ -321,14 +461,16 @@ async function renderHome() {
         : el('p', { text: 'No alerts.' })),
     el('section', { class: 'card', 'aria-labelledby': 'h-devices' }, el('h2', { id: 'h-devices', text: 'Your devices' }),
       el('ul', { class: 'plain', id: 'devices' }, devices.devices.map((d) => deviceItem(d)))),
+    recoverySection(recovery),
   );
 }
 
-// A new-device alert offers "This wasn't me", which revokes that device at once.
+// A new-device alert offers "This wasn't me", which revokes that device at once; a device waiting
+// for activation is approved or denied in the device list, where the alert leads.
 function alertItem(a, devices) {
   const li = el('li', { 'data-alert': a.kind }, el('div', { text: a.message }), el('time', { class: 'time', datetime: a.created_at, text: when(a.created_at) }));
-  const target = a.kind === 'device_enrolled' && a.device_id && a.device_id !== device.device_id
-    ? devices.find((d) => d.id === a.device_id && d.state === 'active') : null;
+  const other = a.device_id && a.device_id !== device.device_id ? devices.find((d) => d.id === a.device_id) : null;
+  const target = a.kind === 'device_enrolled' && other && other.state === 'active' ? other : null;
   if (target) {
     li.append(el('div', { class: 'actions' }, el('button', { class: 'danger', 'data-wasnt-me': a.device_id, onclick: async () => {
       try {
@@ -338,7 +480,18 @@ function alertItem(a, devices) {
       await renderHome();
     }, text: 'This wasn’t me: revoke it' })));
   }
+  if (a.kind === 'device_activation_requested' && other && other.state === 'pending_activation') {
+    li.append(el('div', { class: 'actions' }, el('button', { class: 'primary', 'data-review': a.device_id, onclick: () => reviewDevice(a.device_id), text: 'Review the new device' })));
+  }
   return li;
+}
+
+function reviewDevice(id) {
+  const item = main().querySelector(`li[data-device="${CSS.escape(id)}"]`);
+  if (!item) return;
+  item.scrollIntoView({ block: 'center' });
+  const input = item.querySelector('input');
+  (input || item).focus();
 }
 
 // Notifications need the user's permission, asked from a click (browsers ignore unprompted asks).
@@ -352,13 +505,37 @@ function notificationOffer() {
     }, text: 'Turn on notifications' }));
 }
 
+const CHANNEL_LABELS = { web_push: 'Web Push notifications', stream: 'live updates while open' };
+
+function ago(iso) {
+  const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+  if (Math.abs(seconds) < 60) return 'just now';
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  for (const [unit, size] of [['day', 86400], ['hour', 3600], ['minute', 60]]) {
+    if (Math.abs(seconds) >= size) return rtf.format(Math.round(seconds / size), unit);
+  }
+  return rtf.format(seconds, 'second');
+}
+
 function deviceItem(d) {
   const mine = d.id === device.device_id;
   const revoked = d.state === 'revoked';
-  const li = el('li', { 'data-device': d.id },
-    el('div', {}, el('strong', { text: d.name }), mine ? el('span', { class: 'tag', text: 'this device' }) : null, revoked ? el('span', { class: 'tag', text: 'revoked' }) : null),
-    el('div', { class: 'time', text: `${d.platform} · enrolled ${when(d.created_at)}` }));
+  const waiting = d.state === 'pending_activation';
+  const seen = d.last_seen_at
+    ? el('span', { 'data-field': 'last-seen', title: when(d.last_seen_at) }, `last seen ${ago(d.last_seen_at)}`)
+    : el('span', { 'data-field': 'last-seen' }, 'not seen yet');
+  const li = el('li', { 'data-device': d.id, 'data-state': d.state, tabindex: '-1' },
+    el('div', {}, el('strong', { text: d.name }), mine ? el('span', { class: 'tag', text: 'this device' }) : null,
+      revoked ? el('span', { class: 'tag', text: 'revoked' }) : null,
+      waiting ? el('span', { class: 'tag waiting', text: 'Waiting for approval' }) : null),
+    el('div', { class: 'time' }, `${d.platform} · enrolled ${when(d.created_at)}`),
+    revoked ? null : el('div', { class: 'time' }, seen, ' · ',
+      el('span', { 'data-field': 'channel' }, CHANNEL_LABELS[d.push_channel] || d.push_channel || 'unknown channel')));
   if (revoked) return li;
+  if (waiting && !mine) {
+    li.append(activationForm(d));
+    return li;
+  }
   const actions = el('div', { class: 'actions' },
     el('button', { onclick: () => renameForm(li, d), text: 'Rename' }),
     mine ? null : el('button', { class: 'danger', onclick: async () => {
@@ -370,6 +547,55 @@ function deviceItem(d) {
   return li;
 }
 
+const ACTIVATION_PROBLEMS = {
+  wrong_code: 'The code did not match; that device was removed. If it is yours, enroll it again with a new link.',
+  already_decided: 'That device was already approved or removed, perhaps from another of your devices.',
+  expired: 'That device waited too long and was removed. If it is yours, enroll it again with a new link.',
+  not_found: 'That device no longer exists.',
+};
+
+// Approving needs the code shown on the new device: whoever holds it is in front of both.
+function activationForm(d) {
+  const id = `activation-${d.id}`;
+  const input = el('input', { type: 'text', id, class: 'activation-input', inputmode: 'numeric', autocomplete: 'off', pattern: '[0-9]*', maxlength: '10', 'aria-describedby': `${id}-help` });
+  const message = el('div', { class: 'activation-message' });
+  const decide = async (decision) => {
+    const code = input.value.trim();
+    if (decision === 'approve' && !code) {
+      message.replaceChildren(notice('bad', 'Type the code shown on the new device first.'));
+      input.focus();
+      return;
+    }
+    form.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    try {
+      await api('POST', `/v1/device/devices/${encodeURIComponent(d.id)}/activation`, decision === 'approve' ? { decision, code } : { decision });
+      flash(decision === 'approve' ? 'ok' : 'warn', decision === 'approve' ? `“${d.name}” is approved and can now answer your requests.` : `“${d.name}” was denied and removed.`);
+    } catch (e) {
+      if (e.code === 'device_revoked') return;
+      if (e.code === 'code_required') {
+        message.replaceChildren(notice('bad', 'Type the code shown on the new device first.'));
+        form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+        return;
+      }
+      if (!ACTIVATION_PROBLEMS[e.code]) {
+        message.replaceChildren(notice('bad', e.message));
+        form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+        return;
+      }
+      flash('bad', ACTIVATION_PROBLEMS[e.code]);
+    }
+    await renderHome();
+  };
+  const form = el('form', { class: 'activation', 'data-activation': d.id, onsubmit: (e) => { e.preventDefault(); decide('approve'); } },
+    el('label', { for: id, text: 'Code shown on the new device' }), input,
+    el('p', { id: `${id}-help`, class: 'time', text: 'Approve only if you are adding this device yourself and the code matches its screen. If you did not ask for it, deny it.' }),
+    message,
+    el('div', { class: 'actions' },
+      el('button', { class: 'primary', type: 'submit', 'data-approve-device': d.id, text: 'Approve' }),
+      el('button', { type: 'button', 'data-deny-device': d.id, onclick: () => decide('deny'), text: 'Deny' })));
+  return form;
+}
+
 function renameForm(li, d) {
   const input = el('input', { type: 'text', class: 'name', id: `name-${d.id}`, value: d.name, maxlength: '64' });
   li.replaceChildren(el('form', { onsubmit: async (e) => {
@@ -379,6 +605,61 @@ function renameForm(li, d) {
   } }, el('label', { for: `name-${d.id}`, text: 'Device name' }), input,
   el('div', { class: 'actions' }, el('button', { class: 'primary', type: 'submit', text: 'Save' }), el('button', { type: 'button', onclick: renderHome, text: 'Cancel' }))));
   input.focus();
+}
+
+// ---------------------------------------------------------------- recovery codes
+
+// While new codes are on screen, live updates do not replace them: they are shown only once.
+let shownCodes = false;
+
+function recoverySection(recovery) {
+  const remaining = recovery ? recovery.remaining : null;
+  const count = remaining === null ? 'The number of recovery codes left cannot be read right now.'
+    : remaining === 0 ? 'You have no unused recovery codes.'
+      : `${remaining} unused recovery code${remaining === 1 ? '' : 's'} left.`;
+  return el('section', { class: 'card', 'aria-labelledby': 'h-recovery', id: 'recovery' },
+    el('h2', { id: 'h-recovery', text: 'Recovery codes' }),
+    el('p', { id: 'recovery-remaining', 'data-remaining': remaining === null ? null : String(remaining), text: count }),
+    el('p', { class: 'time', text: 'A recovery code proves it is you when none of your devices can: where you sign in, or to add a new device. Each works once.' }),
+    el('div', { class: 'actions' }, el('button', { id: 'generate-recovery', onclick: () => generateRecoveryCodes(remaining), text: 'Generate new codes' })));
+}
+
+async function generateRecoveryCodes(remaining) {
+  const question = remaining
+    ? `Generate new recovery codes? Your ${remaining} unused code${remaining === 1 ? '' : 's'} will stop working at once.`
+    : 'Generate new recovery codes? Any earlier codes stop working, and the new ones are shown only once.';
+  if (!confirm(question)) return;
+  // Held from now on: the alert about the new codes may arrive before they do.
+  shownCodes = true;
+  let result;
+  try {
+    result = await api('POST', '/v1/device/recovery-codes', {});
+  } catch (e) {
+    shownCodes = false;
+    if (e.code !== 'device_revoked') status(e.message);
+    return;
+  }
+  renderRecoveryCodes(result.codes);
+}
+
+function renderRecoveryCodes(codes) {
+  shownCodes = true;
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(codes.join('\n'));
+      status('Recovery codes copied.');
+    } catch (_) {
+      status('This browser does not allow copying here: select the codes and copy them.');
+    }
+  };
+  show(
+    el('h1', { text: 'Your new recovery codes' }),
+    notice('warn', 'Store them somewhere safe now, such as a password manager or on paper: they are shown only this once. Each code works once, and every earlier code has stopped working.'),
+    el('ol', { class: 'codes', id: 'recovery-codes' }, codes.map((c) => el('li', {}, el('code', { text: c })))),
+    el('div', { class: 'actions' },
+      el('button', { id: 'copy-codes', onclick: copy, text: 'Copy' }),
+      el('button', { class: 'primary', id: 'codes-done', onclick: () => { shownCodes = false; renderHome(); }, text: 'I have stored them' })),
+  );
 }
 
 // ---------------------------------------------------------------- the prompt
@@ -610,13 +891,29 @@ function onStreamEvent(event, data) {
     show(el('h1', { text: 'Request ended' }), notice('warn', finalMessage(payload.state)), backHome());
     return;
   }
-  if (!currentPrompt && !location.hash.startsWith('#/approval/')) renderHome();
+  refreshHome();
+}
+
+// Live updates redraw the home view, but never under the user's fingers: not while a prompt or
+// new recovery codes are shown, nor while a field is being typed in (it retries a little later).
+let refreshTimer = null;
+
+function refreshHome() {
+  clearTimeout(refreshTimer);
+  if (!device || isPending() || currentPrompt || location.hash.startsWith('#/approval/')) return;
+  const typing = [...main().querySelectorAll('input')].some((i) => i === document.activeElement || i.value !== i.defaultValue);
+  if (shownCodes || typing) {
+    refreshTimer = setTimeout(refreshHome, 3000);
+    return;
+  }
+  renderHome();
 }
 
 // ---------------------------------------------------------------- start
 
 async function route() {
   if (!device) return;
+  if (isPending()) { renderPending(); return; }
   const m = location.hash.match(/^#\/approval\/([^/]+)$/);
   if (m) await renderPrompt(decodeURIComponent(m[1]));
   else { currentPrompt = null; clearInterval(countdown); await renderHome(); }
@@ -638,13 +935,26 @@ async function start() {
   if (!device) {
     if (enrolling && location.hash.includes('code=')) await runEnroll(location.href);
     else renderEnroll();
-    if (!device) return;
-  } else if (enrolling) {
+    return;
+  }
+  if (enrolling) {
     history.replaceState(null, '', '/app/');
     status('This browser is already enrolled.');
   }
+  await enter();
+}
+
+// With an enrolled device: a held one waits for activation, an active one listens and shows
+// the requested view.
+let routing = false;
+
+async function enter() {
   document.getElementById('who').textContent = device.user;
-  window.addEventListener('hashchange', route);
+  if (!routing) {
+    window.addEventListener('hashchange', route);
+    routing = true;
+  }
+  if (isPending()) { renderPending(); return; }
   runStream();
   await route();
 }

@@ -293,6 +293,16 @@ impl AdminClient {
             .await
     }
 
+    /// A new set of recovery codes for a user (earlier codes stop working).
+    pub async fn recovery_codes(&self, user: &str) -> Result<RecoveryCodes, ClientError> {
+        self.0
+            .post(
+                &format!("/v1/admin/users/{}/recovery-codes", segment(user)),
+                &serde_json::json!({}),
+            )
+            .await
+    }
+
     /// Removes a user's TOTP factor, so a new one can be enrolled.
     pub async fn remove_totp(&self, user: &str) -> Result<(), ClientError> {
         self.0

@@ -175,7 +175,8 @@ pub enum AuditEvent {
         purpose: String,
         counter: u64,
     },
-    /// A fallback factor was refused: `invalid_code`, `code_reused` or `rate_limited`.
+    /// A fallback factor was refused: `invalid_code` or `code_reused` (refusals by the rate
+    /// limit are logged, not audited, so a flood of guesses cannot flood the log).
     FactorRefused {
         user_id: String,
         factor: String,

@@ -210,13 +210,34 @@ impl Assent {
         Ok(RecoveryCodes { codes })
     }
 
-    /// [`Assent::regenerate_recovery_codes`] for a relying party or an admin.
+    /// [`Assent::regenerate_recovery_codes`] for a relying party or an admin. A recovery code
+    /// lets a new device in at once, so an application may only hand out a user's first set,
+    /// before the user has a device: replacing the codes of an enrolled user would let any
+    /// application mint a code and add a device of its choosing. Later sets come from the
+    /// user's own device or an admin.
     pub async fn recovery_codes_for(
         &self,
         by: &Principal,
         username: &str,
     ) -> Result<RecoveryCodes, CoreError> {
         let user = self.user_named(username).await?;
+        if let Principal::App(_) = by {
+            let has_device = self
+                .store
+                .list_devices(Some(&user.id))
+                .await?
+                .iter()
+                .any(|d| d.state == DeviceState::Active);
+            if has_device || !self.store.recovery_codes(&user.id).await?.is_empty() {
+                return Err(CoreError::rejected(
+                    ProblemCode::Forbidden,
+                    format!(
+                        "{} already has a device or recovery codes; new codes are generated on the user's device or by an admin",
+                        user.username
+                    ),
+                ));
+            }
+        }
         self.regenerate_recovery_codes(by.actor(), &user).await
     }
 

@@ -98,12 +98,15 @@ impl Assent {
         }
         match body.decision {
             Decision::Approve => {}
-            Decision::Deny => {
-                self.refuse_activation(&target, &by, "denied").await?;
-                return Ok(None);
-            }
-            Decision::Fraud => {
-                self.refuse_activation(&target, &by, "fraud").await?;
+            Decision::Deny | Decision::Fraud => {
+                let reason = if body.decision == Decision::Deny {
+                    "denied"
+                } else {
+                    "fraud"
+                };
+                if !self.refuse_activation(&target, &by, reason).await? {
+                    return Err(no_longer_waiting());
+                }
                 return Ok(None);
             }
         }
@@ -139,10 +142,7 @@ impl Assent {
             .activate_device(&target.id, self.audit(Actor::Device(by), event))
             .await?
         {
-            return Err(CoreError::rejected(
-                ProblemCode::AlreadyDecided,
-                "the device is no longer waiting for activation",
-            ));
+            return Err(no_longer_waiting());
         }
         self.alert_about(
             &target.user_id,
@@ -164,23 +164,24 @@ impl Assent {
         }))
     }
 
+    /// Removes a waiting device; `false` when another answer got there first.
     async fn refuse_activation(
         &self,
         target: &Device,
         by: &DeviceId,
         reason: &str,
-    ) -> Result<(), CoreError> {
+    ) -> Result<bool, CoreError> {
         let event = AuditEvent::DeviceActivationRefused {
             device_id: target.id.to_string(),
             user_id: target.user_id.to_string(),
             refused_by: by.to_string(),
             reason: reason.to_owned(),
         };
-        if self
+        let removed = self
             .store
             .remove_pending_device(&target.id, self.audit(Actor::Device(by.clone()), event))
-            .await?
-        {
+            .await?;
+        if removed {
             self.alert(
                 &target.user_id,
                 "device_activation_refused",
@@ -188,7 +189,7 @@ impl Assent {
             )
             .await;
         }
-        Ok(())
+        Ok(removed)
     }
 
     /// After a revocation: every request still waiting for the user is withdrawn (cancelled,
@@ -228,4 +229,11 @@ impl Assent {
         }
         Ok(())
     }
+}
+
+fn no_longer_waiting() -> CoreError {
+    CoreError::rejected(
+        ProblemCode::AlreadyDecided,
+        "the device is no longer waiting for activation",
+    )
 }

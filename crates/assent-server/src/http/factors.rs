@@ -65,7 +65,9 @@ pub(crate) async fn verify_recovery_code(
     ))
 }
 
-/// Generate a new set of recovery codes for a user, shown once; earlier codes stop working.
+/// Generate a user's first set of recovery codes, shown once. Only for a user without a device
+/// or codes: later sets come from the user's device or an admin, since a recovery code lets a
+/// new device in.
 #[utoipa::path(post, path = "/v1/users/{username}/recovery-codes", tag = "factors",
     params(("username" = String, Path)), security(("api_key" = [])),
     responses((status = 201, body = RecoveryCodes), (status = "4XX", body = Problem)))]
@@ -92,6 +94,20 @@ pub(crate) async fn factors(
     Path(username): Path<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
     Ok(Json(state.assent.user_factors(&username).await?))
+}
+
+/// Generate a new set of recovery codes for a user, as an admin (for example after a lost
+/// phone, when the user has no device to do it from).
+#[utoipa::path(post, path = "/v1/admin/users/{username}/recovery-codes", tag = "admin",
+    params(("username" = String, Path)), security(("api_key" = [])),
+    responses((status = 201, body = RecoveryCodes), (status = "4XX", body = Problem)))]
+pub(crate) async fn admin_recovery_codes(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
+    let codes = state.assent.recovery_codes_for(&admin, &username).await?;
+    Ok((StatusCode::CREATED, Json(codes)))
 }
 
 /// A user's factors, for an admin.

@@ -105,6 +105,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(factors::recovery_codes))
         .routes(routes!(factors::factors))
         .routes(routes!(factors::admin_factors))
+        .routes(routes!(factors::admin_recovery_codes))
         .routes(routes!(factors::remove_totp))
         .routes(routes!(device::register_passkey))
         .routes(routes!(device::alerts))

@@ -196,9 +196,17 @@ async fn totp_codes_from_an_independent_implementation_verify_once() {
 async fn recovery_codes_work_once_are_replaced_whole_and_hashed() {
     let server = TestServer::spawn().await;
     let app = server.app("acme").await;
-    let device = server.user_with_device("alice").await;
+    // An application hands out the first set, before the user has a device.
+    server.user("alice").await;
     let first = app.client.recovery_codes("alice").await.unwrap().codes;
     assert_eq!(first.len(), 10);
+    let device = server.device("alice", "phone").await;
+    // Later sets come from the user's device or an admin: an application that could replace
+    // them could mint a code and let a device of its choosing in.
+    assert_eq!(
+        code_of(app.client.recovery_codes("alice").await),
+        ProblemCode::Forbidden
+    );
     assert_eq!(device.recovery_count().await.unwrap(), 10);
 
     let used = app
@@ -361,7 +369,7 @@ async fn the_factors_endpoint_reflects_each_state() {
         .enroll_totp("alice", &EnrollTotp::default())
         .await
         .unwrap();
-    app.client.recovery_codes("alice").await.unwrap();
+    server.admin.recovery_codes("alice").await.unwrap();
     let factors = app.client.factors("alice").await.unwrap();
     assert_eq!(factors.available, ["push", "totp", "recovery_code"]);
     assert_eq!(factors.recovery_codes.remaining, 10);

@@ -140,7 +140,9 @@ fn flows(svg: &mut String, report: &Report) {
     let series: [(&str, Pick); 4] = [
         ("flow p50", |l| l.latency.flow.p50_ms),
         ("flow p99", |l| l.latency.flow.p99_ms),
-        ("answer to result p99", |l| l.latency.answer_to_result.p99_ms),
+        ("answer to result p99", |l| {
+            l.latency.answer_to_result.p99_ms
+        }),
         ("create p99", |l| l.latency.create.p99_ms),
     ];
     let max = nice_max(
@@ -170,10 +172,7 @@ fn flows(svg: &mut String, report: &Report) {
         );
         for p in &points {
             if let Some((x, y)) = p.split_once(',') {
-                let _ = write!(
-                    svg,
-                    r#"<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>"#
-                );
+                let _ = write!(svg, r#"<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>"#);
             }
         }
         let _ = write!(
@@ -204,11 +203,7 @@ fn pending(svg: &mut String, report: &Report) {
     let peak = p.server_peak_rss_mib.unwrap_or(0.0);
     let max = nice_max(idle.max(holding).max(peak));
     axes(svg, x0, max, "Server resident memory", "MiB");
-    let bars = [
-        ("idle", idle),
-        ("holding", holding),
-        ("peak", peak),
-    ];
+    let bars = [("idle", idle), ("holding", holding), ("peak", peak)];
     let slot = PANEL_W / bars.len() as f64;
     for (i, (name, v)) in bars.iter().enumerate() {
         let h = PANEL_H * v / max;
@@ -225,8 +220,14 @@ fn pending(svg: &mut String, report: &Report) {
         );
     }
     let lines = [
-        format!("{} requests pending at once, each with an open relying-party wait", p.created),
-        format!("{} of {} waits returned approved with a receipt", p.completed, p.requested),
+        format!(
+            "{} requests pending at once, each with an open relying-party wait",
+            p.created
+        ),
+        format!(
+            "{} of {} waits returned approved with a receipt",
+            p.completed, p.requested
+        ),
         match p.server_bytes_per_pending {
             Some(b) => format!("server memory per pending request: {:.1} KiB", b / 1024.0),
             None => "server memory per pending request: not observed".into(),

@@ -273,7 +273,11 @@ pub async fn run_level(
         samples.extend(out.samples);
         errors.merge(out.errors);
         signals.merge(out.signals);
-        examples.extend(out.examples.into_iter().take(EXAMPLES - examples.len().min(EXAMPLES)));
+        examples.extend(
+            out.examples
+                .into_iter()
+                .take(EXAMPLES - examples.len().min(EXAMPLES)),
+        );
         slots.extend(out.slots);
     }
     slots.sort_by_key(|(user, _)| *user);

@@ -36,7 +36,11 @@ impl Machine {
             memory_mib: memory_kib / 1024,
             cpu_model,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
-            load_average: load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+            load_average: load
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }

@@ -116,7 +116,9 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
     tokio::time::sleep(SETTLE).await;
     let early = held.iter().filter(|h| h.wait.is_finished()).count();
     if early > 0 {
-        errors.0.insert("wait: ended before the answer".into(), early as u64);
+        errors
+            .0
+            .insert("wait: ended before the answer".into(), early as u64);
     }
     let holding = server.and_then(Proc::rss_bytes);
     let server_fds = server.and_then(Proc::open_fds);

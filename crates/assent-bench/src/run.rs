@@ -19,11 +19,15 @@ const DEFAULT_REFLEX_MS: u64 = 1500;
 
 /// Runs the benchmark the options describe and returns its report (not yet written).
 pub async fn run(args: Args) -> BenchResult<Report> {
+    // Refuse a database the bench cannot use before anything starts.
+    crate::server::database_dir(args.database.as_deref())?;
     let machine = Machine::detect();
     let started_at = assent_core::clock::rfc3339(SystemClock.now());
     let users = args.pending.unwrap_or(args.users).max(1);
     // Each user's device stream (or pending wait) holds a connection here and one in the server.
-    let wanted = u64::try_from(users * 2 + 16_384).unwrap_or(u64::MAX).min(1 << 20);
+    let wanted = u64::try_from(users * 2 + 16_384)
+        .unwrap_or(u64::MAX)
+        .min(1 << 20);
     let open_files = crate::limits::raise_open_files(wanted);
     if open_files < wanted && !args.quiet {
         eprintln!(
@@ -116,7 +120,9 @@ async fn open_streams(pop: &Population) -> BenchResult<Vec<Slot>> {
 fn server_info(args: &Args, target: &Target) -> ServerInfo {
     let mut changed = Vec::new();
     if target.kind != "remote" {
-        changed.push("log.level = warn (access logs off: the bench measures serving, not logging)".into());
+        changed.push(
+            "log.level = warn (access logs off: the bench measures serving, not logging)".into(),
+        );
         if args.reflex_ms != DEFAULT_REFLEX_MS {
             changed.push(format!(
                 "risk.reflex_ms = {} (default {DEFAULT_REFLEX_MS}): simulated devices answer within \
@@ -127,10 +133,7 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
         }
     }
     let database = match &target.data_dir {
-        Some(dir) => format!(
-            "SQLite (WAL, synchronous = FULL) in {}",
-            dir.display()
-        ),
+        Some(dir) => format!("SQLite (WAL, synchronous = FULL) in {}", dir.display()),
         None => "the remote server's".into(),
     };
     ServerInfo {

@@ -117,7 +117,9 @@ impl Target {
     pub async fn start(args: &Args) -> BenchResult<Self> {
         if let Some(url) = &args.server {
             if args.database.is_some() {
-                return Err("--database applies to a server the bench starts, not to --server".into());
+                return Err(
+                    "--database applies to a server the bench starts, not to --server".into(),
+                );
             }
             let admin_key = args
                 .admin_key
@@ -170,7 +172,10 @@ impl Target {
             .kill_on_drop(true)
             .spawn()?;
         let pid = child.id().ok_or("the server child has no process id")?;
-        let stdout = child.stdout.take().ok_or("the server child has no stdout")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the server child has no stdout")?;
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
             .await
@@ -201,8 +206,7 @@ impl Target {
                 {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
                 }
-                match tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await
-                {
+                match tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await {
                     Ok(status) => {
                         status?;
                     }

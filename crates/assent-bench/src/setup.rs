@@ -53,8 +53,7 @@ pub async fn populate(
                 let name = format!("{prefix}-u{i}");
                 admin.create_user(&name).await?;
                 let enrollment = admin.create_enrollment(&name).await?;
-                let device =
-                    SimDevice::enroll(http, &target.base, &enrollment.link, jwks).await?;
+                let device = SimDevice::enroll(http, &target.base, &enrollment.link, jwks).await?;
                 bar.inc(1);
                 Ok::<_, crate::error::BenchError>(device)
             }

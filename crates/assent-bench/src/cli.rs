@@ -55,6 +55,10 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub pending_concurrency: usize,
 
+    /// Seconds every pending wait is held open before the server's memory is read.
+    #[arg(long, default_value_t = 5.0)]
+    pub hold: f64,
+
     /// The started server's `risk.reflex_ms`. Simulated devices answer within milliseconds,
     /// which the reflex detector (default 1500) would report on every flow; 0 turns it off.
     #[arg(long, default_value_t = 0)]

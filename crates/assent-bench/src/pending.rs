@@ -17,8 +17,6 @@ use tokio::task::JoinHandle;
 
 /// Lifetime asked for each request: the longest allowed, so none expires while held.
 const EXPIRES_IN: u32 = 600;
-/// How long the waits are held open before memory is read, so every one reached the server.
-const SETTLE: Duration = Duration::from_secs(5);
 /// Error details kept for the report.
 const EXAMPLES: usize = 5;
 
@@ -38,6 +36,8 @@ pub struct PendingPlan {
     pub server: Option<Proc>,
     pub same_process: bool,
     pub quiet: bool,
+    /// How long every wait is held open before memory is read, so each one reached the server.
+    pub hold: Duration,
 }
 
 /// Runs pending mode over a population of at least `plan.count` users.
@@ -48,6 +48,7 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
         server,
         same_process,
         quiet,
+        hold,
     } = plan;
     let count = count.min(pop.devices.len());
     let sources = sources_for(count);
@@ -113,7 +114,7 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
     let create_seconds = create_end.at.duration_since(create_start.at).as_secs_f64();
 
     // Hold: every wait open at once; read the server's memory.
-    tokio::time::sleep(SETTLE).await;
+    tokio::time::sleep(hold).await;
     let early = held.iter().filter(|h| h.wait.is_finished()).count();
     if early > 0 {
         errors
@@ -122,6 +123,7 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
     }
     let holding = server.and_then(Proc::rss_bytes);
     let server_fds = server.and_then(Proc::open_fds);
+    let server_threads = server.and_then(Proc::threads);
     let bench_fds = Proc::current().open_fds();
     let bench_rss = Proc::current().rss_bytes().unwrap_or(0);
 
@@ -200,6 +202,7 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
         server_peak_rss_mib: peak.map(mib),
         server_bytes_per_pending: per_pending,
         server_open_fds_holding: server_fds,
+        server_threads_holding: server_threads,
         bench_open_fds_holding: bench_fds,
         bench_rss_holding_mib: mib(bench_rss),
         answer_to_result: latency.summary(),

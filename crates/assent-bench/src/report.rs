@@ -105,6 +105,8 @@ pub struct Pending {
     pub server_bytes_per_pending: Option<f64>,
     /// Open descriptors of the server while holding (about one socket per wait).
     pub server_open_fds_holding: Option<u64>,
+    /// Threads of the server while holding.
+    pub server_threads_holding: Option<u64>,
     /// Open descriptors of the bench while holding.
     pub bench_open_fds_holding: Option<u64>,
     pub bench_rss_holding_mib: f64,

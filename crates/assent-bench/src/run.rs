@@ -74,6 +74,7 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
                 server: target.process,
                 same_process: target.same_process,
                 quiet: args.quiet,
+                hold: Duration::from_secs_f64(args.hold.max(0.0)),
             },
         )
         .await?;

@@ -34,6 +34,8 @@ pub struct ServerInfo {
     pub database: String,
     /// Settings that differ from the defaults, and why.
     pub changed_settings: Vec<String>,
+    /// The first error lines of the server's log (a started child only).
+    pub log_errors: Vec<String>,
 }
 
 /// The population.

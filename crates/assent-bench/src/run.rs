@@ -142,5 +142,6 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
         url: target.base.clone(),
         database,
         changed_settings: changed,
+        log_errors: target.log_errors(10),
     }
 }

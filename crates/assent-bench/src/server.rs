@@ -197,6 +197,20 @@ impl Target {
         })
     }
 
+    /// The first error lines of a started child's log (the server explains its 500s there).
+    pub fn log_errors(&self, most: usize) -> Vec<String> {
+        let Some(dir) = &self.data_dir else {
+            return Vec::new();
+        };
+        std::fs::read_to_string(dir.join("server.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .take(most)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Stops a server the bench started (gracefully: SIGTERM to the child it spawned).
     pub async fn stop(self) -> BenchResult<()> {
         match self.handle {

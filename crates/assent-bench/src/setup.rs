@@ -1,0 +1,70 @@
+//! The population: one application, and users each with one enrolled simulated device, made
+//! through the admin API and the device enrollment endpoint as an operator and a phone would.
+
+use crate::device::SimDevice;
+use crate::error::BenchResult;
+use crate::rp::Rp;
+use crate::server::Target;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use std::time::Instant;
+
+/// Requests in flight while enrolling.
+const SETUP_CONCURRENCY: usize = 32;
+
+/// Who takes part in a run.
+#[derive(Debug)]
+pub struct Population {
+    pub rp: Rp,
+    /// Device `i` belongs to user `i`.
+    pub devices: Vec<SimDevice>,
+    pub seconds: f64,
+}
+
+/// A prefix that keeps this run's users apart from earlier runs on the same database.
+pub fn run_prefix() -> BenchResult<String> {
+    let token = assent_proto::jose::random_token(4)?;
+    Ok(format!(
+        "bench-{}",
+        token.to_ascii_lowercase().replace(['-', '_'], "x")
+    ))
+}
+
+/// Creates the application and `users` users with one device each.
+pub async fn populate(
+    target: &Target,
+    http: &reqwest::Client,
+    users: usize,
+    quiet: bool,
+) -> BenchResult<Population> {
+    let started = Instant::now();
+    let admin = assent_client::AdminClient::new(&target.base, &target.admin_key)?;
+    let prefix = run_prefix()?;
+    let app = admin.create_app(&format!("{prefix} Acme")).await?;
+    let rp = Rp {
+        base: target.base.clone(),
+        api_key: app.api_key,
+    };
+    let jwks = assent_client::fetch_jwks(&target.base).await?;
+    let bar = crate::progress::bar(users as u64, "enrolling", quiet);
+    let devices: Vec<SimDevice> = futures_util::stream::iter(0..users)
+        .map(|i| {
+            let (admin, jwks, bar, prefix) = (&admin, &jwks, &bar, &prefix);
+            async move {
+                let name = format!("{prefix}-u{i}");
+                admin.create_user(&name).await?;
+                let enrollment = admin.create_enrollment(&name).await?;
+                let device = SimDevice::enroll(http, &target.base, &enrollment.link, jwks).await?;
+                bar.inc(1);
+                Ok::<_, crate::error::BenchError>(device)
+            }
+        })
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
+        .await?;
+    bar.finish_and_clear();
+    Ok(Population {
+        rp,
+        devices,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

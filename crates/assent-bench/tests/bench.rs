@@ -1,0 +1,92 @@
+//! The harness run for real, briefly: complete flows against an in-process server, and a
+//! pending-mode smoke through the binary (whose server is a child process). No timing is
+//! asserted: only that every flow and every wait completed and the results were written.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use assent_bench::Args;
+use clap::Parser as _;
+use serde_json::Value;
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_complete_without_errors_and_results_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "assent-bench",
+        "--in-process",
+        "--quiet",
+        "--users",
+        "8",
+        "--conc",
+        "1,4",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+    ]);
+    let report = assent_bench::run(args).await.unwrap();
+    let (json, svg) = report.write(dir.path(), "flows").unwrap();
+
+    let v = read_json(&json);
+    assert!(v["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(v["machine"]["memory_mib"].as_u64().unwrap() > 0);
+    assert_eq!(v["server"]["mode"], "in-process");
+    assert_eq!(v["setup"]["users"], 8);
+    let levels = v["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    for (level, concurrency) in levels.iter().zip([1, 4]) {
+        assert_eq!(level["concurrency"], concurrency);
+        assert!(level["flows"].as_u64().unwrap() > 0, "{level}");
+        assert_eq!(level["errors"], serde_json::json!({}), "{level}");
+        for part in ["create", "notify", "answer_to_result", "flow"] {
+            let latency = &level["latency"][part];
+            assert_eq!(latency["count"], level["flows"], "{part}");
+            for key in ["p50_ms", "p95_ms", "p99_ms", "max_ms"] {
+                assert!(latency[key].is_number(), "{part}.{key}");
+            }
+        }
+        assert!(level["flows_per_s"].as_f64().unwrap() > 0.0);
+        assert!(level["cpu"]["server_cores"].is_number());
+        assert!(level["server_peak_rss_mib"].is_number());
+    }
+    let chart = std::fs::read_to_string(svg).unwrap();
+    assert!(chart.starts_with("<svg") && chart.contains("c=4"));
+}
+
+#[test]
+fn every_pending_request_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_assent-bench"))
+        .args(["--pending", "200", "--quiet", "--name", "pending"])
+        .arg("--results")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v = read_json(&dir.path().join("pending.json"));
+    let pending = &v["pending"];
+    assert_eq!(v["server"]["mode"], "child");
+    assert_eq!(pending["created"], 200);
+    assert_eq!(pending["completed"], 200);
+    assert_eq!(pending["errors"], serde_json::json!({}));
+    assert!(pending["server_rss_holding_mib"].is_number());
+    assert!(pending["server_bytes_per_pending"].is_number());
+    assert!(dir.path().join("pending.svg").exists());
+}
+
+#[test]
+fn postgres_is_refused_with_a_clear_message() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_assent-bench"))
+        .args(["--database", "postgres://localhost/assent", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PostgreSQL store is not available yet"),
+        "{stderr}"
+    );
+}

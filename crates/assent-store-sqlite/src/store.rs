@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
-/// Read connections kept open between reads.
-const MAX_IDLE_READERS: usize = 8;
+/// Read connections, all kept open. Reads beyond this many wait for a free connection rather
+/// than open a new one: opening a connection (pragmas, parsing the schema) costs more than a
+/// read, and a fixed set bounds the threads reads occupy. Eight keeps two cores busy while some
+/// reads wait on the disk.
+const READERS: usize = 8;
 
 /// The SQLite store. Cheap to clone; all clones share the writer thread and the readers.
 #[derive(Clone)]
@@ -39,6 +42,8 @@ impl std::fmt::Debug for SqliteStore {
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// One permit per reader connection.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl SqliteStore {
@@ -50,7 +55,8 @@ impl SqliteStore {
             writer: Writer::spawn(conn)?,
             readers: Arc::new(Readers {
                 path: path.to_owned(),
-                idle: Mutex::new(Vec::new()),
+                idle: Mutex::new(Vec::with_capacity(READERS)),
+                permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
             }),
         })
     }
@@ -61,6 +67,12 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     {
         let readers = self.readers.clone();
+        let permit = readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
         tokio::task::spawn_blocking(move || {
             let idle = readers.idle.lock().ok().and_then(|mut idle| idle.pop());
             let conn = match idle {
@@ -68,11 +80,12 @@ impl SqliteStore {
                 None => open(&readers.path)?,
             };
             let result = f(&conn).map_err(backend);
-            if let Ok(mut idle) = readers.idle.lock()
-                && idle.len() < MAX_IDLE_READERS
-            {
+            // Holding a permit, this task owns one of at most READERS connections, so the
+            // connection always goes back for the next read.
+            if let Ok(mut idle) = readers.idle.lock() {
                 idle.push(conn);
             }
+            drop(permit);
             result
         })
         .await

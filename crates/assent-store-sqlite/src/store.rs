@@ -18,7 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
-/// Read connections, all kept open. Reads beyond this many wait for a free connection rather
+/// Point-read connections kept open: one per async thread is what is ever in use at once; the
+/// margin covers reads made from blocking threads.
+const MAX_IDLE_INLINE_READERS: usize = 16;
+
+/// Heavy-read connections, all kept open. Heavy reads beyond this many wait for a free connection rather
 /// than open a new one: opening a connection (pragmas, parsing the schema) costs more than a
 /// read, and a fixed set bounds the threads reads occupy. Eight keeps two cores busy while some
 /// reads wait on the disk.
@@ -41,7 +45,10 @@ impl std::fmt::Debug for SqliteStore {
 
 struct Readers {
     path: PathBuf,
+    /// Connections for point reads on the async threads.
     idle: Mutex<Vec<Connection>>,
+    /// Connections for heavy reads in the blocking pool.
+    heavy: Mutex<Vec<Connection>>,
     /// One permit per reader connection.
     permits: Arc<tokio::sync::Semaphore>,
 }
@@ -55,13 +62,45 @@ impl SqliteStore {
             writer: Writer::spawn(conn)?,
             readers: Arc::new(Readers {
                 path: path.to_owned(),
-                idle: Mutex::new(Vec::with_capacity(READERS)),
+                idle: Mutex::new(Vec::new()),
+                heavy: Mutex::new(Vec::with_capacity(READERS)),
                 permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
             }),
         })
     }
 
+    /// A point read (a row or a handful, by key), run on the calling thread. Such a read takes
+    /// microseconds on pages SQLite or the OS already hold, far less than handing it to another
+    /// thread and waking the caller again, which cost a third of the server's CPU when every read
+    /// went through the blocking pool. At most one read runs on a thread at a time, so the
+    /// connections in use never outnumber the runtime's threads.
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open(&self.readers.path)?,
+        };
+        let result = f(&conn).map_err(backend);
+        if let Ok(mut idle) = self.readers.idle.lock()
+            && idle.len() < MAX_IDLE_INLINE_READERS
+        {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// A read that may scan many rows (lists, history, audit pages): off the async threads, on
+    /// one of a fixed set of connections.
+    async fn read_heavy<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
@@ -74,7 +113,7 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
         tokio::task::spawn_blocking(move || {
-            let idle = readers.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let idle = readers.heavy.lock().ok().and_then(|mut idle| idle.pop());
             let conn = match idle {
                 Some(conn) => conn,
                 None => open(&readers.path)?,
@@ -82,7 +121,7 @@ impl SqliteStore {
             let result = f(&conn).map_err(backend);
             // Holding a permit, this task owns one of at most READERS connections, so the
             // connection always goes back for the next read.
-            if let Ok(mut idle) = readers.idle.lock() {
+            if let Ok(mut idle) = readers.heavy.lock() {
                 idle.push(conn);
             }
             drop(permit);
@@ -252,7 +291,7 @@ impl Store for SqliteStore {
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {} FROM users ORDER BY username", rows::USER_COLUMNS);
-        self.read(move |c| c.prepare_cached(&sql)?.query_map([], rows::user)?.collect())
+        self.read_heavy(move |c| c.prepare_cached(&sql)?.query_map([], rows::user)?.collect())
             .await
     }
 
@@ -359,7 +398,7 @@ impl Store for SqliteStore {
             "SELECT {} FROM devices WHERE (?1 IS NULL OR user_id = ?1) ORDER BY created_at, id",
             rows::DEVICE_COLUMNS
         );
-        self.read(move |c| {
+        self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map([user], rows::device)?
                 .collect()
@@ -814,7 +853,7 @@ impl Store for SqliteStore {
             rows::APPROVAL_COLUMNS
         );
         let user = user.to_string();
-        self.read(move |c| {
+        self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![user, to_millis(since), limit], rows::approval)?
                 .collect()
@@ -892,7 +931,7 @@ impl Store for SqliteStore {
     }
 
     async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
-        self.read(|c| {
+        self.read_heavy(|c| {
             c.prepare_cached("SELECT app_id, url, secret_sealed, events, created_at FROM webhooks ORDER BY app_id")?
                 .query_map([], |r| {
                     let events: String = r.get(3)?;
@@ -1051,7 +1090,7 @@ impl Store for SqliteStore {
             "SELECT {} FROM approvals WHERE state = 'pending' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
             rows::APPROVAL_COLUMNS
         );
-        self.read(move |c| {
+        self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![to_millis(now), limit], rows::approval)?
                 .collect()
@@ -1131,7 +1170,7 @@ impl Store for SqliteStore {
             rows::AUDIT_COLUMNS
         );
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        self.read(move |c| {
+        self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![after, limit], rows::audit)?
                 .collect()

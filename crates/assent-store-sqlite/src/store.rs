@@ -149,6 +149,24 @@ impl SqliteStore {
     }
 }
 
+/// Runs one conditional write ("only if still ...") and appends its audit row only when it
+/// changed exactly one row; `false` when the condition no longer held and nothing was written.
+fn change_once(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    audit: &PendingAudit,
+) -> Result<bool, StoreError> {
+    let changed = c
+        .prepare_cached(sql)
+        .and_then(|mut s| s.execute(params))
+        .map_err(backend)?;
+    if changed == 1 {
+        append_audit(c, audit)?;
+    }
+    Ok(changed == 1)
+}
+
 /// Appends one audit row after the current last row, and moves the recorded head.
 fn append_audit(conn: &Connection, audit: &PendingAudit) -> Result<(), StoreError> {
     let last: Option<(i64, Vec<u8>)> = conn
@@ -414,14 +432,12 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let id = id.clone();
         self.write(move |c| {
-            let changed = c
-                .prepare_cached("UPDATE devices SET state = 'revoked', revoked_at = ?2, activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active'")
-                .and_then(|mut s| s.execute(params![id.as_str(), to_millis(at)]))
-                .map_err(backend)?;
-            if changed == 1 {
-                append_audit(c, &audit)?;
-            }
-            Ok(changed == 1)
+            change_once(
+                c,
+                "UPDATE devices SET state = 'revoked', revoked_at = ?2, activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active'",
+                params![id.as_str(), to_millis(at)],
+                &audit,
+            )
         })
         .await
     }
@@ -444,14 +460,12 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let id = id.clone();
         self.write(move |c| {
-            let changed = c
-                .prepare_cached("UPDATE devices SET activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active' AND activation_pending = 1")
-                .and_then(|mut s| s.execute([id.as_str()]))
-                .map_err(backend)?;
-            if changed == 1 {
-                append_audit(c, &audit)?;
-            }
-            Ok(changed == 1)
+            change_once(
+                c,
+                "UPDATE devices SET activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active' AND activation_pending = 1",
+                [id.as_str()],
+                &audit,
+            )
         })
         .await
     }
@@ -527,14 +541,12 @@ impl Store for SqliteStore {
     async fn delete_totp(&self, user: &UserId, audit: PendingAudit) -> Result<bool, StoreError> {
         let user = user.clone();
         self.write(move |c| {
-            let deleted = c
-                .prepare_cached("DELETE FROM totp_secrets WHERE user_id = ?1")
-                .and_then(|mut s| s.execute([user.as_str()]))
-                .map_err(backend)?;
-            if deleted == 1 {
-                append_audit(c, &audit)?;
-            }
-            Ok(deleted == 1)
+            change_once(
+                c,
+                "DELETE FROM totp_secrets WHERE user_id = ?1",
+                [user.as_str()],
+                &audit,
+            )
         })
         .await
     }
@@ -549,14 +561,12 @@ impl Store for SqliteStore {
         let step = i64::try_from(step)
             .map_err(|_| StoreError::Backend("time step out of range".into()))?;
         self.write(move |c| {
-            let changed = c
-                .prepare_cached("UPDATE totp_secrets SET last_step = ?2 WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2)")
-                .and_then(|mut s| s.execute(params![user.as_str(), step]))
-                .map_err(backend)?;
-            if changed == 1 {
-                append_audit(c, &audit)?;
-            }
-            Ok(changed == 1)
+            change_once(
+                c,
+                "UPDATE totp_secrets SET last_step = ?2 WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2)",
+                params![user.as_str(), step],
+                &audit,
+            )
         })
         .await
     }
@@ -615,14 +625,12 @@ impl Store for SqliteStore {
         self.write(move |c| {
             // Matching the hash too: a code checked against the old set cannot consume the slot
             // of a set generated in between.
-            let changed = c
-                .prepare_cached("UPDATE recovery_codes SET used_at = ?4 WHERE user_id = ?1 AND slot = ?2 AND hash = ?3 AND used_at IS NULL")
-                .and_then(|mut s| s.execute(params![user.as_str(), slot, hash, to_millis(at)]))
-                .map_err(backend)?;
-            if changed == 1 {
-                append_audit(c, &audit)?;
-            }
-            Ok(changed == 1)
+            change_once(
+                c,
+                "UPDATE recovery_codes SET used_at = ?4 WHERE user_id = ?1 AND slot = ?2 AND hash = ?3 AND used_at IS NULL",
+                params![user.as_str(), slot, hash, to_millis(at)],
+                &audit,
+            )
         })
         .await
     }

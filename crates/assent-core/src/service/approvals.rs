@@ -400,21 +400,7 @@ impl Assent {
         let claims: DecisionStatement = parsed
             .verify(&device.jwk)
             .map_err(|e| CoreError::rejected(ProblemCode::InvalidSignature, e.to_string()))?;
-        match device.state {
-            DeviceState::Active => {}
-            DeviceState::Revoked => {
-                return Err(CoreError::rejected(
-                    ProblemCode::DeviceRevoked,
-                    "this device has been revoked",
-                ));
-            }
-            DeviceState::PendingActivation => {
-                return Err(CoreError::rejected(
-                    ProblemCode::DevicePendingActivation,
-                    "this device waits for approval from another of the user's devices",
-                ));
-            }
-        }
+        super::device_auth::ensure_can_answer(&device)?;
         if claims.request_id != id {
             return Err(CoreError::rejected(
                 ProblemCode::StatementMismatch,

@@ -62,22 +62,9 @@ impl Assent {
             .device_by_jkt(&jkt)
             .await?
             .ok_or_else(|| refuse("no device is enrolled with this key".into()))?;
-        match device.state {
-            DeviceState::Active => {}
-            DeviceState::Revoked => {
-                return Err(CoreError::rejected(
-                    ProblemCode::DeviceRevoked,
-                    "this device has been revoked",
-                ));
-            }
-            // A device held for approval may only ask whether it has been approved.
-            DeviceState::PendingActivation if path == SELF_PATH => {}
-            DeviceState::PendingActivation => {
-                return Err(CoreError::rejected(
-                    ProblemCode::DevicePendingActivation,
-                    "this device waits for approval from another of your devices; approve it there with the code shown here",
-                ));
-            }
+        // A device held for approval may only ask whether it has been approved.
+        if !(device.state == DeviceState::PendingActivation && path == SELF_PATH) {
+            ensure_can_answer(&device)?;
         }
         let forget_after = time::OffsetDateTime::from_unix_timestamp(claims.iat)
             .map_err(|_| refuse("iat is out of range".into()))?
@@ -94,6 +81,22 @@ impl Assent {
         }
         self.seen(&device).await?;
         Ok(AuthenticatedDevice(device))
+    }
+}
+
+/// Refuses a device that is revoked or still waits for activation: only an active device may
+/// see or answer requests.
+pub(crate) fn ensure_can_answer(device: &Device) -> Result<(), CoreError> {
+    match device.state {
+        DeviceState::Active => Ok(()),
+        DeviceState::Revoked => Err(CoreError::rejected(
+            ProblemCode::DeviceRevoked,
+            "this device has been revoked",
+        )),
+        DeviceState::PendingActivation => Err(CoreError::rejected(
+            ProblemCode::DevicePendingActivation,
+            "this device waits for approval from another of your devices; approve it there with the code shown on it",
+        )),
     }
 }
 

@@ -2,7 +2,7 @@
 //! implementation (pyotp), seeds sealed at rest, recovery codes single-use and hashed, the rate
 //! limit, and the factors endpoint.
 
-use crate::support::{audit_data, python, run};
+use crate::support::{audit_data, code_of, python, run};
 use assent_client::ClientError;
 use assent_core::Clock;
 use assent_proto::ProblemCode;
@@ -10,13 +10,6 @@ use assent_proto::api::{DeviceState, EnrollTotp};
 use assent_testkit::{TestServer, login};
 use std::process::Command;
 use time::Duration;
-
-fn code_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> ProblemCode {
-    result
-        .expect_err("the call must be refused")
-        .problem_code()
-        .expect("a problem document with a known code")
-}
 
 /// Codes an independent TOTP implementation derives from the `otpauth://` URI, at each time.
 fn pyotp_codes(uri: &str, times: &[i64]) -> Vec<String> {

@@ -2,19 +2,12 @@
 //! and trusted registration (a new device held until an existing one approves it, or let in
 //! with a recovery code).
 
-use crate::support::audit_data;
-use assent_client::{ClientError, DeviceClient};
+use crate::support::{audit_data, code_of};
+use assent_client::DeviceClient;
 use assent_proto::ProblemCode;
 use assent_proto::api::{Activation, ApprovalState, DeviceState};
 use assent_proto::statement::Decision;
 use assent_testkit::{TestServer, login};
-
-fn code_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> ProblemCode {
-    result
-        .expect_err("the call must be refused")
-        .problem_code()
-        .expect("a problem document with a known code")
-}
 
 #[tokio::test]
 async fn a_lost_phone_is_revoked_from_another_device() {

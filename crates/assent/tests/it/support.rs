@@ -58,3 +58,13 @@ pub fn audit_data(server: &assent_testkit::TestServer, kind: &str) -> Vec<String
         .map(|(_, d)| d)
         .collect()
 }
+
+/// The problem code of a call that must be refused.
+pub fn code_of<T: std::fmt::Debug>(
+    result: Result<T, assent_client::ClientError>,
+) -> assent_proto::ProblemCode {
+    result
+        .expect_err("the call must be refused")
+        .problem_code()
+        .expect("a problem document with a known code")
+}

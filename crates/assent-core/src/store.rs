@@ -90,6 +90,14 @@ pub trait Store: Send + Sync + 'static {
         audit: PendingAudit,
     ) -> Result<bool, StoreError>;
 
+    /// Devices still waiting for activation that were enrolled before `before`, oldest first,
+    /// at most `limit`.
+    async fn pending_devices_created_before(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Device>, StoreError>;
+
     /// Renames a device.
     async fn rename_device(
         &self,

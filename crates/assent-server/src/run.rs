@@ -208,7 +208,8 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Closes expired requests (so waiting relying parties learn at once) and forgets old proof ids.
+/// Closes expired requests (so waiting relying parties learn at once), forgets old proof ids and
+/// removes devices that were never activated.
 async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
     let mut ticks: u64 = 0;
     loop {
@@ -220,10 +221,13 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             tracing::error!(error = %e, "expiry sweep failed");
         }
         ticks += 1;
-        if ticks.is_multiple_of(120)
-            && let Err(e) = assent.purge_proofs().await
-        {
-            tracing::error!(error = %e, "purging old device proof ids failed");
+        if ticks.is_multiple_of(120) {
+            if let Err(e) = assent.purge_proofs().await {
+                tracing::error!(error = %e, "purging old device proof ids failed");
+            }
+            if let Err(e) = assent.expire_pending_devices().await {
+                tracing::error!(error = %e, "removing devices never activated failed");
+            }
         }
     }
 }

@@ -470,6 +470,23 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn pending_devices_created_before(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Device>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM devices WHERE state = 'active' AND activation_pending = 1 AND created_at < ?1 ORDER BY created_at LIMIT ?2",
+            rows::DEVICE_COLUMNS
+        );
+        self.read_heavy(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![to_millis(before), limit], rows::device)?
+                .collect()
+        })
+        .await
+    }
+
     async fn remove_pending_device(
         &self,
         id: &DeviceId,

@@ -705,6 +705,19 @@ async fn pending_activation_is_decided_once(store: Arc<dyn Store>) {
     assert_eq!(activated.activation_code_sealed, None);
 
     let second = pending_device(&store, &alice).await;
+    let waiting = store
+        .pending_devices_created_before(now() + Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "only the device still waiting");
+    assert_eq!(waiting[0].id, second.id);
+    assert!(
+        store
+            .pending_devices_created_before(now() - Duration::minutes(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         store
             .remove_pending_device(&second.id, audit(event()))

@@ -90,7 +90,8 @@ impl Assent {
         }
         let by = device.device().id.clone();
         if self.now() - target.created_at > self.settings.enrollment_ttl {
-            self.refuse_activation(&target, &by, "expired").await?;
+            self.refuse_activation(&target, Actor::Device(by.clone()), "expired")
+                .await?;
             return Err(CoreError::rejected(
                 ProblemCode::Expired,
                 "the new device waited too long and was removed; enroll it again",
@@ -104,7 +105,10 @@ impl Assent {
                 } else {
                     "fraud"
                 };
-                if !self.refuse_activation(&target, &by, reason).await? {
+                if !self
+                    .refuse_activation(&target, Actor::Device(by.clone()), reason)
+                    .await?
+                {
                     return Err(no_longer_waiting());
                 }
                 return Ok(None);
@@ -126,7 +130,8 @@ impl Assent {
         if expected.is_empty()
             || !secrets::constant_time_eq(code.trim(), &String::from_utf8_lossy(&expected))
         {
-            self.refuse_activation(&target, &by, "wrong_code").await?;
+            self.refuse_activation(&target, Actor::Device(by.clone()), "wrong_code")
+                .await?;
             return Err(CoreError::rejected(
                 ProblemCode::WrongCode,
                 "the code does not match the one on the new device; it was removed",
@@ -168,26 +173,47 @@ impl Assent {
     async fn refuse_activation(
         &self,
         target: &Device,
-        by: &DeviceId,
+        by: Actor,
         reason: &str,
     ) -> Result<bool, CoreError> {
         let event = AuditEvent::DeviceActivationRefused {
             device_id: target.id.to_string(),
             user_id: target.user_id.to_string(),
-            refused_by: by.to_string(),
+            refused_by: by.label(),
             reason: reason.to_owned(),
         };
         let removed = self
             .store
-            .remove_pending_device(&target.id, self.audit(Actor::Device(by.clone()), event))
+            .remove_pending_device(&target.id, self.audit(by, event))
             .await?;
         if removed {
-            self.alert(
-                &target.user_id,
-                "device_activation_refused",
-                format!("{} was refused and removed ({reason}).", target.name),
-            )
-            .await;
+            let message = if reason == "expired" {
+                format!("{} was not approved in time and was removed.", target.name)
+            } else {
+                format!("{} was refused and removed ({reason}).", target.name)
+            };
+            self.alert(&target.user_id, "device_activation_refused", message)
+                .await;
+        }
+        Ok(removed)
+    }
+
+    /// Removes devices that waited for activation longer than an enrollment link lives, so a
+    /// device nobody approved does not linger; returns how many.
+    pub async fn expire_pending_devices(&self) -> Result<usize, CoreError> {
+        let before = self.now() - self.settings.enrollment_ttl;
+        let mut removed = 0;
+        for device in self
+            .store
+            .pending_devices_created_before(before, 500)
+            .await?
+        {
+            if self
+                .refuse_activation(&device, Actor::System, "expired")
+                .await?
+            {
+                removed += 1;
+            }
         }
         Ok(removed)
     }

@@ -225,6 +225,24 @@ async fn a_new_device_answers_nothing_until_an_existing_one_approves_it() {
     assert!(refused[0].contains("\"denied\"") && refused[1].contains("\"wrong_code\""));
     let alerts = phone.alerts().await.unwrap();
     assert!(alerts.iter().any(|a| a.kind == "device_activation_refused"));
+
+    // A device nobody approves is removed once an enrollment link would have expired.
+    let enrollment = app.client.create_enrollment("alice").await.unwrap();
+    let forgotten = DeviceClient::enroll(&enrollment.link, "forgotten", "test")
+        .await
+        .unwrap();
+    assert_eq!(server.assent.expire_pending_devices().await.unwrap(), 0);
+    server.clock.advance(time::Duration::minutes(16));
+    assert_eq!(server.assent.expire_pending_devices().await.unwrap(), 1);
+    let listed = server
+        .admin
+        .list_devices(Some("alice"))
+        .await
+        .unwrap()
+        .devices;
+    assert!(listed.iter().all(|d| d.id != forgotten.profile().device_id));
+    let refused = audit_data(&server, "device_activation_refused");
+    assert!(refused[2].contains("\"expired\"") && refused[2].contains("\"system\""));
     server.stop().await;
 }
 

@@ -51,6 +51,16 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub pending: Option<usize>,
 
+    /// How the pending waits reach the server: `http2` multiplexes them as streams over few
+    /// connections (as a relying party's pool would); `http1` opens one connection per wait.
+    #[arg(long, value_enum, default_value_t = WaitProtocol::Http2)]
+    pub pending_protocol: WaitProtocol,
+
+    /// With `http2`: waits carried by one connection (at most the server's
+    /// `http.http2_max_concurrent_streams`, 1000 by default).
+    #[arg(long, default_value_t = 900)]
+    pub streams_per_connection: usize,
+
     /// Requests in flight while creating pending approvals and while answering them.
     #[arg(long, default_value_t = 64)]
     pub pending_concurrency: usize,
@@ -91,4 +101,12 @@ pub enum Internal {
         #[arg(long, default_value_t = 0)]
         reflex_ms: u64,
     },
+}
+
+/// The HTTP version pending waits use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitProtocol {
+    Http1,
+    Http2,
 }

@@ -26,6 +26,19 @@ pub fn client(source: Option<IpAddr>) -> BenchResult<reqwest::Client> {
     Ok(builder.build()?)
 }
 
+/// A client that speaks cleartext HTTP/2 with prior knowledge: all its requests share one
+/// connection as streams, as a relying party's connection pool would carry many long polls.
+pub fn http2_client() -> BenchResult<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .connect_timeout(Duration::from_secs(20))
+        .pool_idle_timeout(Duration::from_secs(600))
+        .tcp_nodelay(true)
+        .user_agent(concat!("assent-bench/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
 /// `count` clients bound to 127.0.0.10, 127.0.0.11, ...: one per source address.
 pub fn spread_clients(count: usize) -> BenchResult<Vec<reqwest::Client>> {
     (0..count.max(1))

@@ -4,7 +4,8 @@
 //! each), so the open connections are the relying parties' waits.
 
 use crate::error::{BenchResult, CallError};
-use crate::http::{client, sources_for, spread_clients};
+use crate::cli::WaitProtocol;
+use crate::http::{client, http2_client, sources_for, spread_clients};
 use crate::procstat::{CpuSnapshot, CpuUse, Proc};
 use crate::report::Pending;
 use crate::rp::{check_outcome, login};
@@ -33,6 +34,8 @@ struct Held {
 pub struct PendingPlan {
     pub count: usize,
     pub concurrency: usize,
+    pub protocol: WaitProtocol,
+    pub streams_per_connection: usize,
     pub server: Option<Proc>,
     pub same_process: bool,
     pub quiet: bool,
@@ -45,14 +48,34 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
     let PendingPlan {
         count,
         concurrency,
+        protocol,
+        streams_per_connection,
         server,
         same_process,
         quiet,
         hold,
     } = plan;
     let count = count.min(pop.devices.len());
-    let sources = sources_for(count);
-    let waiters = Arc::new(spread_clients(sources)?);
+    // One client per connection: with HTTP/2 each carries many waits, with HTTP/1 the clients
+    // are per source address and open a connection per wait.
+    let (sources, waiters) = match protocol {
+        WaitProtocol::Http2 => {
+            let connections = count.div_ceil(streams_per_connection).max(1);
+            let clients = (0..connections)
+                .map(|_| http2_client())
+                .collect::<BenchResult<Vec<_>>>()?;
+            (1, clients)
+        }
+        WaitProtocol::Http1 => {
+            let sources = sources_for(count);
+            (sources, spread_clients(sources)?)
+        }
+    };
+    let wait_connections = match protocol {
+        WaitProtocol::Http2 => waiters.len(),
+        WaitProtocol::Http1 => count,
+    };
+    let waiters = Arc::new(waiters);
     let http = client(None)?;
     let mut errors = Counts::default();
     let mut examples: Vec<String> = Vec::new();
@@ -194,6 +217,8 @@ pub async fn run_pending(pop: &Arc<Population>, plan: PendingPlan) -> BenchResul
         completed,
         errors,
         error_examples: examples,
+        protocol,
+        wait_connections,
         source_addresses: sources,
         create_seconds: round3(create_seconds),
         answer_seconds: round3(answer_end.at.duration_since(answer_start.at).as_secs_f64()),

@@ -93,6 +93,10 @@ pub struct Pending {
     pub completed: u64,
     pub errors: Counts,
     pub error_examples: Vec<String>,
+    /// How the waits reached the server.
+    pub protocol: crate::cli::WaitProtocol,
+    /// Connections carrying the waits (with HTTP/2, each carries many).
+    pub wait_connections: usize,
     /// Source addresses the relying-party connections were spread over.
     pub source_addresses: usize,
     pub create_seconds: f64,

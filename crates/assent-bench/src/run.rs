@@ -71,6 +71,8 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
             PendingPlan {
                 count,
                 concurrency: args.pending_concurrency,
+                protocol: args.pending_protocol,
+                streams_per_connection: args.streams_per_connection.max(1),
                 server: target.process,
                 same_process: target.same_process,
                 quiet: args.quiet,

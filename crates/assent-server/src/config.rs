@@ -183,6 +183,10 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Longest long poll (`?wait=`) a relying party may ask for.
     pub max_wait_secs: u64,
+    /// Time a client has to send an HTTP/1 request's headers once it started one.
+    pub header_read_timeout_secs: u64,
+    /// Requests one HTTP/2 connection may have in progress at once (long polls included).
+    pub http2_max_concurrent_streams: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +256,8 @@ impl Default for HttpConfig {
             body_limit_bytes: 64 * 1024,
             request_timeout_secs: 15,
             max_wait_secs: 60,
+            header_read_timeout_secs: 10,
+            http2_max_concurrent_streams: 1000,
         }
     }
 }
@@ -362,6 +368,12 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             return fail("http.request_timeout_secs must be at least 1".into());
+        }
+        if self.http.header_read_timeout_secs == 0 || self.http.header_read_timeout_secs > 300 {
+            return fail("http.header_read_timeout_secs must be between 1 and 300".into());
+        }
+        if !(1..=10_000).contains(&self.http.http2_max_concurrent_streams) {
+            return fail("http.http2_max_concurrent_streams must be between 1 and 10000".into());
         }
         if self.enrollment.ttl_secs == 0 || self.enrollment.ttl_secs > 7 * 24 * 3600 {
             return fail("enrollment.ttl_secs must be between 1 and 604800 (7 days)".into());

@@ -11,6 +11,7 @@ pub mod logging;
 mod middleware;
 pub mod policy_files;
 mod run;
+mod serve;
 
 pub use config::Config;
 pub use error::ApiError;

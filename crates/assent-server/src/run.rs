@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::data_dir::{self, DATABASE_FILE, DataDirError};
 use crate::http::{AppState, router};
 use crate::middleware::Deadlines;
+use crate::serve::{ConnectionLimits, serve};
 use assent_core::{Assent, Clock, StoreError};
 use assent_delivery::LocalNotifier;
 use assent_store_sqlite::SqliteStore;
@@ -132,18 +133,12 @@ impl Server {
             config.webhooks.settings(),
             shutdown_rx.clone(),
         );
-        let mut graceful = shutdown_rx;
-        let task = tokio::spawn(async move {
-            // Peer addresses reach the handlers (where a device's answer comes from).
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = graceful.wait_for(|down| *down).await;
-            })
-            .await
-        });
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+            http2_max_streams: config.http.http2_max_concurrent_streams,
+            drain_timeout: normal,
+        };
+        let task = tokio::spawn(serve(listener, app, limits, shutdown_rx));
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {
             addr,

@@ -6,6 +6,7 @@ mod audit_tamper;
 mod authenticator_api;
 mod cli;
 mod concurrency;
+mod connections;
 mod crash;
 mod detectors;
 mod factors;

@@ -1,0 +1,19 @@
+//! Assent's store for deployments of several nodes sharing one PostgreSQL database.
+//!
+//! The store keeps the contract of the embedded SQLite store (the shared suite in
+//! `assent-store-tests` runs against both), but where SQLite gets atomicity for free from its one
+//! writer thread, here many transactions from many processes run at once. Each conditional write
+//! therefore decides inside PostgreSQL, in one statement (`UPDATE ... WHERE state = 'pending'`,
+//! `INSERT ... ON CONFLICT DO NOTHING`) or under a lock, never by reading first and writing after.
+//! The audit chain is the one global order: see [`audit`](crate::audit) for its lock.
+
+mod audit;
+mod connect;
+mod error;
+mod migrate;
+mod ops;
+mod rows;
+mod store;
+
+pub use sqlx::postgres::PgConnectOptions;
+pub use store::PostgresStore;

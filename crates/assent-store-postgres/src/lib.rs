@@ -1,4 +1,5 @@
-//! Assent's store for deployments of several nodes sharing one PostgreSQL database.
+//! Assent's store for deployments of several nodes sharing one PostgreSQL database, and the
+//! LISTEN/NOTIFY notifier that carries wake-ups between those nodes.
 //!
 //! The store keeps the contract of the embedded SQLite store (the shared suite in
 //! `assent-store-tests` runs against both), but where SQLite gets atomicity for free from its one
@@ -11,9 +12,12 @@ mod audit;
 mod connect;
 mod error;
 mod migrate;
+mod notifier;
 mod ops;
 mod rows;
 mod store;
+mod wake;
 
+pub use notifier::{CHANNEL, PostgresNotifier};
 pub use sqlx::postgres::PgConnectOptions;
 pub use store::PostgresStore;

@@ -6,7 +6,9 @@
 //! writer thread, here many transactions from many processes run at once. Each conditional write
 //! therefore decides inside PostgreSQL, in one statement (`UPDATE ... WHERE state = 'pending'`,
 //! `INSERT ... ON CONFLICT DO NOTHING`) or under a lock, never by reading first and writing after.
-//! The audit chain is the one global order: see [`audit`](crate::audit) for its lock.
+//! The audit chain is the one global order: an append locks the single `audit_head` row as the
+//! last step of its transaction and holds it until the commit, so appends from every node form
+//! one chain, commit in sequence order, and never deadlock (see `src/audit.rs`).
 
 mod audit;
 mod connect;

@@ -24,3 +24,18 @@ async fn postgres_store_passes_the_store_contract() {
     }
     assert!(failed.is_empty(), "checks failed: {failed:?}");
 }
+
+/// A connection failure names what failed, never the password in the URL.
+#[tokio::test]
+async fn connect_errors_do_not_show_the_password() {
+    let urls = [
+        "postgres://assent:n0t-f0r-logs@127.0.0.1:1/assent",
+        "postgres://127.0.0.1:1/assent?user=assent&password=n0t-f0r-logs",
+        "postgres://assent:n0t-f0r-logs@127.0.0.1:1/assent?sslmode=sometimes",
+    ];
+    let errors = futures_util::future::join_all(urls.map(PostgresStore::connect)).await;
+    for error in errors {
+        let error = error.err().unwrap().to_string();
+        assert!(!error.contains("n0t-f0r-logs"), "{error}");
+    }
+}

@@ -33,6 +33,65 @@ cargo fmt --all --check
 step "Lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "PostgreSQL for the PostgreSQL store tests"
+# Those tests need a server and fail without one. In order: ASSENT_TEST_DATABASE_URL as given;
+# a server on 127.0.0.1:5432 that lets the postgres (or root) role in without a password; else
+# a throwaway server started here in a temporary folder, stopped and deleted on exit.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+pg_accepts() {  # URL: does a server answer there and let us in?
+  local bin; bin="$(pg_bin)"
+  if command -v psql >/dev/null; then
+    PGCONNECT_TIMEOUT=5 psql -w "$1" -Atqc 'SELECT 1' >/dev/null 2>&1
+  elif [ -n "$bin" ]; then
+    PGCONNECT_TIMEOUT=5 "$bin/psql" -w "$1" -Atqc 'SELECT 1' >/dev/null 2>&1
+  else
+    return 1
+  fi
+}
+
+start_private_postgres() {
+  if [ -z "$(pg_bin)" ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  local bin port as=()
+  bin="$(pg_bin)"
+  PG_TMP="$(mktemp -d)"
+  # initdb refuses to run as root: the server runs as the postgres user the package created.
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$PG_TMP"
+    as=(runuser -u postgres --)
+  fi
+  port=55432
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -U postgres -A trust >/dev/null
+  PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -m fast stop)
+  trap 'if [ -n "${PG_TMP:-}" ]; then "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_TMP"; fi' EXIT
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1" start >/dev/null
+  ASSENT_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+if [ -z "${ASSENT_TEST_DATABASE_URL:-}" ]; then
+  for role in postgres root; do
+    if pg_accepts "postgres://$role@127.0.0.1:5432/postgres"; then
+      ASSENT_TEST_DATABASE_URL="postgres://$role@127.0.0.1:5432/postgres"
+      break
+    fi
+  done
+fi
+if [ -z "${ASSENT_TEST_DATABASE_URL:-}" ]; then
+  start_private_postgres
+fi
+export ASSENT_TEST_DATABASE_URL
+shown="$(printf '%s' "$ASSENT_TEST_DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#')"
+if ! pg_accepts "$ASSENT_TEST_DATABASE_URL"; then
+  echo "no PostgreSQL lets us in at $shown" >&2
+  exit 1
+fi
+echo "PostgreSQL ready at $shown"
+
 step "Tests"
 # Two cores: cargo builds with both; test binaries run their tests in parallel threads.
 cargo test --workspace --locked

@@ -1,0 +1,310 @@
+//! Mapping between rows and domain records. Each record has a column list (a macro, so queries
+//! stay `&'static str` built with `concat!`) and a function that reads a row selected with it.
+
+use crate::error::corrupt;
+use assent_core::StoreError;
+use assent_core::clock::from_millis;
+use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
+use assent_core::model::{
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
+    PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook, WebhookProgress,
+};
+use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use time::OffsetDateTime;
+
+type Result<T> = std::result::Result<T, sqlx::Error>;
+
+fn json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| corrupt(what))
+}
+
+fn time(row: &PgRow, i: usize) -> Result<OffsetDateTime> {
+    Ok(from_millis(row.try_get(i)?))
+}
+
+fn time_opt(row: &PgRow, i: usize) -> Result<Option<OffsetDateTime>> {
+    Ok(row.try_get::<Option<i64>, _>(i)?.map(from_millis))
+}
+
+fn unsigned<T: TryFrom<i64>>(value: i64, what: &str) -> Result<T> {
+    T::try_from(value).map_err(|_| corrupt(what))
+}
+
+/// Serializes a value for a JSON column (kept as text: read back exactly as written).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> std::result::Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+macro_rules! app_columns {
+    () => {
+        "id, name, created_at"
+    };
+}
+pub(crate) use app_columns;
+pub(crate) fn app(row: PgRow) -> Result<App> {
+    Ok(App {
+        id: AppId::from_stored(row.try_get(0)?),
+        name: row.try_get(1)?,
+        created_at: time(&row, 2)?,
+    })
+}
+
+macro_rules! key_columns {
+    () => {
+        "id, secret_hash, role, app_id, created_at"
+    };
+}
+pub(crate) use key_columns;
+pub(crate) fn api_key(row: PgRow) -> Result<ApiKeyRecord> {
+    let role: String = row.try_get(2)?;
+    let app_id: Option<String> = row.try_get(3)?;
+    let role = match (role.as_str(), app_id) {
+        ("admin", None) => KeyRole::Admin,
+        ("app", Some(app)) => KeyRole::App(AppId::from_stored(app)),
+        _ => return Err(corrupt("api key role")),
+    };
+    Ok(ApiKeyRecord {
+        id: row.try_get(0)?,
+        secret_hash: row.try_get(1)?,
+        role,
+        created_at: time(&row, 4)?,
+    })
+}
+
+/// The stored `(role, app_id)` pair of a key role.
+pub(crate) fn key_role(role: &KeyRole) -> (&'static str, Option<&str>) {
+    match role {
+        KeyRole::Admin => ("admin", None),
+        KeyRole::App(id) => ("app", Some(id.as_str())),
+    }
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, username, created_at"
+    };
+}
+pub(crate) use user_columns;
+pub(crate) fn user(row: PgRow) -> Result<User> {
+    Ok(User {
+        id: UserId::from_stored(row.try_get(0)?),
+        username: Username::from_stored(row.try_get(1)?),
+        created_at: time(&row, 2)?,
+    })
+}
+
+macro_rules! enrollment_columns {
+    () => {
+        "id, user_id, code_hash, created_at, expires_at, used_at, activation"
+    };
+}
+pub(crate) use enrollment_columns;
+pub(crate) fn enrollment(row: PgRow) -> Result<Enrollment> {
+    Ok(Enrollment {
+        id: EnrollmentId::from_stored(row.try_get(0)?),
+        user_id: UserId::from_stored(row.try_get(1)?),
+        code_hash: row.try_get(2)?,
+        created_at: time(&row, 3)?,
+        expires_at: time(&row, 4)?,
+        used_at: time_opt(&row, 5)?,
+        activation: match row.try_get::<&str, _>(6)? {
+            "immediate" => Activation::Immediate,
+            "device_approval" => Activation::DeviceApproval,
+            _ => return Err(corrupt("enrollment activation")),
+        },
+    })
+}
+
+macro_rules! device_columns {
+    () => {
+        "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at, last_seen_at, \
+         activation_code_sealed, \
+         EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id)"
+    };
+}
+pub(crate) use device_columns;
+pub(crate) fn device(row: PgRow) -> Result<Device> {
+    let state = match row.try_get::<&str, _>(6)? {
+        "active" => DeviceState::Active,
+        "pending_activation" => DeviceState::PendingActivation,
+        "revoked" => DeviceState::Revoked,
+        _ => return Err(corrupt("device state")),
+    };
+    Ok(Device {
+        id: DeviceId::from_stored(row.try_get(0)?),
+        user_id: UserId::from_stored(row.try_get(1)?),
+        name: row.try_get(2)?,
+        platform: row.try_get(3)?,
+        jwk: json(row.try_get(4)?, "device jwk")?,
+        jkt: row.try_get(5)?,
+        state,
+        created_at: time(&row, 7)?,
+        revoked_at: time_opt(&row, 8)?,
+        last_seen_at: time_opt(&row, 9)?,
+        activation_code_sealed: row.try_get(10)?,
+        web_push: row.try_get(11)?,
+    })
+}
+
+macro_rules! totp_columns {
+    () => {
+        "user_id, seed_sealed, algorithm, digits, period, last_step, created_at"
+    };
+}
+pub(crate) use totp_columns;
+pub(crate) fn totp(row: PgRow) -> Result<TotpSecret> {
+    Ok(TotpSecret {
+        user_id: UserId::from_stored(row.try_get(0)?),
+        seed_sealed: row.try_get(1)?,
+        algorithm: row.try_get(2)?,
+        digits: unsigned(row.try_get::<i16, _>(3)?.into(), "totp digits")?,
+        period: unsigned(row.try_get(4)?, "totp period")?,
+        last_step: row
+            .try_get::<Option<i64>, _>(5)?
+            .map(|s| unsigned(s, "totp last step"))
+            .transpose()?,
+        created_at: time(&row, 6)?,
+    })
+}
+
+pub(crate) fn recovery_code(row: PgRow) -> Result<RecoveryCode> {
+    Ok(RecoveryCode {
+        user_id: UserId::from_stored(row.try_get(0)?),
+        slot: unsigned(row.try_get(1)?, "recovery code slot")?,
+        hash: row.try_get(2)?,
+        created_at: time(&row, 3)?,
+    })
+}
+
+macro_rules! approval_columns {
+    () => {
+        "id, app_id, user_id, kind, binding_message, authorization_details, context, nonce, \
+         display_code, state, reason, created_at, expires_at, decided_at, device_id, statement, \
+         receipt, user_verification, risk, policy_rule"
+    };
+}
+pub(crate) use approval_columns;
+pub(crate) fn approval(row: PgRow) -> Result<Approval> {
+    Ok(Approval {
+        id: ApprovalId::from_stored(row.try_get(0)?),
+        app_id: AppId::from_stored(row.try_get(1)?),
+        user_id: UserId::from_stored(row.try_get(2)?),
+        kind: ApprovalKind::parse(row.try_get(3)?).ok_or_else(|| corrupt("approval kind"))?,
+        binding_message: row.try_get(4)?,
+        authorization_details: json(row.try_get(5)?, "authorization details")?,
+        context: json(row.try_get(6)?, "context")?,
+        nonce: row.try_get(7)?,
+        display_code: row.try_get(8)?,
+        state: ApprovalState::parse(row.try_get(9)?).ok_or_else(|| corrupt("approval state"))?,
+        reason: row.try_get(10)?,
+        created_at: time(&row, 11)?,
+        expires_at: time(&row, 12)?,
+        decided_at: time_opt(&row, 13)?,
+        device_id: row
+            .try_get::<Option<String>, _>(14)?
+            .map(DeviceId::from_stored),
+        statement: row.try_get(15)?,
+        receipt: row.try_get(16)?,
+        user_verification: row.try_get(17)?,
+        risk: json(row.try_get(18)?, "risk")?,
+        policy_rule: row.try_get(19)?,
+    })
+}
+
+macro_rules! audit_columns {
+    () => {
+        "seq, at, kind, actor, subject, data, prev_hash, hash"
+    };
+}
+pub(crate) use audit_columns;
+pub(crate) fn audit(row: PgRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: unsigned(row.try_get(0)?, "audit seq")?,
+        at: time(&row, 1)?,
+        kind: row.try_get(2)?,
+        actor: row.try_get(3)?,
+        subject: row.try_get(4)?,
+        data: row.try_get(5)?,
+        prev_hash: row.try_get(6)?,
+        hash: row.try_get(7)?,
+    })
+}
+
+macro_rules! passkey_columns {
+    () => {
+        "device_id, credential_id, public_key, created_at"
+    };
+}
+pub(crate) use passkey_columns;
+pub(crate) fn passkey(row: PgRow) -> Result<Passkey> {
+    Ok(Passkey {
+        device_id: DeviceId::from_stored(row.try_get(0)?),
+        credential_id: row.try_get(1)?,
+        public_key: row.try_get(2)?,
+        created_at: time(&row, 3)?,
+    })
+}
+
+macro_rules! alert_columns {
+    () => {
+        "id, user_id, kind, message, created_at, device_id"
+    };
+}
+pub(crate) use alert_columns;
+pub(crate) fn alert(row: PgRow) -> Result<Alert> {
+    Ok(Alert {
+        id: AlertId::from_stored(row.try_get(0)?),
+        user_id: UserId::from_stored(row.try_get(1)?),
+        kind: row.try_get(2)?,
+        message: row.try_get(3)?,
+        created_at: time(&row, 4)?,
+        device_id: row
+            .try_get::<Option<String>, _>(5)?
+            .map(DeviceId::from_stored),
+    })
+}
+
+macro_rules! push_columns {
+    () => {
+        "device_id, endpoint, p256dh, auth, created_at"
+    };
+}
+pub(crate) use push_columns;
+pub(crate) fn push_subscription(row: PgRow) -> Result<PushSubscription> {
+    Ok(PushSubscription {
+        device_id: DeviceId::from_stored(row.try_get(0)?),
+        endpoint: row.try_get(1)?,
+        p256dh: row.try_get(2)?,
+        auth: row.try_get(3)?,
+        created_at: time(&row, 4)?,
+    })
+}
+
+pub(crate) fn suspension(row: PgRow) -> Result<Suspension> {
+    Ok(Suspension {
+        user_id: UserId::from_stored(row.try_get(0)?),
+        until: time(&row, 1)?,
+        reason: row.try_get(2)?,
+        created_at: time(&row, 3)?,
+    })
+}
+
+pub(crate) fn webhook(row: PgRow) -> Result<Webhook> {
+    Ok(Webhook {
+        app_id: AppId::from_stored(row.try_get(0)?),
+        url: row.try_get(1)?,
+        secret_sealed: row.try_get(2)?,
+        events: json(row.try_get(3)?, "webhook events")?,
+        created_at: time(&row, 4)?,
+    })
+}
+
+pub(crate) fn webhook_progress(row: PgRow) -> Result<WebhookProgress> {
+    Ok(WebhookProgress {
+        cursor: unsigned(row.try_get(0)?, "webhook cursor")?,
+        last_error: row.try_get(1)?,
+        failed: unsigned(row.try_get(2)?, "webhook failures")?,
+    })
+}

@@ -20,7 +20,9 @@ pub struct Args {
     pub server_pid: Option<u32>,
 
     /// The database of the started server: a SQLite data directory, a path to its `assent.db`,
-    /// or `sqlite:PATH`. Default: a fresh temporary directory. (PostgreSQL is not available yet.)
+    /// `sqlite:PATH`, or a `postgres://` URL (a database, or a schema through
+    /// `options=-c search_path=...`, that no earlier run used). Default: SQLite in a fresh
+    /// temporary directory.
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
 

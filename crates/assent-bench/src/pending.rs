@@ -3,8 +3,8 @@
 //! completes once the devices answer. Devices fetch their request by id here (no live stream
 //! each), so the open connections are the relying parties' waits.
 
-use crate::error::{BenchResult, CallError};
 use crate::cli::WaitProtocol;
+use crate::error::{BenchResult, CallError};
 use crate::http::{client, http2_client, sources_for, spread_clients};
 use crate::procstat::{CpuSnapshot, CpuUse, Proc};
 use crate::report::Pending;

@@ -20,7 +20,7 @@ const DEFAULT_REFLEX_MS: u64 = 1500;
 /// Runs the benchmark the options describe and returns its report (not yet written).
 pub async fn run(args: Args) -> BenchResult<Report> {
     // Refuse a database the bench cannot use before anything starts.
-    crate::server::database_dir(args.database.as_deref())?;
+    crate::server::BenchDatabase::parse(args.database.as_deref())?;
     let machine = Machine::detect();
     let started_at = assent_core::clock::rfc3339(SystemClock.now());
     let users = args.pending.unwrap_or(args.users).max(1);
@@ -135,9 +135,12 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
             ));
         }
     }
-    let database = match &target.data_dir {
-        Some(dir) => format!("SQLite (WAL, synchronous = FULL) in {}", dir.display()),
-        None => "the remote server's".into(),
+    let database = match (&target.data_dir, target.postgres) {
+        (Some(_), true) => {
+            "PostgreSQL (each commit waits for its WAL flush: synchronous_commit = on)".into()
+        }
+        (Some(dir), false) => format!("SQLite (WAL, synchronous = FULL) in {}", dir.display()),
+        (None, _) => "the remote server's".into(),
     };
     ServerInfo {
         mode: target.kind.into(),

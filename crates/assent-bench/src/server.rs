@@ -22,10 +22,16 @@ struct Ready {
 }
 
 /// The configuration of a server the bench starts: the defaults, on loopback port 0, logging
-/// warnings only, with the reflex detector set as asked.
-pub fn bench_config(data_dir: &Path, reflex_ms: u64) -> BenchResult<Config> {
+/// warnings only, with the reflex detector set as asked, on SQLite in `data_dir` or on the
+/// PostgreSQL database `postgres` names.
+pub fn bench_config(
+    data_dir: &Path,
+    postgres: Option<&str>,
+    reflex_ms: u64,
+) -> BenchResult<Config> {
     let mut config = Config {
         data_dir: data_dir.to_path_buf(),
+        database: assent_server::config::DatabaseUrl(postgres.unwrap_or_default().to_owned()),
         listen: "127.0.0.1:0".parse()?,
         log: LogConfig {
             level: "warn".into(),
@@ -42,15 +48,21 @@ pub fn bench_config(data_dir: &Path, reflex_ms: u64) -> BenchResult<Config> {
 fn admin_key(server: &RunningServer, data_dir: &Path) -> BenchResult<String> {
     match &server.new_admin_key {
         Some(key) => Ok(key.clone()),
-        None => Ok(std::fs::read_to_string(data_dir.join(ADMIN_KEY_FILE))?
-            .trim()
-            .to_owned()),
+        None => match std::fs::read_to_string(data_dir.join(ADMIN_KEY_FILE)) {
+            Ok(key) => Ok(key.trim().to_owned()),
+            Err(_) => Err(
+                "the database already has an admin key, which this run cannot read: \
+                           give the bench a fresh database (or schema)"
+                    .into(),
+            ),
+        },
     }
 }
 
 /// The hidden `serve` command: runs the server until SIGTERM, after printing where it listens.
 pub async fn serve_child(data: &Path, reflex_ms: u64) -> BenchResult<()> {
-    let config = bench_config(data, reflex_ms)?;
+    let postgres = std::env::var(CHILD_DATABASE_VAR).ok();
+    let config = bench_config(data, postgres.as_deref(), reflex_ms)?;
     assent_server::logging::init(&config.log);
     let server = Server::start(config, Arc::new(SystemClock)).await?;
     let ready = Ready {
@@ -62,18 +74,37 @@ pub async fn serve_child(data: &Path, reflex_ms: u64) -> BenchResult<()> {
     Ok(())
 }
 
-/// The data directory `--database` names. PostgreSQL is refused: there is no such store yet.
-pub fn database_dir(database: Option<&str>) -> BenchResult<Option<PathBuf>> {
+/// The environment variable that hands a PostgreSQL URL to the server child (not its command
+/// line, which any local user may read in /proc).
+const CHILD_DATABASE_VAR: &str = "ASSENT_DATABASE";
+
+/// The database `--database` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenchDatabase {
+    /// SQLite in this data directory, or in a fresh temporary one.
+    Sqlite(Option<PathBuf>),
+    /// A PostgreSQL database by URL (the server's keys go to a fresh temporary directory).
+    Postgres(String),
+}
+
+impl BenchDatabase {
+    /// Parses `--database`: a SQLite data directory, a path to its `assent.db`, `sqlite:PATH`,
+    /// or a `postgres://` URL.
+    pub fn parse(database: Option<&str>) -> BenchResult<Self> {
+        match database {
+            Some(url) if assent_server::config::is_postgres_url(url) => {
+                Ok(BenchDatabase::Postgres(url.to_owned()))
+            }
+            other => Ok(BenchDatabase::Sqlite(database_dir(other)?)),
+        }
+    }
+}
+
+/// The data directory a SQLite `--database` names.
+fn database_dir(database: Option<&str>) -> BenchResult<Option<PathBuf>> {
     let Some(database) = database else {
         return Ok(None);
     };
-    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        return Err(
-            "the PostgreSQL store is not available yet: Assent stores its data in SQLite only; \
-             give --database a SQLite data directory (or omit it)"
-                .into(),
-        );
-    }
     let path = database
         .strip_prefix("sqlite://")
         .or_else(|| database.strip_prefix("sqlite:"))
@@ -108,6 +139,8 @@ pub struct Target {
     pub kind: &'static str,
     /// The data directory of a started server.
     pub data_dir: Option<PathBuf>,
+    /// The started server keeps its state in PostgreSQL.
+    pub postgres: bool,
     handle: Handle,
     _temporary: Option<tempfile::TempDir>,
 }
@@ -132,20 +165,26 @@ impl Target {
                 same_process: false,
                 kind: "remote",
                 data_dir: None,
+                postgres: false,
                 handle: Handle::Remote,
                 _temporary: None,
             });
         }
-        let (data_dir, temporary) = match database_dir(args.database.as_deref())? {
-            Some(dir) => (dir, None),
-            None => {
+        let database = BenchDatabase::parse(args.database.as_deref())?;
+        let postgres = match &database {
+            BenchDatabase::Postgres(url) => Some(url.as_str()),
+            BenchDatabase::Sqlite(_) => None,
+        };
+        let (data_dir, temporary) = match &database {
+            BenchDatabase::Sqlite(Some(dir)) => (dir.clone(), None),
+            BenchDatabase::Sqlite(None) | BenchDatabase::Postgres(_) => {
                 let temp = tempfile::Builder::new().prefix("assent-bench-").tempdir()?;
                 (temp.path().join("data"), Some(temp))
             }
         };
         std::fs::create_dir_all(&data_dir)?;
         if args.in_process {
-            let config = bench_config(&data_dir, args.reflex_ms)?;
+            let config = bench_config(&data_dir, postgres, args.reflex_ms)?;
             assent_server::logging::init(&config.log);
             let server = Server::start(config, Arc::new(SystemClock)).await?;
             return Ok(Target {
@@ -155,12 +194,18 @@ impl Target {
                 same_process: true,
                 kind: "in-process",
                 data_dir: Some(data_dir),
+                postgres: postgres.is_some(),
                 handle: Handle::InProcess(server),
                 _temporary: temporary,
             });
         }
         let log = std::fs::File::create(data_dir.join("server.log"))?;
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        match postgres {
+            Some(url) => command.env(CHILD_DATABASE_VAR, url),
+            None => command.env_remove(CHILD_DATABASE_VAR),
+        };
+        let mut child = command
             .arg("serve")
             .arg("--data")
             .arg(&data_dir)
@@ -192,6 +237,7 @@ impl Target {
             same_process: false,
             kind: "child",
             data_dir: Some(data_dir),
+            postgres: postgres.is_some(),
             handle: Handle::Child(child),
             _temporary: temporary,
         })

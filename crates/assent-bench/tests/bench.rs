@@ -77,16 +77,44 @@ fn every_pending_request_completes() {
     assert!(dir.path().join("pending.svg").exists());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_complete_on_postgres() {
+    assent_testkit::postgres::with_postgres(|url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_assent-bench"))
+            .args(["--database", &url, "--quiet", "--users", "8", "--conc", "4"])
+            .args(["--duration", "1", "--warmup", "0.3", "--name", "pg"])
+            .arg("--results")
+            .arg(dir.path())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let v = read_json(&dir.path().join("pg.json"));
+        assert_eq!(v["server"]["mode"], "child");
+        assert!(
+            v["server"]["database"]
+                .as_str()
+                .unwrap()
+                .starts_with("PostgreSQL"),
+            "{}",
+            v["server"]
+        );
+        let level = &v["levels"][0];
+        assert!(level["flows"].as_u64().unwrap() > 0, "{level}");
+        assert_eq!(level["errors"], serde_json::json!({}), "{level}");
+    })
+    .await;
+}
+
 #[test]
-fn postgres_is_refused_with_a_clear_message() {
+fn a_database_that_is_not_sqlite_or_postgres_is_refused() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_assent-bench"))
-        .args(["--database", "postgres://localhost/assent", "--quiet"])
+        .args(["--database", "mysql://localhost/assent", "--quiet"])
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("PostgreSQL store is not available yet"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("not a SQLite path"), "{stderr}");
 }

@@ -27,6 +27,9 @@ pub struct Config {
     /// `<data_dir>/data-key`, created on first start; a path means that file (32 bytes, kept
     /// elsewhere than the database), which must exist.
     pub data_key_file: String,
+    /// Where the state lives: empty for SQLite in `data_dir`, or a `postgres://` URL shared by
+    /// several nodes.
+    pub database: DatabaseUrl,
     pub log: LogConfig,
     pub http: HttpConfig,
     pub approvals: ApprovalConfig,
@@ -108,6 +111,9 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
     /// How often new events are looked for, in milliseconds.
     pub poll_ms: u64,
+    /// Whether this node delivers webhooks. With several nodes on one PostgreSQL database,
+    /// exactly one node should (each delivering node would send every event).
+    pub deliver: bool,
 }
 
 impl Default for WebhookConfig {
@@ -117,6 +123,7 @@ impl Default for WebhookConfig {
             initial_backoff_ms: 1000,
             timeout_secs: 10,
             poll_ms: 1000,
+            deliver: true,
         }
     }
 }
@@ -227,6 +234,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
             public_url: String::new(),
             data_key_file: String::new(),
+            database: DatabaseUrl::default(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
             approvals: ApprovalConfig::default(),
@@ -369,6 +377,9 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return fail("http.request_timeout_secs must be at least 1".into());
         }
+        if !self.database.0.is_empty() && !is_postgres_url(&self.database.0) {
+            return fail("database must be empty (SQLite in data_dir) or a postgres:// URL".into());
+        }
         if self.http.header_read_timeout_secs == 0 || self.http.header_read_timeout_secs > 300 {
             return fail("http.header_read_timeout_secs must be between 1 and 300".into());
         }
@@ -481,6 +492,45 @@ impl Config {
     pub fn data_key_path(&self) -> Option<PathBuf> {
         (!self.data_key_file.is_empty()).then(|| PathBuf::from(&self.data_key_file))
     }
+
+    /// The store this configuration names.
+    pub fn database(&self) -> Database<'_> {
+        if self.database.0.is_empty() {
+            Database::Sqlite(self.data_dir.join(crate::data_dir::DATABASE_FILE))
+        } else {
+            Database::Postgres(&self.database.0)
+        }
+    }
+}
+
+/// A database URL. Its `Debug` form hides everything after the scheme, so a configuration
+/// printed while debugging never shows a password.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once("://") {
+            Some((scheme, _)) => write!(f, "\"{scheme}://…\""),
+            None if self.0.is_empty() => f.write_str("\"\""),
+            None => f.write_str("\"…\""),
+        }
+    }
+}
+
+/// Where a server keeps its state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Database<'a> {
+    /// The embedded SQLite file (one node).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (one or several nodes).
+    Postgres(&'a str),
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

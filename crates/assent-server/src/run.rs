@@ -1,13 +1,16 @@
 //! Starting and stopping a server: open the data directory, build the service, listen, run the
 //! expiry sweeper, and shut down gracefully (in-flight answers complete; waits and streams end).
 
-use crate::config::Config;
-use crate::data_dir::{self, DATABASE_FILE, DataDirError};
+use crate::config::{Config, Database};
+use crate::data_dir::{self, DataDirError};
 use crate::http::{AppState, router};
 use crate::middleware::Deadlines;
 use crate::serve::{ConnectionLimits, serve};
+use assent_core::Store;
+use assent_core::notifier::Notifier;
 use assent_core::{Assent, Clock, StoreError};
 use assent_delivery::LocalNotifier;
+use assent_store_postgres::{PostgresNotifier, PostgresStore};
 use assent_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,10 +91,10 @@ impl Server {
         let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
         let vapid = data_dir::load_or_create_vapid_key(&config.data_dir)?;
         let vapid_public_key = assent_proto::jose::b64(vapid.jwk().to_sec1().unwrap_or_default());
-        let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?;
+        let (store, notifier) = open_database(&config).await?;
         let assent = Arc::new(Assent::new(
-            Arc::new(store),
-            Arc::new(LocalNotifier::new()),
+            store,
+            notifier,
             clock,
             Arc::new(key),
             Arc::new(match config.data_key_path() {
@@ -128,11 +131,13 @@ impl Server {
         let app = router(state, deadlines, config.http.body_limit_bytes);
 
         tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()));
-        assent_delivery::webhooks::spawn(
-            assent.clone(),
-            config.webhooks.settings(),
-            shutdown_rx.clone(),
-        );
+        if config.webhooks.deliver {
+            assent_delivery::webhooks::spawn(
+                assent.clone(),
+                config.webhooks.settings(),
+                shutdown_rx.clone(),
+            );
+        }
         let limits = ConnectionLimits {
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
             http2_max_streams: config.http.http2_max_concurrent_streams,
@@ -149,6 +154,21 @@ impl Server {
             policy_sources,
         })
     }
+}
+
+/// The store and the wake-up channel the configuration names: SQLite with in-process wake-ups
+/// for one node, or PostgreSQL with LISTEN/NOTIFY so nodes sharing it wake each other.
+async fn open_database(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Notifier>), StoreError> {
+    Ok(match config.database() {
+        Database::Sqlite(path) => (
+            Arc::new(SqliteStore::open(&path)?),
+            Arc::new(LocalNotifier::new()),
+        ),
+        Database::Postgres(url) => (
+            Arc::new(PostgresStore::connect(url).await?),
+            Arc::new(PostgresNotifier::connect(url).await?),
+        ),
+    })
 }
 
 impl RunningServer {

@@ -9,6 +9,8 @@ use assent_server::{Config, RunningServer, Server};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod postgres;
+
 /// A running test server.
 pub struct TestServer {
     pub base: String,
@@ -52,7 +54,17 @@ impl TestServer {
         let clock = Arc::new(ManualClock::starting_now());
         let server = Server::start(config.clone(), clock.clone()).await.unwrap();
         let base = format!("http://{}", server.addr);
-        let admin_key = server.new_admin_key.clone().unwrap();
+        // A node joining a database that has an admin key finds it in the admin.key file the
+        // test copied into its data directory.
+        let admin_key = server.new_admin_key.clone().unwrap_or_else(|| {
+            let path = config
+                .data_dir
+                .join(assent_server::data_dir::ADMIN_KEY_FILE);
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("no new admin key and no {}: {e}", path.display()))
+                .trim()
+                .to_owned()
+        });
         let admin = AdminClient::new(&base, &admin_key).unwrap();
         let assent = server.assent.clone();
         TestServer {

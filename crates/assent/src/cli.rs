@@ -298,10 +298,14 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit chain in a data directory (offline; the server may be running).
+    /// Check the audit chain in a data directory, or in a PostgreSQL database (offline; the
+    /// servers may be running).
     Verify {
         #[arg(long, default_value = "./assent-data")]
         data: PathBuf,
+        /// A postgres:// URL: check the chain in that database instead of the data directory's.
+        #[arg(long, env = "ASSENT_DATABASE", hide_env_values = true)]
+        database: Option<String>,
         #[arg(long)]
         json: bool,
     },

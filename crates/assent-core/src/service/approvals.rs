@@ -228,11 +228,14 @@ impl Assent {
         if first.state.is_final() || wait <= Duration::ZERO {
             return Ok(first);
         }
-        let mut subscription = self.notifier.subscribe(&Topic::Approval(first.id.clone()));
+        // A wait may be held by a hundred thousand relying parties at once: keep only what the
+        // wait needs (the request itself is re-read on every wake-up).
+        let (topic, expires_at) = (Topic::Approval(first.id.clone()), first.expires_at);
+        drop(first);
+        let mut subscription = self.notifier.subscribe(&topic);
+        drop(topic);
         let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
-        let expiry_in = (first.expires_at - self.now())
-            .max(Duration::ZERO)
-            .unsigned_abs();
+        let expiry_in = (expires_at - self.now()).max(Duration::ZERO).unsigned_abs();
         let expiry_at = tokio::time::Instant::now() + expiry_in;
         loop {
             // Re-read after subscribing, so a change between the first read and the
@@ -241,6 +244,7 @@ impl Assent {
             if current.state.is_final() {
                 return Ok(current);
             }
+            drop(current);
             tokio::select! {
                 _ = subscription.changed() => {}
                 _ = tokio::time::sleep_until(deadline) => return self.approval_for_app(app, id).await,

@@ -1,15 +1,30 @@
-//! `assent audit verify`: checks the chain straight from the database file.
+//! `assent audit verify`: checks the chain straight from the database (the SQLite file, or a
+//! PostgreSQL database).
 
 use super::CmdResult;
 use crate::cli::AuditCommand;
 use crate::output;
 use assent_core::service::audit_check::verify_chain;
 use assent_proto::api::AuditReport;
+use assent_store_postgres::PostgresStore;
 use assent_store_sqlite::SqliteStore;
 use std::process::ExitCode;
 
 pub async fn run(command: AuditCommand) -> CmdResult {
-    let AuditCommand::Verify { data, json } = command;
+    let AuditCommand::Verify {
+        data,
+        database,
+        json,
+    } = command;
+    if let Some(url) = database.filter(|url| !url.is_empty()) {
+        if !assent_server::config::is_postgres_url(&url) {
+            return Err("--database takes a postgres:// URL".into());
+        }
+        let store = PostgresStore::connect(&url).await?;
+        let report = verify_chain(&store).await?;
+        store.close().await;
+        return Ok(print_report(&report, json));
+    }
     let path = data.join(assent_server::data_dir::DATABASE_FILE);
     if !path.exists() {
         return Err(format!("no database at {}", path.display()).into());

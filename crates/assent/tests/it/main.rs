@@ -16,6 +16,7 @@ mod geoip;
 mod http_surface;
 mod lifecycle;
 mod negative;
+mod nodes;
 mod risk_policy;
 mod state_machine;
 mod streams;

@@ -23,6 +23,17 @@ impl LocalNotifier {
     pub fn active_topics(&self) -> usize {
         self.topics.lock().map(|t| t.len()).unwrap_or(0)
     }
+
+    /// Wakes every subscriber of every topic. A bridge between processes calls it when it may
+    /// have missed messages (after a lost connection) and cannot know which topics they named:
+    /// a spurious wake-up costs a re-read, a lost one a hung waiter.
+    pub fn notify_all(&self) {
+        if let Ok(topics) = self.topics.lock() {
+            for sender in topics.values() {
+                sender.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+    }
 }
 
 /// Removes a topic's channel when its last subscriber goes.
@@ -74,6 +85,21 @@ mod tests {
     use super::*;
     use assent_core::ids::UserId;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn notify_all_wakes_every_topic() {
+        let notifier = LocalNotifier::new();
+        let mut a = notifier.subscribe(&Topic::User(UserId::generate()));
+        let mut b = notifier.subscribe(&Topic::User(UserId::generate()));
+        notifier.notify_all();
+        for sub in [&mut a, &mut b] {
+            assert!(
+                tokio::time::timeout(Duration::from_secs(1), sub.changed())
+                    .await
+                    .unwrap()
+            );
+        }
+    }
 
     #[tokio::test]
     async fn wakes_subscribers_and_forgets_idle_topics() {

@@ -18,7 +18,6 @@ mod notifier;
 mod ops;
 mod rows;
 mod store;
-mod wake;
 
 pub use notifier::{CHANNEL, PostgresNotifier};
 pub use sqlx::postgres::PgConnectOptions;

@@ -22,10 +22,10 @@
 
 use crate::connect;
 use crate::error::backend;
-use crate::wake::Local;
 use assent_core::StoreError;
 use assent_core::ids::{ApprovalId, UserId};
 use assent_core::notifier::{Notifier, Subscription, Topic};
+use assent_delivery::LocalNotifier as Local;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -115,7 +115,7 @@ impl PostgresNotifier {
 
 impl Notifier for PostgresNotifier {
     fn notify(&self, topic: &Topic) {
-        self.local.wake(topic);
+        self.local.notify(topic);
         self.outbox.push(encode(topic));
     }
 
@@ -273,8 +273,8 @@ async fn receive(mut listener: PgListener, pool: PgPool, local: Local, outbox: A
         let lost = match tokio::time::timeout(silence, listener.try_recv()).await {
             Ok(Ok(Some(message))) => {
                 match decode(message.payload(), &outbox.node) {
-                    Wake::Topic(topic) => local.wake(&topic),
-                    Wake::Everyone => local.wake_all(),
+                    Wake::Topic(topic) => local.notify(&topic),
+                    Wake::Everyone => local.notify_all(),
                     Wake::Nothing => {}
                 }
                 continue;
@@ -282,7 +282,7 @@ async fn receive(mut listener: PgListener, pool: PgPool, local: Local, outbox: A
             Ok(Ok(None)) => {
                 // sqlx reconnected and listens again; what was sent in between is lost.
                 tracing::warn!("the LISTEN connection was lost and is back; waking every waiter");
-                local.wake_all();
+                local.notify_all();
                 continue;
             }
             Ok(Err(e)) => e.to_string(),
@@ -291,7 +291,7 @@ async fn receive(mut listener: PgListener, pool: PgPool, local: Local, outbox: A
         tracing::warn!(reason = %lost, "the LISTEN connection is lost; reconnecting");
         drop(listener);
         listener = reconnect(&pool).await;
-        local.wake_all();
+        local.notify_all();
     }
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_risk.sql"),
     include_str!("../migrations/0006_alert_devices.sql"),
     include_str!("../migrations/0007_factors.sql"),
+    include_str!("../migrations/0008_device_indexes.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

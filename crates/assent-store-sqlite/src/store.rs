@@ -411,17 +411,36 @@ impl Store for SqliteStore {
     }
 
     async fn list_devices(&self, user: Option<&UserId>) -> Result<Vec<Device>, StoreError> {
-        let user = user.map(UserId::to_string);
-        let sql = format!(
-            "SELECT {} FROM devices WHERE (?1 IS NULL OR user_id = ?1) ORDER BY created_at, id",
-            rows::DEVICE_COLUMNS
-        );
-        self.read_heavy(move |c| {
-            c.prepare_cached(&sql)?
-                .query_map([user], rows::device)?
-                .collect()
-        })
-        .await
+        // Two statements, not one with `?1 IS NULL OR user_id = ?1`: with the query planner
+        // stability guarantee a plan cannot depend on the bound value, so that form scans every
+        // device, on every approval request, to find one user's.
+        match user {
+            Some(user) => {
+                let user = user.to_string();
+                let sql = format!(
+                    "SELECT {} FROM devices WHERE user_id = ?1 ORDER BY created_at, id",
+                    rows::DEVICE_COLUMNS
+                );
+                self.read(move |c| {
+                    c.prepare_cached(&sql)?
+                        .query_map([user], rows::device)?
+                        .collect()
+                })
+                .await
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {} FROM devices ORDER BY created_at, id",
+                    rows::DEVICE_COLUMNS
+                );
+                self.read_heavy(move |c| {
+                    c.prepare_cached(&sql)?
+                        .query_map([], rows::device)?
+                        .collect()
+                })
+                .await
+            }
+        }
     }
 
     async fn revoke_device(

@@ -105,6 +105,33 @@ pub struct Approval {
     pub receipt: Option<String>,
 }
 
+impl Approval {
+    /// The record as the store holds it once `outcome` was written: the stores' `finalize`
+    /// changes exactly these fields (the store contract checks it).
+    pub fn decided(self, outcome: &Outcome) -> Approval {
+        Approval {
+            state: outcome.state,
+            reason: outcome.reason.clone(),
+            decided_at: Some(outcome.decided_at),
+            device_id: outcome.device_id.clone(),
+            statement: outcome.statement.clone(),
+            receipt: Some(outcome.receipt.clone()),
+            ..self
+        }
+    }
+}
+
+/// What the risk engine reads of one of a user's past requests: when it was made, how it ended
+/// and where it came from; not the details, statement or receipt, which it never looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastApproval {
+    pub id: ApprovalId,
+    pub state: ApprovalState,
+    pub created_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
+    pub context: RequestContext,
+}
+
 /// The final state of an approval, written once by a conditional update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

@@ -7,8 +7,8 @@ use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret, User,
-    Webhook, WebhookProgress,
+    Enrollment, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension,
+    TotpSecret, User, Webhook, WebhookProgress,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -17,7 +17,10 @@ use time::OffsetDateTime;
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // --- keys and applications
-    /// Stores an API key (admin or application) with its audit event.
+    /// Stores an API key (admin or application) with its audit event. API keys, applications
+    /// and users are never changed or removed once stored: the service keeps the copies it
+    /// reads (`service::records`), so a method that changed them would also have to make the
+    /// service forget them.
     async fn insert_api_key(
         &self,
         key: &ApiKeyRecord,
@@ -186,12 +189,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- risk
     /// A user's requests created at or after `since`, newest first, at most `limit`.
-    async fn recent_requests(
+    async fn request_history(
         &self,
         user: &UserId,
         since: OffsetDateTime,
         limit: u32,
-    ) -> Result<Vec<Approval>, StoreError>;
+    ) -> Result<Vec<PastApproval>, StoreError>;
     /// Records a fraud report from a network.
     async fn record_network_report(
         &self,

@@ -7,7 +7,8 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
-    PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook, WebhookProgress,
+    PastApproval, PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook,
+    WebhookProgress,
 };
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use sqlx::Row;
@@ -210,6 +211,17 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
         user_verification: row.try_get(17)?,
         risk: json(row.try_get(18)?, "risk")?,
         policy_rule: row.try_get(19)?,
+    })
+}
+
+/// `id, state, created_at, decided_at, context`.
+pub(crate) fn past_approval(row: PgRow) -> Result<PastApproval> {
+    Ok(PastApproval {
+        id: ApprovalId::from_stored(row.try_get(0)?),
+        state: ApprovalState::parse(row.try_get(1)?).ok_or_else(|| corrupt("approval state"))?,
+        created_at: time(&row, 2)?,
+        decided_at: time_opt(&row, 3)?,
+        context: json(row.try_get(4)?, "context")?,
     })
 }
 

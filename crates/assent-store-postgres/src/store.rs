@@ -8,8 +8,8 @@ use assent_core::audit::PendingAudit;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret, User,
-    Webhook, WebhookProgress,
+    Enrollment, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension,
+    TotpSecret, User, Webhook, WebhookProgress,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -316,13 +316,13 @@ impl Store for PostgresStore {
         ops::signals::suspend(&self.pool, suspension, &audit).await
     }
 
-    async fn recent_requests(
+    async fn request_history(
         &self,
         user: &UserId,
         since: OffsetDateTime,
         limit: u32,
-    ) -> Result<Vec<Approval>, StoreError> {
-        ops::signals::recent_requests(&self.pool, user, since, limit).await
+    ) -> Result<Vec<PastApproval>, StoreError> {
+        ops::signals::request_history(&self.pool, user, since, limit).await
     }
 
     async fn record_network_report(

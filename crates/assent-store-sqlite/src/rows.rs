@@ -5,7 +5,7 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
-    PushSubscription, RecoveryCode, TotpSecret, User,
+    PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
 };
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
@@ -167,6 +167,18 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         user_verification: row.get(17)?,
         risk: json(row.get(18)?, "risk")?,
         policy_rule: row.get(19)?,
+    })
+}
+
+/// `id, state, created_at, decided_at, context`.
+pub(crate) fn past_approval(row: &Row<'_>) -> rusqlite::Result<PastApproval> {
+    let state: String = row.get(1)?;
+    Ok(PastApproval {
+        id: ApprovalId::from_stored(row.get(0)?),
+        state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approval state"))?,
+        created_at: from_millis(row.get(2)?),
+        decided_at: time_opt(row.get(3)?),
+        context: json(row.get(4)?, "context")?,
     })
 }
 

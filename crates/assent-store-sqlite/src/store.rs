@@ -8,8 +8,8 @@ use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, KeyRole, Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret,
-    User, Webhook, WebhookProgress,
+    Enrollment, KeyRole, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode,
+    Suspension, TotpSecret, User, Webhook, WebhookProgress,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -886,21 +886,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn recent_requests(
+    async fn request_history(
         &self,
         user: &UserId,
         since: OffsetDateTime,
         limit: u32,
-    ) -> Result<Vec<Approval>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM approvals WHERE user_id = ?1 AND created_at >= ?2 ORDER BY created_at DESC LIMIT ?3",
-            rows::APPROVAL_COLUMNS
-        );
+    ) -> Result<Vec<PastApproval>, StoreError> {
         let user = user.to_string();
         self.read_heavy(move |c| {
-            c.prepare_cached(&sql)?
-                .query_map(params![user, to_millis(since), limit], rows::approval)?
-                .collect()
+            c.prepare_cached(
+                "SELECT id, state, created_at, decided_at, context FROM approvals
+                 WHERE user_id = ?1 AND created_at >= ?2 ORDER BY created_at DESC LIMIT ?3",
+            )?
+            .query_map(params![user, to_millis(since), limit], rows::past_approval)?
+            .collect()
         })
         .await
     }

@@ -8,8 +8,8 @@ use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, Passkey, PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook,
-    WebhookProgress,
+    Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension, TotpSecret, User,
+    Webhook, WebhookProgress,
 };
 use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
@@ -366,6 +366,11 @@ async fn finalize_is_conditional(store: Arc<dyn Store>) {
         "only the winning write is audited"
     );
     let stored = store.approval(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        a.clone().decided(&approved),
+        "finalize changes the outcome's fields and nothing else (the service relies on it)"
+    );
     assert_eq!(stored.state, ApprovalState::Approved);
     assert_eq!(stored.receipt.as_deref(), Some("receipt-approved"));
     assert_eq!(stored.device_id, Some(phone.id));
@@ -1193,7 +1198,14 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         created_at: start - Duration::seconds(10),
         ..approval(&acme, &alice, Duration::minutes(2))
     };
-    let second = approval(&acme, &alice, Duration::minutes(2));
+    let second = Approval {
+        context: assent_proto::api::RequestContext {
+            ip: Some("203.0.113.7".into()),
+            user_agent: Some("Firefox".into()),
+            ..Default::default()
+        },
+        ..approval(&acme, &alice, Duration::minutes(2))
+    };
     for a in [&first, &second] {
         store.insert_approval(a, audit(event())).await.unwrap();
     }
@@ -1212,21 +1224,24 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         1,
         "strictly after"
     );
-    let recent: Vec<ApprovalId> = store
-        .recent_requests(&alice.id, first.created_at, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let past = |a: &Approval| PastApproval {
+        id: a.id.clone(),
+        state: a.state,
+        created_at: a.created_at,
+        decided_at: a.decided_at,
+        context: a.context.clone(),
+    };
     assert_eq!(
-        recent,
-        [second.id.clone(), first.id.clone()],
-        "newest first"
+        store
+            .request_history(&alice.id, first.created_at, 10)
+            .await
+            .unwrap(),
+        [past(&second), past(&first)],
+        "newest first, with the context they were made in"
     );
     assert_eq!(
         store
-            .recent_requests(&alice.id, first.created_at, 1)
+            .request_history(&alice.id, first.created_at, 1)
             .await
             .unwrap()
             .len(),
@@ -1249,6 +1264,21 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         store.device(&phone.id).await.unwrap().unwrap().last_seen_at,
         Some(approved.decided_at),
         "an answer counts as the device being seen"
+    );
+    let oldest = store
+        .request_history(&alice.id, first.created_at, 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (oldest.id, oldest.state, oldest.decided_at),
+        (
+            first.id.clone(),
+            ApprovalState::Approved,
+            Some(approved.decided_at)
+        ),
+        "the history shows how a request ended"
     );
 
     assert_eq!(store.first_delivery_at(&second.id).await.unwrap(), None);

@@ -85,9 +85,12 @@ impl Assent {
     /// Finds a user by name, or says which name is unknown.
     pub async fn user_named(&self, username: &str) -> Result<User, CoreError> {
         let name = Username::parse(username)?;
-        self.store.user_by_name(&name).await?.ok_or_else(|| {
-            CoreError::rejected(ProblemCode::UnknownUser, format!("no user named {name}"))
-        })
+        self.records
+            .user_by_name(self.store.as_ref(), &name)
+            .await?
+            .ok_or_else(|| {
+                CoreError::rejected(ProblemCode::UnknownUser, format!("no user named {name}"))
+            })
     }
 
     /// Lists devices, of one user when a name is given.

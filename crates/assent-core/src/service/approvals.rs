@@ -210,7 +210,11 @@ impl Assent {
     pub async fn approval_for_app(&self, app: &App, id: &str) -> Result<Approval, CoreError> {
         let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
         let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        let approval = self
+            .records
+            .approval(self.store.as_ref(), &id)
+            .await?
+            .ok_or_else(not_found)?;
         if approval.app_id != app.id {
             return Err(not_found());
         }
@@ -224,31 +228,36 @@ impl Assent {
         id: &str,
         wait: Duration,
     ) -> Result<Approval, CoreError> {
+        if wait <= Duration::ZERO {
+            return self.approval_for_app(app, id).await;
+        }
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
+        let topic = Topic::Approval(ApprovalId::parse(id).ok_or_else(not_found)?);
+        // Subscribed before the first read, so a change made after that read still wakes the
+        // wait, and one read is enough to start it. (Subscribing to another application's
+        // request reveals nothing: the read below refuses it before anything is returned.)
+        let mut subscription = self.notifier.subscribe(&topic);
+        drop(topic);
         let first = self.approval_for_app(app, id).await?;
-        if first.state.is_final() || wait <= Duration::ZERO {
+        if first.state.is_final() {
             return Ok(first);
         }
         // A wait may be held by a hundred thousand relying parties at once: keep only what the
         // wait needs (the request itself is re-read on every wake-up).
-        let (topic, expires_at) = (Topic::Approval(first.id.clone()), first.expires_at);
+        let expires_at = first.expires_at;
         drop(first);
-        let mut subscription = self.notifier.subscribe(&topic);
-        drop(topic);
         let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
         let expiry_in = (expires_at - self.now()).max(Duration::ZERO).unsigned_abs();
         let expiry_at = tokio::time::Instant::now() + expiry_in;
         loop {
-            // Re-read after subscribing, so a change between the first read and the
-            // subscription is not missed.
-            let current = self.approval_for_app(app, id).await?;
-            if current.state.is_final() {
-                return Ok(current);
-            }
-            drop(current);
             tokio::select! {
                 _ = subscription.changed() => {}
                 _ = tokio::time::sleep_until(deadline) => return self.approval_for_app(app, id).await,
                 _ = tokio::time::sleep_until(expiry_at + std::time::Duration::from_millis(5)) => {}
+            }
+            let current = self.approval_for_app(app, id).await?;
+            if current.state.is_final() {
+                return Ok(current);
             }
         }
     }
@@ -300,7 +309,11 @@ impl Assent {
         )
         .await?;
         // Whether we or a racing writer ended it, the store now holds the final word.
-        Ok(self.store.approval(&approval.id).await?.unwrap_or(approval))
+        Ok(self
+            .records
+            .approval(self.store.as_ref(), &approval.id)
+            .await?
+            .unwrap_or(approval))
     }
 
     /// The device's pending requests, with their full context; records their delivery.
@@ -328,7 +341,11 @@ impl Assent {
         let device = device.device();
         let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
         let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        let approval = self
+            .records
+            .approval(self.store.as_ref(), &id)
+            .await?
+            .ok_or_else(not_found)?;
         if approval.user_id != device.user_id {
             return Err(CoreError::rejected(
                 ProblemCode::DeviceNotAuthorized,
@@ -493,7 +510,11 @@ impl Assent {
             .finish(&approval, outcome, Actor::Device(device.id.clone()))
             .await?
         {
-            let current = self.store.approval(&approval.id).await?.unwrap_or(approval);
+            let current = self
+                .records
+                .approval(self.store.as_ref(), &approval.id)
+                .await?
+                .unwrap_or(approval);
             return Err(already_decided(&current));
         }
         if state == ApprovalState::Approved {
@@ -641,6 +662,9 @@ impl Assent {
             .finalize(&approval.id, &outcome, self.audit(actor, event))
             .await?;
         if won {
+            // Those woken read it back at once: from memory, as the store now holds it.
+            self.records
+                .remember_decided(&approval.clone().decided(&outcome));
             self.notifier.notify(&Topic::Approval(approval.id.clone()));
             self.notifier.notify(&Topic::User(approval.user_id.clone()));
         }
@@ -677,7 +701,11 @@ impl Assent {
     pub async fn current_state(&self, id: &str) -> Result<ApprovalState, CoreError> {
         let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
         let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self.store.approval(&id).await?.ok_or_else(not_found)?;
+        let approval = self
+            .records
+            .approval(self.store.as_ref(), &id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(self.settle(approval).await?.state)
     }
 

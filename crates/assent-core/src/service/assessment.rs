@@ -8,7 +8,7 @@ use crate::policy::{Policy, PolicyDecision};
 use crate::risk::{
     Origin, PastRequest, RiskAssessment, RiskInput, RiskSettings, assess, network_of,
 };
-use assent_proto::api::CreateApproval;
+use assent_proto::api::{CreateApproval, RequestContext};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -85,7 +85,10 @@ fn amount(details: &[Value]) -> f64 {
 }
 
 pub(crate) fn origin_of(approval: &Approval) -> Origin {
-    let c = &approval.context;
+    origin_of_context(&approval.context)
+}
+
+fn origin_of_context(c: &RequestContext) -> Origin {
     Origin::from_context(c.ip.as_deref(), c.geo.as_ref(), c.device_id.as_deref())
 }
 
@@ -158,11 +161,11 @@ impl Assent {
         self.locate(&mut origin);
         let history: Vec<PastRequest> = self
             .store
-            .recent_requests(&user.id, now - Duration::days(HISTORY_DAYS), HISTORY_LIMIT)
+            .request_history(&user.id, now - Duration::days(HISTORY_DAYS), HISTORY_LIMIT)
             .await?
             .iter()
             .map(|a| {
-                let mut origin = origin_of(a);
+                let mut origin = origin_of_context(&a.context);
                 self.locate(&mut origin);
                 PastRequest {
                     state: a.state,

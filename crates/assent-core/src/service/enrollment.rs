@@ -107,12 +107,16 @@ impl Assent {
                 "this key is already registered",
             ));
         }
-        let user = self.store.user(&enrollment.user_id).await?.ok_or_else(|| {
-            CoreError::rejected(
-                ProblemCode::EnrollmentCodeInvalid,
-                "the enrollment's user is gone",
-            )
-        })?;
+        let user = self
+            .records
+            .user(self.store.as_ref(), &enrollment.user_id)
+            .await?
+            .ok_or_else(|| {
+                CoreError::rejected(
+                    ProblemCode::EnrollmentCodeInvalid,
+                    "the enrollment's user is gone",
+                )
+            })?;
         let id = DeviceId::generate();
         let (state, activation_code, activation_code_sealed) = match enrollment.activation {
             Activation::Immediate => (DeviceState::Active, None, None),

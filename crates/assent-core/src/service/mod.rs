@@ -13,6 +13,7 @@ pub mod events;
 mod factors;
 mod fatigue;
 mod lifecycle;
+mod records;
 pub mod views;
 pub mod webhooks;
 
@@ -164,6 +165,8 @@ pub struct Assent {
     /// Bounds the Argon2id work running at once (19 MiB and tens of milliseconds each), so
     /// recovery-code checks cannot starve the rest of the server.
     hashing: tokio::sync::Semaphore,
+    /// API keys, applications and users already read (they never change).
+    records: records::Records,
 }
 
 impl std::fmt::Debug for Assent {
@@ -196,6 +199,7 @@ impl Assent {
             kid,
             settings,
             hashing: tokio::sync::Semaphore::new(2),
+            records: records::Records::default(),
         }
     }
 
@@ -267,14 +271,22 @@ impl Assent {
         let refused =
             || CoreError::rejected(ProblemCode::Unauthorized, "missing or invalid API key");
         let (id, secret) = secrets::split_api_key(token).ok_or_else(refused)?;
-        let record = self.store.api_key(id).await?.ok_or_else(refused)?;
+        let record = self
+            .records
+            .api_key(self.store.as_ref(), id)
+            .await?
+            .ok_or_else(refused)?;
         if !secrets::secret_matches(secret, &record.secret_hash) {
             return Err(refused());
         }
         match record.role {
             KeyRole::Admin => Ok(Principal::Admin { key_id: record.id }),
             KeyRole::App(app_id) => {
-                let app = self.store.app(&app_id).await?.ok_or_else(refused)?;
+                let app = self
+                    .records
+                    .app(self.store.as_ref(), &app_id)
+                    .await?
+                    .ok_or_else(refused)?;
                 Ok(Principal::App(app))
             }
         }

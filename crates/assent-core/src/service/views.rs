@@ -13,7 +13,10 @@ use assent_proto::statement::details_hash;
 impl Assent {
     /// The relying party's view: the outcome and the receipt, never the nonce or device keys.
     pub async fn status_view(&self, approval: &Approval) -> Result<ApprovalStatus, CoreError> {
-        let user = self.store.user(&approval.user_id).await?;
+        let user = self
+            .records
+            .user(self.store.as_ref(), &approval.user_id)
+            .await?;
         let device = match &approval.device_id {
             Some(id) => self.store.device(id).await?,
             None => None,
@@ -41,8 +44,8 @@ impl Assent {
     /// The device's view: the full context and what to sign, never the code to type.
     pub async fn device_view(&self, approval: &Approval) -> Result<DeviceApproval, CoreError> {
         let app_name = self
-            .store
-            .app(&approval.app_id)
+            .records
+            .app(self.store.as_ref(), &approval.app_id)
             .await?
             .map(|a| a.name)
             .unwrap_or_default();

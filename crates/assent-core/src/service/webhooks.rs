@@ -168,7 +168,7 @@ impl Assent {
             let Some(id) = data["approval_id"].as_str().and_then(ApprovalId::parse) else {
                 return Ok(None);
             };
-            let Some(approval) = self.store.approval(&id).await? else {
+            let Some(approval) = self.records.approval(self.store.as_ref(), &id).await? else {
                 return Ok(None);
             };
             if approval.app_id != target.app_id {
@@ -181,7 +181,11 @@ impl Assent {
         }
         if ALERT_KINDS.contains(&record.kind.as_str()) && wants("alert") {
             let user = match data["user_id"].as_str().and_then(UserId::parse) {
-                Some(id) => self.store.user(&id).await?.map(|u| u.username.to_string()),
+                Some(id) => self
+                    .records
+                    .user(self.store.as_ref(), &id)
+                    .await?
+                    .map(|u| u.username.to_string()),
                 None => None,
             };
             let mut details = data.clone();

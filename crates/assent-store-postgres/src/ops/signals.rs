@@ -2,12 +2,12 @@
 
 use super::{execute, write_audited};
 use crate::error::{backend, to_i64};
-use crate::rows::{self, alert_columns, approval_columns, to_json};
+use crate::rows::{self, alert_columns, to_json};
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{AppId, DeviceId, UserId};
-use assent_core::model::{Alert, Approval, Suspension, Webhook, WebhookProgress};
+use assent_core::model::{Alert, PastApproval, Suspension, Webhook, WebhookProgress};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
@@ -75,22 +75,20 @@ pub(crate) async fn suspend(
     write_audited(pool, vec![upsert], audit).await
 }
 
-pub(crate) async fn recent_requests(
+pub(crate) async fn request_history(
     pool: &PgPool,
     user: &UserId,
     since: OffsetDateTime,
     limit: u32,
-) -> Result<Vec<Approval>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        approval_columns!(),
-        " FROM approvals WHERE user_id = $1 AND created_at >= $2
-          ORDER BY created_at DESC, id DESC LIMIT $3"
-    ))
+) -> Result<Vec<PastApproval>, StoreError> {
+    sqlx::query(
+        "SELECT id, state, created_at, decided_at, context FROM approvals
+         WHERE user_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3",
+    )
     .bind(user.as_str())
     .bind(to_millis(since))
     .bind(i64::from(limit))
-    .try_map(rows::approval)
+    .try_map(rows::past_approval)
     .fetch_all(pool)
     .await
     .map_err(backend)

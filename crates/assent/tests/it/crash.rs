@@ -26,6 +26,9 @@ async fn start(data: &std::path::Path, port: u16) -> Child {
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}/health/ready");
+    // reqwest is built without a default TLS provider; this test may run before any other
+    // code of the process installed one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     for _ in 0..200 {
         if reqwest::get(&url)
             .await

@@ -12,6 +12,10 @@ pub enum Topic {
     Approval(ApprovalId),
     /// Something changed in a user's pending requests (device streams).
     User(UserId),
+    /// One of a user's devices changed state (revoked, activated, removed) or the user has a
+    /// new alert (device streams, which then check their device and alerts again; a request
+    /// coming or going does not make them re-read either).
+    Account(UserId),
 }
 
 /// Publishes and subscribes to wake-ups.
@@ -48,5 +52,18 @@ impl Subscription {
     /// Returns `false` when the notifier is gone and no wake-up will ever come.
     pub async fn changed(&mut self) -> bool {
         self.receiver.changed().await.is_ok()
+    }
+
+    /// Whether a wake-up came since the last one seen, marking it seen; never waits. A gone
+    /// notifier counts as a change, so the caller checks rather than trusts a silence.
+    pub fn take_change(&mut self) -> bool {
+        match self.receiver.has_changed() {
+            Ok(true) => {
+                self.receiver.borrow_and_update();
+                true
+            }
+            Ok(false) => false,
+            Err(_) => true,
+        }
     }
 }

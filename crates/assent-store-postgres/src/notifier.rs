@@ -128,6 +128,7 @@ fn encode(topic: &Topic) -> String {
     match topic {
         Topic::Approval(id) => format!("a:{id}"),
         Topic::User(id) => format!("u:{id}"),
+        Topic::Account(id) => format!("d:{id}"),
     }
 }
 
@@ -148,6 +149,7 @@ fn decode(payload: &str, own_node: &str) -> Wake {
     let parsed = match topic.split_once(':') {
         Some(("a", id)) => ApprovalId::parse(id).map(Topic::Approval),
         Some(("u", id)) => UserId::parse(id).map(Topic::User),
+        Some(("d", id)) => UserId::parse(id).map(Topic::Account),
         _ => None,
     };
     match (topic, parsed) {
@@ -345,8 +347,13 @@ mod tests {
         let user = UserId::generate();
         assert_eq!(
             decode(&format!("u:{user}"), "me"),
-            Wake::Topic(Topic::User(user)),
+            Wake::Topic(Topic::User(user.clone())),
             "a payload without a node (sent by hand) is someone else's"
+        );
+        let account = Topic::Account(user);
+        assert_eq!(
+            decode(&format!("{} other", encode(&account)), "me"),
+            Wake::Topic(account)
         );
     }
 

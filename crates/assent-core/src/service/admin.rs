@@ -135,6 +135,9 @@ impl Assent {
         self.store
             .revoke_device(&id, now, self.audit(actor.clone(), event))
             .await?;
+        // Its stream ends now, whether or not the alert below is recorded.
+        self.notifier
+            .notify(&crate::notifier::Topic::Account(device.user_id.clone()));
         let withdrawn = self.withdraw_pending(&device.user_id, &actor).await?;
         let withdrawn = match withdrawn {
             0 => String::new(),

@@ -680,21 +680,26 @@ fn already_decided(approval: &Approval) -> CoreError {
 }
 
 impl Assent {
-    /// What a device stream shows: the user's pending requests, or `None` once the device is
-    /// revoked (the stream then ends).
-    pub async fn stream_snapshot(
+    /// Whether a device's stream may go on: `false` once the device is revoked or removed
+    /// (the stream then ends). Checked when the stream opens, on every [`Topic::Account`]
+    /// wake-up (sent by every revocation and removal) and on the stream's periodic re-check.
+    pub async fn stream_may_continue(
         &self,
         device: &AuthenticatedDevice,
-    ) -> Result<Option<Vec<Approval>>, CoreError> {
+    ) -> Result<bool, CoreError> {
         let current = self.store.device(&device.device().id).await?;
-        if current.is_none_or(|d| d.state == DeviceState::Revoked) {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.store
-                .pending_for_user(&device.device().user_id, self.now())
-                .await?,
-        ))
+        Ok(current.is_some_and(|d| d.state != DeviceState::Revoked))
+    }
+
+    /// What a device stream shows: the user's pending requests.
+    pub async fn stream_pending(
+        &self,
+        device: &AuthenticatedDevice,
+    ) -> Result<Vec<Approval>, CoreError> {
+        Ok(self
+            .store
+            .pending_for_user(&device.device().user_id, self.now())
+            .await?)
     }
 
     /// The state of a request, by id, for stream events.

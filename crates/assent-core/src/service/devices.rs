@@ -200,7 +200,7 @@ impl Assent {
             device_id: device.cloned(),
         };
         self.store.insert_alert(&alert).await?;
-        self.notifier.notify(&Topic::User(user.clone()));
+        self.notifier.notify(&Topic::Account(user.clone()));
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ impl Assent {
         )
         .await;
         self.notifier
-            .notify(&crate::notifier::Topic::User(target.user_id.clone()));
+            .notify(&crate::notifier::Topic::Account(target.user_id.clone()));
         Ok(Some(Device {
             state: DeviceState::Active,
             activation_code_sealed: None,
@@ -187,6 +187,9 @@ impl Assent {
             .remove_pending_device(&target.id, self.audit(by, event))
             .await?;
         if removed {
+            // Its stream, if it has one, ends now, whether or not the alert below is recorded.
+            self.notifier
+                .notify(&crate::notifier::Topic::Account(target.user_id.clone()));
             let message = if reason == "expired" {
                 format!("{} was not approved in time and was removed.", target.name)
             } else {

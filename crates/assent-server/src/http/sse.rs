@@ -81,7 +81,13 @@ pub(crate) fn device_stream(
     let (tx, rx) = mpsc::channel(32);
     tokio::spawn(async move {
         let user = device.device().user_id.clone();
-        let mut subscription = state.assent.notifier().subscribe(&Topic::User(user));
+        // Two kinds of wake-up, so each re-reads only what it concerns: requests coming and
+        // going, and the device's own state and the user's alerts.
+        let mut requests = state
+            .assent
+            .notifier()
+            .subscribe(&Topic::User(user.clone()));
+        let mut account = state.assent.notifier().subscribe(&Topic::Account(user));
         let mut shown: HashSet<String> = HashSet::new();
         // The newest alert when the stream opened; newer ones are announced as they arrive.
         let mut newest_alert = state
@@ -90,54 +96,37 @@ pub(crate) fn device_stream(
             .await
             .ok()
             .and_then(|a| a.first().map(|a| a.id.clone()));
+        let (mut check_account, mut check_requests) = (true, true);
         loop {
-            let pending = match state.assent.stream_snapshot(&device).await {
-                Ok(Some(pending)) => pending,
-                Ok(None) => {
-                    let _ = tx
-                        .send(event(
-                            "revoked",
-                            &serde_json::json!({"device_id": device.device().id.to_string()}),
-                        ))
-                        .await;
-                    break;
+            if check_account {
+                match state.assent.stream_may_continue(&device).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let _ = tx
+                            .send(event(
+                                "revoked",
+                                &serde_json::json!({"device_id": device.device().id.to_string()}),
+                            ))
+                            .await;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "device stream ended on an error");
+                        break;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "device stream ended on an error");
-                    break;
-                }
-            };
-            let now: HashSet<String> = pending.iter().map(|a| a.id.to_string()).collect();
+            }
             let mut closed = false;
-            for approval in &pending {
-                let id = approval.id.to_string();
-                if shown.insert(id.clone()) {
-                    closed |= tx
-                        .send(event(
-                            "approval",
-                            &StreamEvent {
-                                id,
-                                state: approval.state,
-                            },
-                        ))
-                        .await
-                        .is_err();
+            if check_requests {
+                match announce_requests(&state, &device, &mut shown, &tx).await {
+                    Ok(open) => closed |= !open,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "device stream ended on an error");
+                        break;
+                    }
                 }
             }
-            let ended: Vec<String> = shown.difference(&now).cloned().collect();
-            for id in ended {
-                shown.remove(&id);
-                let state = state
-                    .assent
-                    .current_state(&id)
-                    .await
-                    .unwrap_or(assent_proto::api::ApprovalState::Expired);
-                closed |= tx
-                    .send(event("resolved", &StreamEvent { id, state }))
-                    .await
-                    .is_err();
-            }
-            if let Ok(alerts) = state.assent.alerts(&device).await {
+            if check_account && let Ok(alerts) = state.assent.alerts(&device).await {
                 let newest = alerts.first().map(|a| a.id.clone());
                 if newest.is_some() && newest != newest_alert {
                     newest_alert = newest;
@@ -149,13 +138,62 @@ pub(crate) fn device_stream(
             if closed {
                 break;
             }
+            let (mut woke_requests, mut woke_account) = (false, false);
             tokio::select! {
-                _ = subscription.changed() => {}
-                _ = tokio::time::sleep(DEVICE_RECHECK) => {}
+                _ = requests.changed() => woke_requests = true,
+                _ = account.changed() => woke_account = true,
+                _ = tokio::time::sleep(DEVICE_RECHECK) => (woke_requests, woke_account) = (true, true),
                 _ = tx.closed() => break,
                 _ = super::shutting_down(state.shutdown.clone()) => break,
             }
+            // A revocation wakes both (its pending requests are withdrawn): the account is
+            // checked first, so a revoked device is told it is revoked, not shown requests.
+            check_account = account.take_change() | woke_account;
+            check_requests = requests.take_change() | woke_requests;
         }
     });
     sse_typed(rx)
+}
+
+/// Sends an `approval` event for each pending request the stream has not shown yet and a
+/// `resolved` event for each shown one that is no longer pending. `Ok(false)` when the client
+/// went away.
+async fn announce_requests(
+    state: &AppState,
+    device: &AuthenticatedDevice,
+    shown: &mut HashSet<String>,
+    tx: &mpsc::Sender<Result<Event, Infallible>>,
+) -> Result<bool, assent_core::CoreError> {
+    let pending = state.assent.stream_pending(device).await?;
+    let now: HashSet<String> = pending.iter().map(|a| a.id.to_string()).collect();
+    let mut closed = false;
+    for approval in &pending {
+        let id = approval.id.to_string();
+        if shown.insert(id.clone()) {
+            closed |= tx
+                .send(event(
+                    "approval",
+                    &StreamEvent {
+                        id,
+                        state: approval.state,
+                    },
+                ))
+                .await
+                .is_err();
+        }
+    }
+    let ended: Vec<String> = shown.difference(&now).cloned().collect();
+    for id in ended {
+        shown.remove(&id);
+        let state = state
+            .assent
+            .current_state(&id)
+            .await
+            .unwrap_or(assent_proto::api::ApprovalState::Expired);
+        closed |= tx
+            .send(event("resolved", &StreamEvent { id, state }))
+            .await
+            .is_err();
+    }
+    Ok(!closed)
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_alert_devices.sql"),
     include_str!("../migrations/0007_factors.sql"),
     include_str!("../migrations/0008_device_indexes.sql"),
+    include_str!("../migrations/0009_approved_index.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

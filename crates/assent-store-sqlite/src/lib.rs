@@ -3,6 +3,8 @@
 //! groups concurrent writes into one transaction (group commit); reads use their own connections.
 
 mod connection;
+#[cfg(test)]
+mod query_plans;
 mod rows;
 mod store;
 mod writer;

@@ -28,6 +28,21 @@ const MAX_IDLE_INLINE_READERS: usize = 16;
 /// reads wait on the disk.
 const READERS: usize = 8;
 
+/// A user's last approval: one step down the partial index `approvals_user_approved`.
+pub(crate) const LAST_APPROVED_AT: &str =
+    "SELECT MAX(decided_at) FROM approvals WHERE user_id = ?1 AND state = 'approved'";
+
+/// A user's pending requests. `INDEXED BY` because, with no statistics, SQLite chose the index of
+/// all the user's requests (`approvals_user_created`) over the partial one of pending requests,
+/// and so read the user's whole history on every new request and every device-stream update.
+pub(crate) fn pending_for_user_sql() -> String {
+    format!(
+        "SELECT {} FROM approvals INDEXED BY approvals_pending_user
+         WHERE user_id = ?1 AND state = 'pending' AND expires_at > ?2 ORDER BY created_at",
+        rows::APPROVAL_COLUMNS
+    )
+}
+
 /// The SQLite store. Cheap to clone; all clones share the writer thread and the readers.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -846,10 +861,8 @@ impl Store for SqliteStore {
         let user = user.to_string();
         let at: Option<i64> = self
             .read(move |c| {
-                c.prepare_cached(
-                    "SELECT MAX(decided_at) FROM approvals WHERE user_id = ?1 AND state = 'approved'",
-                )?
-                .query_row([user], |r| r.get(0))
+                c.prepare_cached(LAST_APPROVED_AT)?
+                    .query_row([user], |r| r.get(0))
             })
             .await?;
         Ok(at.map(assent_core::clock::from_millis))
@@ -1111,10 +1124,7 @@ impl Store for SqliteStore {
         user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<Approval>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM approvals WHERE user_id = ?1 AND state = 'pending' AND expires_at > ?2 ORDER BY created_at",
-            rows::APPROVAL_COLUMNS
-        );
+        let sql = pending_for_user_sql();
         let user = user.to_string();
         self.read(move |c| {
             c.prepare_cached(&sql)?

@@ -50,14 +50,10 @@ impl Records {
         store: &dyn Store,
         id: &str,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        if let Some(key) = self.api_keys.get(id) {
-            return Ok(Some(key));
-        }
-        let found = store.api_key(id).await?;
-        if let Some(key) = &found {
-            self.api_keys.put(key.id.clone(), key);
-        }
-        Ok(found)
+        let read = || store.api_key(id);
+        self.api_keys
+            .get_or_read(id, read, |key| Some(key.id.clone()))
+            .await
     }
 
     pub(crate) async fn app(
@@ -65,14 +61,10 @@ impl Records {
         store: &dyn Store,
         id: &AppId,
     ) -> Result<Option<App>, StoreError> {
-        if let Some(app) = self.apps.get(id) {
-            return Ok(Some(app));
-        }
-        let found = store.app(id).await?;
-        if let Some(app) = &found {
-            self.apps.put(app.id.clone(), app);
-        }
-        Ok(found)
+        let read = || store.app(id);
+        self.apps
+            .get_or_read(id, read, |app| Some(app.id.clone()))
+            .await
     }
 
     pub(crate) async fn user(
@@ -80,14 +72,21 @@ impl Records {
         store: &dyn Store,
         id: &UserId,
     ) -> Result<Option<User>, StoreError> {
-        if let Some(user) = self.users.get(id) {
-            return Ok(Some(user));
-        }
-        let found = store.user(id).await?;
-        if let Some(user) = &found {
-            self.users.put(user.id.clone(), user);
-        }
-        Ok(found)
+        let read = || store.user(id);
+        self.users
+            .get_or_read(id, read, |user| Some(user.id.clone()))
+            .await
+    }
+
+    pub(crate) async fn user_by_name(
+        &self,
+        store: &dyn Store,
+        name: &Username,
+    ) -> Result<Option<User>, StoreError> {
+        let read = || store.user_by_name(name);
+        self.users_by_name
+            .get_or_read(name, read, |user| Some(user.username.clone()))
+            .await
     }
 
     /// A request, from memory when it is final and was seen (or decided here) before.
@@ -96,37 +95,21 @@ impl Records {
         store: &dyn Store,
         id: &ApprovalId,
     ) -> Result<Option<Approval>, StoreError> {
-        if let Some(approval) = self.decided.get(id) {
-            return Ok(Some(approval));
-        }
-        let found = store.approval(id).await?;
-        if let Some(approval) = &found {
-            self.remember_decided(approval);
-        }
-        Ok(found)
+        let read = || store.approval(id);
+        self.decided.get_or_read(id, read, decided_key).await
     }
 
     /// Keeps a request that is final; a pending one still changes, so it is never kept.
     pub(crate) fn remember_decided(&self, approval: &Approval) {
-        if approval.state.is_final() {
-            self.decided.put(approval.id.clone(), approval);
+        if let Some(id) = decided_key(approval) {
+            self.decided.put(id, approval);
         }
     }
+}
 
-    pub(crate) async fn user_by_name(
-        &self,
-        store: &dyn Store,
-        name: &Username,
-    ) -> Result<Option<User>, StoreError> {
-        if let Some(user) = self.users_by_name.get(name) {
-            return Ok(Some(user));
-        }
-        let found = store.user_by_name(name).await?;
-        if let Some(user) = &found {
-            self.users_by_name.put(user.username.clone(), user);
-        }
-        Ok(found)
-    }
+/// The key under which a request may be kept: only a final one.
+fn decided_key(approval: &Approval) -> Option<ApprovalId> {
+    approval.state.is_final().then(|| approval.id.clone())
 }
 
 /// One kind of record, by key.
@@ -136,6 +119,32 @@ struct Shelf<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> Shelf<K, V> {
+    /// The kept value for `key`, or else what `read` finds, kept under the key `keep` gives
+    /// (none: not kept).
+    async fn get_or_read<Q, F, Fut>(
+        &self,
+        key: &Q,
+        read: F,
+        keep: impl Fn(&V) -> Option<K>,
+    ) -> Result<Option<V>, StoreError>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<V>, StoreError>>,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(Some(value));
+        }
+        let found = read().await?;
+        if let Some(value) = &found
+            && let Some(key) = keep(value)
+        {
+            self.put(key, value);
+        }
+        Ok(found)
+    }
+
     fn new(capacity: usize) -> Self {
         Shelf {
             map: Mutex::new(HashMap::new()),
@@ -163,6 +172,44 @@ impl<K: Eq + Hash, V: Clone> Shelf<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn only_found_records_that_may_be_kept_are_kept() {
+        // (id, final): like a request, kept only once final.
+        let shelf: Shelf<u32, (u32, bool)> = Shelf::new(10);
+        let reads = AtomicUsize::new(0);
+        let read = |found: Option<(u32, bool)>| {
+            reads.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(found) }
+        };
+        let keep = |record: &(u32, bool)| record.1.then_some(record.0);
+        for _ in 0..2 {
+            assert_eq!(
+                shelf.get_or_read(&1, || read(None), keep).await.unwrap(),
+                None
+            );
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "a miss is read again");
+        for _ in 0..2 {
+            let pending = shelf.get_or_read(&2, || read(Some((2, false))), keep);
+            assert_eq!(pending.await.unwrap(), Some((2, false)));
+        }
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            4,
+            "a pending record is read again"
+        );
+        for _ in 0..2 {
+            let decided = shelf.get_or_read(&3, || read(Some((3, true))), keep);
+            assert_eq!(decided.await.unwrap(), Some((3, true)));
+        }
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            5,
+            "a final record is read once"
+        );
+    }
 
     #[test]
     fn a_full_shelf_starts_over_instead_of_growing() {

@@ -81,6 +81,10 @@ struct Rule {
 /// A compiled policy.
 pub struct Policy {
     rules: Vec<Rule>,
+    /// CEL's standard functions, built once: building them for every decision (a fresh
+    /// `Context::default()`) was half the cost of deciding, about 3 % of the server's CPU.
+    /// Each decision binds its facts in a child scope of this one.
+    stdlib: Context<'static, 'static>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -151,14 +155,20 @@ impl Policy {
                 },
             });
         }
-        Ok(Policy { rules })
+        Ok(Policy {
+            rules,
+            stdlib: Context::default(),
+        })
     }
 
     /// The built-in default policy.
     pub fn default_policy() -> Policy {
         // The embedded file is checked by a unit test; an empty policy would deny nothing wrongly,
         // so a failure here falls back to "push with number matching" for everything.
-        Policy::parse(DEFAULT_POLICY).unwrap_or(Policy { rules: Vec::new() })
+        Policy::parse(DEFAULT_POLICY).unwrap_or_else(|_| Policy {
+            rules: Vec::new(),
+            stdlib: Context::default(),
+        })
     }
 
     /// The rules, in order: name, condition, line.
@@ -173,7 +183,7 @@ impl Policy {
     /// `user`). A condition that cannot be evaluated (a wrong type, a missing key) does not match,
     /// and says so in the log; when no rule matches, the request gets a push with number matching.
     pub fn decide(&self, facts: &serde_json::Value) -> PolicyDecision {
-        let mut context = Context::default();
+        let mut context = self.stdlib.new_inner_scope();
         for name in ["request", "context", "risk", "user"] {
             let value = facts.get(name).cloned().unwrap_or(serde_json::Value::Null);
             if let Err(e) = context.add_variable(name, value) {

@@ -125,11 +125,22 @@ impl Approval {
 /// and where it came from; not the details, statement or receipt, which it never looks at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastApproval {
-    pub id: ApprovalId,
     pub state: ApprovalState,
     pub created_at: OffsetDateTime,
     pub decided_at: Option<OffsetDateTime>,
-    pub context: RequestContext,
+    /// Where the request came from: its context without the user agent ([`origin_of`]).
+    pub origin: RequestContext,
+}
+
+/// The part of a request's context the risk engine compares with the past: address, the relying
+/// party's device identifier, place. The user agent, free text of any length, is left out, so a
+/// store can keep every past request's origin in one compact index and read a user's whole
+/// history without touching the requests themselves.
+pub fn origin_of(context: &RequestContext) -> RequestContext {
+    RequestContext {
+        user_agent: None,
+        ..context.clone()
+    }
 }
 
 /// The final state of an approval, written once by a conditional update.

@@ -8,7 +8,7 @@ use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserI
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
     PastApproval, PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook,
-    WebhookProgress,
+    WebhookProgress, origin_of,
 };
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use sqlx::Row;
@@ -214,14 +214,13 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
     })
 }
 
-/// `id, state, created_at, decided_at, context`.
+/// `state, created_at, decided_at, context`.
 pub(crate) fn past_approval(row: PgRow) -> Result<PastApproval> {
     Ok(PastApproval {
-        id: ApprovalId::from_stored(row.try_get(0)?),
-        state: ApprovalState::parse(row.try_get(1)?).ok_or_else(|| corrupt("approval state"))?,
-        created_at: time(&row, 2)?,
-        decided_at: time_opt(&row, 3)?,
-        context: json(row.try_get(4)?, "context")?,
+        state: ApprovalState::parse(row.try_get(0)?).ok_or_else(|| corrupt("approval state"))?,
+        created_at: time(&row, 1)?,
+        decided_at: time_opt(&row, 2)?,
+        origin: origin_of(&json(row.try_get(3)?, "context")?),
     })
 }
 

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_factors.sql"),
     include_str!("../migrations/0008_device_indexes.sql"),
     include_str!("../migrations/0009_approved_index.sql"),
+    include_str!("../migrations/0010_history_index.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -78,4 +79,47 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit().map_err(backend)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database made before the history index keeps its requests' history: migration 10 fills
+    /// the new `origin` column from each request's context, without the user agent.
+    #[test]
+    fn requests_made_before_the_history_index_keep_their_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("old.db")).unwrap();
+        for sql in &MIGRATIONS[..9] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO apps (id, name, created_at) VALUES ('app_1', 'acme', 0);
+               INSERT INTO users (id, username, created_at) VALUES ('usr_1', 'alice', 0);
+               INSERT INTO approvals (id, app_id, user_id, kind, authorization_details, context,
+                   nonce, state, created_at, expires_at, decided_at)
+               VALUES ('apr_1', 'app_1', 'usr_1', 'login', '[]',
+                   '{"ip":"203.0.113.7","user_agent":"Firefox","geo":{"country":"FR"}}',
+                   'n', 'approved', 1000, 2000, 1500);"#,
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let (state, decided_at, origin): (String, i64, String) = conn
+            .query_row(
+                crate::store::REQUEST_HISTORY,
+                rusqlite::params!["usr_1", 0, 10],
+                |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((state.as_str(), decided_at), ("approved", 1500));
+        let origin: serde_json::Value = serde_json::from_str(&origin).unwrap();
+        assert_eq!(
+            origin,
+            serde_json::json!({"ip": "203.0.113.7", "geo": {"country": "FR"}})
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! user's past requests pile up, so the plans themselves are checked.
 
 use crate::connection::{migrate, open};
-use crate::store::{LAST_APPROVED_AT, pending_for_user_sql};
+use crate::store::{LAST_APPROVED_AT, PROMPTS_SINCE, REQUEST_HISTORY, pending_for_user_sql};
 
 /// `EXPLAIN QUERY PLAN` of `sql` on a freshly migrated database, its steps joined by `; `.
 fn plan(sql: &str) -> String {
@@ -34,4 +34,23 @@ fn a_users_pending_requests_are_read_from_the_index_of_pending_requests() {
     let plan = plan(&pending_for_user_sql());
     assert!(plan.contains("INDEX approvals_pending_user"), "{plan}");
     assert!(!plan.contains("TEMP B-TREE"), "already in order: {plan}");
+}
+
+#[test]
+fn a_users_history_is_read_from_the_index_alone() {
+    let plan = plan(REQUEST_HISTORY);
+    assert!(
+        plan.contains("COVERING INDEX approvals_user_history"),
+        "no request row read: {plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "already in order: {plan}");
+}
+
+#[test]
+fn the_prompt_budget_counts_from_the_index_of_the_users_requests() {
+    let plan = plan(PROMPTS_SINCE);
+    assert!(
+        plan.contains("COVERING INDEX approvals_user_history (user_id=? AND created_at>?)"),
+        "{plan}"
+    );
 }

@@ -170,15 +170,14 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
     })
 }
 
-/// `id, state, created_at, decided_at, context`.
+/// `state, created_at, decided_at, origin`.
 pub(crate) fn past_approval(row: &Row<'_>) -> rusqlite::Result<PastApproval> {
-    let state: String = row.get(1)?;
+    let state: String = row.get(0)?;
     Ok(PastApproval {
-        id: ApprovalId::from_stored(row.get(0)?),
         state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approval state"))?,
-        created_at: from_millis(row.get(2)?),
-        decided_at: time_opt(row.get(3)?),
-        context: json(row.get(4)?, "context")?,
+        created_at: from_millis(row.get(1)?),
+        decided_at: time_opt(row.get(2)?),
+        origin: json(row.get(3)?, "origin")?,
     })
 }
 

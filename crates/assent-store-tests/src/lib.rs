@@ -1225,19 +1225,26 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         "strictly after"
     );
     let past = |a: &Approval| PastApproval {
-        id: a.id.clone(),
         state: a.state,
         created_at: a.created_at,
         decided_at: a.decided_at,
-        context: a.context.clone(),
+        origin: assent_core::model::origin_of(&a.context),
     };
+    assert_eq!(
+        past(&second).origin,
+        assent_proto::api::RequestContext {
+            ip: Some("203.0.113.7".into()),
+            ..Default::default()
+        },
+        "the origin leaves the user agent out"
+    );
     assert_eq!(
         store
             .request_history(&alice.id, first.created_at, 10)
             .await
             .unwrap(),
         [past(&second), past(&first)],
-        "newest first, with the context they were made in"
+        "newest first, with where they came from"
     );
     assert_eq!(
         store
@@ -1272,9 +1279,9 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         .pop()
         .unwrap();
     assert_eq!(
-        (oldest.id, oldest.state, oldest.decided_at),
+        (oldest.created_at, oldest.state, oldest.decided_at),
         (
-            first.id.clone(),
+            first.created_at,
             ApprovalState::Approved,
             Some(approved.decided_at)
         ),

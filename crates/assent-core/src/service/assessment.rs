@@ -165,7 +165,7 @@ impl Assent {
             .await?
             .iter()
             .map(|a| {
-                let mut origin = origin_of_context(&a.context);
+                let mut origin = origin_of_context(&a.origin);
                 self.locate(&mut origin);
                 PastRequest {
                     state: a.state,

@@ -82,7 +82,7 @@ pub(crate) async fn request_history(
     limit: u32,
 ) -> Result<Vec<PastApproval>, StoreError> {
     sqlx::query(
-        "SELECT id, state, created_at, decided_at, context FROM approvals
+        "SELECT state, created_at, decided_at, context FROM approvals
          WHERE user_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3",
     )
     .bind(user.as_str())

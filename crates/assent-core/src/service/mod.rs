@@ -167,6 +167,8 @@ pub struct Assent {
     hashing: tokio::sync::Semaphore,
     /// API keys, applications and users already read (they never change).
     records: records::Records,
+    /// When each user last raised each pattern alert, so one burst raises one alert.
+    pattern_alerts: detectors::PatternAlerts,
 }
 
 impl std::fmt::Debug for Assent {
@@ -200,6 +202,7 @@ impl Assent {
             settings,
             hashing: tokio::sync::Semaphore::new(2),
             records: records::Records::default(),
+            pattern_alerts: detectors::PatternAlerts::default(),
         }
     }
 

@@ -13,7 +13,8 @@ fn admin_alerts(server: &TestServer) -> Vec<String> {
 
 #[tokio::test]
 async fn reflex_approvals_and_bursts_raise_admin_alerts_with_evidence() {
-    let server = TestServer::spawn().await;
+    // The device signs with the real time while the test moves the server's clock on.
+    let server = TestServer::spawn_with(|c| c.devices.max_clock_skew_secs = 3600).await;
     let app = server.app("Acme").await;
     let device = server.user_with_device("alice").await;
     // The manual clock stands still: every approval comes "0 ms" after delivery.
@@ -35,16 +36,57 @@ async fn reflex_approvals_and_bursts_raise_admin_alerts_with_evidence() {
         alerts[0]
     );
     // A fourth request within ten minutes is a burst.
-    app.client.create_approval(&login("alice")).await.unwrap();
-    let burst: Vec<_> = admin_alerts(&server)
-        .into_iter()
-        .filter(|a| a.contains("burst_of_prompts"))
-        .collect();
+    let fourth = app.client.create_approval(&login("alice")).await.unwrap();
+    let bursts = || {
+        admin_alerts(&server)
+            .into_iter()
+            .filter(|a| a.contains("burst_of_prompts"))
+            .collect::<Vec<_>>()
+    };
+    let burst = bursts();
     assert_eq!(burst.len(), 1);
     assert!(
         burst[0].contains("3 requests in the last 10 min"),
         "{}",
         burst[0]
+    );
+    // The burst goes on: each request carries the signal, but the alert is not repeated for
+    // ten minutes.
+    device
+        .decide(
+            &fourth.id,
+            Decision::Approve,
+            fourth.display_code.as_deref(),
+        )
+        .await
+        .unwrap();
+    approved(&app.client, &device, &login("alice")).await;
+    server.clock.advance(time::Duration::minutes(9));
+    for _ in 0..3 {
+        let id = approved(&app.client, &device, &login("alice")).await;
+        let status = app.client.approval(&id, None).await.unwrap();
+        assert!(
+            status
+                .risk
+                .reasons
+                .iter()
+                .any(|r| r.signal == "prompt_rate"),
+            "{status:?}"
+        );
+    }
+    assert_eq!(bursts().len(), 1, "one alert for one burst");
+    server.clock.advance(time::Duration::seconds(61));
+    approved(&app.client, &device, &login("alice")).await;
+    let burst = bursts();
+    assert_eq!(
+        burst.len(),
+        2,
+        "still bursting ten minutes later: {burst:?}"
+    );
+    assert!(
+        burst[1].contains("3 requests in the last 10 min"),
+        "{}",
+        burst[1]
     );
     server.stop().await;
 }

@@ -127,11 +127,17 @@ impl Assent {
             &request.authorization_details,
         )
         .map_err(|e| invalid(e.to_string()))?;
-        // Only a request that will be sent spends the budget or replaces a pending one.
-        if prompt {
+        // Only a request that will be sent spends the budget or replaces a pending one. The gate
+        // is held until the request is written, so simultaneous requests for one user are
+        // counted one after another, not all against the same count.
+        let admission = if prompt {
+            let gate = self.prompt_gate.enter(&user.id).await;
             self.admit_prompt(&user).await?;
             self.supersede(app, &user).await?;
-        }
+            Some(gate)
+        } else {
+            None
+        };
         let now = self.now();
         // `approvals.number_matching = false` switches it off whatever the policy says.
         let display_code = if prompt && self.settings.number_matching && outcome.number_matching {
@@ -179,6 +185,7 @@ impl Assent {
         self.store
             .insert_approval(&approval, self.audit(Actor::App(app.id.clone()), event))
             .await?;
+        drop(admission);
         let mut state = approval.state;
         if prompt {
             self.detect_on_create(&approval).await;

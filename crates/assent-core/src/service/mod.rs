@@ -169,6 +169,8 @@ pub struct Assent {
     records: records::Records,
     /// When each user last raised each pattern alert, so one burst raises one alert.
     pattern_alerts: detectors::PatternAlerts,
+    /// One prompt admission at a time per user.
+    prompt_gate: fatigue::PromptGate,
 }
 
 impl std::fmt::Debug for Assent {
@@ -203,6 +205,7 @@ impl Assent {
             hashing: tokio::sync::Semaphore::new(2),
             records: records::Records::default(),
             pattern_alerts: detectors::PatternAlerts::default(),
+            prompt_gate: fatigue::PromptGate::default(),
         }
     }
 

@@ -211,3 +211,29 @@ async fn superseding_can_be_switched_off() {
     assert_eq!(device.pending().await.unwrap().len(), 2);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_sign_ins_cannot_outrun_the_budget() {
+    let server = TestServer::spawn().await;
+    let app = server.app("Acme").await;
+    let device = server.user_with_device("alice").await;
+    // An attacker with the password fires 40 sign-ins at once: each creation checks the budget
+    // and the pending prompts before it writes, so unserialized checks would all pass together.
+    let attempts: Vec<_> = (0..40)
+        .map(|_| {
+            let client = app.client.clone();
+            tokio::spawn(async move { client.create_approval(&login("alice")).await })
+        })
+        .collect();
+    let mut offered = Vec::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(created) => offered.push(created.id),
+            Err(e) => assert_eq!(e.problem_code(), Some(ProblemCode::PushSuspended), "{e}"),
+        }
+    }
+    assert_eq!(offered.len(), 3, "the budget is 3 prompts: {offered:?}");
+    let pending = device.pending().await.unwrap();
+    assert_eq!(pending.len(), 1, "only the newest is pending: {pending:?}");
+    server.stop().await;
+}

@@ -154,6 +154,17 @@ pub struct Outcome {
     pub receipt: String,
 }
 
+/// A verified device proof's id, not yet recorded as used: a store records it in the same
+/// transaction as the write the proof authorizes (see `Store::record_delivery_with_proof`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofUse {
+    /// Thumbprint of the key that signed the proof.
+    pub jkt: String,
+    pub jti: String,
+    /// After this the proof's time check refuses it anyway, so its id may be forgotten.
+    pub forget_after: OffsetDateTime,
+}
+
 /// How a request reached a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryChannel {

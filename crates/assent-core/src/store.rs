@@ -7,8 +7,8 @@ use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use crate::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension,
-    TotpSecret, User, Webhook, WebhookProgress,
+    Enrollment, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
+    Suspension, TotpSecret, User, Webhook, WebhookProgress,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -266,6 +266,18 @@ pub trait Store: Send + Sync + 'static {
         channel: DeliveryChannel,
         audit: PendingAudit,
     ) -> Result<bool, StoreError>;
+    /// [`Store::consume_proof`] and [`Store::record_delivery`] in one transaction: a device's
+    /// fetch of a request then waits for one commit, not two. `None` when the proof id was
+    /// already used (a replay), and then nothing is written; otherwise whether the delivery was
+    /// the first for this device and channel (the proof id is recorded either way).
+    async fn record_delivery_with_proof(
+        &self,
+        proof: &ProofUse,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<Option<bool>, StoreError>;
 
     // --- audit
     /// Audit rows with `seq > after`, in order, at most `limit`.

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_core::model::App;
-use assent_core::service::AuthenticatedDevice;
+use assent_core::service::{AuthenticatedDevice, UnspentProof};
 use assent_proto::ProblemCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -125,6 +125,27 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .authenticate_device(proof, parts.method.as_str(), parts.uri.path())
             .await?;
         Ok(DeviceAuth(device))
+    }
+}
+
+/// A device authenticated like [`DeviceAuth`], but with its proof's id not yet recorded as used:
+/// for an endpoint whose service call records it in the same transaction as its own write.
+#[derive(Debug)]
+pub(crate) struct DeviceAuthDeferred(pub AuthenticatedDevice, pub UnspentProof);
+
+impl FromRequestParts<AppState> for DeviceAuthDeferred {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
+        let (device, unspent) = state
+            .assent
+            .authenticate_device_deferred(proof, parts.method.as_str(), parts.uri.path())
+            .await?;
+        Ok(DeviceAuthDeferred(device, unspent))
     }
 }
 

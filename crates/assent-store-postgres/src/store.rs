@@ -8,8 +8,8 @@ use assent_core::audit::PendingAudit;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension,
-    TotpSecret, User, Webhook, WebhookProgress,
+    Enrollment, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
+    Suspension, TotpSecret, User, Webhook, WebhookProgress,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -421,6 +421,20 @@ impl Store for PostgresStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         ops::approvals::record_delivery(&self.pool, approval, device, channel, &audit).await
+    }
+
+    async fn record_delivery_with_proof(
+        &self,
+        proof: &ProofUse,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<Option<bool>, StoreError> {
+        ops::approvals::record_delivery_with_proof(
+            &self.pool, proof, approval, device, channel, &audit,
+        )
+        .await
     }
 
     async fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {

@@ -8,7 +8,7 @@ use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, KeyRole, Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode,
+    Enrollment, KeyRole, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
     Suspension, TotpSecret, User, Webhook, WebhookProgress, origin_of,
 };
 use assent_core::{Store, StoreError};
@@ -191,6 +191,51 @@ fn change_once(
         append_audit(c, audit)?;
     }
     Ok(changed == 1)
+}
+
+/// Records a proof id; `false` when the key already used it.
+fn insert_proof_id(
+    c: &Connection,
+    jkt: &str,
+    jti: &str,
+    expires_at: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO proof_ids (jkt, jti, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![jkt, jti, to_millis(expires_at)]))
+        .map_err(backend)?;
+    Ok(inserted == 1)
+}
+
+/// Records a delivery, with its audit row the first time per device and channel; returns
+/// whether it was the first time.
+fn insert_delivery(
+    c: &Connection,
+    approval: &ApprovalId,
+    device: &DeviceId,
+    channel: DeliveryChannel,
+    audit: &PendingAudit,
+) -> Result<bool, StoreError> {
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO deliveries (approval_id, device_id, channel, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                approval.as_str(),
+                device.as_str(),
+                channel.as_str(),
+                to_millis(audit.at)
+            ])
+        })
+        .map_err(backend)?;
+    if inserted == 1 {
+        append_audit(c, audit)?;
+    }
+    Ok(inserted == 1)
 }
 
 /// Appends one audit row after the current last row, and moves the recorded head.
@@ -764,14 +809,8 @@ impl Store for SqliteStore {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let (jkt, jti) = (jkt.to_owned(), jti.to_owned());
-        self.write(move |c| {
-            let inserted = c
-                .prepare_cached("INSERT INTO proof_ids (jkt, jti, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
-                .and_then(|mut s| s.execute(params![jkt, jti, to_millis(expires_at)]))
-                .map_err(backend)?;
-            Ok(inserted == 1)
-        })
-        .await
+        self.write(move |c| insert_proof_id(c, &jkt, &jti, expires_at))
+            .await
     }
 
     async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -1207,20 +1246,24 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let (approval, device) = (approval.clone(), device.clone());
+        self.write(move |c| insert_delivery(c, &approval, &device, channel, &audit))
+            .await
+    }
+
+    async fn record_delivery_with_proof(
+        &self,
+        proof: &ProofUse,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<Option<bool>, StoreError> {
+        let (proof, approval, device) = (proof.clone(), approval.clone(), device.clone());
         self.write(move |c| {
-            let inserted = c
-                .prepare_cached(
-                    "INSERT INTO deliveries (approval_id, device_id, channel, at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![approval.as_str(), device.as_str(), channel.as_str(), to_millis(audit.at)])
-                })
-                .map_err(backend)?;
-            if inserted == 1 {
-                append_audit(c, &audit)?;
+            if !insert_proof_id(c, &proof.jkt, &proof.jti, proof.forget_after)? {
+                return Ok(None);
             }
-            Ok(inserted == 1)
+            insert_delivery(c, &approval, &device, channel, &audit).map(Some)
         })
         .await
     }

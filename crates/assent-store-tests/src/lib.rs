@@ -8,8 +8,8 @@ use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension, TotpSecret, User,
-    Webhook, WebhookProgress,
+    Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode, Suspension,
+    TotpSecret, User, Webhook, WebhookProgress,
 };
 use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
@@ -54,6 +54,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     }),
     ("proof_ids_are_single_use", |s| {
         Box::pin(proof_ids_are_single_use(s))
+    }),
+    ("a_fetch_records_its_proof_and_its_delivery_together", |s| {
+        Box::pin(a_fetch_records_its_proof_and_its_delivery_together(s))
     }),
     ("deliveries_are_recorded_once", |s| {
         Box::pin(deliveries_are_recorded_once(s))
@@ -503,6 +506,59 @@ async fn deliveries_are_recorded_once(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(audit_rows(&store).await, before + 1);
+}
+
+async fn a_fetch_records_its_proof_and_its_delivery_together(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let acme = app(&store, "Acme").await;
+    let phone = device(&store, &alice).await;
+    let tablet = device(&store, &alice).await;
+    let a = approval(&acme, &alice, Duration::minutes(2));
+    store.insert_approval(&a, audit(event())).await.unwrap();
+    let proof = |jti: &str| ProofUse {
+        jkt: phone.jkt.clone(),
+        jti: jti.into(),
+        forget_after: now() + Duration::minutes(5),
+    };
+    let fetch = |proof: ProofUse, device: DeviceId| {
+        let (store, id) = (store.clone(), a.id.clone());
+        async move {
+            store
+                .record_delivery_with_proof(
+                    &proof,
+                    &id,
+                    &device,
+                    DeliveryChannel::Fetch,
+                    audit(event()),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let before = audit_rows(&store).await;
+    assert_eq!(fetch(proof("p1"), phone.id.clone()).await, Some(true));
+    assert_eq!(audit_rows(&store).await, before + 1);
+    assert!(
+        !store
+            .consume_proof(&phone.jkt, "p1", now() + Duration::minutes(5))
+            .await
+            .unwrap(),
+        "the proof id is recorded"
+    );
+    // A replay writes nothing, not even another device's delivery.
+    assert_eq!(fetch(proof("p1"), tablet.id.clone()).await, None);
+    assert_eq!(audit_rows(&store).await, before + 1);
+    assert!(
+        store
+            .record_delivery(&a.id, &tablet.id, DeliveryChannel::Fetch, audit(event()))
+            .await
+            .unwrap(),
+        "the replay recorded no delivery for the tablet"
+    );
+    // A fresh proof for a request already delivered: recorded, no second audit row.
+    assert_eq!(fetch(proof("p2"), phone.id.clone()).await, Some(false));
+    assert_eq!(fetch(proof("p2"), phone.id.clone()).await, None);
+    assert_eq!(audit_rows(&store).await, before + 2);
 }
 
 async fn revocation_is_conditional(store: Arc<dyn Store>) {

@@ -2,7 +2,7 @@
 //! `pending` is a conditional write in the store, so exactly one of several racing transitions
 //! wins, and the loser is told so.
 
-use super::{Assent, AuthenticatedDevice};
+use super::{Assent, AuthenticatedDevice, UnspentProof};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, DeviceId};
@@ -343,9 +343,29 @@ impl Assent {
     pub async fn approval_for_device(
         &self,
         device: &AuthenticatedDevice,
+        proof: UnspentProof,
         id: &str,
     ) -> Result<Approval, CoreError> {
         let device = device.device();
+        let approval = match self.approval_of_device(device, id).await {
+            Ok(approval) => approval,
+            Err(refusal) => {
+                // A replayed proof is refused as a replay, whatever it asks for.
+                self.spend_proof(proof).await?;
+                return Err(refusal);
+            }
+        };
+        if approval.state == ApprovalState::Pending {
+            self.record_fetch(&approval, device, proof).await?;
+        } else {
+            self.spend_proof(proof).await?;
+        }
+        self.seen(device).await?;
+        Ok(approval)
+    }
+
+    /// Request `id`, current, if it is for `device`'s user.
+    async fn approval_of_device(&self, device: &Device, id: &str) -> Result<Approval, CoreError> {
         let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such approval request");
         let id = ApprovalId::parse(id).ok_or_else(not_found)?;
         let approval = self
@@ -359,25 +379,47 @@ impl Assent {
                 "this request is for another user's devices",
             ));
         }
-        let approval = self.settle(approval).await?;
-        if approval.state == ApprovalState::Pending {
-            self.record_delivery(&approval, device).await?;
-        }
-        Ok(approval)
+        self.settle(approval).await
     }
 
+    /// Records that `device` fetched `approval`.
     async fn record_delivery(&self, approval: &Approval, device: &Device) -> Result<(), CoreError> {
-        let channel = DeliveryChannel::Fetch;
+        let audit = self.fetch_audit(approval, device);
+        self.store
+            .record_delivery(&approval.id, &device.id, DeliveryChannel::Fetch, audit)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the delivery and the proof that fetched it, in one transaction; refuses a replay.
+    async fn record_fetch(
+        &self,
+        approval: &Approval,
+        device: &Device,
+        proof: UnspentProof,
+    ) -> Result<(), CoreError> {
+        let audit = self.fetch_audit(approval, device);
+        let proof = proof.into_use();
+        self.store
+            .record_delivery_with_proof(
+                &proof,
+                &approval.id,
+                &device.id,
+                DeliveryChannel::Fetch,
+                audit,
+            )
+            .await?
+            .ok_or_else(super::device_auth::proof_replayed)?;
+        Ok(())
+    }
+
+    fn fetch_audit(&self, approval: &Approval, device: &Device) -> crate::audit::PendingAudit {
         let event = AuditEvent::ApprovalDelivered {
             approval_id: approval.id.to_string(),
             device_id: device.id.to_string(),
-            channel: channel.as_str().to_owned(),
+            channel: DeliveryChannel::Fetch.as_str().to_owned(),
         };
-        let audit = self.audit(Actor::Device(device.id.clone()), event);
-        self.store
-            .record_delivery(&approval.id, &device.id, channel, audit)
-            .await?;
-        Ok(())
+        self.audit(Actor::Device(device.id.clone()), event)
     }
 
     /// Accepts a device's signed decision for request `id`. The statement authenticates the

@@ -17,7 +17,7 @@ mod records;
 pub mod views;
 pub mod webhooks;
 
-pub use device_auth::AuthenticatedDevice;
+pub use device_auth::{AuthenticatedDevice, UnspentProof};
 
 use crate::audit::{Actor, AuditEvent, PendingAudit};
 use crate::clock::{Clock, truncate_to_millis};

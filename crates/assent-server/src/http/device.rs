@@ -3,7 +3,7 @@
 use super::AppState;
 use super::sse;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, DeviceAuth, PeerIp};
+use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use assent_core::clock::rfc3339;
 use assent_core::service::AuthenticatedDevice;
 use assent_core::service::views::device_view;
@@ -52,10 +52,13 @@ pub(crate) async fn list_pending(
     responses((status = 200, body = DeviceApproval), (status = "4XX", body = Problem)))]
 pub(crate) async fn get_approval(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    DeviceAuthDeferred(device, proof): DeviceAuthDeferred,
     Path(id): Path<String>,
 ) -> Result<Json<DeviceApproval>, ApiError> {
-    let approval = state.assent.approval_for_device(&device, &id).await?;
+    let approval = state
+        .assent
+        .approval_for_device(&device, proof, &id)
+        .await?;
     Ok(Json(state.assent.device_view(&approval).await?))
 }
 

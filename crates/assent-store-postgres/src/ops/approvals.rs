@@ -1,6 +1,6 @@
 //! Approval requests, their deliveries, and reading and appending the audit log.
 
-use super::devices::touch;
+use super::devices::{proof_id, touch};
 use super::{begin, commit_audited, run, settle, write_audited};
 use crate::error::backend;
 use crate::rows::{self, approval_columns, audit_columns, to_json};
@@ -8,7 +8,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{ApprovalId, DeviceId, UserId};
-use assent_core::model::{Approval, AuditRecord, DeliveryChannel, Outcome};
+use assent_core::model::{Approval, AuditRecord, DeliveryChannel, Outcome, ProofUse};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
@@ -135,16 +135,56 @@ pub(crate) async fn record_delivery(
     audit: &PendingAudit,
 ) -> Result<bool, StoreError> {
     let mut tx = begin(pool).await?;
-    let insert = sqlx::query(
+    let inserted = run(&mut tx, delivery(approval, device, channel, audit)).await? == 1;
+    settle(tx, inserted, audit).await
+}
+
+/// The proof id and the delivery in one transaction; `None`, with nothing written, for a
+/// proof id already used.
+pub(crate) async fn record_delivery_with_proof(
+    pool: &PgPool,
+    proof: &ProofUse,
+    approval: &ApprovalId,
+    device: &DeviceId,
+    channel: DeliveryChannel,
+    audit: &PendingAudit,
+) -> Result<Option<bool>, StoreError> {
+    let mut tx = begin(pool).await?;
+    if run(
+        &mut tx,
+        proof_id(&proof.jkt, &proof.jti, proof.forget_after),
+    )
+    .await?
+        != 1
+    {
+        tx.rollback().await.map_err(backend)?;
+        return Ok(None);
+    }
+    let inserted = run(&mut tx, delivery(approval, device, channel, audit)).await? == 1;
+    if inserted {
+        commit_audited(tx, audit).await?;
+    } else {
+        // Not the first delivery, but the proof id is recorded all the same.
+        tx.commit().await.map_err(backend)?;
+    }
+    Ok(Some(inserted))
+}
+
+/// Records a delivery unless this device already had it by this channel.
+fn delivery(
+    approval: &ApprovalId,
+    device: &DeviceId,
+    channel: DeliveryChannel,
+    audit: &PendingAudit,
+) -> super::Query {
+    sqlx::query(
         "INSERT INTO deliveries (approval_id, device_id, channel, at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
     )
     .bind(approval.to_string())
     .bind(device.to_string())
     .bind(channel.as_str())
-    .bind(to_millis(audit.at));
-    let inserted = run(&mut tx, insert).await? == 1;
-    settle(tx, inserted, audit).await
+    .bind(to_millis(audit.at))
 }
 
 pub(crate) async fn first_delivery_at(

@@ -158,13 +158,17 @@ pub(crate) async fn consume_proof(
     jti: &str,
     expires_at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let insert = sqlx::query(
+    Ok(execute(pool, proof_id(jkt, jti, expires_at)).await? == 1)
+}
+
+/// Records a proof id unless the key already used it.
+pub(crate) fn proof_id(jkt: &str, jti: &str, expires_at: OffsetDateTime) -> super::Query {
+    sqlx::query(
         "INSERT INTO proof_ids (jkt, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(jkt.to_owned())
     .bind(jti.to_owned())
-    .bind(to_millis(expires_at));
-    Ok(execute(pool, insert).await? == 1)
+    .bind(to_millis(expires_at))
 }
 
 pub(crate) async fn purge_proofs(pool: &PgPool, now: OffsetDateTime) -> Result<u64, StoreError> {

@@ -1,6 +1,7 @@
 //! Every refusal, each its own test with its problem type: the security rules of the approval
 //! core, proven by trying to break them through the real server.
 
+use crate::support::audit_data;
 use assent_client::DeviceClient;
 use assent_proto::ProblemCode;
 use assent_proto::api::{ApprovalState, DeviceApproval};
@@ -137,6 +138,62 @@ async fn replayed_device_proof_is_refused() {
         .await
         .unwrap();
     assert_problem(&refusal(replay).await, ProblemCode::ProofReplayed);
+    server.stop().await;
+}
+
+/// The fetch of one request records its proof with the delivery, in one transaction: a replay is
+/// refused whether the request is pending, decided or unknown, and a refused replay adds no
+/// delivery to the audit log.
+#[tokio::test]
+async fn replayed_fetch_proof_is_refused_and_records_nothing() {
+    let (server, app, device) = setup().await;
+    let http = reqwest::Client::new();
+    let fetch = |path: String, proof: String| {
+        let (http, url) = (http.clone(), format!("{}{path}", server.base));
+        async move { http.get(url).header("DPoP", proof).send().await.unwrap() }
+    };
+    let created = app.client.create_approval(&login("alice")).await.unwrap();
+    let path = format!("/v1/device/approvals/{}", created.id);
+    let proof = device.proof("GET", &path).unwrap();
+    assert_eq!(fetch(path.clone(), proof.clone()).await.status(), 200);
+    let delivered = audit_data(&server, "approval_delivered").len();
+    assert_problem(
+        &refusal(fetch(path.clone(), proof.clone()).await).await,
+        ProblemCode::ProofReplayed,
+    );
+    assert_eq!(
+        audit_data(&server, "approval_delivered").len(),
+        delivered,
+        "a refused replay is not a delivery"
+    );
+
+    // Once decided, the request is shown without a new delivery; its proof is still single-use.
+    device
+        .decide(
+            &created.id,
+            Decision::Approve,
+            created.display_code.as_deref(),
+        )
+        .await
+        .unwrap();
+    let proof = device.proof("GET", &path).unwrap();
+    assert_eq!(fetch(path.clone(), proof.clone()).await.status(), 200);
+    assert_problem(
+        &refusal(fetch(path.clone(), proof).await).await,
+        ProblemCode::ProofReplayed,
+    );
+
+    // A request that does not exist: not found the first time, a replay the second.
+    let unknown = "/v1/device/approvals/01a203d9-7c2e-7a51-8d0f-3b7f0c1e5a22".to_owned();
+    let proof = device.proof("GET", &unknown).unwrap();
+    assert_problem(
+        &refusal(fetch(unknown.clone(), proof.clone()).await).await,
+        ProblemCode::NotFound,
+    );
+    assert_problem(
+        &refusal(fetch(unknown, proof).await).await,
+        ProblemCode::ProofReplayed,
+    );
     server.stop().await;
 }
 

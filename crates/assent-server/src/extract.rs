@@ -108,6 +108,12 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
+/// The `DPoP` header, and the method and path the proof must name.
+fn proof_and_target(parts: &Parts) -> (Option<&str>, &str, &str) {
+    let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
+    (proof, parts.method.as_str(), parts.uri.path())
+}
+
 /// A device authenticated by a fresh proof in the `DPoP` header, bound to this method and URL.
 #[derive(Debug)]
 pub(crate) struct DeviceAuth(pub AuthenticatedDevice);
@@ -119,12 +125,13 @@ impl FromRequestParts<AppState> for DeviceAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
-        let device = state
-            .assent
-            .authenticate_device(proof, parts.method.as_str(), parts.uri.path())
-            .await?;
-        Ok(DeviceAuth(device))
+        let (proof, method, path) = proof_and_target(parts);
+        Ok(DeviceAuth(
+            state
+                .assent
+                .authenticate_device(proof, method, path)
+                .await?,
+        ))
     }
 }
 
@@ -140,10 +147,10 @@ impl FromRequestParts<AppState> for DeviceAuthDeferred {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
+        let (proof, method, path) = proof_and_target(parts);
         let (device, unspent) = state
             .assent
-            .authenticate_device_deferred(proof, parts.method.as_str(), parts.uri.path())
+            .authenticate_device_deferred(proof, method, path)
             .await?;
         Ok(DeviceAuthDeferred(device, unspent))
     }

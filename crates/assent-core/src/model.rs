@@ -6,6 +6,12 @@ use assent_proto::jose::Jwk;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+/// How far apart a device's recorded last-seen times are at least. Every answer and most
+/// device requests prove the device anew; writing each of them would rewrite the device's row
+/// (a page of its own in the database) on every sign-in, for a time the device list shows to
+/// the minute.
+pub const LAST_SEEN_RESOLUTION: time::Duration = time::Duration::minutes(1);
+
 /// A relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
@@ -66,7 +72,7 @@ pub struct Device {
     pub state: DeviceState,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
-    /// When the device last proved itself; updated at most once a minute.
+    /// When the device last proved itself; updated at most once per [`LAST_SEEN_RESOLUTION`].
     pub last_seen_at: Option<OffsetDateTime>,
     /// While the device waits for activation: the code shown on its screen, sealed with the
     /// data key.

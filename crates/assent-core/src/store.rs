@@ -81,7 +81,8 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets proof ids that expired before `now`.
     async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// Records when a device last proved itself.
+    /// Records when a device last proved itself: moves `last_seen_at` to `at` only if it is
+    /// unset or at least [`crate::model::LAST_SEEN_RESOLUTION`] older.
     async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Makes a device that waits for activation active; `false` when it no longer waits.
     async fn activate_device(&self, id: &DeviceId, audit: PendingAudit)
@@ -250,7 +251,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Approval>, StoreError>;
     /// Writes the final state only if the request is still pending; `false` when it was not
-    /// (another answer, a cancel or the expiry won), in which case nothing is written.
+    /// (another answer, a cancel or the expiry won), in which case nothing is written. An
+    /// outcome with a device also counts as that device being seen at `decided_at`, under the
+    /// rule of [`Store::touch_device`].
     async fn finalize(
         &self,
         id: &ApprovalId,

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_device_indexes.sql"),
     include_str!("../migrations/0009_approved_index.sql"),
     include_str!("../migrations/0010_history_index.sql"),
+    include_str!("../migrations/0011_no_device_delivery_index.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -31,13 +32,22 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
 /// `synchronous = FULL` so each commit is on disk before it is acknowledged. (Memory-mapped
 /// reads were measured and made flows slower: remapping after the file grows costs more than
 /// the `pread` calls it saves.)
+///
+/// `temp_store = MEMORY` keeps the statement journal in memory. The writer runs each job of a
+/// group in a savepoint, and a savepoint copies every page it first changes into that journal
+/// so it can roll back alone; past 64 KiB SQLite spilled it to a temporary file, created for
+/// the purpose: under load that was more `pwrite` calls than the WAL itself received, and a
+/// file created and deleted several hundred times a second. The journal only ever serves a
+/// rollback inside a live transaction, never crash recovery (the WAL does that), so keeping it
+/// in memory costs no durability.
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;",
     )
     .map_err(backend)?;
     // The query planner stability guarantee: plans never depend on bound values. Without it,

@@ -3,7 +3,10 @@
 //! user's past requests pile up, so the plans themselves are checked.
 
 use crate::connection::{migrate, open};
-use crate::store::{LAST_APPROVED_AT, PROMPTS_SINCE, REQUEST_HISTORY, pending_for_user_sql};
+use crate::store::{
+    DELETE_DEVICE_DELIVERIES, LAST_APPROVED_AT, PROMPTS_SINCE, REQUEST_HISTORY,
+    pending_for_user_sql,
+};
 
 /// `EXPLAIN QUERY PLAN` of `sql` on a freshly migrated database, its steps joined by `; `.
 fn plan(sql: &str) -> String {
@@ -44,6 +47,16 @@ fn a_users_history_is_read_from_the_index_alone() {
         "no request row read: {plan}"
     );
     assert!(!plan.contains("TEMP B-TREE"), "already in order: {plan}");
+}
+
+#[test]
+fn a_devices_deliveries_are_found_through_its_users_requests() {
+    let plan = plan(DELETE_DEVICE_DELIVERIES);
+    assert!(
+        !plan.contains("SCAN"),
+        "no table or index read whole: {plan}"
+    );
+    assert!(plan.contains("INDEX approvals_user_history"), "{plan}");
 }
 
 #[test]

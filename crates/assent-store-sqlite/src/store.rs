@@ -8,8 +8,9 @@ use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
-    Enrollment, KeyRole, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
-    Suspension, TotpSecret, User, Webhook, WebhookProgress, origin_of,
+    Enrollment, KeyRole, LAST_SEEN_RESOLUTION, Outcome, Passkey, PastApproval, ProofUse,
+    PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook, WebhookProgress,
+    origin_of,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -53,6 +54,12 @@ pub(crate) fn pending_for_user_sql() -> String {
         rows::APPROVAL_COLUMNS
     )
 }
+
+/// Deliveries to a device, found among its user's requests: deliveries have no index by device
+/// (each sign-in would write a page of it), and a device only ever receives its user's requests.
+pub(crate) const DELETE_DEVICE_DELIVERIES: &str = "DELETE FROM deliveries
+     WHERE device_id = ?1 AND approval_id IN (
+        SELECT a.id FROM devices d JOIN approvals a ON a.user_id = d.user_id WHERE d.id = ?1)";
 
 /// The SQLite store. Cheap to clone; all clones share the writer thread and the readers.
 #[derive(Clone)]
@@ -236,6 +243,24 @@ fn insert_delivery(
         append_audit(c, audit)?;
     }
     Ok(inserted == 1)
+}
+
+/// Moves a device's last-seen time forward to `at`, unless it is already within
+/// [`LAST_SEEN_RESOLUTION`] of it.
+fn touch(c: &Connection, device: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "UPDATE devices SET last_seen_at = ?2
+         WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at <= ?2 - ?3)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            device.as_str(),
+            to_millis(at),
+            LAST_SEEN_RESOLUTION.whole_milliseconds() as i64
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// Appends one audit row after the current last row, and moves the recorded head.
@@ -534,13 +559,7 @@ impl Store for SqliteStore {
 
     async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
         let id = id.clone();
-        self.write(move |c| {
-            c.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)")
-                .and_then(|mut s| s.execute(params![id.as_str(), to_millis(at)]))
-                .map_err(backend)?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| touch(c, &id, at)).await
     }
 
     async fn activate_device(
@@ -595,7 +614,7 @@ impl Store for SqliteStore {
             for sql in [
                 "DELETE FROM passkeys WHERE device_id = ?1",
                 "DELETE FROM push_subscriptions WHERE device_id = ?1",
-                "DELETE FROM deliveries WHERE device_id = ?1",
+                DELETE_DEVICE_DELIVERIES,
                 "UPDATE enrollments SET device_id = NULL WHERE device_id = ?1",
                 "UPDATE alerts SET device_id = NULL WHERE device_id = ?1",
                 "DELETE FROM devices WHERE id = ?1",
@@ -1227,9 +1246,7 @@ impl Store for SqliteStore {
             if changed == 1 {
                 if let Some(device) = &o.device_id {
                     // An answer is the device proving itself: it was seen.
-                    c.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)")
-                        .and_then(|mut s| s.execute(params![device.as_str(), to_millis(o.decided_at)]))
-                        .map_err(backend)?;
+                    touch(c, device, o.decided_at)?;
                 }
                 append_audit(c, &audit)?;
             }

@@ -8,8 +8,8 @@ use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole,
-    Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode, Suspension,
-    TotpSecret, User, Webhook, WebhookProgress,
+    LAST_SEEN_RESOLUTION, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
+    Suspension, TotpSecret, User, Webhook, WebhookProgress,
 };
 use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
@@ -792,11 +792,40 @@ async fn pending_activation_is_decided_once(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    // Whatever names the removed device goes with it, a delivery included (none can be
+    // recorded through the service, which refuses a waiting device every request).
+    let acme = app(&store, "acme").await;
+    let request = approval(&acme, &alice, Duration::minutes(2));
+    store
+        .insert_approval(&request, audit(event()))
+        .await
+        .unwrap();
+    store
+        .record_delivery(
+            &request.id,
+            &second.id,
+            DeliveryChannel::Fetch,
+            audit(event()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .first_delivery_at(&request.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         store
             .remove_pending_device(&second.id, audit(event()))
             .await
             .unwrap()
+    );
+    assert_eq!(
+        store.first_delivery_at(&request.id).await.unwrap(),
+        None,
+        "the delivery went with the device"
     );
     assert_eq!(store.device(&second.id).await.unwrap(), None);
     assert!(
@@ -807,12 +836,27 @@ async fn pending_activation_is_decided_once(store: Arc<dyn Store>) {
     );
     assert_eq!(store.list_devices(Some(&alice.id)).await.unwrap().len(), 2);
 
-    // Last seen only moves forward.
+    // Last seen only moves forward, and by a whole resolution step at least.
     let later = now() + Duration::minutes(5);
+    let last_seen = |store: Arc<dyn Store>, id: DeviceId| async move {
+        store.device(&id).await.unwrap().unwrap().last_seen_at
+    };
     store.touch_device(&phone.id, later).await.unwrap();
     store.touch_device(&phone.id, now()).await.unwrap();
-    let seen = store.device(&phone.id).await.unwrap().unwrap();
-    assert_eq!(seen.last_seen_at, Some(later));
+    assert_eq!(
+        last_seen(store.clone(), phone.id.clone()).await,
+        Some(later)
+    );
+    let within = later + LAST_SEEN_RESOLUTION - Duration::milliseconds(1);
+    store.touch_device(&phone.id, within).await.unwrap();
+    assert_eq!(
+        last_seen(store.clone(), phone.id.clone()).await,
+        Some(later),
+        "within the resolution, the row is left alone"
+    );
+    let next = later + LAST_SEEN_RESOLUTION;
+    store.touch_device(&phone.id, next).await.unwrap();
+    assert_eq!(last_seen(store.clone(), phone.id.clone()).await, Some(next));
 }
 
 async fn totp_steps_only_move_forward(store: Arc<dyn Store>) {
@@ -1385,6 +1429,23 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
             .await
             .unwrap(),
         0
+    );
+
+    // A second answer within the resolution leaves the device's row alone.
+    let soon = Outcome {
+        decided_at: approved.decided_at + Duration::seconds(30),
+        ..outcome(ApprovalState::Approved, Some(&phone))
+    };
+    assert!(
+        store
+            .finalize(&second.id, &soon, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.device(&phone.id).await.unwrap().unwrap().last_seen_at,
+        Some(approved.decided_at),
+        "seen within the last minute already"
     );
 
     assert_eq!(

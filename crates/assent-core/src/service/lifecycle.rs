@@ -7,7 +7,7 @@ use super::{Assent, AuthenticatedDevice, Principal};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{DeviceId, UserId};
-use crate::model::{Device, User};
+use crate::model::{Device, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
 use assent_proto::ProblemCode;
 use assent_proto::api::{ActivateDevice, Activation, ApprovalState, DeviceState};
@@ -247,12 +247,13 @@ impl Assent {
         Ok(withdrawn)
     }
 
-    /// Notes that a device proved itself, at most once a minute per device.
+    /// Notes that a device proved itself, at most once per [`LAST_SEEN_RESOLUTION`] per device
+    /// (the store applies the same rule; checking here first saves the write job).
     pub(crate) async fn seen(&self, device: &Device) -> Result<(), CoreError> {
         let now = self.now();
         if device
             .last_seen_at
-            .is_none_or(|t| now - t >= time::Duration::minutes(1))
+            .is_none_or(|t| now - t >= LAST_SEEN_RESOLUTION)
         {
             self.store.touch_device(&device.id, now).await?;
         }

@@ -9,7 +9,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{DeviceId, EnrollmentId, UserId};
-use assent_core::model::{Device, Enrollment, Passkey, PushSubscription};
+use assent_core::model::{Device, Enrollment, LAST_SEEN_RESOLUTION, Passkey, PushSubscription};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
@@ -176,14 +176,16 @@ pub(crate) async fn purge_proofs(pool: &PgPool, now: OffsetDateTime) -> Result<u
     execute(pool, delete).await
 }
 
-/// The statement that moves a device's last-seen time forward only.
+/// The statement that moves a device's last-seen time forward, unless it is already within
+/// [`LAST_SEEN_RESOLUTION`] of `at`.
 pub(crate) fn touch(id: &DeviceId, at: OffsetDateTime) -> super::Query {
     sqlx::query(
         "UPDATE devices SET last_seen_at = $2
-         WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)",
+         WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at <= $2 - $3)",
     )
     .bind(id.to_string())
     .bind(to_millis(at))
+    .bind(LAST_SEEN_RESOLUTION.whole_milliseconds() as i64)
 }
 
 pub(crate) async fn touch_device(

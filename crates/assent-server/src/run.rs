@@ -52,6 +52,8 @@ pub struct RunningServer {
     pub assent: Arc<Assent>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The sweeper and the webhook dispatcher, which end on the shutdown signal.
+    background: Vec<JoinHandle<()>>,
     policy_sources: crate::policy_files::PolicySources,
 }
 
@@ -130,13 +132,13 @@ impl Server {
         };
         let app = router(state, deadlines, config.http.body_limit_bytes);
 
-        tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()));
+        let mut background = vec![tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()))];
         if config.webhooks.deliver {
-            assent_delivery::webhooks::spawn(
+            background.push(assent_delivery::webhooks::spawn(
                 assent.clone(),
                 config.webhooks.settings(),
                 shutdown_rx.clone(),
-            );
+            ));
         }
         let limits = ConnectionLimits {
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
@@ -151,6 +153,7 @@ impl Server {
             assent,
             shutdown,
             task,
+            background,
             policy_sources,
         })
     }
@@ -160,10 +163,15 @@ impl Server {
 /// for one node, or PostgreSQL with LISTEN/NOTIFY so nodes sharing it wake each other.
 async fn open_database(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Notifier>), StoreError> {
     Ok(match config.database() {
-        Database::Sqlite(path) => (
-            Arc::new(SqliteStore::open(&path)?),
-            Arc::new(LocalNotifier::new()),
-        ),
+        Database::Sqlite(path) => {
+            // Off the async threads: opening may wait a few seconds for a store of this
+            // process that is closing to let go of the database, and that store's last tasks
+            // need those threads to finish.
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| StoreError::Backend(format!("opening the database failed: {e}")))??;
+            (Arc::new(store), Arc::new(LocalNotifier::new()))
+        }
         Database::Postgres(url) => (
             Arc::new(PostgresStore::connect(url).await?),
             Arc::new(PostgresNotifier::connect(url).await?),
@@ -173,12 +181,20 @@ async fn open_database(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Notif
 
 impl RunningServer {
     /// Stops accepting connections, ends waits and streams, lets in-flight requests finish.
+    ///
+    /// Returns once the sweeper and the webhook dispatcher have stopped too, so that when the
+    /// caller drops its own handles the store closes (a SQLite database is then free for the
+    /// next server).
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        match self.task.await {
+        let served = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
+        };
+        for task in self.background {
+            let _ = task.await;
         }
+        served
     }
 
     /// Runs until the process receives SIGINT or SIGTERM, then shuts down gracefully. SIGHUP

@@ -1,6 +1,7 @@
 //! [`Store`] on SQLite.
 
 use crate::connection::{backend, migrate, open};
+use crate::owner;
 use crate::rows::{self, to_json};
 use crate::writer::Writer;
 use assent_core::audit::{GENESIS_HASH, PendingAudit};
@@ -64,7 +65,8 @@ pub(crate) const DELETE_DEVICE_DELIVERIES: &str = "DELETE FROM deliveries
 /// The SQLite store. Cheap to clone; all clones share the writer thread and the readers.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: Writer,
+    /// `None` for a store opened read-only.
+    writer: Option<Writer>,
     readers: Arc<Readers>,
 }
 
@@ -73,6 +75,17 @@ impl std::fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("path", &self.readers.path)
             .finish_non_exhaustive()
+    }
+}
+
+impl Readers {
+    fn new(path: &Path) -> Arc<Self> {
+        Arc::new(Readers {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            heavy: Mutex::new(Vec::with_capacity(READERS)),
+            permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
+        })
     }
 }
 
@@ -87,18 +100,33 @@ struct Readers {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. The
+    /// store owns the database until it is dropped: another process (or another store in this
+    /// one) that opens it meanwhile is refused, after waiting a few seconds for a store that is
+    /// closing (see [`crate::owner`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let ownership = owner::acquire(path)?;
         let mut conn = open(path)?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
-            writer: Writer::spawn(conn)?,
-            readers: Arc::new(Readers {
-                path: path.to_owned(),
-                idle: Mutex::new(Vec::new()),
-                heavy: Mutex::new(Vec::with_capacity(READERS)),
-                permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
-            }),
+            writer: Some(Writer::spawn(conn, ownership)?),
+            readers: Readers::new(path),
+        })
+    }
+
+    /// Opens an existing database to read it only, beside the server that owns it (checking the
+    /// audit chain of a running server): no lock, no migration, and every write fails.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Backend(format!(
+                "no database at {}",
+                path.display()
+            )));
+        }
+        open(path)?;
+        Ok(SqliteStore {
+            writer: None,
+            readers: Readers::new(path),
         })
     }
 
@@ -169,7 +197,12 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        self.writer.write(f).await
+        match &self.writer {
+            Some(writer) => writer.write(f).await,
+            None => Err(StoreError::Backend(
+                "this store was opened read-only".into(),
+            )),
+        }
     }
 
     async fn one<R, F>(&self, sql: String, param: String, map: F) -> Result<Option<R>, StoreError>

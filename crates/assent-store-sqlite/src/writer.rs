@@ -4,6 +4,7 @@
 //! that is not durable.
 
 use crate::connection::backend;
+use crate::owner::Ownership;
 use assent_core::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
@@ -23,11 +24,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: Connection) -> Result<Self, StoreError> {
+    /// Starts the writer thread on `conn`. The thread keeps `ownership` of the database until
+    /// it ends, which is when the last handle is dropped and every queued job is done.
+    pub(crate) fn spawn(conn: Connection, ownership: Ownership) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("assent-sqlite-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || {
+                run(conn, queue);
+                drop(ownership);
+            })
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs })
     }

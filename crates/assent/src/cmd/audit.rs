@@ -29,7 +29,8 @@ pub async fn run(command: AuditCommand) -> CmdResult {
     if !path.exists() {
         return Err(format!("no database at {}", path.display()).into());
     }
-    let store = SqliteStore::open(&path)?;
+    // Read-only: the check runs beside a server that owns the database.
+    let store = SqliteStore::open_read_only(&path)?;
     let report = verify_chain(&store).await?;
     Ok(print_report(&report, json))
 }

@@ -118,6 +118,43 @@ async fn request_ids_tie_problems_to_log_lines_and_unknown_routes_are_problems()
 }
 
 #[tokio::test]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    // Wake-ups stay inside the process that wrote a change: a second server on the same SQLite
+    // file would take requests whose devices and waits it never wakes.
+    let server = TestServer::spawn().await;
+    let mut second = server.config.clone();
+    second.listen = "127.0.0.1:0".parse().unwrap();
+    let refused = assent_server::Server::start(
+        second.clone(),
+        std::sync::Arc::new(assent_core::SystemClock),
+    )
+    .await
+    .expect_err("the second server must not start")
+    .to_string();
+    assert!(
+        refused.contains("in use by another Assent server"),
+        "{refused}"
+    );
+
+    // Checking the audit chain reads beside the owner and is not refused.
+    let mut verify = crate::support::assent_bin();
+    verify
+        .args(["audit", "verify", "--data"])
+        .arg(server.data_dir());
+    let (code, out, err) = crate::support::run(verify);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("intact"), "{out}");
+
+    // Once the owner stopped, the data directory is free again.
+    let _dir = server.stop_and_keep().await;
+    let started =
+        assent_server::Server::start(second, std::sync::Arc::new(assent_core::SystemClock))
+            .await
+            .unwrap();
+    started.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn first_start_stores_the_admin_key_privately_and_restarts_make_no_new_one() {
     let server = TestServer::spawn().await;
     let data = server.data_dir();

@@ -3,6 +3,7 @@
 //! groups concurrent writes into one transaction (group commit); reads use their own connections.
 
 mod connection;
+mod memo;
 mod owner;
 #[cfg(test)]
 mod query_plans;

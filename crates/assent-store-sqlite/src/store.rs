@@ -1,6 +1,7 @@
 //! [`Store`] on SQLite.
 
 use crate::connection::{backend, migrate, open};
+use crate::memo::Memo;
 use crate::owner;
 use crate::rows::{self, to_json};
 use crate::writer::Writer;
@@ -68,6 +69,7 @@ pub struct SqliteStore {
     /// `None` for a store opened read-only.
     writer: Option<Writer>,
     readers: Arc<Readers>,
+    memo: Arc<Memo>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -111,6 +113,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Some(Writer::spawn(conn, ownership)?),
             readers: Readers::new(path),
+            memo: Arc::default(),
         })
     }
 
@@ -127,6 +130,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: None,
             readers: Readers::new(path),
+            memo: Arc::default(),
         })
     }
 
@@ -197,12 +201,54 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
+        self.write_then(f, |_| {}).await
+    }
+
+    /// A write followed, on the writer thread after its commit, by `after` (see [`memo`]).
+    async fn write_then<R, F, A>(&self, f: F, after: A) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        A: FnOnce(&Result<R, StoreError>) + Send + 'static,
+    {
         match &self.writer {
-            Some(writer) => writer.write(f).await,
+            Some(writer) => writer.write_then(f, after).await,
             None => Err(StoreError::Backend(
                 "this store was opened read-only".into(),
             )),
         }
+    }
+
+    /// A write that may change device `id`, which the memory forgets after the commit.
+    async fn write_device<R, F>(&self, id: DeviceId, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let memo = self.memo.clone();
+        self.write_then(f, move |_| memo.forget_device(&id)).await
+    }
+
+    /// A device by a unique column, from memory or else read and remembered.
+    async fn device_where(
+        &self,
+        column: &'static str,
+        key: String,
+        remembered: Option<Device>,
+    ) -> Result<Option<Device>, StoreError> {
+        if remembered.is_some() {
+            return Ok(remembered);
+        }
+        let ticket = self.memo.ticket();
+        let sql = format!(
+            "SELECT {} FROM devices WHERE {column} = ?1",
+            rows::DEVICE_COLUMNS
+        );
+        let found = self.one(sql, key, rows::device).await?;
+        if let Some(device) = &found {
+            self.memo.keep_device(ticket, device);
+        }
+        Ok(found)
     }
 
     async fn one<R, F>(&self, sql: String, param: String, map: F) -> Result<Option<R>, StoreError>
@@ -280,20 +326,21 @@ fn insert_delivery(
 
 /// Moves a device's last-seen time forward to `at`, unless it is already within
 /// [`LAST_SEEN_RESOLUTION`] of it.
-fn touch(c: &Connection, device: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "UPDATE devices SET last_seen_at = ?2
+fn touch(c: &Connection, device: &DeviceId, at: OffsetDateTime) -> Result<bool, StoreError> {
+    let changed = c
+        .prepare_cached(
+            "UPDATE devices SET last_seen_at = ?2
          WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at <= ?2 - ?3)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            device.as_str(),
-            to_millis(at),
-            LAST_SEEN_RESOLUTION.whole_milliseconds() as i64
-        ])
-    })
-    .map_err(backend)?;
-    Ok(())
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                device.as_str(),
+                to_millis(at),
+                LAST_SEEN_RESOLUTION.whole_milliseconds() as i64
+            ])
+        })
+        .map_err(backend)?;
+    Ok(changed == 1)
 }
 
 /// Appends one audit row after the current last row, and moves the recorded head.
@@ -527,16 +574,13 @@ impl Store for SqliteStore {
     }
 
     async fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
-        let sql = format!("SELECT {} FROM devices WHERE id = ?1", rows::DEVICE_COLUMNS);
-        self.one(sql, id.to_string(), rows::device).await
+        let remembered = self.memo.device(id);
+        self.device_where("id", id.to_string(), remembered).await
     }
 
     async fn device_by_jkt(&self, jkt: &str) -> Result<Option<Device>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM devices WHERE jkt = ?1",
-            rows::DEVICE_COLUMNS
-        );
-        self.one(sql, jkt.to_owned(), rows::device).await
+        let remembered = self.memo.device_by_jkt(jkt);
+        self.device_where("jkt", jkt.to_owned(), remembered).await
     }
 
     async fn list_devices(&self, user: Option<&UserId>) -> Result<Vec<Device>, StoreError> {
@@ -579,7 +623,7 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.write(move |c| {
+        self.write_device(id.clone(), move |c| {
             change_once(
                 c,
                 "UPDATE devices SET state = 'revoked', revoked_at = ?2, activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active'",
@@ -592,7 +636,8 @@ impl Store for SqliteStore {
 
     async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
         let id = id.clone();
-        self.write(move |c| touch(c, &id, at)).await
+        self.write_device(id.clone(), move |c| touch(c, &id, at).map(drop))
+            .await
     }
 
     async fn activate_device(
@@ -601,7 +646,7 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.write(move |c| {
+        self.write_device(id.clone(), move |c| {
             change_once(
                 c,
                 "UPDATE devices SET activation_pending = 0, activation_code_sealed = NULL WHERE id = ?1 AND state = 'active' AND activation_pending = 1",
@@ -635,7 +680,7 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.write(move |c| {
+        self.write_device(id.clone(), move |c| {
             let pending = c
                 .prepare_cached("SELECT 1 FROM devices WHERE id = ?1 AND state = 'active' AND activation_pending = 1")
                 .and_then(|mut s| s.query_row([id.as_str()], |_| Ok(())).optional())
@@ -883,7 +928,7 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<(), StoreError> {
         let (id, name) = (id.clone(), name.to_owned());
-        self.write(move |c| {
+        self.write_device(id.clone(), move |c| {
             c.prepare_cached("UPDATE devices SET name = ?2 WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![id.as_str(), name]))
                 .map_err(backend)?;
@@ -921,7 +966,8 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<(), StoreError> {
         let p = p.clone();
-        self.write(move |c| {
+        // The device's `web_push` is read from its subscription.
+        self.write_device(p.device_id.clone(), move |c| {
             c.prepare_cached(
                 "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
@@ -1211,11 +1257,19 @@ impl Store for SqliteStore {
     }
 
     async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {
+        if let Some(approval) = self.memo.approval(id) {
+            return Ok(Some(approval));
+        }
+        let ticket = self.memo.ticket();
         let sql = format!(
             "SELECT {} FROM approvals WHERE id = ?1",
             rows::APPROVAL_COLUMNS
         );
-        self.one(sql, id.to_string(), rows::approval).await
+        let found = self.one(sql, id.to_string(), rows::approval).await?;
+        if let Some(approval) = &found {
+            self.memo.keep_approval(ticket, approval);
+        }
+        Ok(found)
     }
 
     async fn pending_for_user(
@@ -1257,8 +1311,21 @@ impl Store for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let (id, o) = (id.clone(), o.clone());
-        self.write(move |c| {
-            let changed = c
+        let (memo, forget) = (self.memo.clone(), id.clone());
+        let device = o.device_id.clone();
+        let forget_changes = move |written: &Result<(bool, bool), StoreError>| {
+            if let Ok((changed, touched)) = written {
+                if *changed {
+                    memo.forget_approval(&forget);
+                }
+                if let (true, Some(device)) = (touched, &device) {
+                    memo.forget_device(device);
+                }
+            }
+        };
+        let written = self.write_then(
+            move |c| {
+                let changed = c
                 .prepare_cached(
                     "UPDATE approvals SET state = ?2, reason = ?3, decided_at = ?4, device_id = ?5,
                         statement = ?6, receipt = ?7
@@ -1276,16 +1343,19 @@ impl Store for SqliteStore {
                     ])
                 })
                 .map_err(backend)?;
-            if changed == 1 {
-                if let Some(device) = &o.device_id {
-                    // An answer is the device proving itself: it was seen.
-                    touch(c, device, o.decided_at)?;
+                let mut touched = false;
+                if changed == 1 {
+                    if let Some(device) = &o.device_id {
+                        // An answer is the device proving itself: it was seen.
+                        touched = touch(c, device, o.decided_at)?;
+                    }
+                    append_audit(c, &audit)?;
                 }
-                append_audit(c, &audit)?;
-            }
-            Ok(changed == 1)
-        })
-        .await
+                Ok((changed == 1, touched))
+            },
+            forget_changes,
+        );
+        written.await.map(|(changed, _)| changed)
     }
 
     async fn record_delivery(

@@ -39,16 +39,21 @@ impl Writer {
     }
 
     /// Runs `f` in the next transaction and returns its result once that transaction committed.
-    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    /// Before that, on the writer thread once the commit was attempted, it calls `after` with
+    /// `f`'s result: what a write changed is forgotten there (see [`crate::memo`]), where no
+    /// cancelled caller can skip it.
+    pub(crate) async fn write_then<R, F, A>(&self, f: F, after: A) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        A: FnOnce(&Result<R, StoreError>) + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = f(conn);
             let keep = result.is_ok();
             let completion: Completion = Box::new(move |commit| {
+                after(&result);
                 let _ = tx.send(commit.and(result));
             });
             (keep, completion)

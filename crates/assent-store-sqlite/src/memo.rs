@@ -1,0 +1,165 @@
+//! Memory of the rows a flow reads again and again while they change seldom or never: devices
+//! (by id and by key thumbprint: every device request, every answer and every receipt view reads
+//! one) and requests (the device's stream, its fetch and its answer each read the request). A
+//! read after any commit costs a SQLite reader its whole page cache (WAL readers start afresh
+//! when the log moved), so each of these reads was several `pread` calls.
+//!
+//! It is valid because one process owns the database ([`crate::owner`]) and every write goes
+//! through this store's writer thread, which forgets what a write changed right after its commit
+//! and before the writer's caller hears of it. A read that raced such a write (it read the row
+//! before the commit) may not keep what it read: each fill carries the epoch it started in, and
+//! every forgetting moves the epoch on.
+
+use assent_core::ids::{ApprovalId, DeviceId};
+use assent_core::model::{Approval, Device};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Devices kept: past it the memory starts over empty (a burst of reads, never unbounded memory).
+const DEVICES: usize = 16_384;
+/// Requests kept. A few thousand covers every request in flight at tens of thousands of sign-ins
+/// a minute; with 100,000 pending, most are read from the database, as before.
+const APPROVALS: usize = 4_096;
+
+/// The remembered rows.
+#[derive(Default)]
+pub(crate) struct Memo {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Moves on with every forgetting; a fill that started in an older epoch is dropped.
+    epoch: u64,
+    devices: HashMap<DeviceId, Device>,
+    device_by_jkt: HashMap<String, DeviceId>,
+    approvals: HashMap<ApprovalId, Approval>,
+}
+
+/// Taken before a read from the database; a fill presents it.
+#[derive(Clone, Copy)]
+pub(crate) struct Ticket(u64);
+
+impl Memo {
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket(self.inner.lock().map(|m| m.epoch).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn device(&self, id: &DeviceId) -> Option<Device> {
+        self.inner.lock().ok()?.devices.get(id).cloned()
+    }
+
+    pub(crate) fn device_by_jkt(&self, jkt: &str) -> Option<Device> {
+        let inner = self.inner.lock().ok()?;
+        let id = inner.device_by_jkt.get(jkt)?;
+        inner.devices.get(id).cloned()
+    }
+
+    pub(crate) fn approval(&self, id: &ApprovalId) -> Option<Approval> {
+        self.inner.lock().ok()?.approvals.get(id).cloned()
+    }
+
+    /// Keeps a device read from the database, unless a write was forgotten since `ticket`.
+    pub(crate) fn keep_device(&self, ticket: Ticket, device: &Device) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.epoch != ticket.0 {
+            return;
+        }
+        if inner.devices.len() >= DEVICES {
+            inner.devices.clear();
+            inner.device_by_jkt.clear();
+        }
+        inner
+            .device_by_jkt
+            .insert(device.jkt.clone(), device.id.clone());
+        inner.devices.insert(device.id.clone(), device.clone());
+    }
+
+    /// Keeps a request read from the database, unless a write was forgotten since `ticket`.
+    pub(crate) fn keep_approval(&self, ticket: Ticket, approval: &Approval) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.epoch != ticket.0 {
+            return;
+        }
+        if inner.approvals.len() >= APPROVALS {
+            inner.approvals.clear();
+        }
+        inner
+            .approvals
+            .insert(approval.id.clone(), approval.clone());
+    }
+
+    /// Called by the writer thread after a commit that may have changed the device.
+    pub(crate) fn forget_device(&self, id: &DeviceId) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        inner.epoch += 1;
+        if let Some(device) = inner.devices.remove(id) {
+            inner.device_by_jkt.remove(&device.jkt);
+        }
+    }
+
+    /// Called by the writer thread after a commit that may have changed the request.
+    pub(crate) fn forget_approval(&self, id: &ApprovalId) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        inner.epoch += 1;
+        inner.approvals.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assent_proto::api::DeviceState;
+    use assent_proto::jose::SigningKey;
+    use time::OffsetDateTime;
+
+    fn phone() -> Device {
+        let jwk = SigningKey::generate().unwrap().jwk().clone();
+        Device {
+            id: DeviceId::generate(),
+            user_id: assent_core::ids::UserId::generate(),
+            name: "phone".into(),
+            platform: "test".into(),
+            jkt: jwk.thumbprint(),
+            jwk,
+            state: DeviceState::Active,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            revoked_at: None,
+            last_seen_at: None,
+            activation_code_sealed: None,
+            web_push: false,
+        }
+    }
+
+    #[test]
+    fn a_read_that_raced_a_write_is_not_kept() {
+        let memo = Memo::default();
+        let device = phone();
+        // Read before the write committed; the writer forgets the device after its commit.
+        let ticket = memo.ticket();
+        memo.forget_device(&device.id);
+        memo.keep_device(ticket, &device);
+        assert!(
+            memo.device(&device.id).is_none(),
+            "the stale row was dropped"
+        );
+
+        let ticket = memo.ticket();
+        memo.keep_device(ticket, &device);
+        assert_eq!(memo.device(&device.id), Some(device.clone()));
+        assert_eq!(memo.device_by_jkt(&device.jkt), Some(device.clone()));
+
+        // A write after the fill forgets it, by id and by key.
+        memo.forget_device(&device.id);
+        assert!(memo.device(&device.id).is_none());
+        assert!(memo.device_by_jkt(&device.jkt).is_none());
+    }
+}

@@ -238,6 +238,12 @@ pub trait Store: Send + Sync + 'static {
         audit: PendingAudit,
     ) -> Result<(), StoreError>;
     async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError>;
+    /// The request as the database holds it at this moment, past any copy the store keeps in
+    /// memory: a decision checks the signed details against it, so that details changed in the
+    /// database after the device showed them are caught.
+    async fn approval_as_stored(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {
+        self.approval(id).await
+    }
     /// A user's pending requests that have not expired at `now`, oldest first.
     async fn pending_for_user(
         &self,

@@ -1261,15 +1261,19 @@ impl Store for SqliteStore {
             return Ok(Some(approval));
         }
         let ticket = self.memo.ticket();
-        let sql = format!(
-            "SELECT {} FROM approvals WHERE id = ?1",
-            rows::APPROVAL_COLUMNS
-        );
-        let found = self.one(sql, id.to_string(), rows::approval).await?;
+        let found = self.approval_as_stored(id).await?;
         if let Some(approval) = &found {
             self.memo.keep_approval(ticket, approval);
         }
         Ok(found)
+    }
+
+    async fn approval_as_stored(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals WHERE id = ?1",
+            rows::APPROVAL_COLUMNS
+        );
+        self.one(sql, id.to_string(), rows::approval).await
     }
 
     async fn pending_for_user(

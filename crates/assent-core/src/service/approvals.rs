@@ -481,7 +481,7 @@ impl Assent {
         let approval_id = ApprovalId::parse(id).ok_or_else(not_found)?;
         let approval = self
             .store
-            .approval(&approval_id)
+            .approval_as_stored(&approval_id)
             .await?
             .ok_or_else(not_found)?;
         if approval.user_id != device.user_id {

@@ -61,56 +61,61 @@ impl Memo {
 
     /// Keeps a device read from the database, unless a write was forgotten since `ticket`.
     pub(crate) fn keep_device(&self, ticket: Ticket, device: &Device) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        if inner.epoch != ticket.0 {
-            return;
-        }
-        if inner.devices.len() >= DEVICES {
-            inner.devices.clear();
-            inner.device_by_jkt.clear();
-        }
-        inner
-            .device_by_jkt
-            .insert(device.jkt.clone(), device.id.clone());
-        inner.devices.insert(device.id.clone(), device.clone());
+        self.fill(ticket, |inner| {
+            if inner.devices.len() >= DEVICES {
+                inner.devices.clear();
+                inner.device_by_jkt.clear();
+            }
+            inner
+                .device_by_jkt
+                .insert(device.jkt.clone(), device.id.clone());
+            inner.devices.insert(device.id.clone(), device.clone());
+        });
     }
 
     /// Keeps a request read from the database, unless a write was forgotten since `ticket`.
     pub(crate) fn keep_approval(&self, ticket: Ticket, approval: &Approval) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        if inner.epoch != ticket.0 {
-            return;
-        }
-        if inner.approvals.len() >= APPROVALS {
-            inner.approvals.clear();
-        }
-        inner
-            .approvals
-            .insert(approval.id.clone(), approval.clone());
+        self.fill(ticket, |inner| {
+            if inner.approvals.len() >= APPROVALS {
+                inner.approvals.clear();
+            }
+            inner
+                .approvals
+                .insert(approval.id.clone(), approval.clone());
+        });
     }
 
     /// Called by the writer thread after a commit that may have changed the device.
     pub(crate) fn forget_device(&self, id: &DeviceId) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        inner.epoch += 1;
-        if let Some(device) = inner.devices.remove(id) {
-            inner.device_by_jkt.remove(&device.jkt);
-        }
+        self.forget(|inner| {
+            if let Some(device) = inner.devices.remove(id) {
+                inner.device_by_jkt.remove(&device.jkt);
+            }
+        });
     }
 
     /// Called by the writer thread after a commit that may have changed the request.
     pub(crate) fn forget_approval(&self, id: &ApprovalId) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        inner.epoch += 1;
-        inner.approvals.remove(id);
+        self.forget(|inner| {
+            inner.approvals.remove(id);
+        });
+    }
+
+    /// Runs `keep` unless a write was forgotten since `ticket`.
+    fn fill(&self, ticket: Ticket, keep: impl FnOnce(&mut Inner)) {
+        if let Ok(mut inner) = self.inner.lock()
+            && inner.epoch == ticket.0
+        {
+            keep(&mut inner);
+        }
+    }
+
+    /// Moves the epoch on, so reads in flight keep nothing, and removes what `remove` names.
+    fn forget(&self, remove: impl FnOnce(&mut Inner)) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.epoch += 1;
+            remove(&mut inner);
+        }
     }
 }
 

@@ -64,8 +64,8 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Brings the schema up to date.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// The schema version of the database; a database newer than this binary is refused.
+pub(crate) fn schema_version(conn: &Connection) -> Result<usize, StoreError> {
     let version: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map_err(backend)?
@@ -77,6 +77,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
+    Ok(version)
+}
+
+/// Brings the schema up to date.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version = schema_version(conn)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction().map_err(backend)?;
         tx.execute_batch(sql).map_err(backend)?;

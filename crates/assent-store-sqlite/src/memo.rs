@@ -17,9 +17,13 @@ use std::sync::Mutex;
 
 /// Devices kept: past it the memory starts over empty (a burst of reads, never unbounded memory).
 const DEVICES: usize = 16_384;
-/// Requests kept. A few thousand covers every request in flight at tens of thousands of sign-ins
+/// Requests kept. Two thousand covers every request in flight at tens of thousands of sign-ins
 /// a minute; with 100,000 pending, most are read from the database, as before.
-const APPROVALS: usize = 4_096;
+const APPROVALS: usize = 2_048;
+/// Largest request kept, counting its free-form parts (details, binding message, context,
+/// statement, receipt): a request body may be up to `http.body_limit_bytes`, and the memory must
+/// not grow by that times [`APPROVALS`]. A sign-in's request, decided, is 3–4 KB.
+const APPROVAL_BYTES: usize = 8 * 1024;
 
 /// The remembered rows.
 #[derive(Default)]
@@ -73,8 +77,12 @@ impl Memo {
         });
     }
 
-    /// Keeps a request read from the database, unless a write was forgotten since `ticket`.
+    /// Keeps a request read from the database, unless a write was forgotten since `ticket` or
+    /// it is larger than [`APPROVAL_BYTES`].
     pub(crate) fn keep_approval(&self, ticket: Ticket, approval: &Approval) {
+        if approximate_size(approval) > APPROVAL_BYTES {
+            return;
+        }
         self.fill(ticket, |inner| {
             if inner.approvals.len() >= APPROVALS {
                 inner.approvals.clear();
@@ -117,6 +125,25 @@ impl Memo {
             remove(&mut inner);
         }
     }
+}
+
+/// The bytes of a request's free-form parts, which may be large; the fixed ones are a few
+/// hundred bytes.
+fn approximate_size(a: &Approval) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let details: usize = a
+        .authorization_details
+        .iter()
+        .map(|d| serde_json::to_vec(d).map_or(usize::MAX / 8, |v| v.len()))
+        .sum();
+    let context = serde_json::to_vec(&a.context).map_or(usize::MAX / 8, |v| v.len());
+    details
+        + context
+        + text(&a.binding_message)
+        + text(&a.statement)
+        + text(&a.receipt)
+        + text(&a.policy_rule)
+        + text(&a.reason)
 }
 
 #[cfg(test)]
@@ -166,5 +193,45 @@ mod tests {
         memo.forget_device(&device.id);
         assert!(memo.device(&device.id).is_none());
         assert!(memo.device_by_jkt(&device.jkt).is_none());
+    }
+
+    fn request(details: serde_json::Value) -> Approval {
+        Approval {
+            id: ApprovalId::generate(),
+            app_id: assent_core::ids::AppId::generate(),
+            user_id: assent_core::ids::UserId::generate(),
+            kind: assent_proto::api::ApprovalKind::Transaction,
+            binding_message: Some("Send 10.00 EUR".into()),
+            authorization_details: vec![details],
+            context: Default::default(),
+            nonce: "nonce".into(),
+            display_code: Some("12".into()),
+            user_verification: false,
+            risk: Default::default(),
+            policy_rule: None,
+            state: assent_proto::api::ApprovalState::Pending,
+            reason: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            decided_at: None,
+            device_id: None,
+            statement: None,
+            receipt: None,
+        }
+    }
+
+    #[test]
+    fn a_large_request_is_read_from_the_database_each_time() {
+        let memo = Memo::default();
+        let small = request(serde_json::json!({"type": "payment", "amount": "10.00"}));
+        let large = request(serde_json::json!({"note": "x".repeat(APPROVAL_BYTES)}));
+        memo.keep_approval(memo.ticket(), &small);
+        memo.keep_approval(memo.ticket(), &large);
+        assert_eq!(memo.approval(&small.id), Some(small.clone()));
+        assert_eq!(
+            memo.approval(&large.id),
+            None,
+            "memory bounded in bytes too"
+        );
     }
 }

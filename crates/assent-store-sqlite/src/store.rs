@@ -1,6 +1,6 @@
 //! [`Store`] on SQLite.
 
-use crate::connection::{backend, migrate, open};
+use crate::connection::{backend, migrate, open, schema_version};
 use crate::memo::Memo;
 use crate::owner;
 use crate::rows::{self, to_json};
@@ -81,13 +81,25 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl Readers {
-    fn new(path: &Path) -> Arc<Self> {
+    fn new(path: &Path, read_only: bool) -> Arc<Self> {
         Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
             heavy: Mutex::new(Vec::with_capacity(READERS)),
             permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
+            read_only,
         })
+    }
+
+    /// A new reader connection; for a read-only store, one that refuses to write
+    /// (`query_only`).
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let conn = open(&self.path)?;
+        if self.read_only {
+            conn.pragma_update(None, "query_only", true)
+                .map_err(backend)?;
+        }
+        Ok(conn)
     }
 }
 
@@ -99,6 +111,8 @@ struct Readers {
     heavy: Mutex<Vec<Connection>>,
     /// One permit per reader connection.
     permits: Arc<tokio::sync::Semaphore>,
+    /// Set for a store opened read-only.
+    read_only: bool,
 }
 
 impl SqliteStore {
@@ -112,7 +126,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(SqliteStore {
             writer: Some(Writer::spawn(conn, ownership)?),
-            readers: Readers::new(path),
+            readers: Readers::new(path, false),
             memo: Arc::default(),
         })
     }
@@ -126,10 +140,10 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        open(path)?;
+        schema_version(&open(path)?)?;
         Ok(SqliteStore {
             writer: None,
-            readers: Readers::new(path),
+            readers: Readers::new(path, true),
             memo: Arc::default(),
         })
     }
@@ -152,7 +166,7 @@ impl SqliteStore {
             .and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
-            None => open(&self.readers.path)?,
+            None => self.readers.connect()?,
         };
         let result = f(&conn).map_err(backend);
         if let Ok(mut idle) = self.readers.idle.lock()
@@ -181,7 +195,7 @@ impl SqliteStore {
             let idle = readers.heavy.lock().ok().and_then(|mut idle| idle.pop());
             let conn = match idle {
                 Some(conn) => conn,
-                None => open(&readers.path)?,
+                None => readers.connect()?,
             };
             let result = f(&conn).map_err(backend);
             // Holding a permit, this task owns one of at most READERS connections, so the
@@ -1317,14 +1331,15 @@ impl Store for SqliteStore {
         let (id, o) = (id.clone(), o.clone());
         let (memo, forget) = (self.memo.clone(), id.clone());
         let device = o.device_id.clone();
+        // After a failure, forget both: a savepoint that could not roll back leaves the job's
+        // writes in the transaction.
         let forget_changes = move |written: &Result<(bool, bool), StoreError>| {
-            if let Ok((changed, touched)) = written {
-                if *changed {
-                    memo.forget_approval(&forget);
-                }
-                if let (true, Some(device)) = (touched, &device) {
-                    memo.forget_device(device);
-                }
+            let (changed, touched) = written.as_ref().map_or((true, true), |w| *w);
+            if changed {
+                memo.forget_approval(&forget);
+            }
+            if let (true, Some(device)) = (touched, &device) {
+                memo.forget_device(device);
             }
         };
         let written = self.write_then(

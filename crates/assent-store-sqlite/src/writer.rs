@@ -9,8 +9,11 @@ use assent_core::StoreError;
 use rusqlite::Connection;
 use std::sync::mpsc;
 
-/// What the writer calls after the transaction's commit, with its result.
-pub(crate) type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// What the writer calls after the transaction's commit, with its result: the job's own
+/// after-commit work, which returns how to answer the job's caller.
+pub(crate) type Completion = Box<dyn FnOnce(Result<(), StoreError>) -> Reply + Send>;
+/// Answers a job's caller.
+pub(crate) type Reply = Box<dyn FnOnce() + Send>;
 /// One unit of work: runs inside a savepoint; `true` keeps its changes.
 pub(crate) type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 
@@ -54,7 +57,9 @@ impl Writer {
             let keep = result.is_ok();
             let completion: Completion = Box::new(move |commit| {
                 after(&result);
-                let _ = tx.send(commit.and(result));
+                Box::new(move || {
+                    let _ = tx.send(commit.and(result));
+                })
             });
             (keep, completion)
         });
@@ -76,8 +81,14 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
             }
         }
         let (completions, commit) = run_batch(&mut conn, batch);
-        for completion in completions {
-            completion(commit.clone());
+        // Every job's after-commit work first, then the answers: no caller hears of its write
+        // while the memory still holds a row another job of the batch changed.
+        let replies: Vec<Reply> = completions
+            .into_iter()
+            .map(|completion| completion(commit.clone()))
+            .collect();
+        for reply in replies {
+            reply();
         }
     }
 }

@@ -41,7 +41,8 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<
     Some(format!("v1,{}", STANDARD.encode(ctx.sign().as_ref())))
 }
 
-/// Starts the dispatcher; it stops when `shutdown` turns true.
+/// Starts the dispatcher; it stops when `shutdown` turns true, and its task ends once every
+/// delivery in progress has stopped too (a request in flight is abandoned, to be sent again).
 pub fn spawn(
     assent: Arc<Assent>,
     settings: WebhookSettings,
@@ -61,7 +62,11 @@ pub fn spawn(
             }
         };
         let running: Arc<Mutex<HashSet<AppId>>> = Arc::default();
+        // The per-application delivery tasks, owned here so that this task ends only after
+        // they did (they hold the service, and with it the store).
+        let mut drains = tokio::task::JoinSet::new();
         loop {
+            while drains.try_join_next().is_some() {}
             match assent.webhook_targets().await {
                 Ok(targets) => {
                     for target in targets {
@@ -77,7 +82,7 @@ pub fn spawn(
                                 running.clone(),
                             );
                             let shutdown = shutdown.clone();
-                            tokio::spawn(async move {
+                            drains.spawn(async move {
                                 let app = target.app_id.clone();
                                 if let Err(e) =
                                     drain(&assent, &http, &settings, &target, shutdown).await
@@ -95,9 +100,10 @@ pub fn spawn(
             }
             tokio::select! {
                 _ = tokio::time::sleep(settings.poll) => {}
-                _ = shutdown.wait_for(|down| *down) => return,
+                _ = shutdown.wait_for(|down| *down) => break,
             }
         }
+        while drains.join_next().await.is_some() {}
     })
 }
 
@@ -169,15 +175,21 @@ async fn deliver(
         let Some(signed) = signature(&target.secret, &message.id, timestamp, &body) else {
             return Delivery::GaveUp("the webhook secret is malformed".into());
         };
-        let sent = http
+        let post = http
             .post(&target.url)
             .header("content-type", "application/json")
             .header("webhook-id", &message.id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signed)
             .body(body.clone())
-            .send()
-            .await;
+            .send();
+        // A receiver that holds the request open must not hold up a shutdown: the message
+        // stays undelivered and goes again after the next start (same `webhook-id`).
+        let mut down = shutdown.clone();
+        let sent = tokio::select! {
+            sent = post => sent,
+            _ = down.wait_for(|d| *d) => return Delivery::ShuttingDown,
+        };
         match sent {
             Ok(response) if response.status().is_success() => return Delivery::Delivered,
             Ok(response) => error = format!("the receiver answered {}", response.status().as_u16()),

@@ -293,3 +293,56 @@ async fn reported_events_become_alerts_and_bad_reports_are_refused() {
     assert_eq!(refused.problem_code(), Some(ProblemCode::InvalidRequest));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_does_not_hold_up_a_shutdown() {
+    let server = TestServer::spawn_with(|c| {
+        fast(c);
+        c.webhooks.timeout_secs = 600;
+    })
+    .await;
+    let app = server.app("Acme").await;
+    let device = server.user_with_device("alice").await;
+    // A receiver that takes the request and never answers.
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::channel::<()>(8);
+    let hang = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let arrived_tx = arrived_tx.clone();
+            async move {
+                let _ = arrived_tx.send(()).await;
+                std::future::pending::<StatusCode>().await
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hang).await.unwrap() });
+    server
+        .admin
+        .set_webhook(&app.id, &url, &["approval.final"])
+        .await
+        .unwrap();
+    approved(&app.client, &device, &login("alice")).await;
+    tokio::time::timeout(Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the delivery never reached the receiver");
+
+    // The delivery in flight is abandoned at shutdown, so the service and its store are let go
+    // and a server starts on the same database again (the lock would refuse it while a
+    // delivery task still held the store, for as long as the receiver's timeout).
+    let config = server.config.clone();
+    let _dir = server.stop_and_keep().await;
+    let mut again = config;
+    again.listen = "127.0.0.1:0".parse().unwrap();
+    let restarted =
+        assent_server::Server::start(again, std::sync::Arc::new(assent_core::SystemClock))
+            .await
+            .expect("the database was let go");
+    // The abandoned event goes again (same receiver, still holding), and this shutdown is not
+    // held up either.
+    tokio::time::timeout(Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the abandoned delivery was not sent again");
+    restarted.shutdown().await.unwrap();
+}

@@ -90,10 +90,12 @@ impl Server {
         let policy_sources = config.policy_sources();
         policy_sources.load()?;
         data_dir::ensure_dir(&config.data_dir)?;
+        // The database first: on SQLite, opening it takes the data directory for this server,
+        // so a second server started at the same moment cannot race this one to create the keys.
+        let (store, notifier) = open_database(&config).await?;
         let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
         let vapid = data_dir::load_or_create_vapid_key(&config.data_dir)?;
         let vapid_public_key = assent_proto::jose::b64(vapid.jwk().to_sec1().unwrap_or_default());
-        let (store, notifier) = open_database(&config).await?;
         let assent = Arc::new(Assent::new(
             store,
             notifier,

@@ -16,4 +16,4 @@ mod serve;
 pub use config::Config;
 pub use error::ApiError;
 pub use http::openapi;
-pub use run::{RunningServer, Server};
+pub use run::{RunningServer, Server, StartError};

@@ -136,6 +136,22 @@ impl TestServer {
         }
         self.dir
     }
+
+    /// Stops the server gracefully and starts a new one on the same data directory (on another
+    /// port, with the system clock), as restarting the process would. The directory lives as
+    /// long as the returned value; the start's error is handed back for tests of refusals.
+    pub async fn restart(
+        self,
+    ) -> (
+        tempfile::TempDir,
+        Result<RunningServer, assent_server::StartError>,
+    ) {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let dir = self.stop_and_keep().await;
+        let started = Server::start(config, Arc::new(assent_core::SystemClock)).await;
+        (dir, started)
+    }
 }
 
 /// A login approval request for `user`.

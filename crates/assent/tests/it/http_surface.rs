@@ -124,13 +124,11 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
     let server = TestServer::spawn().await;
     let mut second = server.config.clone();
     second.listen = "127.0.0.1:0".parse().unwrap();
-    let refused = assent_server::Server::start(
-        second.clone(),
-        std::sync::Arc::new(assent_core::SystemClock),
-    )
-    .await
-    .expect_err("the second server must not start")
-    .to_string();
+    let refused =
+        assent_server::Server::start(second, std::sync::Arc::new(assent_core::SystemClock))
+            .await
+            .expect_err("the second server must not start")
+            .to_string();
     assert!(
         refused.contains("in use by another Assent server"),
         "{refused}"
@@ -146,12 +144,8 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
     assert!(out.contains("intact"), "{out}");
 
     // Once the owner stopped, the data directory is free again.
-    let _dir = server.stop_and_keep().await;
-    let started =
-        assent_server::Server::start(second, std::sync::Arc::new(assent_core::SystemClock))
-            .await
-            .unwrap();
-    started.shutdown().await.unwrap();
+    let (_dir, started) = server.restart().await;
+    started.unwrap().shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -185,15 +179,9 @@ async fn first_start_stores_the_admin_key_privately_and_restarts_make_no_new_one
     let secret = server.admin_key.rsplit('.').next().unwrap();
     assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
 
-    let config = server.config.clone();
     let kid = server.assent.key_id().to_owned();
-    let _dir = server.stop_and_keep().await;
-    let mut again = config;
-    again.listen = "127.0.0.1:0".parse().unwrap();
-    let restarted =
-        assent_server::Server::start(again, std::sync::Arc::new(assent_core::SystemClock))
-            .await
-            .unwrap();
+    let (_dir, restarted) = server.restart().await;
+    let restarted = restarted.unwrap();
     assert!(restarted.new_admin_key.is_none());
     assert_eq!(
         restarted.assent.key_id(),

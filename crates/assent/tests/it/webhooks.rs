@@ -331,14 +331,8 @@ async fn a_receiver_that_never_answers_does_not_hold_up_a_shutdown() {
     // The delivery in flight is abandoned at shutdown, so the service and its store are let go
     // and a server starts on the same database again (the lock would refuse it while a
     // delivery task still held the store, for as long as the receiver's timeout).
-    let config = server.config.clone();
-    let _dir = server.stop_and_keep().await;
-    let mut again = config;
-    again.listen = "127.0.0.1:0".parse().unwrap();
-    let restarted =
-        assent_server::Server::start(again, std::sync::Arc::new(assent_core::SystemClock))
-            .await
-            .expect("the database was let go");
+    let (_dir, restarted) = server.restart().await;
+    let restarted = restarted.expect("the database was let go");
     // The abandoned event goes again (same receiver, still holding), and this shutdown is not
     // held up either.
     tokio::time::timeout(Duration::from_secs(30), arrived.recv())

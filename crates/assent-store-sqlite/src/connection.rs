@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_approved_index.sql"),
     include_str!("../migrations/0010_history_index.sql"),
     include_str!("../migrations/0011_no_device_delivery_index.sql"),
+    include_str!("../migrations/0012_approvals_device_index.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

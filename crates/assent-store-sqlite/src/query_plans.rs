@@ -67,3 +67,32 @@ fn the_prompt_budget_counts_from_the_index_of_the_users_requests() {
         "{plan}"
     );
 }
+
+/// Deleting a device checks `approvals.device_id` against it; that check must find the device's
+/// requests through an index, not by reading every request ever decided. The plan of a
+/// foreign-key check is not shown by `EXPLAIN QUERY PLAN`, so the steps SQLite took in full
+/// scans are counted instead.
+#[test]
+fn removing_a_device_does_not_read_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = open(&dir.path().join("fk.db")).unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO apps (id, name, created_at) VALUES ('app', 'Acme', 0);
+         INSERT INTO users (id, username, created_at) VALUES ('u', 'alice', 0);
+         INSERT INTO devices (id, user_id, name, platform, jwk, jkt, state, created_at)
+           VALUES ('answering', 'u', 'phone', 'cli', '{}', 'jkt-1', 'active', 0),
+                  ('refused', 'u', 'phone', 'cli', '{}', 'jkt-2', 'active', 1);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+         INSERT INTO approvals (id, app_id, user_id, kind, authorization_details, context, nonce,
+                                state, created_at, expires_at, decided_at, device_id)
+           SELECT 'r' || i, 'app', 'u', 'login', '[]', '{}', 'n', 'approved', i, i + 60, i,
+                  'answering'
+           FROM n;",
+    )
+    .unwrap();
+    let mut delete = conn.prepare("DELETE FROM devices WHERE id = ?1").unwrap();
+    assert_eq!(delete.execute(["refused"]).unwrap(), 1);
+    let scanned = delete.get_status(rusqlite::StatementStatus::FullscanStep);
+    assert_eq!(scanned, 0, "rows read in full scans to delete one device");
+}

@@ -285,6 +285,14 @@ pub async fn run_level(
     let flows = samples.flow.len() as u64;
     let per_s = flows as f64 / seconds.max(1e-9);
     let cpu = CpuUse::between(&first, &last, same_process);
+    let per_flow = |cores: Option<f64>| {
+        cores
+            .filter(|_| flows > 0)
+            .map(|c| round3(c * seconds * 1000.0 / flows as f64))
+    };
+    let server_ms = per_flow(cpu.server_cores);
+    let bench_ms = per_flow(cpu.bench_cores);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mib = |b: u64| round3(b as f64 / 1_048_576.0);
     Ok(Level {
         concurrency,
@@ -299,10 +307,13 @@ pub async fn run_level(
             answer_to_result: samples.answer_to_result.summary(),
             flow: samples.flow.summary(),
         },
-        server_cpu_ms_per_flow: cpu
-            .server_cores
-            .filter(|_| flows > 0)
-            .map(|c| round3(c * seconds * 1000.0 / flows as f64)),
+        server_cpu_ms_per_flow: server_ms,
+        bench_cpu_ms_per_flow: bench_ms,
+        cpu_bound_flows_per_s: server_ms
+            .zip(bench_ms)
+            .map(|(s, b)| s + b)
+            .filter(|ms| *ms > 0.0)
+            .map(|ms| round3(cores as f64 * 1000.0 / ms)),
         cpu,
         server_peak_rss_mib: peak.map(mib),
         server_rss_max_sampled_mib: server.map(|_| mib(rss_max)),

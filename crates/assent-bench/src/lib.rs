@@ -5,6 +5,7 @@
 //! wait returns the final state with its receipt. It reports throughput, latency percentiles,
 //! errors, and the server's CPU and memory, as JSON and as an SVG chart.
 
+pub mod calibrate;
 pub mod chart;
 pub mod cli;
 pub mod device;

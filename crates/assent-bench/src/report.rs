@@ -1,5 +1,6 @@
 //! The results of a run, written as JSON (and drawn by [`crate::chart`]).
 
+use crate::calibrate::Calibration;
 use crate::machine::Machine;
 use crate::procstat::CpuUse;
 use crate::stats::{Counts, Latency};
@@ -15,6 +16,8 @@ pub struct Report {
     /// The command line.
     pub command: String,
     pub machine: Machine,
+    /// The machine's speed at the protocol's fixed work, measured before the run.
+    pub calibration: Calibration,
     pub server: ServerInfo,
     pub setup: SetupInfo,
     /// Flow mode: one entry per concurrency level, in the order run.
@@ -75,6 +78,13 @@ pub struct Level {
     pub cpu: CpuUse,
     /// Server CPU milliseconds per complete flow.
     pub server_cpu_ms_per_flow: Option<f64>,
+    /// The load generator's CPU milliseconds per complete flow (simulated relying parties and
+    /// devices); unknown when the server runs inside the bench.
+    pub bench_cpu_ms_per_flow: Option<f64>,
+    /// The most flows per second this machine's cores could carry at these costs (server and
+    /// load generator per flow, both measured here) if nothing else ran and no core idled: how
+    /// far the rate measured is from what the CPU allows.
+    pub cpu_bound_flows_per_s: Option<f64>,
     /// The kernel's peak resident set of the server during the measurement (VmHWM).
     pub server_peak_rss_mib: Option<f64>,
     /// The largest VmRSS seen by sampling every 250 ms.
@@ -139,9 +149,13 @@ impl Report {
 /// One line per level for the terminal.
 pub fn level_line(l: &Level) -> String {
     let lat = &l.latency;
-    let cores = |c: Option<f64>| c.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into());
+    let figure = |v: Option<f64>, digits: usize| {
+        v.map(|v| format!("{v:.digits$}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let cores = |c: Option<f64>| figure(c, 2);
     format!(
-        "c={:<4} {:>8.1} flows/s  create p50/p99 {:.2}/{:.2} ms  notify {:.2}/{:.2}  answer->result {:.2}/{:.2}  flow {:.2}/{:.2}  errors {}  server {} cores, bench {}, other {}  peak RSS {} MiB",
+        "c={:<4} {:>8.1} flows/s  create p50/p99 {:.2}/{:.2} ms  notify {:.2}/{:.2}  answer->result {:.2}/{:.2}  flow {:.2}/{:.2}  errors {}  server {} cores, bench {}, other {}  CPU per flow: server {} ms, bench {} ms (cores allow {} flows/s)  peak RSS {} MiB",
         l.concurrency,
         l.flows_per_s,
         lat.create.p50_ms,
@@ -156,6 +170,9 @@ pub fn level_line(l: &Level) -> String {
         cores(l.cpu.server_cores),
         cores(l.cpu.bench_cores),
         cores(l.cpu.other_cores),
+        figure(l.server_cpu_ms_per_flow, 3),
+        figure(l.bench_cpu_ms_per_flow, 3),
+        figure(l.cpu_bound_flows_per_s, 0),
         l.server_peak_rss_mib
             .map(|m| format!("{m:.0}"))
             .unwrap_or_else(|| "-".into()),

@@ -1,6 +1,7 @@
 //! One run: start or reach the server, enroll the population, run the levels (or pending mode),
 //! stop the server, and assemble the report.
 
+use crate::calibrate::Calibration;
 use crate::cli::Args;
 use crate::error::BenchResult;
 use crate::flows::{Plan, Slot, Watch, run_level};
@@ -22,6 +23,18 @@ pub async fn run(args: Args) -> BenchResult<Report> {
     // Refuse a database the bench cannot use before anything starts.
     crate::server::BenchDatabase::parse(args.database.as_deref())?;
     let machine = Machine::detect();
+    // Before anything else runs, so the figures are the machine's alone.
+    let calibration = Calibration::measure()?;
+    if !args.quiet {
+        println!(
+            "this machine: one P-256 signature {:.0} us, one check {:.0} us; per flow the protocol's \
+             signatures take {:.3} ms of server CPU and {:.3} ms of device CPU",
+            calibration.p256_sign_us,
+            calibration.p256_verify_us,
+            calibration.server_p256_ms_per_flow,
+            calibration.device_p256_ms_per_flow
+        );
+    }
     let started_at = assent_core::clock::rfc3339(SystemClock.now());
     let users = args.pending.unwrap_or(args.users).max(1);
     // Each user's device stream (or pending wait) holds a connection here and one in the server.
@@ -45,6 +58,7 @@ pub async fn run(args: Args) -> BenchResult<Report> {
         started_at,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         machine,
+        calibration,
         server,
         setup,
         levels,

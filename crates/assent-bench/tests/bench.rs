@@ -33,6 +33,9 @@ async fn flows_complete_without_errors_and_results_are_written() {
     let v = read_json(&json);
     assert!(v["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(v["machine"]["memory_mib"].as_u64().unwrap() > 0);
+    for key in ["p256_sign_us", "p256_verify_us", "server_p256_ms_per_flow"] {
+        assert!(v["calibration"][key].as_f64().unwrap() > 0.0, "{key}");
+    }
     assert_eq!(v["server"]["mode"], "in-process");
     assert_eq!(v["setup"]["users"], 8);
     let levels = v["levels"].as_array().unwrap();
@@ -50,6 +53,9 @@ async fn flows_complete_without_errors_and_results_are_written() {
         }
         assert!(level["flows_per_s"].as_f64().unwrap() > 0.0);
         assert!(level["cpu"]["server_cores"].is_number());
+        // The server's CPU is the bench's own here: the load generator's share is unknown.
+        assert!(level["bench_cpu_ms_per_flow"].is_null(), "{level}");
+        assert!(level["cpu_bound_flows_per_s"].is_null(), "{level}");
         assert!(level["server_peak_rss_mib"].is_number());
     }
     let chart = std::fs::read_to_string(svg).unwrap();
@@ -104,6 +110,15 @@ async fn flows_complete_on_postgres() {
         let level = &v["levels"][0];
         assert!(level["flows"].as_u64().unwrap() > 0, "{level}");
         assert_eq!(level["errors"], serde_json::json!({}), "{level}");
+        // A child server is measured apart from the load generator, so both costs are known.
+        let server = level["server_cpu_ms_per_flow"].as_f64().unwrap();
+        let bench = level["bench_cpu_ms_per_flow"].as_f64().unwrap();
+        let bound = level["cpu_bound_flows_per_s"].as_f64().unwrap();
+        let cores = v["machine"]["cores"].as_f64().unwrap();
+        assert!(
+            (bound - cores * 1000.0 / (server + bench)).abs() < 1.0,
+            "{level}"
+        );
     })
     .await;
 }

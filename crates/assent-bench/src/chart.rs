@@ -79,7 +79,7 @@ pub fn render(report: &Report) -> String {
     let m = &report.machine;
     let _ = write!(
         svg,
-        r#"<text x="20" y="22" font-size="13">Assent {mode}, {cores} cores, {mem} MiB, {cpu}, server: {server}</text>"#,
+        r#"<text x="20" y="22" font-size="13">Assent {mode}, {cores} cores, {mem} MiB, {cpu} (P-256 sign {sign:.0} us, check {check:.0} us), server: {server}</text>"#,
         mode = if report.pending.is_some() {
             "pending requests"
         } else {
@@ -88,6 +88,8 @@ pub fn render(report: &Report) -> String {
         cores = m.cores,
         mem = m.memory_mib,
         cpu = esc(&m.cpu_model),
+        sign = report.calibration.p256_sign_us,
+        check = report.calibration.p256_verify_us,
         server = esc(&report.server.mode),
     );
     match &report.pending {
@@ -116,8 +118,40 @@ fn flows(svg: &mut String, report: &Report) {
 
     // Throughput.
     let x0 = 70.0;
-    let max = nice_max(levels.iter().map(|l| l.flows_per_s).fold(0.0, f64::max));
+    let max = nice_max(
+        levels
+            .iter()
+            .flat_map(|l| [Some(l.flows_per_s), l.cpu_bound_flows_per_s])
+            .flatten()
+            .fold(0.0, f64::max),
+    );
     axes(svg, x0, max, "Complete flows per second", "flows/s");
+    // What the cores would allow at the measured CPU per flow: a dashed mark above each bar.
+    let mut bounded = false;
+    for (i, l) in levels.iter().enumerate() {
+        let Some(bound) = l.cpu_bound_flows_per_s else {
+            continue;
+        };
+        bounded = true;
+        let y = TOP + PANEL_H - PANEL_H * bound / max;
+        let _ = write!(
+            svg,
+            r##"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="#555" stroke-width="2" stroke-dasharray="4 3"/>"##,
+            x1 = x0 + slot * i as f64 + slot * 0.1,
+            x2 = x0 + slot * i as f64 + slot * 0.9,
+        );
+    }
+    if bounded {
+        let _ = write!(
+            svg,
+            r##"<line x1="{x}" y1="{y}" x2="{x2}" y2="{y}" stroke="#555" stroke-width="2" stroke-dasharray="4 3"/><text x="{tx}" y="{ty}" font-size="11">what the cores allow at this CPU per flow</text>"##,
+            x = x0 + 10.0,
+            x2 = x0 + 30.0,
+            y = TOP + 11.0,
+            tx = x0 + 35.0,
+            ty = TOP + 15.0
+        );
+    }
     for (i, l) in levels.iter().enumerate() {
         let h = PANEL_H * l.flows_per_s / max;
         let x = x0 + slot * i as f64 + slot * 0.2;

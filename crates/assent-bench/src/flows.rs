@@ -182,6 +182,9 @@ pub struct Plan {
 pub struct Watch {
     pub server: Option<Proc>,
     pub same_process: bool,
+    /// The database runs as processes of its own (PostgreSQL): its CPU is not the server's,
+    /// so what the cores allow cannot be told from the server's and the bench's alone.
+    pub database_apart: bool,
 }
 
 /// Runs one concurrency level and measures it.
@@ -201,6 +204,7 @@ pub async fn run_level(
     let Watch {
         server,
         same_process,
+        database_apart,
     } = watch;
     let concurrency = plan.concurrency.clamp(1, slots.len().max(1));
     let now = Instant::now();
@@ -312,7 +316,7 @@ pub async fn run_level(
         cpu_bound_flows_per_s: server_ms
             .zip(bench_ms)
             .map(|(s, b)| s + b)
-            .filter(|ms| *ms > 0.0)
+            .filter(|ms| *ms > 0.0 && !database_apart)
             .map(|ms| round3(cores as f64 * 1000.0 / ms)),
         cpu,
         server_peak_rss_mib: peak.map(mib),

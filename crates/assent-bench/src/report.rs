@@ -83,7 +83,8 @@ pub struct Level {
     pub bench_cpu_ms_per_flow: Option<f64>,
     /// The most flows per second this machine's cores could carry at these costs (server and
     /// load generator per flow, both measured here) if nothing else ran and no core idled: how
-    /// far the rate measured is from what the CPU allows.
+    /// far the rate measured is from what the CPU allows. Unknown on PostgreSQL, whose own CPU
+    /// is counted under `other_cores`.
     pub cpu_bound_flows_per_s: Option<f64>,
     /// The kernel's peak resident set of the server during the measurement (VmHWM).
     pub server_peak_rss_mib: Option<f64>,

@@ -106,6 +106,7 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
             Watch {
                 server: target.process,
                 same_process: target.same_process,
+                database_apart: target.postgres,
             },
             Plan {
                 concurrency,

@@ -125,6 +125,27 @@ impl Approval {
             ..self
         }
     }
+
+    /// The bytes of the request's free-form parts (details, context, binding message, statement,
+    /// receipt, rule and reason); the fixed parts are a few hundred bytes more. A request body
+    /// may be as large as `http.body_limit_bytes`, so a memory that keeps requests bounds what it
+    /// keeps by this, not only by their number. A sign-in's request, decided, is 3–4 KB.
+    pub fn free_form_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let details: usize = self.authorization_details.iter().map(json_len).sum();
+        details
+            + json_len(&self.context)
+            + text(&self.binding_message)
+            + text(&self.statement)
+            + text(&self.receipt)
+            + text(&self.policy_rule)
+            + text(&self.reason)
+    }
+}
+
+/// The length of a value's JSON; a value that cannot be written counts as too large to keep.
+fn json_len(value: &impl serde::Serialize) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX / 8, |json| json.len())
 }
 
 /// What the risk engine reads of one of a user's past requests: when it was made, how it ended
@@ -300,4 +321,68 @@ pub enum Admission {
     Refused {
         oldest: OffsetDateTime,
     },
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A pending transaction request whose one detail is `detail`.
+    pub(crate) fn transfer(detail: Value) -> Approval {
+        Approval {
+            id: ApprovalId::generate(),
+            app_id: AppId::generate(),
+            user_id: UserId::generate(),
+            kind: ApprovalKind::Transaction,
+            binding_message: Some("Send 10.00 EUR".into()),
+            authorization_details: vec![detail],
+            context: RequestContext::default(),
+            nonce: "nonce".into(),
+            display_code: Some("12".into()),
+            user_verification: false,
+            risk: crate::risk::RiskAssessment::default(),
+            policy_rule: None,
+            state: ApprovalState::Pending,
+            reason: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            decided_at: None,
+            device_id: None,
+            statement: None,
+            receipt: None,
+        }
+    }
+
+    /// `approval` approved, with a statement and receipt of `signed_bytes` each.
+    pub(crate) fn approved(approval: Approval, signed_bytes: usize) -> Approval {
+        approval.decided(&Outcome {
+            state: ApprovalState::Approved,
+            reason: None,
+            decided_at: OffsetDateTime::UNIX_EPOCH,
+            device_id: Some(DeviceId::generate()),
+            statement: Some("s".repeat(signed_bytes)),
+            receipt: "r".repeat(signed_bytes),
+        })
+    }
+
+    #[test]
+    fn free_form_bytes_counts_every_part_a_caller_or_device_chooses() {
+        let small = transfer(serde_json::json!({"amount": "10.00"}));
+        let base = small.free_form_bytes();
+        assert!(base < 200, "a small request is small: {base}");
+        let decided = approved(small.clone(), 1_000);
+        assert_eq!(
+            decided.free_form_bytes(),
+            base + 2_000,
+            "statement and receipt"
+        );
+        let large = transfer(serde_json::json!({"note": "x".repeat(10_000)}));
+        assert!(large.free_form_bytes() > 10_000, "the details");
+        let mut long_message = small;
+        long_message.binding_message = Some("m".repeat(5_000));
+        assert!(
+            long_message.free_form_bytes() >= 5_000,
+            "the binding message"
+        );
+    }
 }

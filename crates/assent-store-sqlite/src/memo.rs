@@ -20,9 +20,8 @@ const DEVICES: usize = 16_384;
 /// Requests kept. Two thousand covers every request in flight at tens of thousands of sign-ins
 /// a minute; with 100,000 pending, most are read from the database, as before.
 const APPROVALS: usize = 2_048;
-/// Largest request kept, counting its free-form parts (details, binding message, context,
-/// statement, receipt): a request body may be up to `http.body_limit_bytes`, and the memory must
-/// not grow by that times [`APPROVALS`]. A sign-in's request, decided, is 3–4 KB.
+/// Largest request kept, by [`Approval::free_form_bytes`]: a request body may be up to
+/// `http.body_limit_bytes`, and the memory must not grow by that times [`APPROVALS`].
 const APPROVAL_BYTES: usize = 8 * 1024;
 
 /// The remembered rows.
@@ -80,7 +79,7 @@ impl Memo {
     /// Keeps a request read from the database, unless a write was forgotten since `ticket` or
     /// it is larger than [`APPROVAL_BYTES`].
     pub(crate) fn keep_approval(&self, ticket: Ticket, approval: &Approval) {
-        if approximate_size(approval) > APPROVAL_BYTES {
+        if approval.free_form_bytes() > APPROVAL_BYTES {
             return;
         }
         self.fill(ticket, |inner| {
@@ -125,25 +124,6 @@ impl Memo {
             remove(&mut inner);
         }
     }
-}
-
-/// The bytes of a request's free-form parts, which may be large; the fixed ones are a few
-/// hundred bytes.
-fn approximate_size(a: &Approval) -> usize {
-    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    let details: usize = a
-        .authorization_details
-        .iter()
-        .map(|d| serde_json::to_vec(d).map_or(usize::MAX / 8, |v| v.len()))
-        .sum();
-    let context = serde_json::to_vec(&a.context).map_or(usize::MAX / 8, |v| v.len());
-    details
-        + context
-        + text(&a.binding_message)
-        + text(&a.statement)
-        + text(&a.receipt)
-        + text(&a.policy_rule)
-        + text(&a.reason)
 }
 
 #[cfg(test)]

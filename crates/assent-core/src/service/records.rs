@@ -22,6 +22,10 @@ const CAPACITY: usize = 16_384;
 /// Decided requests kept: they are read again within milliseconds of the decision, and each
 /// holds its statement and receipt (a few KB), so a short memory is enough.
 const DECIDED_CAPACITY: usize = 2_048;
+/// Largest decided request kept, by [`Approval::free_form_bytes`]: a relying party chooses how
+/// large its requests are (up to `http.body_limit_bytes`), and the memory must not grow by that
+/// times [`DECIDED_CAPACITY`]. A larger one is read from the store each time.
+const DECIDED_BYTES: usize = 8 * 1024;
 
 /// The remembered records.
 pub(crate) struct Records {
@@ -107,9 +111,10 @@ impl Records {
     }
 }
 
-/// The key under which a request may be kept: only a final one.
+/// The key under which a request may be kept: only a final one, of at most [`DECIDED_BYTES`].
 fn decided_key(approval: &Approval) -> Option<ApprovalId> {
-    approval.state.is_final().then(|| approval.id.clone())
+    (approval.state.is_final() && approval.free_form_bytes() <= DECIDED_BYTES)
+        .then(|| approval.id.clone())
 }
 
 /// One kind of record, by key.
@@ -209,6 +214,28 @@ mod tests {
             5,
             "a final record is read once"
         );
+    }
+
+    #[test]
+    fn only_final_requests_of_bounded_size_are_kept() {
+        use crate::model::tests::{approved, transfer};
+        let small = transfer(serde_json::json!({"type": "payment", "amount": "10.00"}));
+        assert_eq!(decided_key(&small), None, "pending: it still changes");
+        let small = approved(small, 1_000);
+        assert_eq!(decided_key(&small), Some(small.id.clone()));
+        let large = approved(
+            transfer(serde_json::json!({"note": "x".repeat(DECIDED_BYTES)})),
+            1_000,
+        );
+        assert_eq!(decided_key(&large), None, "memory bounded in bytes too");
+        let large_receipt = approved(transfer(serde_json::json!({})), DECIDED_BYTES / 2 + 1);
+        assert_eq!(decided_key(&large_receipt), None, "the outcome counts");
+
+        let records = Records::default();
+        records.remember_decided(&small);
+        records.remember_decided(&large);
+        assert_eq!(records.decided.get(&small.id), Some(small));
+        assert_eq!(records.decided.get(&large.id), None);
     }
 
     #[test]

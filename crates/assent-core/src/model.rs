@@ -143,9 +143,24 @@ impl Approval {
     }
 }
 
-/// The length of a value's JSON; a value that cannot be written counts as too large to keep.
+/// The length of a value's JSON, counted as it is written, without keeping it; a value that
+/// cannot be written counts as too large to keep.
 fn json_len(value: &impl serde::Serialize) -> usize {
-    serde_json::to_vec(value).map_or(usize::MAX / 8, |json| json.len())
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX / 8,
+    }
 }
 
 /// What the risk engine reads of one of a user's past requests: when it was made, how it ended

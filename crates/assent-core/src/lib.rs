@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod clock;
 pub mod error;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod geoip;
 pub mod ids;
 pub mod model;

@@ -339,46 +339,8 @@ pub enum Admission {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A pending transaction request whose one detail is `detail`.
-    pub(crate) fn transfer(detail: Value) -> Approval {
-        Approval {
-            id: ApprovalId::generate(),
-            app_id: AppId::generate(),
-            user_id: UserId::generate(),
-            kind: ApprovalKind::Transaction,
-            binding_message: Some("Send 10.00 EUR".into()),
-            authorization_details: vec![detail],
-            context: RequestContext::default(),
-            nonce: "nonce".into(),
-            display_code: Some("12".into()),
-            user_verification: false,
-            risk: crate::risk::RiskAssessment::default(),
-            policy_rule: None,
-            state: ApprovalState::Pending,
-            reason: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            expires_at: OffsetDateTime::UNIX_EPOCH,
-            decided_at: None,
-            device_id: None,
-            statement: None,
-            receipt: None,
-        }
-    }
-
-    /// `approval` approved, with a statement and receipt of `signed_bytes` each.
-    pub(crate) fn approved(approval: Approval, signed_bytes: usize) -> Approval {
-        approval.decided(&Outcome {
-            state: ApprovalState::Approved,
-            reason: None,
-            decided_at: OffsetDateTime::UNIX_EPOCH,
-            device_id: Some(DeviceId::generate()),
-            statement: Some("s".repeat(signed_bytes)),
-            receipt: "r".repeat(signed_bytes),
-        })
-    }
+mod tests {
+    use crate::fixtures::{approved, transfer};
 
     #[test]
     fn free_form_bytes_counts_every_part_a_caller_or_device_chooses() {

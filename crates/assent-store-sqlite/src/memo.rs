@@ -129,6 +129,7 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use assent_core::fixtures::transfer;
     use assent_proto::api::DeviceState;
     use assent_proto::jose::SigningKey;
     use time::OffsetDateTime;
@@ -175,36 +176,11 @@ mod tests {
         assert!(memo.device_by_jkt(&device.jkt).is_none());
     }
 
-    fn request(details: serde_json::Value) -> Approval {
-        Approval {
-            id: ApprovalId::generate(),
-            app_id: assent_core::ids::AppId::generate(),
-            user_id: assent_core::ids::UserId::generate(),
-            kind: assent_proto::api::ApprovalKind::Transaction,
-            binding_message: Some("Send 10.00 EUR".into()),
-            authorization_details: vec![details],
-            context: Default::default(),
-            nonce: "nonce".into(),
-            display_code: Some("12".into()),
-            user_verification: false,
-            risk: Default::default(),
-            policy_rule: None,
-            state: assent_proto::api::ApprovalState::Pending,
-            reason: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            expires_at: OffsetDateTime::UNIX_EPOCH,
-            decided_at: None,
-            device_id: None,
-            statement: None,
-            receipt: None,
-        }
-    }
-
     #[test]
     fn a_large_request_is_read_from_the_database_each_time() {
         let memo = Memo::default();
-        let small = request(serde_json::json!({"type": "payment", "amount": "10.00"}));
-        let large = request(serde_json::json!({"note": "x".repeat(APPROVAL_BYTES)}));
+        let small = transfer(serde_json::json!({"type": "payment", "amount": "10.00"}));
+        let large = transfer(serde_json::json!({"note": "x".repeat(APPROVAL_BYTES)}));
         memo.keep_approval(memo.ticket(), &small);
         memo.keep_approval(memo.ticket(), &large);
         assert_eq!(memo.approval(&small.id), Some(small.clone()));

@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn only_final_requests_of_bounded_size_are_kept() {
-        use crate::model::tests::{approved, transfer};
+        use crate::fixtures::{approved, transfer};
         let small = transfer(serde_json::json!({"type": "payment", "amount": "10.00"}));
         assert_eq!(decided_key(&small), None, "pending: it still changes");
         let small = approved(small, 1_000);

@@ -126,25 +126,58 @@ impl Approval {
         }
     }
 
-    /// The bytes of the request's free-form parts (details, context, binding message, statement,
-    /// receipt, rule and reason); the fixed parts are a few hundred bytes more. A request body
-    /// may be as large as `http.body_limit_bytes`, so a memory that keeps requests bounds what it
-    /// keeps by this, not only by their number. A sign-in's request, decided, is 3–4 KB.
+    /// About the memory the request's free-form parts hold: the authorization details, the
+    /// context, the risk reasons, the binding message, the statement, the receipt, the rule and
+    /// the reason; the fixed parts take a few hundred bytes more. A relying party chooses how
+    /// large these are, up to `http.body_limit_bytes`, so a memory that keeps requests bounds
+    /// what it keeps by this ([`MAX_KEPT_APPROVAL_BYTES`]), not only by their number. Details
+    /// count as they are held, a node per JSON value: `[0,0,…]` takes 16 times its text.
     pub fn free_form_bytes(&self) -> usize {
         let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        let details: usize = self.authorization_details.iter().map(json_len).sum();
-        details
-            + json_len(&self.context)
-            + text(&self.binding_message)
-            + text(&self.statement)
-            + text(&self.receipt)
-            + text(&self.policy_rule)
-            + text(&self.reason)
+        self.authorization_details
+            .iter()
+            .map(value_bytes)
+            .chain([
+                json_len(&self.context),
+                json_len(&self.risk),
+                text(&self.binding_message),
+                text(&self.statement),
+                text(&self.receipt),
+                text(&self.policy_rule),
+                text(&self.reason),
+            ])
+            .fold(0, usize::saturating_add)
     }
 }
 
-/// The length of a value's JSON, counted as it is written, without keeping it; a value that
-/// cannot be written counts as too large to keep.
+/// The largest request, by [`Approval::free_form_bytes`], that a memory of requests keeps (the
+/// core's decided requests, the SQLite store's rows); a larger one is read from the store each
+/// time. A sign-in's request, decided, is 3–4 KB.
+pub const MAX_KEPT_APPROVAL_BYTES: usize = 8 * 1024;
+
+/// About the memory a JSON value holds: a node for it and for each value inside it, and the
+/// text of its strings and keys.
+fn value_bytes(value: &Value) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    match value {
+        Value::String(text) => NODE.saturating_add(text.len()),
+        Value::Array(items) => items
+            .iter()
+            .map(value_bytes)
+            .fold(NODE, usize::saturating_add),
+        Value::Object(members) => members
+            .iter()
+            .map(|(key, value)| {
+                NODE.saturating_add(key.len())
+                    .saturating_add(value_bytes(value))
+            })
+            .fold(NODE, usize::saturating_add),
+        Value::Null | Value::Bool(_) | Value::Number(_) => NODE,
+    }
+}
+
+/// The length of a small fixed-shape record's JSON, counted as it is written, without keeping
+/// it; one that cannot be written counts as too large to keep.
 fn json_len(value: &impl serde::Serialize) -> usize {
     struct Counter(usize);
     impl std::io::Write for Counter {
@@ -159,7 +192,7 @@ fn json_len(value: &impl serde::Serialize) -> usize {
     let mut counter = Counter(0);
     match serde_json::to_writer(&mut counter, value) {
         Ok(()) => counter.0,
-        Err(_) => usize::MAX / 8,
+        Err(_) => usize::MAX,
     }
 }
 
@@ -340,26 +373,66 @@ pub enum Admission {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::fixtures::{approved, transfer};
 
     #[test]
     fn free_form_bytes_counts_every_part_a_caller_or_device_chooses() {
         let small = transfer(serde_json::json!({"amount": "10.00"}));
-        let base = small.free_form_bytes();
-        assert!(base < 200, "a small request is small: {base}");
+        assert!(small.free_form_bytes() < 400, "a small request is small");
+        // Each part, set to 5,000 characters against none: the size grows by exactly that.
+        let counts = |what: &str, set: &dyn Fn(&mut Approval, String)| {
+            let size = |text: String| {
+                let mut changed = small.clone();
+                set(&mut changed, text);
+                changed.free_form_bytes()
+            };
+            let grown = size("x".repeat(5_000)) - size(String::new());
+            assert_eq!(grown, 5_000, "{what}");
+        };
+        counts("message", &|a, t| a.binding_message = Some(t));
+        counts("statement", &|a, t| a.statement = Some(t));
+        counts("receipt", &|a, t| a.receipt = Some(t));
+        counts("rule", &|a, t| a.policy_rule = Some(t));
+        counts("reason", &|a, t| a.reason = Some(t));
+        counts("user agent", &|a, t| a.context.user_agent = Some(t));
+        counts("place", &|a, t| {
+            a.context.geo = Some(assent_proto::api::Geo {
+                city: Some(t),
+                ..Default::default()
+            })
+        });
+        counts("risk reasons", &|a, t| {
+            a.risk.reasons.push(crate::risk::RiskReason {
+                signal: "new_country".into(),
+                points: 10,
+                detail: t,
+            })
+        });
+        counts("details", &|a, t| {
+            a.authorization_details = vec![serde_json::json!({ "note": t })]
+        });
         let decided = approved(small.clone(), 1_000);
         assert_eq!(
             decided.free_form_bytes(),
-            base + 2_000,
-            "statement and receipt"
+            small.free_form_bytes() + 2_000,
+            "statement and receipt of an outcome"
         );
-        let large = transfer(serde_json::json!({"note": "x".repeat(10_000)}));
-        assert!(large.free_form_bytes() > 10_000, "the details");
-        let mut long_message = small;
-        long_message.binding_message = Some("m".repeat(5_000));
+    }
+
+    #[test]
+    fn details_count_as_held_in_memory_not_as_their_text() {
+        let zeros = serde_json::json!(vec![0; 2_000]);
+        let text = serde_json::to_vec(&zeros).map(|j| j.len()).unwrap_or(0);
+        let request = transfer(zeros);
+        assert!(text < 4_100, "about 4 KB of JSON");
         assert!(
-            long_message.free_form_bytes() >= 5_000,
-            "the binding message"
+            request.free_form_bytes() > 2_000 * std::mem::size_of::<Value>(),
+            "each of the 2,000 values is a node in memory"
+        );
+        assert!(
+            request.free_form_bytes() > MAX_KEPT_APPROVAL_BYTES,
+            "too large to keep"
         );
     }
 }

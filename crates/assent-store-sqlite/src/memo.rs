@@ -11,7 +11,7 @@
 //! every forgetting moves the epoch on.
 
 use assent_core::ids::{ApprovalId, DeviceId};
-use assent_core::model::{Approval, Device};
+use assent_core::model::{Approval, Device, MAX_KEPT_APPROVAL_BYTES};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -20,9 +20,6 @@ const DEVICES: usize = 16_384;
 /// Requests kept. Two thousand covers every request in flight at tens of thousands of sign-ins
 /// a minute; with 100,000 pending, most are read from the database, as before.
 const APPROVALS: usize = 2_048;
-/// Largest request kept, by [`Approval::free_form_bytes`]: a request body may be up to
-/// `http.body_limit_bytes`, and the memory must not grow by that times [`APPROVALS`].
-const APPROVAL_BYTES: usize = 8 * 1024;
 
 /// The remembered rows.
 #[derive(Default)]
@@ -77,9 +74,9 @@ impl Memo {
     }
 
     /// Keeps a request read from the database, unless a write was forgotten since `ticket` or
-    /// it is larger than [`APPROVAL_BYTES`].
+    /// it is larger than [`MAX_KEPT_APPROVAL_BYTES`].
     pub(crate) fn keep_approval(&self, ticket: Ticket, approval: &Approval) {
-        if approval.free_form_bytes() > APPROVAL_BYTES {
+        if approval.free_form_bytes() > MAX_KEPT_APPROVAL_BYTES {
             return;
         }
         self.fill(ticket, |inner| {
@@ -180,7 +177,7 @@ mod tests {
     fn a_large_request_is_read_from_the_database_each_time() {
         let memo = Memo::default();
         let small = transfer(serde_json::json!({"type": "payment", "amount": "10.00"}));
-        let large = transfer(serde_json::json!({"note": "x".repeat(APPROVAL_BYTES)}));
+        let large = transfer(serde_json::json!({"note": "x".repeat(MAX_KEPT_APPROVAL_BYTES)}));
         memo.keep_approval(memo.ticket(), &small);
         memo.keep_approval(memo.ticket(), &large);
         assert_eq!(memo.approval(&small.id), Some(small.clone()));

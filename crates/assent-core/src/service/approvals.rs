@@ -711,7 +711,8 @@ impl Assent {
             .finalize(&approval.id, &outcome, self.audit(actor, event))
             .await?;
         if won {
-            // Those woken read it back at once: from memory, as the store now holds it.
+            // Those woken read it back at once: from memory (unless too large to keep), as the
+            // store now holds it.
             self.records
                 .remember_decided(&approval.clone().decided(&outcome));
             self.notifier.notify(&Topic::Approval(approval.id.clone()));

@@ -5,12 +5,13 @@
 //! complete flow. Neither store has a statement that updates or deletes such a row (`finalize`
 //! only changes a pending request; the store contract says so), so a copy stays true for the
 //! life of the process, on every node. Only found records are kept, and a request only once
-//! final: anything created later, changed, or written on another node is read from the store.
+//! final and of at most [`MAX_KEPT_APPROVAL_BYTES`]: anything created later, changed, written on
+//! another node, or larger is read from the store.
 //! A feature that changes or removes one of these records must forget it here.
 
 use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, UserId, Username};
-use crate::model::{ApiKeyRecord, App, Approval, User};
+use crate::model::{ApiKeyRecord, App, Approval, MAX_KEPT_APPROVAL_BYTES, User};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -22,10 +23,6 @@ const CAPACITY: usize = 16_384;
 /// Decided requests kept: they are read again within milliseconds of the decision, and each
 /// holds its statement and receipt (a few KB), so a short memory is enough.
 const DECIDED_CAPACITY: usize = 2_048;
-/// Largest decided request kept, by [`Approval::free_form_bytes`]: a relying party chooses how
-/// large its requests are (up to `http.body_limit_bytes`), and the memory must not grow by that
-/// times [`DECIDED_CAPACITY`]. A larger one is read from the store each time.
-const DECIDED_BYTES: usize = 8 * 1024;
 
 /// The remembered records.
 pub(crate) struct Records {
@@ -93,7 +90,8 @@ impl Records {
             .await
     }
 
-    /// A request, from memory when it is final and was seen (or decided here) before.
+    /// A request, from memory when it is final, not too large to keep, and was seen (or decided
+    /// here) before.
     pub(crate) async fn approval(
         &self,
         store: &dyn Store,
@@ -103,7 +101,8 @@ impl Records {
         self.decided.get_or_read(id, read, decided_key).await
     }
 
-    /// Keeps a request that is final; a pending one still changes, so it is never kept.
+    /// Keeps a request that is final and not too large; a pending one still changes, so it is
+    /// never kept.
     pub(crate) fn remember_decided(&self, approval: &Approval) {
         if let Some(id) = decided_key(approval) {
             self.decided.put(id, approval);
@@ -111,9 +110,11 @@ impl Records {
     }
 }
 
-/// The key under which a request may be kept: only a final one, of at most [`DECIDED_BYTES`].
+/// The key under which a request may be kept: only a final one, of at most
+/// [`MAX_KEPT_APPROVAL_BYTES`], so the memory holds 2,048 of them in about 16 MiB at most, however
+/// large the relying parties make their requests.
 fn decided_key(approval: &Approval) -> Option<ApprovalId> {
-    (approval.state.is_final() && approval.free_form_bytes() <= DECIDED_BYTES)
+    (approval.state.is_final() && approval.free_form_bytes() <= MAX_KEPT_APPROVAL_BYTES)
         .then(|| approval.id.clone())
 }
 
@@ -224,12 +225,23 @@ mod tests {
         let small = approved(small, 1_000);
         assert_eq!(decided_key(&small), Some(small.id.clone()));
         let large = approved(
-            transfer(serde_json::json!({"note": "x".repeat(DECIDED_BYTES)})),
+            transfer(serde_json::json!({"note": "x".repeat(MAX_KEPT_APPROVAL_BYTES)})),
             1_000,
         );
         assert_eq!(decided_key(&large), None, "memory bounded in bytes too");
-        let large_receipt = approved(transfer(serde_json::json!({})), DECIDED_BYTES / 2 + 1);
+        let large_receipt = approved(
+            transfer(serde_json::json!({})),
+            MAX_KEPT_APPROVAL_BYTES / 2 + 1,
+        );
         assert_eq!(decided_key(&large_receipt), None, "the outcome counts");
+
+        // At the bound exactly it is kept; a byte more, not.
+        let mut at_bound = small.clone();
+        at_bound.reason = Some("r".repeat(MAX_KEPT_APPROVAL_BYTES - small.free_form_bytes()));
+        assert_eq!(at_bound.free_form_bytes(), MAX_KEPT_APPROVAL_BYTES);
+        assert_eq!(decided_key(&at_bound), Some(at_bound.id.clone()));
+        at_bound.reason = at_bound.reason.map(|r| r + "r");
+        assert_eq!(decided_key(&at_bound), None);
 
         let records = Records::default();
         records.remember_decided(&small);

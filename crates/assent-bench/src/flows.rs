@@ -313,15 +313,32 @@ pub async fn run_level(
         },
         server_cpu_ms_per_flow: server_ms,
         bench_cpu_ms_per_flow: bench_ms,
-        cpu_bound_flows_per_s: server_ms
-            .zip(bench_ms)
-            .map(|(s, b)| s + b)
-            .filter(|ms| *ms > 0.0 && !database_apart)
-            .map(|ms| round3(cores as f64 * 1000.0 / ms)),
+        cpu_bound_flows_per_s: flows_the_cores_allow(
+            cores,
+            server_ms.zip(bench_ms).map(|(s, b)| s + b),
+            database_apart,
+        ),
+        server_bound_flows_per_s: flows_the_cores_allow(
+            cores,
+            server_ms.filter(|_| bench_ms.is_some()),
+            database_apart,
+        ),
         cpu,
         server_peak_rss_mib: peak.map(mib),
         server_rss_max_sampled_mib: server.map(|_| mib(rss_max)),
         server_threads_max: server.map(|_| threads_max),
         risk_signals: signals,
     })
+}
+
+/// Flows per second that `cores` would carry at `ms_per_flow` of CPU if nothing else ran and no
+/// core idled; unknown when the database's own CPU is not counted in it.
+fn flows_the_cores_allow(
+    cores: usize,
+    ms_per_flow: Option<f64>,
+    database_apart: bool,
+) -> Option<f64> {
+    ms_per_flow
+        .filter(|ms| *ms > 0.0 && !database_apart)
+        .map(|ms| round3(cores as f64 * 1000.0 / ms))
 }

@@ -86,6 +86,10 @@ pub struct Level {
     /// far the rate measured is from what the CPU allows. Unknown on PostgreSQL, whose own CPU
     /// is counted under `other_cores`.
     pub cpu_bound_flows_per_s: Option<f64>,
+    /// The same for the server alone, as if the load generator ran on other cores: the rate a
+    /// server-only bar would be judged by. Unknown where `cpu_bound_flows_per_s` is, and when
+    /// the server runs inside the bench.
+    pub server_bound_flows_per_s: Option<f64>,
     /// The kernel's peak resident set of the server during the measurement (VmHWM).
     pub server_peak_rss_mib: Option<f64>,
     /// The largest VmRSS seen by sampling every 250 ms.
@@ -156,7 +160,7 @@ pub fn level_line(l: &Level) -> String {
     };
     let cores = |c: Option<f64>| figure(c, 2);
     format!(
-        "c={:<4} {:>8.1} flows/s  create p50/p99 {:.2}/{:.2} ms  notify {:.2}/{:.2}  answer->result {:.2}/{:.2}  flow {:.2}/{:.2}  errors {}  server {} cores, bench {}, other {}  CPU per flow: server {} ms, bench {} ms (cores allow {} flows/s)  peak RSS {} MiB",
+        "c={:<4} {:>8.1} flows/s  create p50/p99 {:.2}/{:.2} ms  notify {:.2}/{:.2}  answer->result {:.2}/{:.2}  flow {:.2}/{:.2}  errors {}  server {} cores, bench {}, other {}  CPU per flow: server {} ms, bench {} ms (cores allow {} flows/s, the server alone {})  peak RSS {} MiB",
         l.concurrency,
         l.flows_per_s,
         lat.create.p50_ms,
@@ -174,6 +178,7 @@ pub fn level_line(l: &Level) -> String {
         figure(l.server_cpu_ms_per_flow, 3),
         figure(l.bench_cpu_ms_per_flow, 3),
         figure(l.cpu_bound_flows_per_s, 0),
+        figure(l.server_bound_flows_per_s, 0),
         l.server_peak_rss_mib
             .map(|m| format!("{m:.0}"))
             .unwrap_or_else(|| "-".into()),

@@ -56,6 +56,7 @@ async fn flows_complete_without_errors_and_results_are_written() {
         // The server's CPU is the bench's own here: the load generator's share is unknown.
         assert!(level["bench_cpu_ms_per_flow"].is_null(), "{level}");
         assert!(level["cpu_bound_flows_per_s"].is_null(), "{level}");
+        assert!(level["server_bound_flows_per_s"].is_null(), "{level}");
         assert!(level["server_peak_rss_mib"].is_number());
     }
     let chart = std::fs::read_to_string(svg).unwrap();
@@ -115,6 +116,7 @@ async fn flows_complete_on_postgres() {
         assert!(level["server_cpu_ms_per_flow"].as_f64().unwrap() > 0.0);
         assert!(level["bench_cpu_ms_per_flow"].as_f64().unwrap() > 0.0);
         assert!(level["cpu_bound_flows_per_s"].is_null(), "{level}");
+        assert!(level["server_bound_flows_per_s"].is_null(), "{level}");
     })
     .await;
 }
@@ -144,6 +146,15 @@ fn a_child_server_on_sqlite_is_measured_apart_from_the_load_generator() {
     assert!(
         (bound - cores * 1000.0 / (server + bench)).abs() < 1.0,
         "{level}"
+    );
+    let server_bound = level["server_bound_flows_per_s"].as_f64().unwrap();
+    assert!(
+        (server_bound - cores * 1000.0 / server).abs() < 1.0,
+        "{level}"
+    );
+    assert!(
+        server_bound > bound,
+        "the load generator's share is left out"
     );
 }
 

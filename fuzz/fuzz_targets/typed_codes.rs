@@ -4,7 +4,7 @@
 //! another length.
 #![no_main]
 
-use assent_core::otp::{TotpParams, matching_step, normalize_recovery_code};
+use assent_core::factors::otp::{TotpParams, matching_step, normalize_recovery_code};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,17 +2,18 @@
 //! ports (storage, notifier, clock) through which it reaches the outside world. Nothing here
 //! speaks HTTP or SQL; the server and the stores adapt to it.
 
+pub mod approvals;
 pub mod audit;
 pub mod clock;
+pub mod devices;
 pub mod error;
+pub mod factors;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
-pub mod geoip;
 pub mod ids;
 pub mod model;
 pub mod notifier;
-pub mod otp;
-pub mod policy;
+pub mod outbox;
 pub mod risk;
 pub mod sealed;
 pub mod secrets;
@@ -20,6 +21,7 @@ pub mod service;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use devices::auth::{AuthenticatedDevice, UnspentProof};
 pub use error::{CoreError, StoreError};
 pub use notifier::{Notifier, Subscription, Topic};
 pub use service::{Assent, Principal, Settings};

@@ -102,7 +102,7 @@ pub struct Approval {
     /// The policy rule that decided what the request needs.
     pub policy_rule: Option<String>,
     pub state: ApprovalState,
-    pub reason: Option<String>,
+    pub reason: Option<EndReason>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub decided_at: Option<OffsetDateTime>,
@@ -117,7 +117,7 @@ impl Approval {
     pub fn decided(self, outcome: &Outcome) -> Approval {
         Approval {
             state: outcome.state,
-            reason: outcome.reason.clone(),
+            reason: outcome.reason,
             decided_at: Some(outcome.decided_at),
             device_id: outcome.device_id.clone(),
             statement: outcome.statement.clone(),
@@ -126,9 +126,19 @@ impl Approval {
         }
     }
 
+    /// The hash of what the device shows and the user approves: the kind, the binding message
+    /// and the authorization details (`assent_proto::statement::details_hash`).
+    pub fn details_hash(&self) -> Result<String, assent_proto::canonical::CanonicalError> {
+        assent_proto::statement::details_hash(
+            self.kind.as_str(),
+            self.binding_message.as_deref(),
+            &self.authorization_details,
+        )
+    }
+
     /// About the memory the request's free-form parts hold: the authorization details, the
-    /// context, the risk reasons, the binding message, the statement, the receipt, the rule and
-    /// the reason; the fixed parts take a few hundred bytes more. A relying party chooses how
+    /// context, the risk reasons, the binding message, the statement, the receipt and the rule;
+    /// the fixed parts take a few hundred bytes more. A relying party chooses how
     /// large these are, up to `http.body_limit_bytes`, so a memory that keeps requests bounds
     /// what it keeps by this ([`MAX_KEPT_APPROVAL_BYTES`]), not only by their number. Details
     /// count as they are held, a node per JSON value: `[0,0,…]` takes 16 times its text.
@@ -144,7 +154,6 @@ impl Approval {
                 text(&self.statement),
                 text(&self.receipt),
                 text(&self.policy_rule),
-                text(&self.reason),
             ])
             .fold(0, usize::saturating_add)
     }
@@ -222,11 +231,102 @@ pub fn origin_of(context: &RequestContext) -> RequestContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub state: ApprovalState,
-    pub reason: Option<String>,
+    pub reason: Option<EndReason>,
     pub decided_at: OffsetDateTime,
     pub device_id: Option<DeviceId>,
     pub statement: Option<String>,
     pub receipt: String,
+}
+
+/// Why a request ended, recorded with its final state. Each reason implies the state it ends
+/// in, so a state and a reason that disagree cannot be written; an approval by the user's own
+/// device is the one ending without a reason. The names are those of the wire and the stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The policy allowed the request without a prompt.
+    AllowedByPolicy,
+    /// The user typed a code other than the one the relying party showed.
+    WrongCode,
+    /// The user denied it.
+    DeniedByUser,
+    /// The user denied it and reported it as not theirs.
+    ReportedAsFraud,
+    /// The relying party withdrew it.
+    CancelledByRelyingParty,
+    /// A newer request of the same application for the same user replaced it.
+    Superseded,
+    /// One of the user's devices was revoked while it waited.
+    DeviceRevoked,
+    /// Nobody answered in time.
+    Expired,
+}
+
+impl EndReason {
+    pub const ALL: [EndReason; 8] = [
+        Self::AllowedByPolicy,
+        Self::WrongCode,
+        Self::DeniedByUser,
+        Self::ReportedAsFraud,
+        Self::CancelledByRelyingParty,
+        Self::Superseded,
+        Self::DeviceRevoked,
+        Self::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllowedByPolicy => "allowed_by_policy",
+            Self::WrongCode => "wrong_code",
+            Self::DeniedByUser => "denied_by_user",
+            Self::ReportedAsFraud => "reported_as_fraud",
+            Self::CancelledByRelyingParty => "cancelled_by_relying_party",
+            Self::Superseded => "superseded",
+            Self::DeviceRevoked => "device_revoked",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The final state a request ending for this reason is in.
+    pub fn state(self) -> ApprovalState {
+        match self {
+            Self::AllowedByPolicy => ApprovalState::Approved,
+            Self::WrongCode | Self::DeniedByUser => ApprovalState::Denied,
+            Self::ReportedAsFraud => ApprovalState::Fraud,
+            Self::CancelledByRelyingParty | Self::Superseded | Self::DeviceRevoked => {
+                ApprovalState::Cancelled
+            }
+            Self::Expired => ApprovalState::Expired,
+        }
+    }
+}
+
+/// Why push was suspended for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuspensionReason {
+    /// Too many prompts since the last approval.
+    PromptBudget,
+    /// The user reported a request as fraud.
+    FraudReported,
+}
+
+impl SuspensionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PromptBudget => "prompt_budget",
+            Self::FraudReported => "fraud_reported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::PromptBudget, Self::FraudReported]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 /// A verified device proof's id, not yet recorded as used: a store records it in the same
@@ -296,8 +396,7 @@ pub struct WebhookProgress {
 pub struct Suspension {
     pub user_id: UserId,
     pub until: OffsetDateTime,
-    /// `prompt_budget` or `fraud_reported`.
-    pub reason: String,
+    pub reason: SuspensionReason,
     pub created_at: OffsetDateTime,
 }
 
@@ -394,7 +493,6 @@ mod tests {
         counts("statement", &|a, t| a.statement = Some(t));
         counts("receipt", &|a, t| a.receipt = Some(t));
         counts("rule", &|a, t| a.policy_rule = Some(t));
-        counts("reason", &|a, t| a.reason = Some(t));
         counts("user agent", &|a, t| a.context.user_agent = Some(t));
         counts("place", &|a, t| {
             a.context.geo = Some(assent_proto::api::Geo {

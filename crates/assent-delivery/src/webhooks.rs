@@ -7,7 +7,7 @@
 
 use assent_core::Assent;
 use assent_core::ids::AppId;
-use assent_core::service::webhooks::{WebhookMessage, WebhookTarget};
+use assent_core::outbox::webhooks::{RenderApproval, WebhookMessage, WebhookTarget};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::collections::HashSet;
@@ -46,6 +46,7 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<
 pub fn spawn(
     assent: Arc<Assent>,
     settings: WebhookSettings,
+    render: RenderApproval,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -85,7 +86,7 @@ pub fn spawn(
                             drains.spawn(async move {
                                 let app = target.app_id.clone();
                                 if let Err(e) =
-                                    drain(&assent, &http, &settings, &target, shutdown).await
+                                    drain(&assent, &http, &settings, render, &target, shutdown).await
                                 {
                                     tracing::error!(app = %app, error = %e, "webhook delivery failed");
                                 }
@@ -112,13 +113,14 @@ async fn drain(
     assent: &Assent,
     http: &reqwest::Client,
     settings: &WebhookSettings,
+    render: RenderApproval,
     target: &WebhookTarget,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), assent_core::CoreError> {
     let mut progress = assent.webhook_progress(&target.app_id).await?;
     loop {
         let (messages, last) = assent
-            .webhook_messages(target, progress.cursor, PAGE)
+            .webhook_messages(target, progress.cursor, PAGE, render)
             .await?;
         if messages.is_empty() && last == progress.cursor {
             return Ok(());

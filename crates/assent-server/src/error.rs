@@ -1,11 +1,10 @@
-//! The one place errors become responses: RFC 9457 problem details with a stable `type` and the
-//! request id that is also in the log line. Server faults are logged in full and reported
-//! without their detail.
+//! The error every handler and extractor returns, whatever the protocol: a stable problem code,
+//! a detail and extensions. It does not choose its format: each protocol surface renders it (see
+//! [`ApiError`]'s `IntoResponse`), and the request id that is also in the log line goes with it.
 
 use assent_core::CoreError;
 use assent_proto::ProblemCode;
-use assent_proto::problem::Problem;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 tokio::task_local! {
@@ -19,7 +18,7 @@ pub(crate) fn current_request_id() -> Option<String> {
 }
 
 /// An error on its way to becoming a problem response.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     code: ProblemCode,
     detail: String,
@@ -72,26 +71,29 @@ impl From<CoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub(crate) fn into_extensions(self) -> serde_json::Map<String, serde_json::Value> {
+        self.extensions
+    }
+
+    /// The HTTP status of the error's code.
+    pub(crate) fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// An error leaves its handler unrendered: the status, with the error itself in the response's
+/// extensions. The protocol surface that served the request renders it in its own format (the
+/// v1 API as a problem document, [`crate::http::v1::problem`]); whatever no surface rendered is
+/// rendered as a problem at the top of the router.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let request_id = current_request_id();
-        let status =
-            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let detail = if status.is_server_error() {
-            tracing::error!(code = self.code.as_str(), error = %self.detail, "request failed");
-            "the server could not complete the request; the request id identifies it in the server log".to_owned()
-        } else {
-            tracing::info!(code = self.code.as_str(), detail = %self.detail, "request refused");
-            self.detail
-        };
-        let mut problem = Problem::new(self.code, Some(detail), request_id);
-        problem.extensions = self.extensions;
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(self);
         response
     }
 }

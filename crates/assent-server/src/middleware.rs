@@ -6,7 +6,7 @@ use assent_proto::ProblemCode;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
@@ -42,7 +42,8 @@ pub(crate) async fn request_context(
             match tokio::time::timeout(deadline, next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => {
-                    ApiError::new(ProblemCode::Timeout, "the request took too long").into_response()
+                    let timeout = ApiError::new(ProblemCode::Timeout, "the request took too long");
+                    crate::http::problem_response(timeout)
                 }
             }
         })

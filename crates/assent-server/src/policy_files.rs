@@ -3,9 +3,9 @@
 //! refused with its line and reason, and the running policy stays in force.
 
 use assent_core::Assent;
-use assent_core::geoip::GeoIp;
-use assent_core::policy::{DEFAULT_POLICY, Policy};
-use assent_core::service::assessment::RiskLists;
+use assent_core::risk::assessment::RiskLists;
+use assent_core::risk::geoip::GeoIp;
+use assent_core::risk::policy::{DEFAULT_POLICY, Policy};
 use std::path::PathBuf;
 
 /// The files, as configured (`None`: the built-in default policy, empty lists).

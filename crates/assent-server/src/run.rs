@@ -139,6 +139,7 @@ impl Server {
             background.push(assent_delivery::webhooks::spawn(
                 assent.clone(),
                 config.webhooks.settings(),
+                crate::http::webhook_data,
                 shutdown_rx.clone(),
             ));
         }

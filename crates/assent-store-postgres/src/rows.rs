@@ -6,9 +6,9 @@ use assent_core::StoreError;
 use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
-    PastApproval, PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook,
-    WebhookProgress, origin_of,
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
+    Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension, SuspensionReason,
+    TotpSecret, User, Webhook, WebhookProgress, origin_of,
 };
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use sqlx::Row;
@@ -199,7 +199,10 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
         nonce: row.try_get(7)?,
         display_code: row.try_get(8)?,
         state: ApprovalState::parse(row.try_get(9)?).ok_or_else(|| corrupt("approval state"))?,
-        reason: row.try_get(10)?,
+        reason: row
+            .try_get::<Option<&str>, _>(10)?
+            .map(|r| EndReason::parse(r).ok_or_else(|| corrupt("end reason")))
+            .transpose()?,
         created_at: time(&row, 11)?,
         expires_at: time(&row, 12)?,
         decided_at: time_opt(&row, 13)?,
@@ -297,7 +300,8 @@ pub(crate) fn suspension(row: PgRow) -> Result<Suspension> {
     Ok(Suspension {
         user_id: UserId::from_stored(row.try_get(0)?),
         until: time(&row, 1)?,
-        reason: row.try_get(2)?,
+        reason: SuspensionReason::parse(row.try_get(2)?)
+            .ok_or_else(|| corrupt("suspension reason"))?,
         created_at: time(&row, 3)?,
     })
 }

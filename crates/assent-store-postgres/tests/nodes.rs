@@ -5,11 +5,11 @@
 
 mod common;
 
+use assent_core::audit::check::verify_chain;
 use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AppId, ApprovalId, EnrollmentId, UserId, Username};
 use assent_core::model::{Admission, ApiKeyRecord, App, Approval, KeyRole, Outcome, User};
-use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
 use assent_proto::api::{ApprovalKind, ApprovalState};
 use assent_store_postgres::{PgConnectOptions, PostgresStore};

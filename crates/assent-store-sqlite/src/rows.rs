@@ -4,13 +4,13 @@ use assent_core::StoreError;
 use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
-    PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
+    Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
+    Passkey, PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
 };
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
 
-fn corrupt(what: &str) -> rusqlite::Error {
+pub(crate) fn corrupt(what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(0, what.to_owned(), rusqlite::types::Type::Text)
 }
 
@@ -157,7 +157,10 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         nonce: row.get(7)?,
         display_code: row.get(8)?,
         state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approval state"))?,
-        reason: row.get(10)?,
+        reason: row
+            .get::<_, Option<String>>(10)?
+            .map(|r| EndReason::parse(&r).ok_or_else(|| corrupt("end reason")))
+            .transpose()?,
         created_at: from_millis(row.get(11)?),
         expires_at: from_millis(row.get(12)?),
         decided_at: time_opt(row.get(13)?),

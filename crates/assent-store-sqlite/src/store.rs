@@ -9,10 +9,10 @@ use assent_core::audit::{GENESIS_HASH, PendingAudit};
 use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
-    Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device,
+    Admission, Alert, ApiKeyRecord, App, Approval, AuditRecord, DeliveryChannel, Device, EndReason,
     Enrollment, KeyRole, LAST_SEEN_RESOLUTION, Outcome, Passkey, PastApproval, ProofUse,
-    PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook, WebhookProgress,
-    origin_of,
+    PushSubscription, RecoveryCode, Suspension, SuspensionReason, TotpSecret, User, Webhook,
+    WebhookProgress, origin_of,
 };
 use assent_core::{Store, StoreError};
 use async_trait::async_trait;
@@ -1035,7 +1035,8 @@ impl Store for SqliteStore {
             Ok(Suspension {
                 user_id: UserId::from_stored(r.get(0)?),
                 until: assent_core::clock::from_millis(r.get(1)?),
-                reason: r.get(2)?,
+                reason: SuspensionReason::parse(&r.get::<_, String>(2)?)
+                    .ok_or_else(|| crate::rows::corrupt("suspension reason"))?,
                 created_at: assent_core::clock::from_millis(r.get(3)?),
             })
         })
@@ -1051,7 +1052,7 @@ impl Store for SqliteStore {
                     created_at = excluded.created_at",
             )
             .and_then(|mut st| {
-                st.execute(params![s.user_id.as_str(), to_millis(s.until), s.reason, to_millis(s.created_at)])
+                st.execute(params![s.user_id.as_str(), to_millis(s.until), s.reason.as_str(), to_millis(s.created_at)])
             })
             .map_err(backend)?;
             append_audit(c, &audit)
@@ -1354,7 +1355,7 @@ impl Store for SqliteStore {
                     s.execute(params![
                         id.as_str(),
                         o.state.as_str(),
-                        o.reason,
+                        o.reason.map(EndReason::as_str),
                         to_millis(o.decided_at),
                         o.device_id.as_ref().map(DeviceId::as_str),
                         o.statement,

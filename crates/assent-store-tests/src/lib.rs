@@ -3,15 +3,15 @@
 //! single-use codes and proofs, audit rows written with (and only with) their change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use assent_core::audit::check::verify_chain;
 use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Admission, Alert, ApiKeyRecord, App, Approval, DeliveryChannel, Device, Enrollment, KeyRole,
     LAST_SEEN_RESOLUTION, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
-    Suspension, TotpSecret, User, Webhook, WebhookProgress,
+    Suspension, SuspensionReason, TotpSecret, User, Webhook, WebhookProgress,
 };
-use assent_core::service::audit_check::verify_chain;
 use assent_core::{Store, StoreError};
 use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use assent_proto::jose::SigningKey;
@@ -1282,12 +1282,12 @@ async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
     let suspension = Suspension {
         user_id: alice.id.clone(),
         until: start + Duration::minutes(30),
-        reason: "prompt_budget".into(),
+        reason: SuspensionReason::PromptBudget,
         created_at: start,
     };
     store.suspend(&suspension, audit(event())).await.unwrap();
     let replaced = Suspension {
-        reason: "fraud_reported".into(),
+        reason: SuspensionReason::FraudReported,
         until: start + Duration::hours(1),
         ..suspension
     };

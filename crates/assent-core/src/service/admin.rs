@@ -84,9 +84,13 @@ impl Assent {
 
     /// Finds a user by name, or says which name is unknown.
     pub async fn user_named(&self, username: &str) -> Result<User, CoreError> {
-        let name = Username::parse(username)?;
+        self.user_called(&Username::parse(username)?).await
+    }
+
+    /// The user with this name, or `unknown_user`.
+    pub async fn user_called(&self, name: &Username) -> Result<User, CoreError> {
         self.records
-            .user_by_name(self.store.as_ref(), &name)
+            .user_by_name(self.store.as_ref(), name)
             .await?
             .ok_or_else(|| {
                 CoreError::rejected(ProblemCode::UnknownUser, format!("no user named {name}"))

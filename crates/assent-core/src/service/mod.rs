@@ -2,22 +2,9 @@
 //! key. HTTP handlers call exactly one of these and map the result.
 
 mod admin;
-mod approvals;
-pub mod assessment;
-pub mod audit_check;
-pub mod detectors;
-mod device_auth;
-mod devices;
-mod enrollment;
-pub mod events;
-mod factors;
-mod fatigue;
-mod lifecycle;
-mod records;
-pub mod views;
-pub mod webhooks;
+pub(crate) mod records;
 
-pub use device_auth::{AuthenticatedDevice, UnspentProof};
+pub use crate::devices::auth::{AuthenticatedDevice, UnspentProof};
 
 use crate::audit::{Actor, AuditEvent, PendingAudit};
 use crate::clock::{Clock, truncate_to_millis};
@@ -152,25 +139,25 @@ impl Principal {
 
 /// The Assent domain service.
 pub struct Assent {
-    store: Arc<dyn Store>,
-    notifier: Arc<dyn Notifier>,
-    clock: Arc<dyn Clock>,
-    key: Arc<SigningKey>,
-    kid: String,
-    data_key: Arc<crate::sealed::DataKey>,
-    policy: std::sync::RwLock<Arc<crate::policy::Policy>>,
-    risk_lists: std::sync::RwLock<Arc<assessment::RiskLists>>,
-    geoip: std::sync::RwLock<Option<Arc<crate::geoip::GeoIp>>>,
-    settings: Settings,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key: Arc<SigningKey>,
+    pub(crate) kid: String,
+    pub(crate) data_key: Arc<crate::sealed::DataKey>,
+    pub(crate) policy: std::sync::RwLock<Arc<crate::risk::policy::Policy>>,
+    pub(crate) risk_lists: std::sync::RwLock<Arc<crate::risk::assessment::RiskLists>>,
+    pub(crate) geoip: std::sync::RwLock<Option<Arc<crate::risk::geoip::GeoIp>>>,
+    pub(crate) settings: Settings,
     /// Bounds the Argon2id work running at once (19 MiB and tens of milliseconds each), so
     /// recovery-code checks cannot starve the rest of the server.
-    hashing: tokio::sync::Semaphore,
+    pub(crate) hashing: tokio::sync::Semaphore,
     /// API keys, applications and users already read (they never change).
-    records: records::Records,
+    pub(crate) records: records::Records,
     /// When each user last raised each pattern alert, so one burst raises one alert.
-    pattern_alerts: detectors::PatternAlerts,
+    pub(crate) pattern_alerts: crate::risk::detectors::PatternAlerts,
     /// One prompt admission at a time per user.
-    prompt_gate: fatigue::PromptGate,
+    pub(crate) prompt_gate: crate::risk::fatigue::PromptGate,
 }
 
 impl std::fmt::Debug for Assent {
@@ -193,7 +180,7 @@ impl Assent {
         let kid = key.jwk().thumbprint();
         Assent {
             data_key,
-            policy: std::sync::RwLock::new(Arc::new(crate::policy::Policy::default_policy())),
+            policy: std::sync::RwLock::new(Arc::new(crate::risk::policy::Policy::default_policy())),
             risk_lists: std::sync::RwLock::new(Arc::default()),
             geoip: std::sync::RwLock::new(None),
             store,
@@ -204,8 +191,8 @@ impl Assent {
             settings,
             hashing: tokio::sync::Semaphore::new(2),
             records: records::Records::default(),
-            pattern_alerts: detectors::PatternAlerts::default(),
-            prompt_gate: fatigue::PromptGate::default(),
+            pattern_alerts: crate::risk::detectors::PatternAlerts::default(),
+            prompt_gate: crate::risk::fatigue::PromptGate::default(),
         }
     }
 

@@ -237,10 +237,12 @@ mod tests {
 
         // At the bound exactly it is kept; a byte more, not.
         let mut at_bound = small.clone();
-        at_bound.reason = Some("r".repeat(MAX_KEPT_APPROVAL_BYTES - small.free_form_bytes()));
+        at_bound.policy_rule = None;
+        let room = MAX_KEPT_APPROVAL_BYTES - at_bound.free_form_bytes();
+        at_bound.policy_rule = Some("r".repeat(room));
         assert_eq!(at_bound.free_form_bytes(), MAX_KEPT_APPROVAL_BYTES);
         assert_eq!(decided_key(&at_bound), Some(at_bound.id.clone()));
-        at_bound.reason = at_bound.reason.map(|r| r + "r");
+        at_bound.policy_rule = at_bound.policy_rule.map(|r| r + "r");
         assert_eq!(decided_key(&at_bound), None);
 
         let records = Records::default();

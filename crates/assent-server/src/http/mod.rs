@@ -1,13 +1,13 @@
 //! Routes, shared state and the OpenAPI description, which is generated from the handlers'
 //! annotations so it cannot drift from the code.
 
-mod admin;
-mod device;
-mod factors;
 mod meta;
-mod rp;
-mod sse;
+mod v1;
 mod web;
+
+pub(crate) use v1::problem::problem_response;
+pub(crate) use v1::render::webhook_data;
+use v1::{admin, device, factors, rp};
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};
@@ -140,6 +140,9 @@ pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        // Every route here is the v1 API's or outside any protocol: their errors are problems.
+        // A protocol with another error format renders its own inside its router, first.
+        .layer(axum::middleware::map_response(v1::problem::render_problems))
         .layer(axum::middleware::from_fn_with_state(
             deadlines,
             request_context,

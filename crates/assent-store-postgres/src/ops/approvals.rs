@@ -8,7 +8,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{ApprovalId, DeviceId, UserId};
-use assent_core::model::{Approval, AuditRecord, DeliveryChannel, Outcome, ProofUse};
+use assent_core::model::{Approval, AuditRecord, DeliveryChannel, EndReason, Outcome, ProofUse};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
@@ -111,7 +111,7 @@ pub(crate) async fn finalize(
     )
     .bind(id.to_string())
     .bind(o.state.as_str())
-    .bind(o.reason.clone())
+    .bind(o.reason.map(EndReason::as_str))
     .bind(to_millis(o.decided_at))
     .bind(o.device_id.as_ref().map(DeviceId::to_string))
     .bind(o.statement.clone())

@@ -70,7 +70,7 @@ pub(crate) async fn suspend(
     )
     .bind(s.user_id.to_string())
     .bind(to_millis(s.until))
-    .bind(s.reason.clone())
+    .bind(s.reason.as_str())
     .bind(to_millis(s.created_at));
     write_audited(pool, vec![upsert], audit).await
 }

@@ -4,7 +4,7 @@
 use super::CmdResult;
 use crate::cli::AuditCommand;
 use crate::output;
-use assent_core::service::audit_check::verify_chain;
+use assent_core::audit::check::verify_chain;
 use assent_proto::api::AuditReport;
 use assent_store_postgres::PostgresStore;
 use assent_store_sqlite::SqliteStore;

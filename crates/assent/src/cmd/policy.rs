@@ -2,7 +2,7 @@
 
 use super::CmdResult;
 use crate::cli::PolicyCommand;
-use assent_core::policy::{DEFAULT_POLICY, Policy};
+use assent_core::risk::policy::{DEFAULT_POLICY, Policy};
 use std::process::ExitCode;
 
 pub fn run(command: PolicyCommand) -> CmdResult {

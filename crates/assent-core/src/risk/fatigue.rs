@@ -2,12 +2,11 @@
 //! a per-user prompt budget since the last approval, and push suspended (with one alert to the
 //! user and an admin alert in the audit log) when the budget is spent or fraud is reported.
 
-use super::Assent;
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::UserId;
-use crate::model::{App, Approval, Suspension, User};
-use assent_proto::api::ApprovalState;
+use crate::model::{App, Approval, EndReason, Suspension, SuspensionReason, User};
+use crate::service::Assent;
 use time::Duration;
 
 /// The longest a suspension grows to through back-off.
@@ -46,12 +45,6 @@ impl PromptGate {
     }
 }
 
-/// Reasons a suspension records.
-pub mod suspension_reasons {
-    pub const PROMPT_BUDGET: &str = "prompt_budget";
-    pub const FRAUD_REPORTED: &str = "fraud_reported";
-}
-
 impl Assent {
     /// Decides whether one more prompt may reach the user. Refuses while push is suspended; spends
     /// the budget and suspends when it runs out (the refused prompt is never sent).
@@ -70,7 +63,7 @@ impl Assent {
         let recent = self.store.prompts_since(&user.id, since).await?;
         if recent >= u64::from(self.settings.prompt_budget) {
             let suspension = self
-                .suspend_push(&user.id, suspension_reasons::PROMPT_BUDGET, recent)
+                .suspend_push(&user.id, SuspensionReason::PromptBudget, recent)
                 .await?;
             return Err(self.suspended(&suspension).await);
         }
@@ -81,7 +74,7 @@ impl Assent {
     pub(crate) async fn suspend_push(
         &self,
         user: &UserId,
-        reason: &str,
+        reason: SuspensionReason,
         recent_prompts: u64,
     ) -> Result<Suspension, CoreError> {
         let now = self.now();
@@ -98,19 +91,19 @@ impl Assent {
         let suspension = Suspension {
             user_id: user.clone(),
             until: now + length,
-            reason: reason.to_owned(),
+            reason,
             created_at: now,
         };
         let event = AuditEvent::PushSuspended {
             user_id: user.to_string(),
             until: suspension.until.unix_timestamp(),
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
             recent_prompts,
         };
         self.store
             .suspend(&suspension, self.audit(Actor::System, event))
             .await?;
-        let why = if reason == suspension_reasons::FRAUD_REPORTED {
+        let why = if reason == SuspensionReason::FraudReported {
             "you reported a request as not yours"
         } else {
             "too many requests arrived in a short time"
@@ -120,7 +113,7 @@ impl Assent {
             crate::clock::rfc3339(suspension.until)
         );
         self.alert(user, "push_suspended", message).await;
-        tracing::warn!(user = %user, reason, recent_prompts, "push suspended");
+        tracing::warn!(user = %user, reason = reason.as_str(), recent_prompts, "push suspended");
         Ok(suspension)
     }
 
@@ -137,14 +130,8 @@ impl Assent {
             .filter(|a| a.app_id == app.id)
             .collect();
         for approval in pending {
-            let reason = super::approvals::reasons::SUPERSEDED;
-            self.end(
-                &approval,
-                ApprovalState::Cancelled,
-                reason,
-                Actor::App(app.id.clone()),
-            )
-            .await?;
+            let actor = Actor::App(app.id.clone());
+            self.close(&approval, EndReason::Superseded, actor).await?;
         }
         Ok(())
     }
@@ -162,7 +149,7 @@ impl Assent {
         };
         CoreError::Suspended {
             until: suspension.until,
-            reason: suspension.reason.clone(),
+            reason: suspension.reason.as_str().to_owned(),
             retry_after: (suspension.until - self.now()).whole_seconds(),
             fallback_factors,
         }

@@ -1,12 +1,12 @@
 //! What a device may do about its user's devices and notices: list and rename them, revoke a
 //! lost one, register its passkey and its Web Push subscription, read alerts.
 
-use super::{Assent, AuthenticatedDevice};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{AlertId, DeviceId, UserId};
 use crate::model::{Alert, Device, Passkey, PushSubscription};
 use crate::notifier::Topic;
+use crate::service::{Assent, AuthenticatedDevice};
 use assent_proto::ProblemCode;
 use assent_proto::api::{PushSubscriptionBody, RegisterPasskey};
 use assent_proto::jose::b64_decode;

@@ -1,12 +1,12 @@
 //! The device API: enroll, see requests with their full context, answer with a signed statement.
 
-use super::AppState;
+use super::render::{device_approval_of, device_view};
 use super::sse;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
+use crate::http::AppState;
 use assent_core::clock::rfc3339;
 use assent_core::service::AuthenticatedDevice;
-use assent_core::service::views::device_view;
 use assent_proto::api::{
     ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
     DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,
@@ -40,8 +40,8 @@ pub(crate) async fn list_pending(
 ) -> Result<Json<DeviceApprovalList>, ApiError> {
     let pending = state.assent.pending_for_device(&device).await?;
     let mut approvals = Vec::with_capacity(pending.len());
-    for approval in &pending {
-        approvals.push(state.assent.device_view(approval).await?);
+    for approval in pending {
+        approvals.push(device_approval_of(&state.assent, approval).await?);
     }
     Ok(Json(DeviceApprovalList { approvals }))
 }
@@ -55,11 +55,8 @@ pub(crate) async fn get_approval(
     DeviceAuthDeferred(device, proof): DeviceAuthDeferred,
     Path(id): Path<String>,
 ) -> Result<Json<DeviceApproval>, ApiError> {
-    let approval = state
-        .assent
-        .approval_for_device(&device, proof, &id)
-        .await?;
-    Ok(Json(state.assent.device_view(&approval).await?))
+    let approval = state.assent.fetch_for_device(&device, proof, &id).await?;
+    Ok(Json(device_approval_of(&state.assent, approval).await?))
 }
 
 /// Answer a request. The signed statement authenticates the answer; no device proof is needed.
@@ -74,11 +71,15 @@ pub(crate) async fn decide(
 ) -> Result<Json<DecisionAccepted>, ApiError> {
     let assertion = request.user_verification.as_ref();
     // Where the answer comes from is where the device is (for the far-from-requester detector).
-    let accepted = state
+    let answered = state
         .assent
         .decide_from(&id, &request.statement, assertion, from)
         .await?;
-    Ok(Json(accepted))
+    Ok(Json(DecisionAccepted {
+        id,
+        state: answered.approval.state,
+        decision: answered.decision,
+    }))
 }
 
 /// Server-sent events for an online device: `approval` when a request arrives, `resolved` when

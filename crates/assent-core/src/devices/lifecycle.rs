@@ -2,19 +2,16 @@
 //! already have one (trusted registration), the activation of a device held for approval, and
 //! what revoking a device withdraws.
 
-use super::factors::purposes;
-use super::{Assent, AuthenticatedDevice, Principal};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
+use crate::factors::purposes;
 use crate::ids::{DeviceId, UserId};
-use crate::model::{Device, LAST_SEEN_RESOLUTION, User};
+use crate::model::{Device, EndReason, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
+use crate::service::{Assent, AuthenticatedDevice, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::{ActivateDevice, Activation, ApprovalState, DeviceState};
+use assent_proto::api::{ActivateDevice, Activation, DeviceState};
 use assent_proto::statement::Decision;
-
-/// Reason recorded on requests withdrawn because a device of the user was revoked.
-pub const WITHDRAWN_DEVICE_REVOKED: &str = "device_revoked";
 
 pub(crate) fn activation_context(device: &DeviceId) -> String {
     format!("activation-code:{device}")
@@ -232,14 +229,11 @@ impl Assent {
     ) -> Result<u32, CoreError> {
         let mut withdrawn = 0;
         for approval in self.store.pending_for_user(user, self.now()).await? {
+            let reason = EndReason::DeviceRevoked;
             if self
-                .end(
-                    &approval,
-                    ApprovalState::Cancelled,
-                    WITHDRAWN_DEVICE_REVOKED,
-                    actor.clone(),
-                )
+                .close(&approval, reason, actor.clone())
                 .await?
+                .is_some()
             {
                 withdrawn += 1;
             }

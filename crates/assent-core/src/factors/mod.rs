@@ -2,18 +2,20 @@
 //! recovery codes, each checked under a per-user rate limit, and the summary of what a user can
 //! use right now, which a login page reads to offer the right way in.
 
-use super::{Assent, AuthenticatedDevice, Principal};
+pub mod otp;
+
 use crate::audit::{Actor, AuditEvent};
 use crate::clock::rfc3339;
 use crate::error::CoreError;
 use crate::ids::UserId;
 use crate::model::{Admission, RecoveryCode, TotpSecret, User};
-use crate::otp::{self, TotpParams};
+use crate::service::{Assent, AuthenticatedDevice, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::api::{
     CodeVerified, DeviceState, EnrollTotp, FactorDevice, PushFactor, RecoveryCodes, RecoveryFactor,
     TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
+use otp::TotpParams;
 use time::OffsetDateTime;
 
 /// Factor names, as the API and the rate limiter use them.

@@ -2,6 +2,8 @@
 //! each row hashed together with its predecessor's hash, so editing, inserting or deleting a row
 //! breaks the chain at that row.
 
+pub mod check;
+
 use crate::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId};
 use crate::model::AuditRecord;
 use assent_proto::canonical::to_canonical_string;

@@ -1,8 +1,8 @@
 //! Checking the audit chain from end to end.
 
-use super::Assent;
 use crate::audit::ChainVerifier;
 use crate::error::CoreError;
+use crate::service::Assent;
 use crate::store::Store;
 use assent_proto::api::AuditReport;
 use assent_proto::jose::b64;

@@ -1,9 +1,9 @@
 //! The relying-party API: ask for an approval, learn its outcome.
 
-use super::AppState;
-use super::sse;
+use super::{render, sse};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppAuth};
+use crate::http::AppState;
 use assent_core::Principal;
 use assent_proto::ProblemCode;
 use assent_proto::api::{
@@ -26,8 +26,9 @@ pub(crate) async fn create_approval(
     AppAuth(app): AppAuth,
     ApiJson(request): ApiJson<CreateApproval>,
 ) -> Result<(StatusCode, Json<ApprovalCreated>), ApiError> {
+    let request = render::new_approval(request, state.assent.settings())?;
     let created = state.assent.create_approval(&app, request).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, Json(render::approval_created(created))))
 }
 
 /// A request's state; with `?wait=SECONDS`, waits until it is final or the time is up.
@@ -44,9 +45,9 @@ pub(crate) async fn get_approval(
     let wait = parse_wait(query.as_deref(), state.max_wait)?;
     let approval = tokio::select! {
         result = state.assent.wait_for_app(&app, &id, wait) => result?,
-        _ = super::shutting_down(state.shutdown.clone()) => state.assent.approval_for_app(&app, &id).await?,
+        _ = crate::http::shutting_down(state.shutdown.clone()) => state.assent.approval_for_app(&app, &id).await?,
     };
-    Ok(Json(state.assent.status_view(&approval).await?))
+    Ok(Json(render::status_of(&state.assent, approval).await?))
 }
 
 fn parse_wait(query: Option<&str>, max: std::time::Duration) -> Result<Duration, ApiError> {
@@ -87,7 +88,7 @@ pub(crate) async fn cancel_approval(
     Path(id): Path<String>,
 ) -> Result<Json<ApprovalStatus>, ApiError> {
     let approval = state.assent.cancel_approval(&app, &id).await?;
-    Ok(Json(state.assent.status_view(&approval).await?))
+    Ok(Json(render::status_of(&state.assent, approval).await?))
 }
 
 /// Server-sent events: a `state` event with the request's status now and at every change, until

@@ -2,6 +2,12 @@
 //! request, the user's history and the network's reputation, all gathered beforehand, so each
 //! signal is tested with fixed times and no I/O.
 
+pub mod assessment;
+pub mod detectors;
+pub mod fatigue;
+pub mod geoip;
+pub mod policy;
+
 use assent_proto::api::{ApprovalState, Geo};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;

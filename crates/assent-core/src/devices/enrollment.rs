@@ -1,11 +1,11 @@
 //! Enrollment: one-time codes handed to a user, and the device registration that consumes one.
 
-use super::{Assent, Principal};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{DeviceId, EnrollmentId};
 use crate::model::{Device, Enrollment};
 use crate::secrets;
+use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::api::{Activation, DeviceEnrolled, DeviceState, EnrollmentCreated};
 use assent_proto::enrollment_link::EnrollmentLink;
@@ -52,7 +52,7 @@ impl Assent {
         };
         let link = link.to_link();
         Ok(EnrollmentCreated {
-            qr_svg: crate::otp::qr_svg(&link)?,
+            qr_svg: crate::factors::otp::qr_svg(&link)?,
             link,
             expires_at: crate::clock::rfc3339(enrollment.expires_at),
             activation,

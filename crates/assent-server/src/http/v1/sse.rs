@@ -1,7 +1,8 @@
 //! Server-sent event streams. Each stream is a task that re-reads the store whenever the
 //! notifier wakes it, and ends when the client goes away or the server shuts down.
 
-use super::AppState;
+use super::render;
+use crate::http::AppState;
 use assent_core::Topic;
 use assent_core::model::{App, Approval};
 use assent_core::service::AuthenticatedDevice;
@@ -23,7 +24,8 @@ fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> 
         .data(serde_json::to_string(data).unwrap_or_default()))
 }
 
-/// The relying party's stream of one request's state.
+/// The relying party's stream of one request's state: an event now and at every change, until
+/// it is final. The core's watch decides when to read; this only renders and sends.
 pub(crate) fn approval_stream(
     state: AppState,
     app: App,
@@ -32,37 +34,33 @@ pub(crate) fn approval_stream(
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
         let id = approval.id.to_string();
-        let mut subscription = state
-            .assent
-            .notifier()
-            .subscribe(&Topic::Approval(approval.id.clone()));
-        let mut last = None;
+        drop(approval);
+        let mut watch = match state.assent.watch_for_app(&app, &id).await {
+            Ok(watch) => watch,
+            Err(e) => {
+                tracing::warn!(error = %e, "approval stream ended on an error");
+                return;
+            }
+        };
         loop {
-            let current = match state.assent.approval_for_app(&app, &id).await {
-                Ok(current) => current,
+            let change = tokio::select! {
+                change = watch.next_change() => change,
+                _ = tx.closed() => break,
+                _ = crate::http::shutting_down(state.shutdown.clone()) => break,
+            };
+            let current = match change {
+                Ok(Some(current)) => current,
+                Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "approval stream ended on an error");
                     break;
                 }
             };
-            if last != Some(current.state) {
-                last = Some(current.state);
-                let Ok(view) = state.assent.status_view(&current).await else {
-                    break;
-                };
-                if tx.send(event("state", &view)).await.is_err() {
-                    break;
-                }
-            }
-            if current.state.is_final() {
+            let Ok(view) = render::status_of(&state.assent, current).await else {
                 break;
-            }
-            let until_expiry = state.assent.time_until(current.expires_at);
-            tokio::select! {
-                _ = subscription.changed() => {}
-                _ = tokio::time::sleep(until_expiry + Duration::from_millis(5)) => {}
-                _ = tx.closed() => break,
-                _ = super::shutting_down(state.shutdown.clone()) => break,
+            };
+            if tx.send(event("state", &view)).await.is_err() {
+                break;
             }
         }
     });
@@ -144,7 +142,7 @@ pub(crate) fn device_stream(
                 _ = account.changed() => woke_account = true,
                 _ = tokio::time::sleep(DEVICE_RECHECK) => (woke_requests, woke_account) = (true, true),
                 _ = tx.closed() => break,
-                _ = super::shutting_down(state.shutdown.clone()) => break,
+                _ = crate::http::shutting_down(state.shutdown.clone()) => break,
             }
             // A revocation wakes both (its pending requests are withdrawn): the account is
             // checked first, so a revoked device is told it is revoked, not shown requests.

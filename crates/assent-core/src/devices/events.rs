@@ -1,10 +1,10 @@
 //! Account events a relying party reports (password changed, e-mail changed, MFA reset, its own
 //! kinds): each becomes an alert on the user's devices, an audit row and an `alert` webhook.
 
-use super::Assent;
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::model::App;
+use crate::service::Assent;
 use assent_proto::ProblemCode;
 
 /// Event types a relying party may report; `custom` needs a message.

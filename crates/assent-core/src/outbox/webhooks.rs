@@ -2,11 +2,12 @@
 //! Their events are read from the audit log, which is written in the same transaction as each
 //! change, so an outcome that happened is an outcome that will be delivered.
 
-use super::{Assent, Principal};
+use crate::approvals::ApprovalForApp;
 use crate::audit::{AuditEvent, PendingAudit};
 use crate::error::CoreError;
 use crate::ids::{AppId, ApprovalId, UserId};
 use crate::model::{AuditRecord, Webhook, WebhookProgress};
+use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use serde_json::{Value, json};
 
@@ -21,6 +22,10 @@ const ALERT_KINDS: &[&str] = &[
     "user_event_reported",
     "admin_alert",
 ];
+
+/// Renders a final request as the webhook's `data`: the protocol surface that owns the
+/// webhook's format supplies it (the v1 API's request status), so the outbox stays neutral.
+pub type RenderApproval = fn(&ApprovalForApp) -> Value;
 
 /// One message to deliver: its stable id (the same on every retry), type and JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,12 +145,13 @@ impl Assent {
         target: &WebhookTarget,
         after: u64,
         limit: u32,
+        render: RenderApproval,
     ) -> Result<(Vec<WebhookMessage>, u64), CoreError> {
         let page = self.store.audit_page(after, limit).await?;
         let last = page.last().map_or(after, |r| r.seq);
         let mut messages = Vec::new();
         for record in &page {
-            if let Some(body) = self.webhook_body(target, record).await? {
+            if let Some(body) = self.webhook_body(target, record, render).await? {
                 messages.push(WebhookMessage {
                     id: format!("msg_{}_{}", record.seq, target.app_id.as_str()),
                     seq: record.seq,
@@ -160,6 +166,7 @@ impl Assent {
         &self,
         target: &WebhookTarget,
         record: &AuditRecord,
+        render: RenderApproval,
     ) -> Result<Option<Value>, CoreError> {
         let wants = |t: &str| target.events.iter().any(|e| e == t);
         let data: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);
@@ -174,7 +181,7 @@ impl Assent {
             if approval.app_id != target.app_id {
                 return Ok(None);
             }
-            let view = self.status_view(&approval).await?;
+            let view = render(&self.for_app(approval).await?);
             return Ok(Some(
                 json!({"type": "approval.final", "timestamp": timestamp, "data": view}),
             ));

@@ -8,10 +8,10 @@
 //! matches the pattern again, and an alert for each one would bury the first under copies of it
 //! (and send each to the `alert` webhooks). Every request still records its own risk reasons.
 
-use super::Assent;
 use crate::audit::{Actor, AuditEvent};
 use crate::ids::UserId;
 use crate::model::{Approval, Device};
+use crate::service::Assent;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};

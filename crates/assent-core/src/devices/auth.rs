@@ -1,8 +1,8 @@
 //! Device authentication: a fresh RFC 9449-shaped proof per request, signed by the device key.
 
-use super::Assent;
 use crate::error::CoreError;
 use crate::model::{Device, ProofUse};
+use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::api::DeviceState;
 use assent_proto::jose::Parsed;

@@ -1,9 +1,9 @@
 //! Fallback factors for relying parties and admins: TOTP enrollment and checks, recovery
 //! codes, and what a user can use right now.
 
-use super::AppState;
 use crate::error::ApiError;
 use crate::extract::{AdminAuth, ApiJson, AppAuth};
+use crate::http::AppState;
 use assent_core::Principal;
 use assent_proto::api::{
     CodeVerified, EnrollTotp, RecoveryCodes, TotpEnrolled, UserFactors, VerifyCode,

@@ -1,10 +1,10 @@
 //! The admin API, driven by `assent admin`.
 
-use super::AppState;
+use super::render::device_view;
 use crate::error::ApiError;
 use crate::extract::{AdminAuth, ApiJson};
+use crate::http::AppState;
 use assent_core::clock::rfc3339;
-use assent_core::service::views::device_view;
 use assent_proto::api::{
     AppCreated, AuditReport, CreateApp, CreateEnrollment, CreateUser, DeviceList, DeviceView,
     EnrollmentCreated, SetWebhook, UserList, UserView, WebhookCreated, WebhookStatus,

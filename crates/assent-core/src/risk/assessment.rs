@@ -1,14 +1,15 @@
 //! Risk and policy for one request: gather the user's history and the network's reputation,
 //! score the request, and let the first matching policy rule decide what it needs.
 
-use super::Assent;
+use crate::approvals::NewApproval;
 use crate::error::CoreError;
 use crate::model::{App, Approval, User};
-use crate::policy::{Policy, PolicyDecision};
+use crate::risk::policy::{Policy, PolicyDecision};
 use crate::risk::{
     Origin, PastRequest, RiskAssessment, RiskInput, RiskSettings, assess, network_of,
 };
-use assent_proto::api::{CreateApproval, RequestContext};
+use crate::service::Assent;
+use assent_proto::api::RequestContext;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -116,7 +117,7 @@ impl Assent {
     }
 
     /// Replaces (or removes) the GeoIP database.
-    pub fn set_geoip(&self, geoip: Option<crate::geoip::GeoIp>) {
+    pub fn set_geoip(&self, geoip: Option<crate::risk::geoip::GeoIp>) {
         if let Ok(mut current) = self.geoip.write() {
             *current = geoip.map(Arc::new);
         }
@@ -135,7 +136,7 @@ impl Assent {
     }
 
     /// The place of an address, when a GeoIP database is configured.
-    pub(crate) fn place_of(&self, ip: IpAddr) -> Option<crate::geoip::Place> {
+    pub(crate) fn place_of(&self, ip: IpAddr) -> Option<crate::risk::geoip::Place> {
         self.geoip
             .read()
             .ok()
@@ -148,11 +149,11 @@ impl Assent {
         &self,
         app: &App,
         user: &User,
-        request: &CreateApproval,
+        request: &NewApproval,
         active_devices: usize,
     ) -> Result<(RiskAssessment, PolicyDecision, Value), CoreError> {
         let now = self.now();
-        let context = request.context.clone().unwrap_or_default();
+        let context = request.context.clone();
         let mut origin = Origin::from_context(
             context.ip.as_deref(),
             context.geo.as_ref(),
@@ -211,9 +212,9 @@ impl Assent {
                 "kind": request.kind.as_str(),
                 "application": app.name,
                 "user": user.username.as_str(),
-                "binding_message": request.binding_message.clone().unwrap_or_default(),
-                "authorization_details": request.authorization_details,
-                "amount": amount(&request.authorization_details),
+                "binding_message": request.binding_message.as_ref().map_or("", |m| m.as_str()),
+                "authorization_details": request.authorization_details.as_slice(),
+                "amount": amount(request.authorization_details.as_slice()),
             },
             "context": {
                 "ip": context.ip.clone().unwrap_or_default(),

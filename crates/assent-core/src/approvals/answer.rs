@@ -1,0 +1,214 @@
+//! A device's answer: the signed decision statement is checked against the request it names
+//! (key, nonce, details, code, time, and the passkey when the request needs one), then written
+//! as the request's outcome if nothing else ended it first.
+
+use super::close::already_decided;
+use super::read::{another_users_request, not_found};
+use crate::audit::Actor;
+use crate::error::CoreError;
+use crate::ids::{ApprovalId, DeviceId};
+use crate::model::{Approval, Device, EndReason, SuspensionReason};
+use crate::secrets;
+use crate::service::Assent;
+use assent_proto::ProblemCode;
+use assent_proto::api::ApprovalState;
+use assent_proto::jose::Parsed;
+use assent_proto::statement::{DECISION_TYP, Decision, DecisionStatement, ReceiptUserVerification};
+use assent_proto::webauthn::{self, Assertion};
+
+/// A device's answer that was accepted: the request as it ended, and what the device said.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub approval: Approval,
+    pub decision: Decision,
+}
+
+impl Assent {
+    /// Accepts a device's signed decision for request `id`. The statement authenticates the
+    /// answer by itself: its `kid` names the device, whose registered key must verify it.
+    pub async fn decide(
+        &self,
+        id: &str,
+        statement: &str,
+        user_verification: Option<&Assertion>,
+    ) -> Result<Answered, CoreError> {
+        self.decide_from(id, statement, user_verification, None)
+            .await
+    }
+
+    /// [`Assent::decide`], knowing the address the answer came from (where the device is).
+    pub async fn decide_from(
+        &self,
+        id: &str,
+        statement: &str,
+        user_verification: Option<&Assertion>,
+        device_ip: Option<std::net::IpAddr>,
+    ) -> Result<Answered, CoreError> {
+        let parsed = Parsed::parse(statement)
+            .map_err(|e| CoreError::rejected(ProblemCode::InvalidStatement, e.to_string()))?;
+        if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidStatement,
+                format!("a decision has typ {DECISION_TYP}"),
+            ));
+        }
+        let unknown_key = || {
+            CoreError::rejected(
+                ProblemCode::InvalidSignature,
+                "the statement's kid names no enrolled device",
+            )
+        };
+        let device_id = parsed
+            .header
+            .kid
+            .as_deref()
+            .and_then(DeviceId::parse)
+            .ok_or_else(unknown_key)?;
+        let device = self
+            .store
+            .device(&device_id)
+            .await?
+            .ok_or_else(unknown_key)?;
+        let claims: DecisionStatement = parsed
+            .verify(&device.jwk)
+            .map_err(|e| CoreError::rejected(ProblemCode::InvalidSignature, e.to_string()))?;
+        crate::devices::auth::ensure_can_answer(&device)?;
+        if claims.request_id != id {
+            return Err(CoreError::rejected(
+                ProblemCode::StatementMismatch,
+                "the statement names another request",
+            ));
+        }
+        let approval_id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        let approval = self
+            .store
+            .approval_as_stored(&approval_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if approval.user_id != device.user_id {
+            return Err(another_users_request());
+        }
+        let approval = self.expire_if_due(approval).await?;
+        match approval.state {
+            ApprovalState::Pending => {}
+            ApprovalState::Expired => {
+                return Err(CoreError::rejected(
+                    ProblemCode::Expired,
+                    "the request expired before the answer",
+                ));
+            }
+            _ => return Err(already_decided(&approval)),
+        }
+        if !secrets::constant_time_eq(&claims.nonce, &approval.nonce) {
+            return Err(CoreError::rejected(
+                ProblemCode::StatementMismatch,
+                "the statement carries another nonce",
+            ));
+        }
+        self.check_iat(claims.iat, self.now())?;
+        let expected_hash = approval
+            .details_hash()
+            .map_err(|e| CoreError::rejected(ProblemCode::DetailsMismatch, e.to_string()))?;
+        if !secrets::constant_time_eq(&claims.details_hash, &expected_hash) {
+            return Err(CoreError::rejected(
+                ProblemCode::DetailsMismatch,
+                "the signed details hash does not match the request's details",
+            ));
+        }
+
+        // No reason: approved by the user's own device.
+        let reason = match claims.decision {
+            Decision::Approve => match (&approval.display_code, &claims.code) {
+                (None, _) => None,
+                (Some(_), None) => {
+                    return Err(CoreError::rejected(
+                        ProblemCode::CodeRequired,
+                        "type the code shown on the sign-in screen",
+                    ));
+                }
+                (Some(expected), Some(typed)) if secrets::constant_time_eq(expected, typed) => None,
+                (Some(_), Some(_)) => Some(EndReason::WrongCode),
+            },
+            Decision::Deny => Some(EndReason::DeniedByUser),
+            Decision::Fraud => Some(EndReason::ReportedAsFraud),
+        };
+        let state = reason.map_or(ApprovalState::Approved, EndReason::state);
+        let evidence = if state == ApprovalState::Approved && approval.user_verification {
+            Some(
+                self.check_user_verification(&device, statement, user_verification)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let mut outcome =
+            self.sign_outcome(&approval, state, reason, Some((&device, statement)))?;
+        if let Some(evidence) = evidence {
+            outcome.receipt =
+                self.sign_receipt(&approval, &outcome, Some(&device), Some(evidence))?;
+        }
+        let Some(decided) = self
+            .record_outcome(&approval, outcome, Actor::Device(device.id.clone()))
+            .await?
+        else {
+            return Err(already_decided(&self.current(approval).await?));
+        };
+        match reason {
+            None => {
+                self.detect_on_approval(&approval, &device, self.now(), device_ip)
+                    .await;
+            }
+            Some(EndReason::ReportedAsFraud) => {
+                // "This wasn't me": stop all pushes to this user at once.
+                self.report_network(&approval).await?;
+                self.suspend_push(&approval.user_id, SuspensionReason::FraudReported, 0)
+                    .await?;
+            }
+            Some(EndReason::WrongCode) => {
+                return Err(CoreError::rejected(
+                    ProblemCode::WrongCode,
+                    "the code does not match the one shown on the sign-in screen; the request was denied",
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(Answered {
+            approval: decided,
+            decision: claims.decision,
+        })
+    }
+
+    /// Checks the passkey assertion that must accompany an approval needing user verification.
+    /// A missing or failed check leaves the request pending: the user may try again.
+    async fn check_user_verification(
+        &self,
+        device: &Device,
+        statement: &str,
+        assertion: Option<&Assertion>,
+    ) -> Result<ReceiptUserVerification, CoreError> {
+        let required = |detail: &str| {
+            CoreError::rejected(ProblemCode::UserVerificationRequired, detail.to_owned())
+        };
+        let assertion = assertion.ok_or_else(|| {
+            required("this request needs a passkey check with user verification over the statement")
+        })?;
+        let passkey = self.store.passkey(&device.id).await?.ok_or_else(|| {
+            required("this device has no passkey, so it cannot approve requests that need user verification")
+        })?;
+        let expected = webauthn::Expected {
+            statement,
+            origin: self.settings.origin(),
+            rp_id: self.settings.rp_id(),
+            credential_id: &passkey.credential_id,
+            public_key: &passkey.public_key,
+        };
+        webauthn::verify(assertion, &expected)
+            .map_err(|e| CoreError::rejected(ProblemCode::UserVerificationFailed, e.to_string()))?;
+        Ok(ReceiptUserVerification {
+            origin: self.settings.origin().to_owned(),
+            rp_id: self.settings.rp_id().to_owned(),
+            public_key: assent_proto::jose::Jwk::from_sec1(&passkey.public_key)?,
+            assertion: assertion.clone(),
+        })
+    }
+}

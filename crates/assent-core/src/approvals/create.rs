@@ -1,0 +1,146 @@
+//! Creating a request: what it needs (risk and policy), whether it may prompt at all (the
+//! fatigue defense), and the record written with its audit row.
+
+use super::{BindingMessage, NewApproval};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::ApprovalId;
+use crate::model::{App, Approval, EndReason};
+use crate::notifier::Topic;
+use crate::risk::policy::OutcomeKind;
+use crate::secrets;
+use crate::service::Assent;
+use assent_proto::ProblemCode;
+use assent_proto::api::{ApprovalState, DeviceState};
+use assent_proto::jose::random_token;
+use assent_proto::statement::details_hash;
+
+impl Assent {
+    /// Creates an approval request for one of the application's users and returns it as it is
+    /// now: pending, or already approved when the policy allows it without a prompt.
+    pub async fn create_approval(
+        &self,
+        app: &App,
+        request: NewApproval,
+    ) -> Result<Approval, CoreError> {
+        let user = self.user_called(&request.user).await?;
+        let devices = self.store.list_devices(Some(&user.id)).await?;
+        let active = devices
+            .iter()
+            .filter(|d| d.state == DeviceState::Active)
+            .count();
+        if active == 0 {
+            return Err(CoreError::rejected(
+                ProblemCode::NoActiveDevice,
+                format!(
+                    "{} has no active device to ask; enroll one first",
+                    user.username
+                ),
+            ));
+        }
+        let (risk, decision, _facts) = self.assess_request(app, &user, &request, active).await?;
+        let outcome = &decision.outcome;
+        if outcome.kind == OutcomeKind::Deny {
+            let event = AuditEvent::ApprovalRefused {
+                app_id: app.id.to_string(),
+                user_id: user.id.to_string(),
+                kind: request.kind.as_str().to_owned(),
+                policy_rule: decision.rule.clone(),
+                risk_score: risk.score,
+                risk_signals: risk.signals(),
+            };
+            self.store
+                .append_audit(self.audit(Actor::App(app.id.clone()), event))
+                .await?;
+            let message = outcome
+                .message
+                .clone()
+                .unwrap_or_else(|| "refused by policy".into());
+            return Err(CoreError::rejected(
+                ProblemCode::DeniedByPolicy,
+                format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
+            ));
+        }
+        // A relying party that asks for user verification gets a prompt even where the policy
+        // would allow without one: it may ask for more than the policy, never less.
+        let prompt = outcome.kind == OutcomeKind::Push || request.user_verification;
+        let hash = details_hash(
+            request.kind.as_str(),
+            request.binding_message.as_ref().map(BindingMessage::as_str),
+            request.authorization_details.as_slice(),
+        )
+        .map_err(|e| CoreError::rejected(ProblemCode::InvalidRequest, e.to_string()))?;
+        // Only a request that will be sent spends the budget or replaces a pending one. The gate
+        // is held until the request is written, so simultaneous requests for one user are
+        // counted one after another, not all against the same count.
+        let admission = if prompt {
+            let gate = self.prompt_gate.enter(&user.id).await;
+            self.admit_prompt(&user).await?;
+            self.supersede(app, &user).await?;
+            Some(gate)
+        } else {
+            None
+        };
+        let now = self.now();
+        // `approvals.number_matching = false` switches it off whatever the policy says.
+        let display_code = if prompt && self.settings.number_matching && outcome.number_matching {
+            let length = outcome.code_length.unwrap_or(self.settings.code_length);
+            Some(secrets::new_display_code(length)?)
+        } else {
+            None
+        };
+        let approval = Approval {
+            id: ApprovalId::generate(),
+            app_id: app.id.clone(),
+            user_id: user.id.clone(),
+            kind: request.kind,
+            binding_message: request.binding_message.map(|m| m.into_string()),
+            authorization_details: request.authorization_details.into_vec(),
+            context: request.context,
+            nonce: random_token(16)?,
+            display_code,
+            // The relying party may ask for more than the policy, never less.
+            user_verification: request.user_verification || outcome.user_verification,
+            risk: risk.clone(),
+            policy_rule: Some(decision.rule.clone()),
+            state: ApprovalState::Pending,
+            reason: None,
+            created_at: now,
+            expires_at: now + request.lifetime.duration(),
+            decided_at: None,
+            device_id: None,
+            statement: None,
+            receipt: None,
+        };
+        let event = AuditEvent::ApprovalCreated {
+            approval_id: approval.id.to_string(),
+            app_id: app.id.to_string(),
+            user_id: user.id.to_string(),
+            kind: approval.kind.as_str().to_owned(),
+            expires_at: approval.expires_at.unix_timestamp(),
+            number_matching: approval.display_code.is_some(),
+            user_verification: approval.user_verification,
+            details_hash: hash,
+            risk_score: risk.score,
+            risk_signals: risk.signals(),
+            policy_rule: decision.rule.clone(),
+        };
+        self.store
+            .insert_approval(&approval, self.audit(Actor::App(app.id.clone()), event))
+            .await?;
+        drop(admission);
+        if prompt {
+            self.detect_on_create(&approval).await;
+            self.notifier.notify(&Topic::User(user.id));
+            return Ok(approval);
+        }
+        // The policy explicitly allows this request without a prompt.
+        match self
+            .close(&approval, EndReason::AllowedByPolicy, Actor::System)
+            .await?
+        {
+            Some(decided) => Ok(decided),
+            None => self.current(approval).await,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Watching one request until it ends: the single place that follows a request for long polls
+//! and server-sent event streams alike. It subscribes before it reads (the notifier's rule), so
+//! a change committed between the read and the wait still wakes it, and it also wakes at the
+//! request's expiry, which makes no noise of its own.
+
+use super::read::not_found;
+use crate::error::CoreError;
+use crate::ids::ApprovalId;
+use crate::model::{App, Approval};
+use crate::notifier::{Subscription, Topic};
+use crate::service::Assent;
+use assent_proto::api::ApprovalState;
+use time::{Duration, OffsetDateTime};
+
+/// A relying party's watch on one of its requests. It holds only what waiting needs (a hundred
+/// thousand may wait at once): the request is re-read on every wake-up, not kept.
+pub struct ApprovalWatch<'a> {
+    assent: &'a Assent,
+    app: App,
+    id: String,
+    subscription: Subscription,
+    /// The state last returned, and when the request expires.
+    last: Option<(ApprovalState, OffsetDateTime)>,
+}
+
+impl Assent {
+    /// Starts watching one of the application's requests. Refused as not found, like a read,
+    /// when the request is not the application's.
+    pub async fn watch_for_app(&self, app: &App, id: &str) -> Result<ApprovalWatch<'_>, CoreError> {
+        let topic = Topic::Approval(ApprovalId::parse(id).ok_or_else(not_found)?);
+        // Subscribing to another application's request reveals nothing: the first read refuses
+        // it before anything is returned.
+        let subscription = self.notifier.subscribe(&topic);
+        Ok(ApprovalWatch {
+            assent: self,
+            app: app.clone(),
+            id: id.to_owned(),
+            subscription,
+            last: None,
+        })
+    }
+
+    /// Waits until the request is final or `wait` has passed, then returns it.
+    pub async fn wait_for_app(
+        &self,
+        app: &App,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Approval, CoreError> {
+        if wait <= Duration::ZERO {
+            return self.approval_for_app(app, id).await;
+        }
+        let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
+        let mut watch = self.watch_for_app(app, id).await?;
+        loop {
+            tokio::select! {
+                change = watch.next_change() => match change? {
+                    Some(current) if current.state.is_final() => return Ok(current),
+                    // The first read (pending) and nothing else: keep waiting, without it.
+                    Some(_) => {}
+                    None => return self.approval_for_app(app, id).await,
+                },
+                _ = tokio::time::sleep_until(deadline) => return self.approval_for_app(app, id).await,
+            }
+        }
+    }
+}
+
+impl ApprovalWatch<'_> {
+    /// The request as it is now on the first call; afterwards, the request the next time its
+    /// state changes. `None` once a final state has been returned.
+    pub async fn next_change(&mut self) -> Result<Option<Approval>, CoreError> {
+        loop {
+            if let Some((state, expires_at)) = self.last {
+                if state.is_final() {
+                    return Ok(None);
+                }
+                let until_expiry = self.assent.time_until(expires_at);
+                tokio::select! {
+                    _ = self.subscription.changed() => {}
+                    _ = tokio::time::sleep(until_expiry + std::time::Duration::from_millis(5)) => {}
+                }
+            }
+            let current = self.assent.approval_for_app(&self.app, &self.id).await?;
+            let changed = self.last.is_none_or(|(state, _)| state != current.state);
+            self.last = Some((current.state, current.expires_at));
+            if changed {
+                return Ok(Some(current));
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Devices: enrolling them, authenticating their requests, what a device may do about its own
+//! user's devices, their life cycle after enrollment, and the account events that reach them as
+//! alerts.
+
+pub mod auth;
+mod authenticator;
+mod enrollment;
+pub mod events;
+pub mod lifecycle;

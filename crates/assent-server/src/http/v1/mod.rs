@@ -1,0 +1,12 @@
+//! The v1 API, Assent's own protocol: the relying-party, device, admin and factor endpoints,
+//! how domain records become its bodies (`render`), and how its errors become RFC 9457 problem
+//! documents (`problem`). Other protocols are siblings of this module, each with its own bodies
+//! and its own error format.
+
+pub(crate) mod admin;
+pub(crate) mod device;
+pub(crate) mod factors;
+pub(crate) mod problem;
+pub(crate) mod render;
+pub(crate) mod rp;
+mod sse;

@@ -1,0 +1,165 @@
+//! Domain records into v1 bodies, and v1 bodies into domain commands: the only place the v1
+//! wire format of approvals meets the core.
+
+use crate::error::ApiError;
+use assent_core::approvals::{
+    ApprovalForApp, ApprovalForDevice, AuthorizationDetails, BindingMessage, Lifetime, NewApproval,
+};
+use assent_core::clock::rfc3339;
+use assent_core::ids::Username;
+use assent_core::model::{Approval, Device};
+use assent_core::risk::RiskAssessment;
+use assent_core::{Assent, Settings};
+use assent_proto::api::{
+    AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, CreateApproval,
+    DeviceApproval, DeviceView, RiskReasonView, RiskView,
+};
+
+/// `POST /v1/approvals` as the core's command, each part parsed in the order the checks are
+/// documented: binding message, details, lifetime, then the user's name.
+pub(crate) fn new_approval(
+    body: CreateApproval,
+    settings: &Settings,
+) -> Result<NewApproval, ApiError> {
+    let binding_message = body
+        .binding_message
+        .map(BindingMessage::parse)
+        .transpose()?;
+    let authorization_details = AuthorizationDetails::parse(body.authorization_details)?;
+    let lifetime = Lifetime::parse(body.expires_in, settings)?;
+    Ok(NewApproval {
+        user: Username::parse(&body.user)?,
+        kind: body.kind,
+        binding_message,
+        authorization_details,
+        context: body.context.unwrap_or_default(),
+        lifetime,
+        user_verification: body.user_verification,
+    })
+}
+
+/// The answer to `POST /v1/approvals`: the request as it is now, with what the relying party
+/// must show (the code) and why (risk and rule).
+pub(crate) fn approval_created(approval: Approval) -> ApprovalCreated {
+    ApprovalCreated {
+        id: approval.id.to_string(),
+        state: approval.state,
+        expires_at: rfc3339(approval.expires_at),
+        user_verification: approval.user_verification,
+        risk: risk_view(&approval.risk),
+        policy_rule: approval.policy_rule.unwrap_or_default(),
+        display_code: approval.display_code,
+    }
+}
+
+/// The relying party's view: the outcome and the receipt, never the nonce or device keys.
+pub(crate) fn approval_status(view: &ApprovalForApp) -> ApprovalStatus {
+    let approval = &view.approval;
+    ApprovalStatus {
+        id: approval.id.to_string(),
+        state: approval.state,
+        kind: approval.kind,
+        user: view
+            .user
+            .as_ref()
+            .map(|u| u.username.to_string())
+            .unwrap_or_default(),
+        reason: approval.reason.map(|r| r.as_str().to_owned()),
+        created_at: rfc3339(approval.created_at),
+        expires_at: rfc3339(approval.expires_at),
+        decided_at: approval.decided_at.map(rfc3339),
+        device: view.answered_by.as_ref().map(|d| AnsweringDevice {
+            id: d.id.to_string(),
+            name: d.name.clone(),
+        }),
+        receipt: approval.receipt.clone(),
+        user_verification: approval.user_verification,
+        risk: risk_view(&approval.risk),
+        policy_rule: approval.policy_rule.clone(),
+    }
+}
+
+/// [`approval_status`] of a request read just now.
+pub(crate) async fn status_of(
+    assent: &Assent,
+    approval: Approval,
+) -> Result<ApprovalStatus, ApiError> {
+    Ok(approval_status(&assent.for_app(approval).await?))
+}
+
+/// The `data` of an `approval.final` webhook event.
+pub(crate) fn webhook_data(view: &ApprovalForApp) -> serde_json::Value {
+    serde_json::to_value(approval_status(view)).unwrap_or_default()
+}
+
+/// The device's view: the full context and what to sign, never the code to type.
+pub(crate) fn device_approval(view: ApprovalForDevice) -> DeviceApproval {
+    let approval = view.approval;
+    DeviceApproval {
+        id: approval.id.to_string(),
+        state: approval.state,
+        application: ApplicationRef {
+            id: approval.app_id.to_string(),
+            name: view.app_name,
+        },
+        kind: approval.kind,
+        details_hash: view.details_hash,
+        code_required: approval.display_code.is_some(),
+        code_length: approval
+            .display_code
+            .as_ref()
+            .and_then(|c| u8::try_from(c.len()).ok()),
+        user_verification_required: approval.user_verification,
+        created_at: rfc3339(approval.created_at),
+        expires_at: rfc3339(approval.expires_at),
+        binding_message: approval.binding_message,
+        authorization_details: approval.authorization_details,
+        context: approval.context,
+        nonce: approval.nonce,
+    }
+}
+
+/// [`device_approval`] of a request read just now.
+pub(crate) async fn device_approval_of(
+    assent: &Assent,
+    approval: Approval,
+) -> Result<DeviceApproval, ApiError> {
+    Ok(device_approval(assent.for_device(approval).await?))
+}
+
+/// The wire form of a risk assessment.
+pub(crate) fn risk_view(risk: &RiskAssessment) -> RiskView {
+    RiskView {
+        score: risk.score,
+        reasons: risk
+            .reasons
+            .iter()
+            .map(|r| RiskReasonView {
+                signal: r.signal.clone(),
+                points: r.points,
+                detail: r.detail.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// A device as admins and the user's devices see it.
+pub(crate) fn device_view(device: &Device, username: &str) -> DeviceView {
+    DeviceView {
+        id: device.id.to_string(),
+        user: username.to_owned(),
+        name: device.name.clone(),
+        platform: device.platform.clone(),
+        state: device.state,
+        jwk: device.jwk.clone(),
+        created_at: rfc3339(device.created_at),
+        revoked_at: device.revoked_at.map(rfc3339),
+        last_seen_at: device.last_seen_at.map(rfc3339),
+        push_channel: if device.web_push {
+            "web_push"
+        } else {
+            "stream"
+        }
+        .to_owned(),
+    }
+}

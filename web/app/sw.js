@@ -3,7 +3,16 @@
 'use strict';
 
 const SHELL_CACHE = 'assent-shell-v1';
-const SHELL = ['/app/', '/app/app.js', '/app/app.css', '/app/manifest.webmanifest', '/app/icon.svg'];
+const SHELL = [
+  '/app/', '/app/app.css', '/app/manifest.webmanifest', '/app/icon.svg',
+  // The authenticator's modules: the entry and every module it imports (all of them, or the
+  // page cannot start offline; tests/web/assets.test.mjs checks the list).
+  '/app/app.js', '/app/js/api.js', '/app/js/crypto.js', '/app/js/keystore.js', '/app/js/live.js',
+  '/app/js/passkey.js', '/app/js/push.js', '/app/js/router.js', '/app/js/state.js', '/app/js/ui.js',
+  '/app/js/views/devices.js', '/app/js/views/enroll.js', '/app/js/views/home.js',
+  '/app/js/views/pending.js', '/app/js/views/prompt.js', '/app/js/views/recovery.js',
+  '/app/js/views/revoked.js',
+];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).catch(() => undefined).then(() => self.skipWaiting()));

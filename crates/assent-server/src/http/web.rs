@@ -8,8 +8,38 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+/// A script's route and text, from its path under `web/app/`.
+macro_rules! script {
+    ($path:literal) => {
+        (
+            concat!("/app/", $path),
+            include_str!(concat!("../../../../web/app/", $path)),
+        )
+    };
+}
+
 const INDEX: &str = include_str!("../../../../web/app/index.html");
-const SCRIPT: &str = include_str!("../../../../web/app/app.js");
+/// The authenticator's ES modules: the entry `app.js` and every module it imports, directly or
+/// not (`tests/web/assets.test.mjs` checks that none is missing here or in `sw.js`'s shell).
+const SCRIPTS: [(&str, &str); 17] = [
+    script!("app.js"),
+    script!("js/api.js"),
+    script!("js/crypto.js"),
+    script!("js/keystore.js"),
+    script!("js/live.js"),
+    script!("js/passkey.js"),
+    script!("js/push.js"),
+    script!("js/router.js"),
+    script!("js/state.js"),
+    script!("js/ui.js"),
+    script!("js/views/devices.js"),
+    script!("js/views/enroll.js"),
+    script!("js/views/home.js"),
+    script!("js/views/pending.js"),
+    script!("js/views/prompt.js"),
+    script!("js/views/recovery.js"),
+    script!("js/views/revoked.js"),
+];
 const STYLE: &str = include_str!("../../../../web/app/app.css");
 const SERVICE_WORKER: &str = include_str!("../../../../web/app/sw.js");
 const MANIFEST: &str = include_str!("../../../../web/app/manifest.webmanifest");
@@ -20,8 +50,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
     img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+    let mut router = Router::new()
         .route("/app", get(|| asset(INDEX, "text/html; charset=utf-8")))
         .route("/app/", get(|| asset(INDEX, "text/html; charset=utf-8")))
         .route(
@@ -29,22 +61,19 @@ pub(crate) fn router() -> Router<AppState> {
             get(|| asset(INDEX, "text/html; charset=utf-8")),
         )
         .route(
-            "/app/app.js",
-            get(|| asset(SCRIPT, "text/javascript; charset=utf-8")),
-        )
-        .route(
             "/app/app.css",
             get(|| asset(STYLE, "text/css; charset=utf-8")),
         )
-        .route(
-            "/app/sw.js",
-            get(|| asset(SERVICE_WORKER, "text/javascript; charset=utf-8")),
-        )
+        .route("/app/sw.js", get(|| asset(SERVICE_WORKER, JAVASCRIPT)))
         .route(
             "/app/manifest.webmanifest",
             get(|| asset(MANIFEST, "application/manifest+json")),
         )
-        .route("/app/icon.svg", get(|| asset(ICON, "image/svg+xml")))
+        .route("/app/icon.svg", get(|| asset(ICON, "image/svg+xml")));
+    for (path, body) in SCRIPTS {
+        router = router.route(path, get(move || asset(body, JAVASCRIPT)));
+    }
+    router
 }
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -1,0 +1,238 @@
+//! The configuration's sections after the top level: each with its keys, their defaults and
+//! what they mean. `docs/assent.reference.toml` lists them all with their variables.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FactorConfig {
+    /// The issuer authenticator apps show next to TOTP codes.
+    pub totp_issuer: String,
+    /// TOTP and recovery-code checks allowed per user and factor within the window.
+    pub max_attempts: u32,
+    pub attempt_window_secs: u64,
+    /// Recovery codes per set.
+    pub recovery_codes: u32,
+}
+
+impl Default for FactorConfig {
+    fn default() -> Self {
+        FactorConfig {
+            totp_issuer: "Assent".into(),
+            max_attempts: 5,
+            attempt_window_secs: 900,
+            recovery_codes: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// The policy file (TOML rules with CEL conditions); empty: the built-in default policy.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// A file of denied addresses and networks (one per line, CIDR allowed); empty: none.
+    pub deny_list_file: String,
+    /// A file of Tor exit node addresses (one per line); empty: none.
+    pub tor_exit_file: String,
+    /// A MaxMind-format database (GeoLite2/GeoIP2 City) to locate addresses; empty: none.
+    pub geoip_file: String,
+    /// Faster than this (km/h) between the last approved location and a request is impossible.
+    pub max_travel_kmh: f64,
+    /// An approval this many milliseconds after the device received the request cannot have been
+    /// read: it raises a reflex_approval admin alert.
+    pub reflex_ms: u64,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            deny_list_file: String::new(),
+            tor_exit_file: String::new(),
+            geoip_file: String::new(),
+            max_travel_kmh: 900.0,
+            reflex_ms: 1500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Attempts per event before it is given up on.
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; each retry waits twice as long (up to an hour).
+    pub initial_backoff_ms: u64,
+    /// Time allowed for one delivery.
+    pub timeout_secs: u64,
+    /// How often new events are looked for, in milliseconds.
+    pub poll_ms: u64,
+    /// Whether this node delivers webhooks. With several nodes on one PostgreSQL database,
+    /// exactly one node should (each delivering node would send every event).
+    pub deliver: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            max_attempts: 8,
+            initial_backoff_ms: 1000,
+            timeout_secs: 10,
+            poll_ms: 1000,
+            deliver: true,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The delivery settings this configuration implies.
+    pub fn settings(&self) -> assent_delivery::webhooks::WebhookSettings {
+        use std::time::Duration;
+        assent_delivery::webhooks::WebhookSettings {
+            max_attempts: self.max_attempts.max(1),
+            initial_backoff: Duration::from_millis(self.initial_backoff_ms),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            poll: Duration::from_millis(self.poll_ms.max(10)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FatigueConfig {
+    /// A new request from an application cancels its pending request for the same user.
+    pub supersede_pending: bool,
+    /// Prompts allowed per user within the window, counted since the last approval.
+    pub prompt_budget: u32,
+    /// The window of the prompt budget.
+    pub budget_window_secs: u64,
+    /// How long push stays suspended (doubling on repeat within a day, up to a day).
+    pub suspension_secs: u64,
+}
+
+impl Default for FatigueConfig {
+    fn default() -> Self {
+        FatigueConfig {
+            supersede_pending: true,
+            prompt_budget: 3,
+            budget_window_secs: 600,
+            suspension_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `assent_server=debug,info`.
+    pub level: String,
+    /// `json` (one object per line) or `text`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted.
+    pub body_limit_bytes: usize,
+    /// Time allowed to produce a response (long polls get `max_wait_secs` on top).
+    pub request_timeout_secs: u64,
+    /// Longest long poll (`?wait=`) a relying party may ask for.
+    pub max_wait_secs: u64,
+    /// Time a client has to send an HTTP/1 request's headers once it started one.
+    pub header_read_timeout_secs: u64,
+    /// Requests one HTTP/2 connection may have in progress at once (long polls included).
+    pub http2_max_concurrent_streams: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// Lifetime of a request whose relying party does not give `expires_in`.
+    pub default_ttl_secs: u64,
+    /// Longest lifetime a relying party may ask for (at most 600, per NIST SP 800-63B-4).
+    pub max_ttl_secs: u64,
+    /// Whether approving needs the code shown on the relying party's screen.
+    pub number_matching: bool,
+    /// Digits of that code (4 to 10).
+    pub code_length: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrollmentConfig {
+    /// How long an enrollment link stays valid.
+    pub ttl_secs: u64,
+    /// How an application may add a device for a user who already has an active one:
+    /// `device_approval` (held as pending_activation until an active device approves it) and
+    /// `recovery_code` (active at once). Admin-issued enrollments are always accepted.
+    pub trusted_registration: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// How far a device's clock may be from the server's.
+    pub max_clock_skew_secs: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 15,
+            max_wait_secs: 60,
+            header_read_timeout_secs: 10,
+            http2_max_concurrent_streams: 1000,
+        }
+    }
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            default_ttl_secs: 120,
+            max_ttl_secs: 600,
+            number_matching: true,
+            code_length: 6,
+        }
+    }
+}
+
+impl Default for EnrollmentConfig {
+    fn default() -> Self {
+        EnrollmentConfig {
+            ttl_secs: 900,
+            trusted_registration: vec!["device_approval".into(), "recovery_code".into()],
+        }
+    }
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            max_clock_skew_secs: 120,
+        }
+    }
+}

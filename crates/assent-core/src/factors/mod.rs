@@ -18,10 +18,23 @@ use assent_proto::api::{
 use otp::TotpParams;
 use time::OffsetDateTime;
 
-/// Factor names, as the API and the rate limiter use them.
-pub const PUSH: &str = "push";
-pub const TOTP: &str = "totp";
-pub const RECOVERY_CODE: &str = "recovery_code";
+/// A way a user proves who they are; the names are those of the API and the rate limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Factor {
+    Push,
+    Totp,
+    RecoveryCode,
+}
+
+impl Factor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Push => "push",
+            Factor::Totp => "totp",
+            Factor::RecoveryCode => "recovery_code",
+        }
+    }
+}
 
 /// Why a recovery code was spent.
 pub(crate) mod purposes {
@@ -107,9 +120,11 @@ impl Assent {
             .delete_totp(&user.id, self.audit(by.actor(), event))
             .await?
         {
-            return Err(not_enrolled(&user, TOTP));
+            return Err(not_enrolled(&user, Factor::Totp));
         }
-        self.store.clear_attempts(&user.id, TOTP).await?;
+        self.store
+            .clear_attempts(&user.id, Factor::Totp.as_str())
+            .await?;
         Ok(())
     }
 
@@ -125,8 +140,8 @@ impl Assent {
             .store
             .totp(&user.id)
             .await?
-            .ok_or_else(|| not_enrolled(&user, TOTP))?;
-        self.admit_attempt(&user, TOTP).await?;
+            .ok_or_else(|| not_enrolled(&user, Factor::Totp))?;
+        self.admit_attempt(&user, Factor::Totp).await?;
         let seed = self
             .data_key
             .open(&secret.seed_sealed, &totp_context(&user.id))
@@ -140,11 +155,11 @@ impl Assent {
         let totp = params.totp(&seed, &self.settings.totp_issuer, user.username.as_str())?;
         let unix = u64::try_from(self.now().unix_timestamp()).unwrap_or(0);
         let Some(step) = otp::matching_step(&totp, &body.code, unix) else {
-            return Err(self.refuse_code(&user, TOTP, by, false).await);
+            return Err(self.refuse_code(&user, Factor::Totp, by, false).await);
         };
         let event = AuditEvent::FactorUsed {
             user_id: user.id.to_string(),
-            factor: TOTP.into(),
+            factor: Factor::Totp.as_str().into(),
             purpose: purposes::VERIFY.into(),
             counter: step,
         };
@@ -153,9 +168,11 @@ impl Assent {
             .use_totp_step(&user.id, step, self.audit(by.actor(), event))
             .await?
         {
-            return Err(self.refuse_code(&user, TOTP, by, true).await);
+            return Err(self.refuse_code(&user, Factor::Totp, by, true).await);
         }
-        self.store.clear_attempts(&user.id, TOTP).await?;
+        self.store
+            .clear_attempts(&user.id, Factor::Totp.as_str())
+            .await?;
         Ok(CodeVerified {
             valid: true,
             remaining: None,
@@ -201,7 +218,9 @@ impl Assent {
         self.store
             .replace_recovery_codes(&user.id, &records, self.audit(actor, event))
             .await?;
-        self.store.clear_attempts(&user.id, RECOVERY_CODE).await?;
+        self.store
+            .clear_attempts(&user.id, Factor::RecoveryCode.as_str())
+            .await?;
         self.alert(
             &user.id,
             "recovery_codes_generated",
@@ -288,11 +307,13 @@ impl Assent {
     ) -> Result<u32, CoreError> {
         let codes = self.store.recovery_codes(&user.id).await?;
         if codes.is_empty() {
-            return Err(not_enrolled(user, RECOVERY_CODE));
+            return Err(not_enrolled(user, Factor::RecoveryCode));
         }
-        self.admit_attempt(user, RECOVERY_CODE).await?;
+        self.admit_attempt(user, Factor::RecoveryCode).await?;
         let Some(normalized) = otp::normalize_recovery_code(code) else {
-            return Err(self.refuse_code(user, RECOVERY_CODE, by, false).await);
+            return Err(self
+                .refuse_code(user, Factor::RecoveryCode, by, false)
+                .await);
         };
         let left = codes.len();
         let found = self
@@ -303,11 +324,13 @@ impl Assent {
             })
             .await?;
         let Some(found) = found else {
-            return Err(self.refuse_code(user, RECOVERY_CODE, by, false).await);
+            return Err(self
+                .refuse_code(user, Factor::RecoveryCode, by, false)
+                .await);
         };
         let event = AuditEvent::FactorUsed {
             user_id: user.id.to_string(),
-            factor: RECOVERY_CODE.into(),
+            factor: Factor::RecoveryCode.as_str().into(),
             purpose: purpose.into(),
             counter: u64::from(found.slot),
         };
@@ -323,9 +346,11 @@ impl Assent {
             .await?
         {
             // Another request spent the same code a moment ago.
-            return Err(self.refuse_code(user, RECOVERY_CODE, by, true).await);
+            return Err(self.refuse_code(user, Factor::RecoveryCode, by, true).await);
         }
-        self.store.clear_attempts(&user.id, RECOVERY_CODE).await?;
+        self.store
+            .clear_attempts(&user.id, Factor::RecoveryCode.as_str())
+            .await?;
         let remaining = u32::try_from(left.saturating_sub(1)).unwrap_or(u32::MAX);
         self.alert(
             &user.id,
@@ -365,18 +390,18 @@ impl Assent {
         let push_available =
             devices.iter().any(|d| d.state == DeviceState::Active) && suspended_until.is_none();
         let totp_enrolled = self.store.totp(&user.id).await?.is_some();
-        let totp_lock = self.locked_until(&user.id, TOTP).await?;
+        let totp_lock = self.locked_until(&user.id, Factor::Totp).await?;
         let remaining = self.store.recovery_codes(&user.id).await?.len();
-        let recovery_lock = self.locked_until(&user.id, RECOVERY_CODE).await?;
+        let recovery_lock = self.locked_until(&user.id, Factor::RecoveryCode).await?;
         let mut available = Vec::new();
         if push_available {
-            available.push(PUSH.to_owned());
+            available.push(Factor::Push.as_str().to_owned());
         }
         if totp_enrolled && totp_lock.is_none() {
-            available.push(TOTP.to_owned());
+            available.push(Factor::Totp.as_str().to_owned());
         }
         if remaining > 0 && recovery_lock.is_none() {
-            available.push(RECOVERY_CODE.to_owned());
+            available.push(Factor::RecoveryCode.as_str().to_owned());
         }
         Ok(UserFactors {
             user: user.username.to_string(),
@@ -401,14 +426,18 @@ impl Assent {
     /// The factors other than push that the user can use now (for a `push_suspended` answer).
     pub(crate) async fn fallback_factors(&self, user: &UserId) -> Result<Vec<String>, CoreError> {
         let mut factors = Vec::new();
-        if self.store.totp(user).await?.is_some() && self.locked_until(user, TOTP).await?.is_none()
+        if self.store.totp(user).await?.is_some()
+            && self.locked_until(user, Factor::Totp).await?.is_none()
         {
-            factors.push(TOTP.to_owned());
+            factors.push(Factor::Totp.as_str().to_owned());
         }
         if !self.store.recovery_codes(user).await?.is_empty()
-            && self.locked_until(user, RECOVERY_CODE).await?.is_none()
+            && self
+                .locked_until(user, Factor::RecoveryCode)
+                .await?
+                .is_none()
         {
-            factors.push(RECOVERY_CODE.to_owned());
+            factors.push(Factor::RecoveryCode.as_str().to_owned());
         }
         Ok(factors)
     }
@@ -417,12 +446,12 @@ impl Assent {
     async fn locked_until(
         &self,
         user: &UserId,
-        factor: &str,
+        factor: Factor,
     ) -> Result<Option<OffsetDateTime>, CoreError> {
         let window = self.settings.attempt_window;
         let (count, oldest) = self
             .store
-            .attempts_since(user, factor, self.now() - window)
+            .attempts_since(user, factor.as_str(), self.now() - window)
             .await?;
         Ok((count >= self.settings.max_attempts)
             .then(|| oldest.map(|o| o + window))
@@ -430,14 +459,14 @@ impl Assent {
     }
 
     /// Counts one attempt at `factor`, or refuses it when the user spent the allowance.
-    async fn admit_attempt(&self, user: &User, factor: &str) -> Result<(), CoreError> {
+    async fn admit_attempt(&self, user: &User, factor: Factor) -> Result<(), CoreError> {
         let now = self.now();
         let window = self.settings.attempt_window;
         match self
             .store
             .admit_attempt(
                 &user.id,
-                factor,
+                factor.as_str(),
                 now,
                 now - window,
                 self.settings.max_attempts,
@@ -447,10 +476,11 @@ impl Assent {
             Admission::Admitted => Ok(()),
             Admission::Refused { oldest } => {
                 let until = oldest + window;
-                tracing::warn!(user = %user.id, factor, "factor check refused by the rate limit");
+                tracing::warn!(user = %user.id, factor = factor.as_str(), "factor check refused by the rate limit");
                 Err(CoreError::RateLimited {
                     detail: format!(
-                        "too many {factor} attempts for {}; try again after {}",
+                        "too many {} attempts for {}; try again after {}",
+                        factor.as_str(),
                         user.username,
                         rfc3339(until)
                     ),
@@ -465,7 +495,7 @@ impl Assent {
     async fn refuse_code(
         &self,
         user: &User,
-        factor: &str,
+        factor: Factor,
         by: &Principal,
         reused: bool,
     ) -> CoreError {
@@ -476,7 +506,7 @@ impl Assent {
         };
         let event = AuditEvent::FactorRefused {
             user_id: user.id.to_string(),
-            factor: factor.to_owned(),
+            factor: factor.as_str().to_owned(),
             reason: reason.to_owned(),
         };
         if let Err(e) = self.store.append_audit(self.audit(by.actor(), event)).await {
@@ -484,7 +514,7 @@ impl Assent {
         }
         match self.locked_until(&user.id, factor).await {
             Ok(Some(until)) => {
-                let name = if factor == TOTP {
+                let name = if factor == Factor::Totp {
                     "authenticator app (TOTP)"
                 } else {
                     "recovery code"
@@ -541,8 +571,8 @@ impl Assent {
     }
 }
 
-fn not_enrolled(user: &User, factor: &str) -> CoreError {
-    let what = if factor == TOTP {
+fn not_enrolled(user: &User, factor: Factor) -> CoreError {
+    let what = if factor == Factor::Totp {
         "TOTP"
     } else {
         "unused recovery codes"

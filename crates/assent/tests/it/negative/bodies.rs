@@ -1,4 +1,4 @@
-//! Refused bodies: malformed, too large, and the other input every endpoint checks.
+//! Refused input: malformed or oversized bodies, unknown users, users without a device, missing or wrong API keys.
 
 use super::*;
 

@@ -141,7 +141,7 @@ impl Assent {
     /// The refusal for a suspended user, naming the factors that still work.
     async fn suspended(&self, suspension: &Suspension) -> CoreError {
         let fallback_factors = match self.fallback_factors(&suspension.user_id).await {
-            Ok(factors) => factors,
+            Ok(factors) => factors.iter().map(|f| f.as_str().to_owned()).collect(),
             Err(e) => {
                 tracing::error!(error = %e, "fallback factors unknown");
                 Vec::new()

@@ -168,7 +168,9 @@ pub(crate) async fn regenerate_recovery_codes(
 ) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.assent.device_recovery_codes(&device).await?),
+        Json(RecoveryCodes {
+            codes: state.assent.device_recovery_codes(&device).await?,
+        }),
     ))
 }
 

@@ -5,8 +5,11 @@ use crate::error::ApiError;
 use crate::extract::{AdminAuth, ApiJson, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
+use assent_core::clock::rfc3339;
+use assent_core::factors::{FactorSummary, TotpChoice};
 use assent_proto::api::{
-    CodeVerified, EnrollTotp, RecoveryCodes, TotpEnrolled, UserFactors, VerifyCode,
+    CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodes, RecoveryFactor,
+    TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -23,11 +26,25 @@ pub(crate) async fn enroll_totp(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<EnrollTotp>,
 ) -> Result<(StatusCode, Json<TotpEnrolled>), ApiError> {
+    let choice = TotpChoice {
+        algorithm: request.algorithm,
+        digits: request.digits,
+        period: request.period,
+    };
     let enrolled = state
         .assent
-        .enroll_totp(&Principal::App(app), &username, &request)
+        .enroll_totp(&Principal::App(app), &username, &choice)
         .await?;
-    Ok((StatusCode::CREATED, Json(enrolled)))
+    Ok((
+        StatusCode::CREATED,
+        Json(TotpEnrolled {
+            otpauth_uri: enrolled.otpauth_uri,
+            qr_svg: enrolled.qr_svg,
+            algorithm: enrolled.algorithm,
+            digits: enrolled.digits,
+            period: enrolled.period,
+        }),
+    ))
 }
 
 /// Check a TOTP code: one step of clock drift either way, each code once, attempts limited
@@ -40,12 +57,14 @@ pub(crate) async fn verify_totp(
     AppAuth(app): AppAuth,
     ApiJson(request): ApiJson<VerifyCode>,
 ) -> Result<Json<CodeVerified>, ApiError> {
-    Ok(Json(
-        state
-            .assent
-            .verify_totp(&Principal::App(app), &request)
-            .await?,
-    ))
+    state
+        .assent
+        .verify_totp(&Principal::App(app), &request.user, &request.code)
+        .await?;
+    Ok(Json(CodeVerified {
+        valid: true,
+        remaining: None,
+    }))
 }
 
 /// Check and consume a recovery code; the answer says how many are left.
@@ -57,12 +76,14 @@ pub(crate) async fn verify_recovery_code(
     AppAuth(app): AppAuth,
     ApiJson(request): ApiJson<VerifyCode>,
 ) -> Result<Json<CodeVerified>, ApiError> {
-    Ok(Json(
-        state
-            .assent
-            .verify_recovery_code(&Principal::App(app), &request)
-            .await?,
-    ))
+    let remaining = state
+        .assent
+        .verify_recovery_code(&Principal::App(app), &request.user, &request.code)
+        .await?;
+    Ok(Json(CodeVerified {
+        valid: true,
+        remaining: Some(remaining),
+    }))
 }
 
 /// Generate a user's first set of recovery codes, shown once. Only for a user without a device
@@ -80,7 +101,7 @@ pub(crate) async fn recovery_codes(
         .assent
         .recovery_codes_for(&Principal::App(app), &username)
         .await?;
-    Ok((StatusCode::CREATED, Json(codes)))
+    Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
 }
 
 /// What the user can use right now: push devices and whether push is suspended, TOTP,
@@ -93,7 +114,9 @@ pub(crate) async fn factors(
     AppAuth(_app): AppAuth,
     Path(username): Path<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
-    Ok(Json(state.assent.user_factors(&username).await?))
+    Ok(Json(user_factors(
+        state.assent.user_factors(&username).await?,
+    )))
 }
 
 /// Generate a new set of recovery codes for a user, as an admin (for example after a lost
@@ -107,7 +130,7 @@ pub(crate) async fn admin_recovery_codes(
     Path(username): Path<String>,
 ) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
     let codes = state.assent.recovery_codes_for(&admin, &username).await?;
-    Ok((StatusCode::CREATED, Json(codes)))
+    Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
 }
 
 /// A user's factors, for an admin.
@@ -119,7 +142,9 @@ pub(crate) async fn admin_factors(
     AdminAuth(_admin): AdminAuth,
     Path(username): Path<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
-    Ok(Json(state.assent.user_factors(&username).await?))
+    Ok(Json(user_factors(
+        state.assent.user_factors(&username).await?,
+    )))
 }
 
 /// Remove a user's TOTP factor (a lost authenticator app), so a new one can be enrolled.
@@ -133,4 +158,40 @@ pub(crate) async fn remove_totp(
 ) -> Result<StatusCode, ApiError> {
     state.assent.remove_totp(&admin, &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The v1 body of a user's factors.
+fn user_factors(summary: FactorSummary) -> UserFactors {
+    UserFactors {
+        user: summary.user.username.to_string(),
+        available: summary
+            .available
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
+        push: PushFactor {
+            available: summary.push_available,
+            devices: summary
+                .devices
+                .into_iter()
+                .map(|d| FactorDevice {
+                    id: d.id.to_string(),
+                    name: d.name,
+                    platform: d.platform,
+                    state: d.state,
+                    last_seen_at: d.last_seen_at.map(rfc3339),
+                })
+                .collect(),
+            suspended: summary.suspended_until.is_some(),
+            suspended_until: summary.suspended_until.map(rfc3339),
+        },
+        totp: TotpFactor {
+            enrolled: summary.totp_enrolled,
+            locked_until: summary.totp_locked_until.map(rfc3339),
+        },
+        recovery_codes: RecoveryFactor {
+            remaining: summary.recovery_codes_left,
+            locked_until: summary.recovery_locked_until.map(rfc3339),
+        },
+    }
 }

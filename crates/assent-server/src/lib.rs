@@ -15,5 +15,5 @@ mod serve;
 
 pub use config::Config;
 pub use error::ApiError;
-pub use http::openapi;
+pub use http::{audit_report, openapi};
 pub use run::{RunningServer, Server, StartError};

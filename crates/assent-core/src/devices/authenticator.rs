@@ -8,9 +8,17 @@ use crate::model::{Alert, Device, Passkey, PushSubscription};
 use crate::notifier::Topic;
 use crate::service::{Assent, AuthenticatedDevice};
 use assent_proto::ProblemCode;
-use assent_proto::api::{PushSubscriptionBody, RegisterPasskey};
 use assent_proto::jose::b64_decode;
 use assent_proto::webauthn::p256_point_from_spki;
+
+/// A Web Push subscription as a browser hands it over (RFC 8030 endpoint, RFC 8291 keys, both
+/// base64url), checked by [`Assent::subscribe_push`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushEndpoint {
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
 
 /// Most alerts returned at once.
 const ALERT_PAGE: u32 = 50;
@@ -79,29 +87,29 @@ impl Assent {
     pub async fn register_passkey(
         &self,
         device: &AuthenticatedDevice,
-        body: &RegisterPasskey,
+        credential_id: &str,
+        public_key: &str,
     ) -> Result<(), CoreError> {
         let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
-        let credential = b64_decode(&body.credential_id)
-            .map_err(|_| invalid("credential_id is not base64url"))?;
+        let credential =
+            b64_decode(credential_id).map_err(|_| invalid("credential_id is not base64url"))?;
         if credential.is_empty() || credential.len() > 1023 {
             return Err(invalid("credential_id is 1 to 1023 bytes"));
         }
-        let spki =
-            b64_decode(&body.public_key).map_err(|_| invalid("public_key is not base64url"))?;
+        let spki = b64_decode(public_key).map_err(|_| invalid("public_key is not base64url"))?;
         let point = p256_point_from_spki(&spki).ok_or_else(|| {
             invalid("public_key must be a P-256 SubjectPublicKeyInfo (ES256 passkey)")
         })?;
         let device_id = device.device().id.clone();
         let passkey = Passkey {
             device_id: device_id.clone(),
-            credential_id: body.credential_id.clone(),
+            credential_id: credential_id.to_owned(),
             public_key: point,
             created_at: self.now(),
         };
         let event = AuditEvent::PasskeyRegistered {
             device_id: device_id.to_string(),
-            credential_id: body.credential_id.clone(),
+            credential_id: credential_id.to_owned(),
         };
         self.store
             .set_passkey(&passkey, self.audit(Actor::Device(device_id), event))
@@ -125,15 +133,15 @@ impl Assent {
     pub async fn subscribe_push(
         &self,
         device: &AuthenticatedDevice,
-        body: &PushSubscriptionBody,
+        subscription: &PushEndpoint,
     ) -> Result<(), CoreError> {
         let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
-        let endpoint = url_is_https_or_local(&body.endpoint)
+        let endpoint = url_is_https_or_local(&subscription.endpoint)
             .ok_or_else(|| invalid("endpoint must be an https URL"))?;
-        let p256dh =
-            b64_decode(&body.keys.p256dh).map_err(|_| invalid("keys.p256dh is not base64url"))?;
+        let p256dh = b64_decode(&subscription.p256dh)
+            .map_err(|_| invalid("keys.p256dh is not base64url"))?;
         let auth =
-            b64_decode(&body.keys.auth).map_err(|_| invalid("keys.auth is not base64url"))?;
+            b64_decode(&subscription.auth).map_err(|_| invalid("keys.auth is not base64url"))?;
         if p256dh.len() != 65 || p256dh[0] != 4 || auth.len() != 16 {
             return Err(invalid(
                 "keys.p256dh is a 65-byte P-256 point and keys.auth 16 bytes (RFC 8291)",
@@ -143,8 +151,8 @@ impl Assent {
         let subscription = PushSubscription {
             device_id: device_id.clone(),
             endpoint,
-            p256dh: body.keys.p256dh.clone(),
-            auth: body.keys.auth.clone(),
+            p256dh: subscription.p256dh.clone(),
+            auth: subscription.auth.clone(),
             created_at: self.now(),
         };
         let event = AuditEvent::PushSubscribed {

@@ -2,16 +2,38 @@
 
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
-use crate::ids::{DeviceId, EnrollmentId};
+use crate::ids::{DeviceId, EnrollmentId, Username};
 use crate::model::{Device, Enrollment};
 use crate::secrets;
 use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::{Activation, DeviceEnrolled, DeviceState, EnrollmentCreated};
+use assent_proto::api::{Activation, DeviceState};
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{ENROLLMENT_TYP, EnrollmentProof, REGISTRATION_TYP, Registration};
 use time::OffsetDateTime;
+
+/// A one-time enrollment link just issued; its code is inside the link, shown this once and
+/// stored hashed.
+#[derive(Debug, Clone)]
+pub struct EnrollmentIssued {
+    pub link: String,
+    /// The link as a QR code (SVG).
+    pub qr_svg: String,
+    pub expires_at: OffsetDateTime,
+    pub activation: Activation,
+}
+
+/// A device just enrolled, with the server-signed registration it keeps.
+#[derive(Debug, Clone)]
+pub struct EnrolledDevice {
+    pub device: Device,
+    pub username: Username,
+    /// The registration JWS, signed with the server key the link's fingerprint names.
+    pub registration: String,
+    /// While the device waits for activation: the code to show on its screen.
+    pub activation_code: Option<String>,
+}
 
 impl Assent {
     /// Creates a one-time enrollment for a user and returns its link; the code is stored hashed.
@@ -24,7 +46,7 @@ impl Assent {
         by: &Principal,
         username: &str,
         recovery_code: Option<&str>,
-    ) -> Result<EnrollmentCreated, CoreError> {
+    ) -> Result<EnrollmentIssued, CoreError> {
         let user = self.user_named(username).await?;
         let activation = self.activation_for(by, &user, recovery_code).await?;
         if let Principal::App(app) = by {
@@ -51,17 +73,17 @@ impl Assent {
             fingerprint: self.kid.clone(),
         };
         let link = link.to_link();
-        Ok(EnrollmentCreated {
+        Ok(EnrollmentIssued {
             qr_svg: crate::factors::otp::qr_svg(&link)?,
             link,
-            expires_at: crate::clock::rfc3339(enrollment.expires_at),
+            expires_at: enrollment.expires_at,
             activation,
         })
     }
 
     /// Registers a device from its enrollment proof: a JWS over the code, signed by the key being
     /// registered, with that key in the header.
-    pub async fn enroll_device(&self, proof: &str) -> Result<DeviceEnrolled, CoreError> {
+    pub async fn enroll_device(&self, proof: &str) -> Result<EnrolledDevice, CoreError> {
         let invalid =
             |detail: &str| CoreError::rejected(ProblemCode::InvalidSignature, detail.to_owned());
         let parsed = Parsed::parse(proof)
@@ -188,11 +210,10 @@ impl Assent {
         let registration =
             self.key
                 .sign(REGISTRATION_TYP, Some(&self.kid), false, &registration)?;
-        Ok(DeviceEnrolled {
-            device_id: device.id.to_string(),
-            user: user.username.to_string(),
+        Ok(EnrolledDevice {
+            device,
+            username: user.username,
             registration,
-            state,
             activation_code,
         })
     }

@@ -10,7 +10,7 @@ use crate::model::{Device, EndReason, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
 use crate::service::{Assent, AuthenticatedDevice, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::{ActivateDevice, Activation, DeviceState};
+use assent_proto::api::{Activation, DeviceState};
 use assent_proto::statement::Decision;
 
 pub(crate) fn activation_context(device: &DeviceId) -> String {
@@ -73,7 +73,8 @@ impl Assent {
         &self,
         device: &AuthenticatedDevice,
         id: &str,
-        body: &ActivateDevice,
+        decision: Decision,
+        code: Option<&str>,
     ) -> Result<Option<Device>, CoreError> {
         let target = self.sibling(device, id).await?;
         if target.state != DeviceState::PendingActivation {
@@ -94,10 +95,10 @@ impl Assent {
                 "the new device waited too long and was removed; enroll it again",
             ));
         }
-        match body.decision {
+        match decision {
             Decision::Approve => {}
             Decision::Deny | Decision::Fraud => {
-                let reason = if body.decision == Decision::Deny {
+                let reason = if decision == Decision::Deny {
                     "denied"
                 } else {
                     "fraud"
@@ -111,7 +112,7 @@ impl Assent {
                 return Ok(None);
             }
         }
-        let code = body.code.as_deref().ok_or_else(|| {
+        let code = code.ok_or_else(|| {
             CoreError::rejected(
                 ProblemCode::CodeRequired,
                 "approving a new device needs the code it shows",

@@ -4,6 +4,10 @@
 
 pub mod auth;
 mod authenticator;
+
+pub use authenticator::PushEndpoint;
 mod enrollment;
+
+pub use enrollment::{EnrolledDevice, EnrollmentIssued};
 pub mod events;
 pub mod lifecycle;

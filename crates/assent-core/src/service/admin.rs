@@ -7,11 +7,18 @@ use crate::ids::{AppId, DeviceId, UserId, Username};
 use crate::model::{ApiKeyRecord, App, Device, KeyRole, User};
 use crate::secrets;
 use assent_proto::ProblemCode;
-use assent_proto::api::{AppCreated, DeviceState};
+use assent_proto::api::DeviceState;
+
+/// An application just created, with its API key: shown this once, stored hashed.
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    pub app: App,
+    pub api_key: String,
+}
 
 impl Assent {
     /// Creates a relying party and its API key; the key's secret is returned once.
-    pub async fn create_app(&self, by: &Principal, name: &str) -> Result<AppCreated, CoreError> {
+    pub async fn create_app(&self, by: &Principal, name: &str) -> Result<NewApp, CoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(CoreError::rejected(
@@ -46,9 +53,8 @@ impl Assent {
                 ),
                 other => other.into(),
             })?;
-        Ok(AppCreated {
-            app_id: app.id.to_string(),
-            name: app.name,
+        Ok(NewApp {
+            app,
             api_key: key.token,
         })
     }

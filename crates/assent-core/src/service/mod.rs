@@ -2,6 +2,8 @@
 //! key. HTTP handlers call exactly one of these and map the result.
 
 mod admin;
+
+pub use admin::NewApp;
 pub(crate) mod records;
 
 pub use crate::devices::auth::{AuthenticatedDevice, UnspentProof};

@@ -7,6 +7,7 @@ mod web;
 
 pub(crate) use v1::problem::problem_response;
 pub(crate) use v1::render::webhook_data;
+pub use v1::render::audit_report;
 use v1::{admin, device, factors, rp};
 
 use crate::error::ApiError;

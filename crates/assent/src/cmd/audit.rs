@@ -6,6 +6,7 @@ use crate::cli::AuditCommand;
 use crate::output;
 use assent_core::audit::check::verify_chain;
 use assent_proto::api::AuditReport;
+use assent_server::audit_report;
 use assent_store_postgres::PostgresStore;
 use assent_store_sqlite::SqliteStore;
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ pub async fn run(command: AuditCommand) -> CmdResult {
             return Err("--database takes a postgres:// URL".into());
         }
         let store = PostgresStore::connect(&url).await?;
-        let report = verify_chain(&store).await?;
+        let report = audit_report(verify_chain(&store).await?);
         store.close().await;
         return Ok(print_report(&report, json));
     }
@@ -31,7 +32,7 @@ pub async fn run(command: AuditCommand) -> CmdResult {
     }
     // Read-only: the check runs beside a server that owns the database.
     let store = SqliteStore::open_read_only(&path)?;
-    let report = verify_chain(&store).await?;
+    let report = audit_report(verify_chain(&store).await?);
     Ok(print_report(&report, json))
 }
 

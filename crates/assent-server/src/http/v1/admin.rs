@@ -1,6 +1,6 @@
 //! The admin API, driven by `assent admin`.
 
-use super::render::device_view;
+use super::render::{self, device_view};
 use crate::error::ApiError;
 use crate::extract::{AdminAuth, ApiJson};
 use crate::http::AppState;
@@ -25,7 +25,14 @@ pub(crate) async fn create_app(
 ) -> Result<(StatusCode, Json<AppCreated>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.assent.create_app(&admin, &request.name).await?),
+        Json({
+            let created = state.assent.create_app(&admin, &request.name).await?;
+            AppCreated {
+                app_id: created.app.id.to_string(),
+                name: created.app.name,
+                api_key: created.api_key,
+            }
+        }),
     ))
 }
 
@@ -80,7 +87,10 @@ pub(crate) async fn create_enrollment(
         .assent
         .create_enrollment(&admin, &request.user, request.recovery_code.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((
+        StatusCode::CREATED,
+        Json(render::enrollment_created(created)),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -135,7 +145,9 @@ pub(crate) async fn verify_audit(
     State(state): State<AppState>,
     _admin: AdminAuth,
 ) -> Result<Json<AuditReport>, ApiError> {
-    Ok(Json(state.assent.verify_audit().await?))
+    Ok(Json(render::audit_report(
+        state.assent.verify_audit().await?,
+    )))
 }
 
 /// Configure an application's webhook; the signing secret is in the answer, once.

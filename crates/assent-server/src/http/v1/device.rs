@@ -1,11 +1,12 @@
 //! The device API: enroll, see requests with their full context, answer with a signed statement.
 
-use super::render::{device_approval_of, device_view};
+use super::render::{self, device_approval_of, device_view};
 use super::sse;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use crate::http::AppState;
 use assent_core::clock::rfc3339;
+use assent_core::devices::PushEndpoint;
 use assent_core::service::AuthenticatedDevice;
 use assent_proto::api::{
     ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
@@ -27,7 +28,9 @@ pub(crate) async fn enroll(
 ) -> Result<(StatusCode, Json<DeviceEnrolled>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.assent.enroll_device(&request.proof).await?),
+        Json(render::device_enrolled(
+            state.assent.enroll_device(&request.proof).await?,
+        )),
     ))
 }
 
@@ -138,7 +141,7 @@ pub(crate) async fn activate_device(
     Ok(
         match state
             .assent
-            .decide_activation(&device, &id, &request)
+            .decide_activation(&device, &id, request.decision, request.code.as_deref())
             .await?
         {
             Some(activated) => Json(device_view(&activated, &user)).into_response(),
@@ -231,7 +234,10 @@ pub(crate) async fn register_passkey(
     DeviceAuth(device): DeviceAuth,
     ApiJson(request): ApiJson<RegisterPasskey>,
 ) -> Result<StatusCode, ApiError> {
-    state.assent.register_passkey(&device, &request).await?;
+    state
+        .assent
+        .register_passkey(&device, &request.credential_id, &request.public_key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -265,6 +271,11 @@ pub(crate) async fn push_subscription(
     DeviceAuth(device): DeviceAuth,
     ApiJson(request): ApiJson<PushSubscriptionBody>,
 ) -> Result<StatusCode, ApiError> {
-    state.assent.subscribe_push(&device, &request).await?;
+    let subscription = PushEndpoint {
+        endpoint: request.endpoint,
+        p256dh: request.keys.p256dh,
+        auth: request.keys.auth,
+    };
+    state.assent.subscribe_push(&device, &subscription).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,6 @@ pub(crate) mod admin;
 pub(crate) mod device;
 pub(crate) mod factors;
 pub(crate) mod problem;
-pub(crate) mod render;
+pub mod render;
 pub(crate) mod rp;
 mod sse;

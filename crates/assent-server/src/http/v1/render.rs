@@ -5,14 +5,16 @@ use crate::error::ApiError;
 use assent_core::approvals::{
     ApprovalForApp, ApprovalForDevice, AuthorizationDetails, BindingMessage, Lifetime, NewApproval,
 };
+use assent_core::audit::check::ChainReport;
 use assent_core::clock::rfc3339;
+use assent_core::devices::{EnrolledDevice, EnrollmentIssued};
 use assent_core::ids::Username;
 use assent_core::model::{Approval, Device};
 use assent_core::risk::RiskAssessment;
 use assent_core::{Assent, Settings};
 use assent_proto::api::{
-    AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, CreateApproval,
-    DeviceApproval, DeviceView, RiskReasonView, RiskView,
+    AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, AuditReport, CreateApproval,
+    DeviceApproval, DeviceEnrolled, DeviceView, EnrollmentCreated, RiskReasonView, RiskView,
 };
 
 /// `POST /v1/approvals` as the core's command, each part parsed in the order the checks are
@@ -125,6 +127,39 @@ pub(crate) async fn device_approval_of(
     approval: Approval,
 ) -> Result<DeviceApproval, ApiError> {
     Ok(device_approval(assent.for_device(approval).await?))
+}
+
+/// The answer to creating an enrollment link.
+pub(crate) fn enrollment_created(issued: EnrollmentIssued) -> EnrollmentCreated {
+    EnrollmentCreated {
+        link: issued.link,
+        expires_at: rfc3339(issued.expires_at),
+        activation: issued.activation,
+        qr_svg: issued.qr_svg,
+    }
+}
+
+/// The answer to a device's enrollment.
+pub(crate) fn device_enrolled(enrolled: EnrolledDevice) -> DeviceEnrolled {
+    DeviceEnrolled {
+        device_id: enrolled.device.id.to_string(),
+        user: enrolled.username.to_string(),
+        registration: enrolled.registration,
+        state: enrolled.device.state,
+        activation_code: enrolled.activation_code,
+    }
+}
+
+/// The answer to `POST /v1/admin/audit/verify`.
+pub fn audit_report(report: ChainReport) -> AuditReport {
+    AuditReport {
+        intact: report.intact,
+        rows: report.rows,
+        head_seq: report.head_seq,
+        head_hash: report.head_hash,
+        first_bad_seq: report.first_bad_seq,
+        problem: report.problem,
+    }
 }
 
 /// The wire form of a risk assessment.

@@ -123,7 +123,10 @@ pub(crate) async fn create_enrollment(
             request.recovery_code.as_deref(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((
+        StatusCode::CREATED,
+        Json(render::enrollment_created(created)),
+    ))
 }
 
 #[cfg(test)]

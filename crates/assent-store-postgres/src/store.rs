@@ -4,6 +4,7 @@
 use crate::connect::{self, MAX_CONNECTIONS};
 use crate::migrate::migrate;
 use crate::ops;
+use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
@@ -11,7 +12,10 @@ use assent_core::model::{
     Enrollment, Outcome, Passkey, PastApproval, ProofUse, PushSubscription, RecoveryCode,
     Suspension, TotpSecret, User, Webhook, WebhookProgress,
 };
-use assent_core::{Store, StoreError};
+use assent_core::store::{
+    AlertStore, ApprovalStore, AuditStore, DeviceStore, EnrollmentStore, FactorStore,
+    IdentityStore, SignalStore, WebhookStore,
+};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use time::OffsetDateTime;
@@ -62,7 +66,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl IdentityStore for PostgresStore {
     async fn insert_api_key(
         &self,
         key: &ApiKeyRecord,
@@ -107,7 +111,10 @@ impl Store for PostgresStore {
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         ops::identity::list_users(&self.pool).await
     }
+}
 
+#[async_trait]
+impl EnrollmentStore for PostgresStore {
     async fn insert_enrollment(
         &self,
         enrollment: &Enrollment,
@@ -128,7 +135,10 @@ impl Store for PostgresStore {
     ) -> Result<bool, StoreError> {
         ops::devices::complete_enrollment(&self.pool, enrollment, device, &audit).await
     }
+}
 
+#[async_trait]
+impl DeviceStore for PostgresStore {
     async fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
         ops::devices::device(&self.pool, id).await
     }
@@ -222,7 +232,21 @@ impl Store for PostgresStore {
     ) -> Result<Option<PushSubscription>, StoreError> {
         ops::devices::push_subscription(&self.pool, device).await
     }
+}
 
+#[async_trait]
+impl AlertStore for PostgresStore {
+    async fn insert_alert(&self, alert: &Alert) -> Result<(), StoreError> {
+        ops::signals::insert_alert(&self.pool, alert).await
+    }
+
+    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        ops::signals::alerts_for_user(&self.pool, user, limit).await
+    }
+}
+
+#[async_trait]
+impl FactorStore for PostgresStore {
     async fn insert_totp(
         &self,
         totp: &TotpSecret,
@@ -295,7 +319,10 @@ impl Store for PostgresStore {
     async fn clear_attempts(&self, user: &UserId, factor: &str) -> Result<(), StoreError> {
         ops::factors::clear_attempts(&self.pool, user, factor).await
     }
+}
 
+#[async_trait]
+impl SignalStore for PostgresStore {
     async fn prompts_since(&self, user: &UserId, since: OffsetDateTime) -> Result<u64, StoreError> {
         ops::signals::prompts_since(&self.pool, user, since).await
     }
@@ -347,7 +374,10 @@ impl Store for PostgresStore {
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         ops::approvals::first_delivery_at(&self.pool, approval).await
     }
+}
 
+#[async_trait]
+impl WebhookStore for PostgresStore {
     async fn set_webhook(&self, webhook: &Webhook, audit: PendingAudit) -> Result<(), StoreError> {
         ops::signals::set_webhook(&self.pool, webhook, &audit).await
     }
@@ -367,15 +397,10 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         ops::signals::set_webhook_progress(&self.pool, app, progress).await
     }
+}
 
-    async fn insert_alert(&self, alert: &Alert) -> Result<(), StoreError> {
-        ops::signals::insert_alert(&self.pool, alert).await
-    }
-
-    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError> {
-        ops::signals::alerts_for_user(&self.pool, user, limit).await
-    }
-
+#[async_trait]
+impl ApprovalStore for PostgresStore {
     async fn insert_approval(
         &self,
         approval: &Approval,
@@ -436,7 +461,10 @@ impl Store for PostgresStore {
         )
         .await
     }
+}
 
+#[async_trait]
+impl AuditStore for PostgresStore {
     async fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         ops::approvals::audit_page(&self.pool, after, limit).await
     }

@@ -5,6 +5,7 @@ use crate::memo::Memo;
 use crate::owner;
 use crate::rows::{self, to_json};
 use crate::writer::Writer;
+use assent_core::StoreError;
 use assent_core::audit::{GENESIS_HASH, PendingAudit};
 use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
@@ -14,7 +15,10 @@ use assent_core::model::{
     PushSubscription, RecoveryCode, Suspension, TotpSecret, User, Webhook, WebhookProgress,
     origin_of,
 };
-use assent_core::{Store, StoreError};
+use assent_core::store::{
+    AlertStore, ApprovalStore, AuditStore, DeviceStore, EnrollmentStore, FactorStore,
+    IdentityStore, SignalStore, WebhookStore,
+};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -409,7 +413,7 @@ fn insert_key(conn: &Connection, key: &ApiKeyRecord) -> Result<(), StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl IdentityStore for SqliteStore {
     async fn insert_api_key(
         &self,
         key: &ApiKeyRecord,
@@ -502,7 +506,10 @@ impl Store for SqliteStore {
         self.read_heavy(move |c| c.prepare_cached(&sql)?.query_map([], rows::user)?.collect())
             .await
     }
+}
 
+#[async_trait]
+impl EnrollmentStore for SqliteStore {
     async fn insert_enrollment(
         &self,
         e: &Enrollment,
@@ -586,7 +593,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl DeviceStore for SqliteStore {
     async fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
         let remembered = self.memo.device(id);
         self.device_where("id", id.to_string(), remembered).await
@@ -648,6 +658,28 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn consume_proof(
+        &self,
+        jkt: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (jkt, jti) = (jkt.to_owned(), jti.to_owned());
+        self.write(move |c| insert_proof_id(c, &jkt, &jti, expires_at))
+            .await
+    }
+
+    async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM proof_ids WHERE expires_at < ?1")
+                .and_then(|mut s| s.execute([to_millis(now)]))
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn touch_device(&self, id: &DeviceId, at: OffsetDateTime) -> Result<(), StoreError> {
         let id = id.clone();
         self.write_device(id.clone(), move |c| touch(c, &id, at).map(drop))
@@ -667,23 +699,6 @@ impl Store for SqliteStore {
                 [id.as_str()],
                 &audit,
             )
-        })
-        .await
-    }
-
-    async fn pending_devices_created_before(
-        &self,
-        before: OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<Device>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM devices WHERE state = 'active' AND activation_pending = 1 AND created_at < ?1 ORDER BY created_at LIMIT ?2",
-            rows::DEVICE_COLUMNS
-        );
-        self.read_heavy(move |c| {
-            c.prepare_cached(&sql)?
-                .query_map(params![to_millis(before), limit], rows::device)?
-                .collect()
         })
         .await
     }
@@ -721,6 +736,129 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn pending_devices_created_before(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Device>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM devices WHERE state = 'active' AND activation_pending = 1 AND created_at < ?1 ORDER BY created_at LIMIT ?2",
+            rows::DEVICE_COLUMNS
+        );
+        self.read_heavy(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![to_millis(before), limit], rows::device)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn rename_device(
+        &self,
+        id: &DeviceId,
+        name: &str,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let (id, name) = (id.clone(), name.to_owned());
+        self.write_device(id.clone(), move |c| {
+            c.prepare_cached("UPDATE devices SET name = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id.as_str(), name]))
+                .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn set_passkey(&self, p: &Passkey, audit: PendingAudit) -> Result<(), StoreError> {
+        let p = p.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO passkeys (device_id, credential_id, public_key, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device_id) DO UPDATE SET credential_id = excluded.credential_id,
+                    public_key = excluded.public_key, created_at = excluded.created_at",
+            )
+            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.credential_id, p.public_key, to_millis(p.created_at)]))
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM passkeys WHERE device_id = ?1",
+            rows::PASSKEY_COLUMNS
+        );
+        self.one(sql, device.to_string(), rows::passkey).await
+    }
+
+    async fn set_push_subscription(
+        &self,
+        p: &PushSubscription,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let p = p.clone();
+        // The device's `web_push` is read from its subscription.
+        self.write_device(p.device_id.clone(), move |c| {
+            c.prepare_cached(
+                "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
+                    auth = excluded.auth, created_at = excluded.created_at",
+            )
+            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.endpoint, p.p256dh, p.auth, to_millis(p.created_at)]))
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn push_subscription(
+        &self,
+        device: &DeviceId,
+    ) -> Result<Option<PushSubscription>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM push_subscriptions WHERE device_id = ?1",
+            rows::PUSH_COLUMNS
+        );
+        self.one(sql, device.to_string(), rows::push_subscription)
+            .await
+    }
+}
+
+#[async_trait]
+impl AlertStore for SqliteStore {
+    async fn insert_alert(&self, a: &Alert) -> Result<(), StoreError> {
+        let a = a.clone();
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO alerts (id, user_id, kind, message, created_at, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .and_then(|mut s| {
+                    s.execute(params![a.id.as_str(), a.user_id.as_str(), a.kind, a.message, to_millis(a.created_at),
+                        a.device_id.as_ref().map(DeviceId::as_str)
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM alerts WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+            rows::ALERT_COLUMNS
+        );
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![user, limit], rows::alert)?
+                .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl FactorStore for SqliteStore {
     async fn insert_totp(&self, t: &TotpSecret, audit: PendingAudit) -> Result<bool, StoreError> {
         let t = t.clone();
         self.write(move |c| {
@@ -912,100 +1050,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn consume_proof(
-        &self,
-        jkt: &str,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let (jkt, jti) = (jkt.to_owned(), jti.to_owned());
-        self.write(move |c| insert_proof_id(c, &jkt, &jti, expires_at))
-            .await
-    }
-
-    async fn purge_proofs(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.write(move |c| {
-            let n = c
-                .prepare_cached("DELETE FROM proof_ids WHERE expires_at < ?1")
-                .and_then(|mut s| s.execute([to_millis(now)]))
-                .map_err(backend)?;
-            Ok(n as u64)
-        })
-        .await
-    }
-
-    async fn rename_device(
-        &self,
-        id: &DeviceId,
-        name: &str,
-        audit: PendingAudit,
-    ) -> Result<(), StoreError> {
-        let (id, name) = (id.clone(), name.to_owned());
-        self.write_device(id.clone(), move |c| {
-            c.prepare_cached("UPDATE devices SET name = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![id.as_str(), name]))
-                .map_err(backend)?;
-            append_audit(c, &audit)
-        })
-        .await
-    }
-
-    async fn set_passkey(&self, p: &Passkey, audit: PendingAudit) -> Result<(), StoreError> {
-        let p = p.clone();
-        self.write(move |c| {
-            c.prepare_cached(
-                "INSERT INTO passkeys (device_id, credential_id, public_key, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device_id) DO UPDATE SET credential_id = excluded.credential_id,
-                    public_key = excluded.public_key, created_at = excluded.created_at",
-            )
-            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.credential_id, p.public_key, to_millis(p.created_at)]))
-            .map_err(backend)?;
-            append_audit(c, &audit)
-        })
-        .await
-    }
-
-    async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM passkeys WHERE device_id = ?1",
-            rows::PASSKEY_COLUMNS
-        );
-        self.one(sql, device.to_string(), rows::passkey).await
-    }
-
-    async fn set_push_subscription(
-        &self,
-        p: &PushSubscription,
-        audit: PendingAudit,
-    ) -> Result<(), StoreError> {
-        let p = p.clone();
-        // The device's `web_push` is read from its subscription.
-        self.write_device(p.device_id.clone(), move |c| {
-            c.prepare_cached(
-                "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
-                    auth = excluded.auth, created_at = excluded.created_at",
-            )
-            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.endpoint, p.p256dh, p.auth, to_millis(p.created_at)]))
-            .map_err(backend)?;
-            append_audit(c, &audit)
-        })
-        .await
-    }
-
-    async fn push_subscription(
-        &self,
-        device: &DeviceId,
-    ) -> Result<Option<PushSubscription>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM push_subscriptions WHERE device_id = ?1",
-            rows::PUSH_COLUMNS
-        );
-        self.one(sql, device.to_string(), rows::push_subscription)
-            .await
-    }
-
+#[async_trait]
+impl SignalStore for SqliteStore {
     async fn prompts_since(&self, user: &UserId, since: OffsetDateTime) -> Result<u64, StoreError> {
         let user = user.to_string();
         let count: i64 = self
@@ -1119,7 +1167,10 @@ impl Store for SqliteStore {
             .await?;
         Ok(at.map(assent_core::clock::from_millis))
     }
+}
 
+#[async_trait]
+impl WebhookStore for SqliteStore {
     async fn set_webhook(&self, w: &Webhook, audit: PendingAudit) -> Result<(), StoreError> {
         let w = w.clone();
         let events = to_json(&w.events)?;
@@ -1201,36 +1252,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn insert_alert(&self, a: &Alert) -> Result<(), StoreError> {
-        let a = a.clone();
-        self.write(move |c| {
-            c.prepare_cached("INSERT INTO alerts (id, user_id, kind, message, created_at, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .and_then(|mut s| {
-                    s.execute(params![a.id.as_str(), a.user_id.as_str(), a.kind, a.message, to_millis(a.created_at),
-                        a.device_id.as_ref().map(DeviceId::as_str)
-                    ])
-                })
-                .map_err(backend)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn alerts_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Alert>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM alerts WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
-            rows::ALERT_COLUMNS
-        );
-        let user = user.to_string();
-        self.read(move |c| {
-            c.prepare_cached(&sql)?
-                .query_map(params![user, limit], rows::alert)?
-                .collect()
-        })
-        .await
-    }
-
+#[async_trait]
+impl ApprovalStore for SqliteStore {
     async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
         let a = a.clone();
         let details = to_json(&a.authorization_details)?;
@@ -1406,7 +1431,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AuditStore for SqliteStore {
     async fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         let sql = format!(
             "SELECT {} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",

@@ -9,6 +9,7 @@ pub mod jose;
 pub mod problem;
 pub mod receipt;
 pub mod statement;
+pub mod states;
 pub mod webauthn;
 
 pub use problem::ProblemCode;

@@ -7,7 +7,7 @@ use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, Enrollment, KeyRole, Passkey,
     PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
 };
-use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
 
 fn corrupt(what: &str) -> rusqlite::Error {

@@ -5,7 +5,7 @@ use crate::support::{app, approval, audit, audit_rows, device, event, now, outco
 use assent_core::Store;
 use assent_core::ids::{ApprovalId, DeviceId};
 use assent_core::model::{DeliveryChannel, ProofUse};
-use assent_proto::api::ApprovalState;
+use assent_proto::states::ApprovalState;
 use std::sync::Arc;
 use time::Duration;
 

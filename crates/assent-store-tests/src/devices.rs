@@ -6,7 +6,7 @@ use crate::support::{app, approval, audit, audit_rows, device, event, now, pendi
 use assent_core::Store;
 use assent_core::ids::{AlertId, DeviceId};
 use assent_core::model::{Alert, DeliveryChannel, LAST_SEEN_RESOLUTION, Passkey, PushSubscription};
-use assent_proto::api::DeviceState;
+use assent_proto::states::DeviceState;
 use std::sync::Arc;
 use time::Duration;
 

@@ -4,8 +4,8 @@ use crate::support::{audit, event, now, user};
 use assent_core::Store;
 use assent_core::ids::{DeviceId, EnrollmentId};
 use assent_core::model::{Device, Enrollment};
-use assent_proto::api::{Activation, DeviceState};
 use assent_proto::jose::SigningKey;
+use assent_proto::states::{Activation, DeviceState};
 use std::sync::Arc;
 use time::Duration;
 

@@ -9,7 +9,7 @@ use assent_core::audit::AuditEvent;
 use assent_core::ids::{DeviceId, EnrollmentId};
 use assent_core::model::{DeliveryChannel, Device, Enrollment, RecoveryCode, TotpSecret};
 use assent_core::service::audit_check::verify_chain;
-use assent_proto::api::{Activation, ApprovalState};
+use assent_proto::states::{Activation, ApprovalState};
 use std::sync::Arc;
 use time::Duration;
 

@@ -5,7 +5,7 @@ use assent_core::Store;
 use assent_core::model::{
     Approval, DeliveryChannel, Outcome, PastApproval, Suspension, Webhook, WebhookProgress,
 };
-use assent_proto::api::ApprovalState;
+use assent_proto::states::ApprovalState;
 use std::sync::Arc;
 use time::Duration;
 

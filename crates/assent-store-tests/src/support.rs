@@ -7,8 +7,8 @@ use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{ApiKeyRecord, App, Approval, Device, Enrollment, KeyRole, Outcome, User};
-use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use assent_proto::jose::SigningKey;
+use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 

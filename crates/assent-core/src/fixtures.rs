@@ -3,7 +3,8 @@
 
 use crate::ids::{AppId, ApprovalId, DeviceId, UserId};
 use crate::model::{Approval, Outcome};
-use assent_proto::api::{ApprovalKind, ApprovalState, RequestContext};
+use assent_proto::context::RequestContext;
+use assent_proto::states::{ApprovalKind, ApprovalState};
 use serde_json::Value;
 use time::OffsetDateTime;
 

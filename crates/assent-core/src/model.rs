@@ -1,8 +1,9 @@
 //! The records Assent keeps. Plain data: the rules that change them live in [`crate::service`].
 
 use crate::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
-use assent_proto::api::{ApprovalKind, ApprovalState, DeviceState, RequestContext};
+use assent_proto::context::RequestContext;
 use assent_proto::jose::Jwk;
+use assent_proto::states::{ApprovalKind, ApprovalState, DeviceState};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -56,7 +57,7 @@ pub struct Enrollment {
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
     /// Whether the device it creates is active at once or waits for another device's approval.
-    pub activation: assent_proto::api::Activation,
+    pub activation: assent_proto::states::Activation,
 }
 
 /// An enrolled device and its public key.
@@ -495,7 +496,7 @@ mod tests {
         counts("rule", &|a, t| a.policy_rule = Some(t));
         counts("user agent", &|a, t| a.context.user_agent = Some(t));
         counts("place", &|a, t| {
-            a.context.geo = Some(assent_proto::api::Geo {
+            a.context.geo = Some(assent_proto::context::Geo {
                 city: Some(t),
                 ..Default::default()
             })

@@ -4,11 +4,13 @@
 
 pub mod api;
 pub mod canonical;
+pub mod context;
 pub mod enrollment_link;
 pub mod jose;
 pub mod problem;
 pub mod receipt;
 pub mod statement;
+pub mod states;
 pub mod webauthn;
 
 pub use problem::ProblemCode;

@@ -10,7 +10,7 @@ use assent_core::model::{
     Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension, SuspensionReason,
     TotpSecret, User, Webhook, WebhookProgress, origin_of,
 };
-use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;

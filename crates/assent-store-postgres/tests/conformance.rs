@@ -1,29 +1,25 @@
-//! The PostgreSQL store against the shared store contract, each check in a fresh schema.
+//! The PostgreSQL store against the shared store contract: one test per check, each in a fresh
+//! schema.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use assent_store_postgres::PostgresStore;
+use assent_store_tests::Check;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_store_passes_the_store_contract() {
-    let mut failed = Vec::new();
-    for (name, check) in assent_store_tests::CHECKS {
-        println!("check {name}");
-        let outcome = common::in_fresh_schema(|options| async move {
-            let store = PostgresStore::connect_with(options).await.unwrap();
-            check(Arc::new(store.clone())).await;
-            let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
-        })
-        .await;
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    assert!(failed.is_empty(), "checks failed: {failed:?}");
+/// Runs `check` on a store in a schema of its own, dropped afterwards.
+async fn in_fresh_schema(check: Check) {
+    common::with_fresh_schema(|options| async move {
+        let store = PostgresStore::connect_with(options).await.unwrap();
+        check(Arc::new(store.clone())).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
+    })
+    .await;
 }
+
+assent_store_tests::store_contract!(in_fresh_schema);
 
 /// A connection failure names what failed, never the password in the URL.
 #[tokio::test]

@@ -11,7 +11,7 @@ use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AppId, ApprovalId, EnrollmentId, UserId, Username};
 use assent_core::model::{Admission, ApiKeyRecord, App, Approval, KeyRole, Outcome, User};
 use assent_core::{Store, StoreError};
-use assent_proto::api::{ApprovalKind, ApprovalState};
+use assent_proto::states::{ApprovalKind, ApprovalState};
 use assent_store_postgres::{PgConnectOptions, PostgresStore};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -211,8 +211,8 @@ async fn appends_across_nodes_form_one_chain(options: PgConnectOptions) {
 /// node (a taken username) leaves the chain as it was.
 async fn enrollment_across_nodes_is_single_use(options: PgConnectOptions) {
     use assent_core::model::{Device, Enrollment};
-    use assent_proto::api::{Activation, DeviceState};
     use assent_proto::jose::SigningKey;
+    use assent_proto::states::{Activation, DeviceState};
     let nodes = nodes(&options, 2).await;
     let (user, _) = user_and_app(&nodes[0]).await;
     let enrollment = Enrollment {

@@ -127,7 +127,7 @@ mod tests {
 
         let (state, decided_at, origin): (String, i64, String) = conn
             .query_row(
-                crate::store::REQUEST_HISTORY,
+                crate::store::signals::REQUEST_HISTORY,
                 rusqlite::params!["usr_1", 0, 10],
                 |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?)),
             )

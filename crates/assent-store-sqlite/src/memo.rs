@@ -127,8 +127,8 @@ impl Memo {
 mod tests {
     use super::*;
     use assent_core::fixtures::transfer;
-    use assent_proto::api::DeviceState;
     use assent_proto::jose::SigningKey;
+    use assent_proto::states::DeviceState;
     use time::OffsetDateTime;
 
     fn phone() -> Device {

@@ -3,10 +3,9 @@
 //! user's past requests pile up, so the plans themselves are checked.
 
 use crate::connection::{migrate, open};
-use crate::store::{
-    DELETE_DEVICE_DELIVERIES, LAST_APPROVED_AT, PROMPTS_SINCE, REQUEST_HISTORY,
-    pending_for_user_sql,
-};
+use crate::store::approvals::pending_for_user_sql;
+use crate::store::devices::DELETE_DEVICE_DELIVERIES;
+use crate::store::signals::{LAST_APPROVED_AT, PROMPTS_SINCE, REQUEST_HISTORY};
 
 /// `EXPLAIN QUERY PLAN` of `sql` on a freshly migrated database, its steps joined by `; `.
 fn plan(sql: &str) -> String {

@@ -7,7 +7,7 @@ use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
     Passkey, PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
 };
-use assent_proto::api::{Activation, ApprovalKind, ApprovalState, DeviceState};
+use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
 
 pub(crate) fn corrupt(what: &str) -> rusqlite::Error {

@@ -2,7 +2,7 @@
 //! lock taken, reads work, every write is refused, and a newer schema is refused as on opening.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use assent_core::Store;
+use assent_core::store::{DeviceStore, IdentityStore};
 use assent_store_sqlite::SqliteStore;
 
 #[tokio::test]

@@ -11,9 +11,9 @@ use crate::model::{Approval, Device, EndReason, SuspensionReason};
 use crate::secrets;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
-use assent_proto::api::ApprovalState;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{DECISION_TYP, Decision, DecisionStatement, ReceiptUserVerification};
+use assent_proto::states::ApprovalState;
 use assent_proto::webauthn::{self, Assertion};
 
 /// A device's answer that was accepted: the request as it ended, and what the device said.

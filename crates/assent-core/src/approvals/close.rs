@@ -9,8 +9,8 @@ use crate::model::{App, Approval, Device, EndReason, Outcome};
 use crate::notifier::Topic;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
-use assent_proto::api::ApprovalState;
 use assent_proto::statement::{RECEIPT_TYP, Receipt, ReceiptDevice, ReceiptUserVerification};
+use assent_proto::states::ApprovalState;
 
 impl Assent {
     /// Cancels a pending request on behalf of its application.

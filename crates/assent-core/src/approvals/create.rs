@@ -11,9 +11,9 @@ use crate::risk::policy::OutcomeKind;
 use crate::secrets;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
-use assent_proto::api::{ApprovalState, DeviceState};
 use assent_proto::jose::random_token;
 use assent_proto::statement::details_hash;
+use assent_proto::states::{ApprovalState, DeviceState};
 
 impl Assent {
     /// Creates an approval request for one of the application's users and returns it as it is

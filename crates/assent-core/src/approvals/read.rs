@@ -8,7 +8,7 @@ use crate::ids::ApprovalId;
 use crate::model::{App, Approval, DeliveryChannel, Device};
 use crate::service::{Assent, AuthenticatedDevice, UnspentProof};
 use assent_proto::ProblemCode;
-use assent_proto::api::{ApprovalState, DeviceState};
+use assent_proto::states::{ApprovalState, DeviceState};
 use time::Duration;
 
 pub(crate) fn not_found() -> CoreError {

@@ -5,8 +5,8 @@ use crate::error::CoreError;
 use crate::ids::Username;
 use crate::service::Settings;
 use assent_proto::ProblemCode;
-use assent_proto::api::ApprovalKind;
-use assent_proto::api::RequestContext;
+use assent_proto::context::RequestContext;
+use assent_proto::states::ApprovalKind;
 use serde_json::Value;
 use time::Duration;
 

@@ -9,7 +9,7 @@ use crate::ids::ApprovalId;
 use crate::model::{App, Approval};
 use crate::notifier::{Subscription, Topic};
 use crate::service::Assent;
-use assent_proto::api::ApprovalState;
+use assent_proto::states::ApprovalState;
 use time::{Duration, OffsetDateTime};
 
 /// A relying party's watch on one of its requests. It holds only what waiting needs (a hundred

@@ -4,9 +4,9 @@ use crate::error::CoreError;
 use crate::model::{Device, ProofUse};
 use crate::service::Assent;
 use assent_proto::ProblemCode;
-use assent_proto::api::DeviceState;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{DEVICE_PROOF_TYP, DeviceProof};
+use assent_proto::states::DeviceState;
 
 /// The one endpoint a device waiting for activation may call: its own state.
 pub const SELF_PATH: &str = "/v1/device/me";

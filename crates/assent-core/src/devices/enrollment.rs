@@ -7,10 +7,10 @@ use crate::model::{Device, Enrollment};
 use crate::secrets;
 use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::{Activation, DeviceState};
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{ENROLLMENT_TYP, EnrollmentProof, REGISTRATION_TYP, Registration};
+use assent_proto::states::{Activation, DeviceState};
 use time::OffsetDateTime;
 
 /// A one-time enrollment link just issued; its code is inside the link, shown this once and

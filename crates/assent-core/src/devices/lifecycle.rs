@@ -10,8 +10,8 @@ use crate::model::{Device, EndReason, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
 use crate::service::{Assent, AuthenticatedDevice, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::{Activation, DeviceState};
 use assent_proto::statement::Decision;
+use assent_proto::states::{Activation, DeviceState};
 
 pub(crate) fn activation_context(device: &DeviceId) -> String {
     format!("activation-code:{device}")

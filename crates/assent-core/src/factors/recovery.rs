@@ -9,7 +9,7 @@ use crate::error::CoreError;
 use crate::model::{RecoveryCode, User};
 use crate::service::{Assent, AuthenticatedDevice, Principal};
 use assent_proto::ProblemCode;
-use assent_proto::api::DeviceState;
+use assent_proto::states::DeviceState;
 
 impl Assent {
     /// A new set of recovery codes for a user, replacing every earlier code; shown once.

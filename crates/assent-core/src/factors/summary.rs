@@ -6,7 +6,7 @@ use crate::error::CoreError;
 use crate::ids::UserId;
 use crate::model::{Device, User};
 use crate::service::Assent;
-use assent_proto::api::DeviceState;
+use assent_proto::states::DeviceState;
 use time::OffsetDateTime;
 
 /// The factors of one user as they stand now.

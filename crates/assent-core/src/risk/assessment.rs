@@ -9,7 +9,7 @@ use crate::risk::{
     Origin, PastRequest, RiskAssessment, RiskInput, RiskSettings, assess, network_of,
 };
 use crate::service::Assent;
-use assent_proto::api::RequestContext;
+use assent_proto::context::RequestContext;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -206,7 +206,7 @@ impl Assent {
         };
         let risk = assess(&input, &settings);
         let count = |state| history.iter().filter(|p| p.state == state).count();
-        use assent_proto::api::ApprovalState::{Approved, Denied, Fraud};
+        use assent_proto::states::ApprovalState::{Approved, Denied, Fraud};
         let facts = json!({
             "request": {
                 "kind": request.kind.as_str(),

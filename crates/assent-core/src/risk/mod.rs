@@ -8,7 +8,8 @@ pub mod fatigue;
 pub mod geoip;
 pub mod policy;
 
-use assent_proto::api::{ApprovalState, Geo};
+use assent_proto::context::Geo;
+use assent_proto::states::ApprovalState;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};

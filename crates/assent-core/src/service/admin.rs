@@ -7,7 +7,7 @@ use crate::ids::{AppId, DeviceId, UserId, Username};
 use crate::model::{ApiKeyRecord, App, Device, KeyRole, User};
 use crate::secrets;
 use assent_proto::ProblemCode;
-use assent_proto::api::DeviceState;
+use assent_proto::states::DeviceState;
 
 /// An application just created, with its API key: shown this once, stored hashed.
 #[derive(Debug, Clone)]

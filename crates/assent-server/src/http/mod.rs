@@ -6,8 +6,8 @@ mod v1;
 mod web;
 
 pub(crate) use v1::problem::problem_response;
-pub(crate) use v1::render::webhook_data;
 pub use v1::render::audit_report;
+pub(crate) use v1::render::webhook_data;
 use v1::{admin, device, factors, rp};
 
 use crate::error::ApiError;

@@ -1,174 +1,18 @@
-//! Approval requests, their deliveries, and reading and appending the audit log.
+//! Approval requests: creation, reads, the conditional final write, and deliveries.
 
 use super::devices::{proof_id, touch};
 use super::{begin, commit_audited, run, settle, write_audited};
 use crate::error::backend;
-use crate::rows::{self, approval_columns, audit_columns, to_json};
+use crate::rows::{self, approval_columns, to_json};
+use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
-use assent_core::clock::{from_millis, to_millis};
+use assent_core::clock::to_millis;
 use assent_core::ids::{ApprovalId, DeviceId, UserId};
-use assent_core::model::{Approval, AuditRecord, DeliveryChannel, EndReason, Outcome, ProofUse};
-use sqlx::postgres::PgPool;
+use assent_core::model::{Approval, DeliveryChannel, EndReason, Outcome, ProofUse};
+use assent_core::store::ApprovalStore;
+use async_trait::async_trait;
 use time::OffsetDateTime;
-
-pub(crate) async fn insert_approval(
-    pool: &PgPool,
-    a: &Approval,
-    audit: &PendingAudit,
-) -> Result<(), StoreError> {
-    let insert = sqlx::query(
-        "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
-            context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
-            policy_rule)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(a.id.to_string())
-    .bind(a.app_id.to_string())
-    .bind(a.user_id.to_string())
-    .bind(a.kind.as_str())
-    .bind(a.binding_message.clone())
-    .bind(to_json(&a.authorization_details)?)
-    .bind(to_json(&a.context)?)
-    .bind(a.nonce.clone())
-    .bind(a.display_code.clone())
-    .bind(a.state.as_str())
-    .bind(to_millis(a.created_at))
-    .bind(to_millis(a.expires_at))
-    .bind(a.user_verification)
-    .bind(to_json(&a.risk)?)
-    .bind(a.policy_rule.clone());
-    write_audited(pool, vec![insert], audit).await
-}
-
-pub(crate) async fn approval(
-    pool: &PgPool,
-    id: &ApprovalId,
-) -> Result<Option<Approval>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        approval_columns!(),
-        " FROM approvals WHERE id = $1"
-    ))
-    .bind(id.as_str())
-    .try_map(rows::approval)
-    .fetch_optional(pool)
-    .await
-    .map_err(backend)
-}
-
-pub(crate) async fn pending_for_user(
-    pool: &PgPool,
-    user: &UserId,
-    now: OffsetDateTime,
-) -> Result<Vec<Approval>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        approval_columns!(),
-        " FROM approvals WHERE user_id = $1 AND state = 'pending' AND expires_at > $2
-          ORDER BY created_at, id"
-    ))
-    .bind(user.as_str())
-    .bind(to_millis(now))
-    .try_map(rows::approval)
-    .fetch_all(pool)
-    .await
-    .map_err(backend)
-}
-
-pub(crate) async fn due_for_expiry(
-    pool: &PgPool,
-    now: OffsetDateTime,
-    limit: u32,
-) -> Result<Vec<Approval>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        approval_columns!(),
-        " FROM approvals WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
-    ))
-    .bind(to_millis(now))
-    .bind(i64::from(limit))
-    .try_map(rows::approval)
-    .fetch_all(pool)
-    .await
-    .map_err(backend)
-}
-
-/// The final state is written by one conditional update: an answer, a cancel and the expiry
-/// racing on different nodes all try it, the row lock orders them, and every one after the
-/// first finds the state no longer `pending` and changes nothing.
-pub(crate) async fn finalize(
-    pool: &PgPool,
-    id: &ApprovalId,
-    o: &Outcome,
-    audit: &PendingAudit,
-) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    let update = sqlx::query(
-        "UPDATE approvals SET state = $2, reason = $3, decided_at = $4, device_id = $5,
-            statement = $6, receipt = $7
-         WHERE id = $1 AND state = 'pending'",
-    )
-    .bind(id.to_string())
-    .bind(o.state.as_str())
-    .bind(o.reason.map(EndReason::as_str))
-    .bind(to_millis(o.decided_at))
-    .bind(o.device_id.as_ref().map(DeviceId::to_string))
-    .bind(o.statement.clone())
-    .bind(o.receipt.clone());
-    let changed = run(&mut tx, update).await? == 1;
-    if changed && let Some(device) = &o.device_id {
-        // An answer is the device proving itself: it was seen.
-        run(&mut tx, touch(device, o.decided_at)).await?;
-    }
-    settle(tx, changed, audit).await
-}
-
-/// The delivery row's primary key decides "first time" (`ON CONFLICT DO NOTHING`): of two
-/// nodes recording the same delivery, one inserts and audits, the other waits for it and
-/// inserts nothing.
-pub(crate) async fn record_delivery(
-    pool: &PgPool,
-    approval: &ApprovalId,
-    device: &DeviceId,
-    channel: DeliveryChannel,
-    audit: &PendingAudit,
-) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    let inserted = run(&mut tx, delivery(approval, device, channel, audit)).await? == 1;
-    settle(tx, inserted, audit).await
-}
-
-/// The proof id and the delivery in one transaction; `None`, with nothing written, for a
-/// proof id already used.
-pub(crate) async fn record_delivery_with_proof(
-    pool: &PgPool,
-    proof: &ProofUse,
-    approval: &ApprovalId,
-    device: &DeviceId,
-    channel: DeliveryChannel,
-    audit: &PendingAudit,
-) -> Result<Option<bool>, StoreError> {
-    let mut tx = begin(pool).await?;
-    if run(
-        &mut tx,
-        proof_id(&proof.jkt, &proof.jti, proof.forget_after),
-    )
-    .await?
-        != 1
-    {
-        tx.rollback().await.map_err(backend)?;
-        return Ok(None);
-    }
-    let inserted = run(&mut tx, delivery(approval, device, channel, audit)).await? == 1;
-    if inserted {
-        commit_audited(tx, audit).await?;
-    } else {
-        // Not the first delivery, but the proof id is recorded all the same.
-        tx.commit().await.map_err(backend)?;
-    }
-    Ok(Some(inserted))
-}
 
 /// Records a delivery unless this device already had it by this channel.
 fn delivery(
@@ -187,46 +31,156 @@ fn delivery(
     .bind(to_millis(audit.at))
 }
 
-pub(crate) async fn first_delivery_at(
-    pool: &PgPool,
-    approval: &ApprovalId,
-) -> Result<Option<OffsetDateTime>, StoreError> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(at) FROM deliveries WHERE approval_id = $1")
-            .bind(approval.as_str())
-            .fetch_one(pool)
-            .await
-            .map_err(backend)?;
-    Ok(at.map(from_millis))
-}
+#[async_trait]
+impl ApprovalStore for PostgresStore {
+    async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
+                context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
+                policy_rule)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.app_id.to_string())
+        .bind(a.user_id.to_string())
+        .bind(a.kind.as_str())
+        .bind(a.binding_message.clone())
+        .bind(to_json(&a.authorization_details)?)
+        .bind(to_json(&a.context)?)
+        .bind(a.nonce.clone())
+        .bind(a.display_code.clone())
+        .bind(a.state.as_str())
+        .bind(to_millis(a.created_at))
+        .bind(to_millis(a.expires_at))
+        .bind(a.user_verification)
+        .bind(to_json(&a.risk)?)
+        .bind(a.policy_rule.clone());
+        write_audited(&self.pool, vec![insert], &audit).await
+    }
 
-pub(crate) async fn audit_page(
-    pool: &PgPool,
-    after: u64,
-    limit: u32,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        audit_columns!(),
-        " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
-    ))
-    .bind(i64::try_from(after).unwrap_or(i64::MAX))
-    .bind(i64::from(limit))
-    .try_map(rows::audit)
-    .fetch_all(pool)
-    .await
-    .map_err(backend)
-}
-
-/// `None` for an empty chain, as SQLite answers before its first append.
-pub(crate) async fn audit_head(pool: &PgPool) -> Result<Option<u64>, StoreError> {
-    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
-        .fetch_optional(pool)
+    async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE id = $1"
+        ))
+        .bind(id.as_str())
+        .try_map(rows::approval)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
-    Ok(seq.filter(|s| *s > 0).and_then(|s| u64::try_from(s).ok()))
-}
+        .map_err(backend)
+    }
 
-pub(crate) async fn append_audit(pool: &PgPool, audit: &PendingAudit) -> Result<(), StoreError> {
-    commit_audited(begin(pool).await?, audit).await
+    async fn pending_for_user(
+        &self,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Approval>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE user_id = $1 AND state = 'pending' AND expires_at > $2
+              ORDER BY created_at, id"
+        ))
+        .bind(user.as_str())
+        .bind(to_millis(now))
+        .try_map(rows::approval)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn due_for_expiry(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        ))
+        .bind(to_millis(now))
+        .bind(i64::from(limit))
+        .try_map(rows::approval)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    /// The final state is written by one conditional update: an answer, a cancel and the expiry
+    /// racing on different nodes all try it, the row lock orders them, and every one after the
+    /// first finds the state no longer `pending` and changes nothing.
+    async fn finalize(
+        &self,
+        id: &ApprovalId,
+        o: &Outcome,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = begin(&self.pool).await?;
+        let update = sqlx::query(
+            "UPDATE approvals SET state = $2, reason = $3, decided_at = $4, device_id = $5,
+                statement = $6, receipt = $7
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id.to_string())
+        .bind(o.state.as_str())
+        .bind(o.reason.map(EndReason::as_str))
+        .bind(to_millis(o.decided_at))
+        .bind(o.device_id.as_ref().map(DeviceId::to_string))
+        .bind(o.statement.clone())
+        .bind(o.receipt.clone());
+        let changed = run(&mut tx, update).await? == 1;
+        if changed && let Some(device) = &o.device_id {
+            // An answer is the device proving itself: it was seen.
+            run(&mut tx, touch(device, o.decided_at)).await?;
+        }
+        settle(tx, changed, &audit).await
+    }
+
+    /// The delivery row's primary key decides "first time" (`ON CONFLICT DO NOTHING`): of two
+    /// nodes recording the same delivery, one inserts and audits, the other waits for it and
+    /// inserts nothing.
+    async fn record_delivery(
+        &self,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = begin(&self.pool).await?;
+        let inserted = run(&mut tx, delivery(approval, device, channel, &audit)).await? == 1;
+        settle(tx, inserted, &audit).await
+    }
+
+    /// The proof id and the delivery in one transaction; `None`, with nothing written, for a
+    /// proof id already used.
+    async fn record_delivery_with_proof(
+        &self,
+        proof: &ProofUse,
+        approval: &ApprovalId,
+        device: &DeviceId,
+        channel: DeliveryChannel,
+        audit: PendingAudit,
+    ) -> Result<Option<bool>, StoreError> {
+        let mut tx = begin(&self.pool).await?;
+        if run(
+            &mut tx,
+            proof_id(&proof.jkt, &proof.jti, proof.forget_after),
+        )
+        .await?
+            != 1
+        {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        }
+        let inserted = run(&mut tx, delivery(approval, device, channel, &audit)).await? == 1;
+        if inserted {
+            commit_audited(tx, &audit).await?;
+        } else {
+            // Not the first delivery, but the proof id is recorded all the same.
+            tx.commit().await.map_err(backend)?;
+        }
+        Ok(Some(inserted))
+    }
 }

@@ -1,17 +1,20 @@
-//! The store's operations, grouped by what they keep. Each is a free function over the pool so
-//! that `store.rs` stays a plain map from the [`Store`](assent_core::Store) trait onto them.
+//! The store's operations: one file per capability of the port, each implementing its trait for
+//! [`PostgresStore`](crate::store::PostgresStore), and the transaction helpers they share.
 //!
 //! Reads and unaudited single-statement writes run on the pool directly (one round trip, in
 //! autocommit). Every write that is audited runs in a transaction that ends with the audit
 //! append (which takes the chain lock, see [`crate::audit`]) and the commit.
 
-pub(crate) mod approvals;
-pub(crate) mod devices;
-pub(crate) mod factors;
-pub(crate) mod identity;
-pub(crate) mod signals;
+mod alerts;
+mod approvals;
+mod audit;
+mod devices;
+mod enrollments;
+mod factors;
+mod identity;
+mod signals;
+mod webhooks;
 
-use crate::audit;
 use crate::error::backend;
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
@@ -27,7 +30,7 @@ pub(crate) async fn begin(pool: &PgPool) -> Result<Tx, StoreError> {
 
 /// Appends the audit row (taking the chain lock) and commits.
 pub(crate) async fn commit_audited(mut tx: Tx, audit: &PendingAudit) -> Result<(), StoreError> {
-    audit::append(&mut tx, audit).await?;
+    crate::audit::append(&mut tx, audit).await?;
     tx.commit().await.map_err(backend)
 }
 

@@ -1,7 +1,7 @@
 //! In-process wake-ups: one watch channel per topic that has subscribers, dropped with its last
 //! subscriber so idle topics cost nothing.
 
-use assent_core::notifier::{Notifier, Subscription, Topic};
+use super::{Notifier, Subscription, Topic};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -83,7 +83,7 @@ impl Notifier for LocalNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use assent_core::ids::UserId;
+    use crate::ids::UserId;
     use std::time::Duration;
 
     #[tokio::test]

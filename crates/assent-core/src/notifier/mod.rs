@@ -2,8 +2,12 @@
 //! carries no data: the waiter re-reads the store, which stays the only source of truth. That is
 //! what lets a PostgreSQL LISTEN/NOTIFY notifier carry the same signal between nodes.
 
+mod local;
+
 use crate::ids::{ApprovalId, UserId};
 use tokio::sync::watch;
+
+pub use local::LocalNotifier;
 
 /// What a waiter waits on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,0 +1,58 @@
+//! The storage port: small traits by capability, implemented by the SQLite and PostgreSQL
+//! adapters and checked by one shared behavioural suite. Every write that changes security state
+//! takes the audit event to append in the same transaction. [`Store`] is all of them together,
+//! what the service holds as `Arc<dyn Store>`.
+
+mod alerts;
+mod approvals;
+mod audit;
+mod devices;
+mod enrollments;
+mod factors;
+mod identity;
+mod signals;
+mod webhooks;
+
+pub use alerts::AlertStore;
+pub use approvals::ApprovalStore;
+pub use audit::AuditStore;
+pub use devices::DeviceStore;
+pub use enrollments::EnrollmentStore;
+pub use factors::FactorStore;
+pub use identity::IdentityStore;
+pub use signals::SignalStore;
+pub use webhooks::WebhookStore;
+
+/// Everything Assent persists: every capability, implemented for any type that implements them
+/// all.
+pub trait Store:
+    IdentityStore
+    + EnrollmentStore
+    + DeviceStore
+    + AlertStore
+    + FactorStore
+    + SignalStore
+    + WebhookStore
+    + ApprovalStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: IdentityStore
+        + EnrollmentStore
+        + DeviceStore
+        + AlertStore
+        + FactorStore
+        + SignalStore
+        + WebhookStore
+        + ApprovalStore
+        + AuditStore
+        + Send
+        + Sync
+        + 'static
+{
+}

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_core::model::App;
-use assent_core::service::{AuthenticatedDevice, UnspentProof};
+use assent_core::{AuthenticatedDevice, UnspentProof};
 use assent_proto::ProblemCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -3,8 +3,8 @@
 //! refused with its line and reason, and the running policy stays in force.
 
 use assent_core::Assent;
-use assent_core::risk::assessment::RiskLists;
 use assent_core::risk::geoip::GeoIp;
+use assent_core::risk::lists::RiskLists;
 use assent_core::risk::policy::{DEFAULT_POLICY, Policy};
 use std::path::PathBuf;
 

@@ -3,10 +3,11 @@
 //! its time is up.
 
 use crate::audit::{Actor, AuditEvent, PendingAudit};
+use crate::devices::auth::{AuthenticatedDevice, UnspentProof};
 use crate::error::CoreError;
 use crate::ids::ApprovalId;
 use crate::model::{App, Approval, DeliveryChannel, Device};
-use crate::service::{Assent, AuthenticatedDevice, UnspentProof};
+use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::states::{ApprovalState, DeviceState};
 use time::Duration;

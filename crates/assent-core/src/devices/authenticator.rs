@@ -2,11 +2,12 @@
 //! lost one, register its passkey and its Web Push subscription, read alerts.
 
 use crate::audit::{Actor, AuditEvent};
+use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
 use crate::ids::{AlertId, DeviceId, UserId};
 use crate::model::{Alert, Device, Passkey, PushSubscription};
 use crate::notifier::Topic;
-use crate::service::{Assent, AuthenticatedDevice};
+use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::jose::b64_decode;
 use assent_proto::webauthn::p256_point_from_spki;

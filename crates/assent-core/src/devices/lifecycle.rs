@@ -3,12 +3,13 @@
 //! what revoking a device withdraws.
 
 use crate::audit::{Actor, AuditEvent};
+use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
 use crate::factors::purposes;
 use crate::ids::{DeviceId, UserId};
 use crate::model::{Device, EndReason, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
-use crate::service::{Assent, AuthenticatedDevice, Principal};
+use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::statement::Decision;
 use assent_proto::states::{Activation, DeviceState};

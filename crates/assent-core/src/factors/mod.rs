@@ -12,10 +12,11 @@ pub use totp::{TotpChoice, TotpEnrollment};
 
 use crate::audit::AuditEvent;
 use crate::clock::rfc3339;
+use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
 use crate::ids::UserId;
 use crate::model::{Admission, User};
-use crate::service::{Assent, AuthenticatedDevice, Principal};
+use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use time::OffsetDateTime;
 

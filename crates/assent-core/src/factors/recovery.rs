@@ -5,9 +5,10 @@
 use super::otp;
 use super::{Factor, not_enrolled, purposes};
 use crate::audit::{Actor, AuditEvent};
+use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
 use crate::model::{RecoveryCode, User};
-use crate::service::{Assent, AuthenticatedDevice, Principal};
+use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::states::DeviceState;
 

@@ -4,17 +4,14 @@
 //! usual hours. A request from a new country also alerts the user.
 //!
 //! The pattern detectors (bursts, runs of denials or unanswered prompts) raise one alert per
-//! user and pattern in [`PATTERN_QUIET`]: during a prompt-bombing attack every new request
+//! user and pattern in [`PATTERN_QUIET`](crate::risk::memory::PATTERN_QUIET): during a prompt-bombing attack every new request
 //! matches the pattern again, and an alert for each one would bury the first under copies of it
 //! (and send each to the `alert` webhooks). Every request still records its own risk reasons.
 
 use crate::audit::{Actor, AuditEvent};
-use crate::ids::UserId;
 use crate::model::{Approval, Device};
 use crate::service::Assent;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// Detector names, as they appear in `admin_alert` events.
 pub mod names {
@@ -28,36 +25,6 @@ pub mod names {
 
 /// Farther than this between requester and device, an approval is suspicious.
 const FAR_KM: f64 = 1000.0;
-
-/// After a pattern alert, how long the same pattern for the same user raises no other: the
-/// burst window of the risk engine, so a burst that goes on alerts again every ten minutes.
-pub const PATTERN_QUIET: Duration = Duration::minutes(10);
-
-/// Users remembered; past it the memory starts over empty (at worst one more alert per user).
-const PATTERN_CAPACITY: usize = 16_384;
-
-/// When each user last raised each pattern alert, on this node (with several nodes, a burst
-/// spread over them may alert once per node).
-#[derive(Default)]
-pub(crate) struct PatternAlerts(Mutex<HashMap<(&'static str, UserId), OffsetDateTime>>);
-
-impl PatternAlerts {
-    /// Whether `detector` should alert for `user` at `now`; if so, remembers it.
-    fn due(&self, detector: &'static str, user: &UserId, now: OffsetDateTime) -> bool {
-        let Ok(mut last) = self.0.lock() else {
-            return true;
-        };
-        let key = (detector, user.clone());
-        if last.get(&key).is_some_and(|at| now - *at < PATTERN_QUIET) {
-            return false;
-        }
-        if last.len() >= PATTERN_CAPACITY {
-            last.clear();
-        }
-        last.insert(key, now);
-        true
-    }
-}
 
 impl Assent {
     /// Looks at a request just created (its risk reasons carry the evidence).

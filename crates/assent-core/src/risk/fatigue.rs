@@ -12,39 +12,6 @@ use time::Duration;
 /// The longest a suspension grows to through back-off.
 const MAX_SUSPENSION: Duration = Duration::days(1);
 
-/// Locks of the prompt gate; users share them by hash, so a few unrelated users may wait for one
-/// another's admission (a read or two and one write), never for longer.
-const GATE_SHARDS: usize = 1024;
-
-/// Admits one prompt per user at a time on this node. Admission reads (the suspension, the
-/// budget spent, the pending prompt) and then writes the new request: without the gate, forty
-/// sign-ins sent at once all read the same empty budget and all reached the user's device.
-/// Several nodes on one PostgreSQL database each have their own gate, so a burst spread over
-/// them can pass the budget once per node.
-pub(crate) struct PromptGate {
-    shards: Vec<tokio::sync::Mutex<()>>,
-}
-
-impl Default for PromptGate {
-    fn default() -> Self {
-        PromptGate {
-            shards: (0..GATE_SHARDS)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
-        }
-    }
-}
-
-impl PromptGate {
-    /// Waits for `user`'s turn; the turn lasts as long as the guard.
-    pub(crate) async fn enter(&self, user: &UserId) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(user);
-        let shard = usize::try_from(hash % GATE_SHARDS as u64).unwrap_or(0);
-        self.shards[shard].lock().await
-    }
-}
-
 impl Assent {
     /// Decides whether one more prompt may reach the user. Refuses while push is suspended; spends
     /// the budget and suspends when it runs out (the refused prompt is never sent).

@@ -6,6 +6,8 @@ pub mod assessment;
 pub mod detectors;
 pub mod fatigue;
 pub mod geoip;
+pub mod lists;
+pub mod memory;
 pub mod policy;
 
 use assent_proto::context::Geo;

@@ -6,8 +6,6 @@ mod admin;
 pub use admin::NewApp;
 pub(crate) mod records;
 
-pub use crate::devices::auth::{AuthenticatedDevice, UnspentProof};
-
 use crate::audit::{Actor, AuditEvent, PendingAudit};
 use crate::clock::{Clock, truncate_to_millis};
 use crate::error::CoreError;
@@ -148,7 +146,7 @@ pub struct Assent {
     pub(crate) kid: String,
     pub(crate) data_key: Arc<crate::sealed::DataKey>,
     pub(crate) policy: std::sync::RwLock<Arc<crate::risk::policy::Policy>>,
-    pub(crate) risk_lists: std::sync::RwLock<Arc<crate::risk::assessment::RiskLists>>,
+    pub(crate) risk_lists: std::sync::RwLock<Arc<crate::risk::lists::RiskLists>>,
     pub(crate) geoip: std::sync::RwLock<Option<Arc<crate::risk::geoip::GeoIp>>>,
     pub(crate) settings: Settings,
     /// Bounds the Argon2id work running at once (19 MiB and tens of milliseconds each), so
@@ -157,9 +155,9 @@ pub struct Assent {
     /// API keys, applications and users already read (they never change).
     pub(crate) records: records::Records,
     /// When each user last raised each pattern alert, so one burst raises one alert.
-    pub(crate) pattern_alerts: crate::risk::detectors::PatternAlerts,
+    pub(crate) pattern_alerts: crate::risk::memory::PatternAlerts,
     /// One prompt admission at a time per user.
-    pub(crate) prompt_gate: crate::risk::fatigue::PromptGate,
+    pub(crate) prompt_gate: crate::risk::memory::PromptGate,
 }
 
 impl std::fmt::Debug for Assent {
@@ -193,8 +191,8 @@ impl Assent {
             settings,
             hashing: tokio::sync::Semaphore::new(2),
             records: records::Records::default(),
-            pattern_alerts: crate::risk::detectors::PatternAlerts::default(),
-            prompt_gate: crate::risk::fatigue::PromptGate::default(),
+            pattern_alerts: crate::risk::memory::PatternAlerts::default(),
+            prompt_gate: crate::risk::memory::PromptGate::default(),
         }
     }
 

@@ -5,9 +5,9 @@ use super::sse;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use crate::http::AppState;
+use assent_core::AuthenticatedDevice;
 use assent_core::clock::rfc3339;
 use assent_core::devices::PushEndpoint;
-use assent_core::service::AuthenticatedDevice;
 use assent_proto::api::{
     ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
     DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,

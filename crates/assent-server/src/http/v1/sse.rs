@@ -3,9 +3,9 @@
 
 use super::render;
 use crate::http::AppState;
+use assent_core::AuthenticatedDevice;
 use assent_core::Topic;
 use assent_core::model::{App, Approval};
-use assent_core::service::AuthenticatedDevice;
 use assent_proto::api::StreamEvent;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};

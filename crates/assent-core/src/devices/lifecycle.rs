@@ -5,7 +5,7 @@
 use crate::audit::{Actor, AuditEvent};
 use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
-use crate::factors::purposes;
+use crate::factors::Purpose;
 use crate::ids::{DeviceId, UserId};
 use crate::model::{Device, EndReason, LAST_SEEN_RESOLUTION, User};
 use crate::secrets;
@@ -42,7 +42,7 @@ impl Assent {
         let rules = self.settings.registration;
         match recovery_code {
             Some(code) if rules.recovery_code => {
-                self.consume_recovery_code(user, code, by, purposes::ENROLLMENT)
+                self.consume_recovery_code(user, code, by, Purpose::Enrollment)
                     .await?;
                 Ok(Activation::Immediate)
             }

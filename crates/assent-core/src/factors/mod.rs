@@ -38,10 +38,20 @@ impl Factor {
     }
 }
 
-/// Why a recovery code was spent.
-pub(crate) mod purposes {
-    pub const VERIFY: &str = "verify";
-    pub const ENROLLMENT: &str = "enrollment";
+/// Why a factor was used: to check a relying party's sign-in, or to let a new device in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Verify,
+    Enrollment,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Enrollment => "enrollment",
+        }
+    }
 }
 
 fn totp_context(user: &UserId) -> String {

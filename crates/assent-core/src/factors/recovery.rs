@@ -3,7 +3,7 @@
 //! new device in.
 
 use super::otp;
-use super::{Factor, not_enrolled, purposes};
+use super::{Factor, Purpose, not_enrolled};
 use crate::audit::{Actor, AuditEvent};
 use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
@@ -123,7 +123,7 @@ impl Assent {
         code: &str,
     ) -> Result<u32, CoreError> {
         let user = self.user_named(username).await?;
-        self.consume_recovery_code(&user, code, by, purposes::VERIFY)
+        self.consume_recovery_code(&user, code, by, Purpose::Verify)
             .await
     }
 
@@ -133,7 +133,7 @@ impl Assent {
         user: &User,
         code: &str,
         by: &Principal,
-        purpose: &str,
+        purpose: Purpose,
     ) -> Result<u32, CoreError> {
         let codes = self.store.recovery_codes(&user.id).await?;
         if codes.is_empty() {
@@ -161,7 +161,7 @@ impl Assent {
         let event = AuditEvent::FactorUsed {
             user_id: user.id.to_string(),
             factor: Factor::RecoveryCode.as_str().into(),
-            purpose: purpose.into(),
+            purpose: purpose.as_str().into(),
             counter: u64::from(found.slot),
         };
         if !self

@@ -2,7 +2,7 @@
 //! at rest, shown once), removing it, and checking codes, each step accepted once.
 
 use super::otp::{self, TotpParams};
-use super::{Factor, not_enrolled, purposes, totp_context};
+use super::{Factor, Purpose, not_enrolled, totp_context};
 use crate::audit::AuditEvent;
 use crate::error::CoreError;
 use crate::model::TotpSecret;
@@ -145,7 +145,7 @@ impl Assent {
         let event = AuditEvent::FactorUsed {
             user_id: user.id.to_string(),
             factor: Factor::Totp.as_str().into(),
-            purpose: purposes::VERIFY.into(),
+            purpose: Purpose::Verify.as_str().into(),
             counter: step,
         };
         if !self

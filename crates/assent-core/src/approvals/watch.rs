@@ -16,8 +16,8 @@ use time::{Duration, OffsetDateTime};
 /// thousand may wait at once): the request is re-read on every wake-up, not kept.
 pub struct ApprovalWatch<'a> {
     assent: &'a Assent,
-    app: App,
-    id: String,
+    app: &'a App,
+    id: &'a str,
     subscription: Subscription,
     /// The state last returned, and when the request expires.
     last: Option<(ApprovalState, OffsetDateTime)>,
@@ -26,15 +26,19 @@ pub struct ApprovalWatch<'a> {
 impl Assent {
     /// Starts watching one of the application's requests. Refused as not found, like a read,
     /// when the request is not the application's.
-    pub async fn watch_for_app(&self, app: &App, id: &str) -> Result<ApprovalWatch<'_>, CoreError> {
+    pub async fn watch_for_app<'a>(
+        &'a self,
+        app: &'a App,
+        id: &'a str,
+    ) -> Result<ApprovalWatch<'a>, CoreError> {
         let topic = Topic::Approval(ApprovalId::parse(id).ok_or_else(not_found)?);
         // Subscribing to another application's request reveals nothing: the first read refuses
         // it before anything is returned.
         let subscription = self.notifier.subscribe(&topic);
         Ok(ApprovalWatch {
             assent: self,
-            app: app.clone(),
-            id: id.to_owned(),
+            app,
+            id,
             subscription,
             last: None,
         })
@@ -50,13 +54,19 @@ impl Assent {
         if wait <= Duration::ZERO {
             return self.approval_for_app(app, id).await;
         }
-        let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
         let mut watch = self.watch_for_app(app, id).await?;
+        // The first call reads the request as it is now.
+        if let Some(first) = watch.next_change().await?
+            && first.state.is_final()
+        {
+            return Ok(first);
+        }
+        // The wait starts once the request was found pending, and holds nothing of it.
+        let deadline = tokio::time::Instant::now() + wait.unsigned_abs();
         loop {
             tokio::select! {
                 change = watch.next_change() => match change? {
                     Some(current) if current.state.is_final() => return Ok(current),
-                    // The first read (pending) and nothing else: keep waiting, without it.
                     Some(_) => {}
                     None => return self.approval_for_app(app, id).await,
                 },
@@ -81,7 +91,7 @@ impl ApprovalWatch<'_> {
                     _ = tokio::time::sleep(until_expiry + std::time::Duration::from_millis(5)) => {}
                 }
             }
-            let current = self.assent.approval_for_app(&self.app, &self.id).await?;
+            let current = self.assent.approval_for_app(self.app, self.id).await?;
             let changed = self.last.is_none_or(|(state, _)| state != current.state);
             self.last = Some((current.state, current.expires_at));
             if changed {

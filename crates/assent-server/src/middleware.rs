@@ -1,12 +1,13 @@
 //! Per-request context: an id (returned in `x-request-id`, carried by every log line and problem
-//! document of the request), a deadline, and one access-log line.
+//! document of the request), a deadline, one access-log line, and the problem document of an
+//! error that no protocol surface rendered.
 
 use crate::error::{ApiError, REQUEST_ID};
 use assent_proto::ProblemCode;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
@@ -39,13 +40,16 @@ pub(crate) async fn request_context(
     let started = Instant::now();
     let response = REQUEST_ID
         .scope(id.clone(), async move {
-            match tokio::time::timeout(deadline, next.run(request)).await {
+            let response = match tokio::time::timeout(deadline, next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => {
-                    let timeout = ApiError::new(ProblemCode::Timeout, "the request took too long");
-                    crate::http::problem_response(timeout)
+                    ApiError::new(ProblemCode::Timeout, "the request took too long").into_response()
                 }
-            }
+            };
+            // An error that no protocol surface rendered in its own format (the v1 API's, and
+            // those outside any surface: unknown paths, wrong methods, timeouts) becomes a
+            // problem document here, where the request id is known.
+            crate::http::render_problems(response)
         })
         .instrument(span.clone())
         .await;

@@ -52,7 +52,7 @@ impl Assent {
         wait: Duration,
     ) -> Result<Approval, CoreError> {
         if wait <= Duration::ZERO {
-            return self.approval_for_app(app, id).await;
+            return Box::pin(self.approval_for_app(app, id)).await;
         }
         let mut watch = self.watch_for_app(app, id).await?;
         // The first call reads the request as it is now.
@@ -68,9 +68,9 @@ impl Assent {
                 change = watch.next_change() => match change? {
                     Some(current) if current.state.is_final() => return Ok(current),
                     Some(_) => {}
-                    None => return self.approval_for_app(app, id).await,
+                    None => return Box::pin(self.approval_for_app(app, id)).await,
                 },
-                _ = tokio::time::sleep_until(deadline) => return self.approval_for_app(app, id).await,
+                _ = tokio::time::sleep_until(deadline) => return Box::pin(self.approval_for_app(app, id)).await,
             }
         }
     }
@@ -91,7 +91,9 @@ impl ApprovalWatch<'_> {
                     _ = tokio::time::sleep(until_expiry + std::time::Duration::from_millis(5)) => {}
                 }
             }
-            let current = self.assent.approval_for_app(self.app, self.id).await?;
+            // Boxed: a read's state lives on the heap only while it runs, so a watch that waits
+            // holds a few hundred bytes, not every nested step of a read and an expiry.
+            let current = Box::pin(self.assent.approval_for_app(self.app, self.id)).await?;
             let changed = self.last.is_none_or(|(state, _)| state != current.state);
             self.last = Some((current.state, current.expires_at));
             if changed {

@@ -5,7 +5,7 @@ mod meta;
 mod v1;
 mod web;
 
-pub(crate) use v1::problem::problem_response;
+pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
 use v1::{admin, device, factors, rp};
@@ -141,9 +141,6 @@ pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        // Every route here is the v1 API's or outside any protocol: their errors are problems.
-        // A protocol with another error format renders its own inside its router, first.
-        .layer(axum::middleware::map_response(v1::problem::render_problems))
         .layer(axum::middleware::from_fn_with_state(
             deadlines,
             request_context,

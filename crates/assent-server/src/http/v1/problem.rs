@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 /// Renders the error a handler, an extractor or a fallback left in the response, if any.
-pub(crate) async fn render_problems(mut response: Response) -> Response {
+pub(crate) fn render_problems(mut response: Response) -> Response {
     match response.extensions_mut().remove::<ApiError>() {
         Some(error) => problem_response(error),
         None => response,
@@ -17,7 +17,7 @@ pub(crate) async fn render_problems(mut response: Response) -> Response {
 }
 
 /// One error as a problem document.
-pub(crate) fn problem_response(error: ApiError) -> Response {
+fn problem_response(error: ApiError) -> Response {
     let request_id = current_request_id();
     let status = error.status();
     let code = error.code();

@@ -16,6 +16,8 @@ use assent_proto::api::{
     AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, AuditReport, CreateApproval,
     DeviceApproval, DeviceEnrolled, DeviceView, EnrollmentCreated, RiskReasonView, RiskView,
 };
+use std::future::Future;
+use std::pin::Pin;
 
 /// `POST /v1/approvals` as the core's command, each part parsed in the order the checks are
 /// documented: binding message, details, lifetime, then the user's name.
@@ -81,12 +83,14 @@ pub(crate) fn approval_status(view: &ApprovalForApp) -> ApprovalStatus {
     }
 }
 
-/// [`approval_status`] of a request read just now.
-pub(crate) async fn status_of(
+/// [`approval_status`] of a request read just now. Boxed: a long poll or a stream holds its
+/// future while it waits, and would otherwise reserve room for this step (a request moved
+/// through two calls) all that time.
+pub(crate) fn status_of(
     assent: &Assent,
     approval: Approval,
-) -> Result<ApprovalStatus, ApiError> {
-    Ok(approval_status(&assent.for_app(approval).await?))
+) -> Pin<Box<dyn Future<Output = Result<ApprovalStatus, ApiError>> + Send + '_>> {
+    Box::pin(async move { Ok(approval_status(&assent.for_app(approval).await?)) })
 }
 
 /// The `data` of an `approval.final` webhook event.

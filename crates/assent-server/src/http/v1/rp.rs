@@ -45,7 +45,9 @@ pub(crate) async fn get_approval(
     let wait = parse_wait(query.as_deref(), state.max_wait)?;
     let approval = tokio::select! {
         result = state.assent.wait_for_app(&app, &id, wait) => result?,
-        _ = crate::http::shutting_down(state.shutdown.clone()) => state.assent.approval_for_app(&app, &id).await?,
+        // Boxed like every read on this path: the handler's future lives as long as the wait,
+        // and would otherwise reserve room for a whole read (and expiry) all that time.
+        _ = crate::http::shutting_down(state.shutdown.clone()) => Box::pin(state.assent.approval_for_app(&app, &id)).await?,
     };
     Ok(Json(render::status_of(&state.assent, approval).await?))
 }

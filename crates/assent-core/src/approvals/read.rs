@@ -17,15 +17,19 @@ pub(crate) fn not_found() -> CoreError {
 }
 
 impl Assent {
+    /// Request `id` as stored (or kept in memory), whoever asks; `not_found` if there is none.
+    async fn stored(&self, id: &str) -> Result<Approval, CoreError> {
+        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
+        self.records
+            .approval(self.store.as_ref(), &id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
     /// One of the application's requests, current as of now (expiring it if its time is up).
     /// Another application's request is reported as not found, so ids reveal nothing.
     pub async fn approval_for_app(&self, app: &App, id: &str) -> Result<Approval, CoreError> {
-        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self
-            .records
-            .approval(self.store.as_ref(), &id)
-            .await?
-            .ok_or_else(not_found)?;
+        let approval = self.stored(id).await?;
         if approval.app_id != app.id {
             return Err(not_found());
         }
@@ -91,12 +95,7 @@ impl Assent {
 
     /// Request `id`, current, if it is for `device`'s user.
     async fn approval_of_user(&self, device: &Device, id: &str) -> Result<Approval, CoreError> {
-        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self
-            .records
-            .approval(self.store.as_ref(), &id)
-            .await?
-            .ok_or_else(not_found)?;
+        let approval = self.stored(id).await?;
         if approval.user_id != device.user_id {
             return Err(another_users_request());
         }
@@ -137,12 +136,7 @@ impl Assent {
 
     /// The state of a request, by id, for stream events.
     pub async fn current_state(&self, id: &str) -> Result<ApprovalState, CoreError> {
-        let id = ApprovalId::parse(id).ok_or_else(not_found)?;
-        let approval = self
-            .records
-            .approval(self.store.as_ref(), &id)
-            .await?
-            .ok_or_else(not_found)?;
+        let approval = self.stored(id).await?;
         Ok(self.expire_if_due(approval).await?.state)
     }
 

@@ -1,29 +1,16 @@
 //! Enrollments: a code enrolls one device, once.
 
-use crate::support::{audit, event, now, user};
+use crate::support::{audit, enrollment, event, now, user};
 use assent_core::Store;
-use assent_core::ids::{DeviceId, EnrollmentId};
-use assent_core::model::{Device, Enrollment};
+use assent_core::ids::DeviceId;
+use assent_core::model::Device;
 use assent_proto::jose::SigningKey;
 use assent_proto::states::{Activation, DeviceState};
 use std::sync::Arc;
-use time::Duration;
 
 pub(crate) async fn enrollment_is_single_use(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
-    let enrollment = Enrollment {
-        id: EnrollmentId::generate(),
-        user_id: alice.id.clone(),
-        code_hash: vec![7; 32],
-        created_at: now(),
-        expires_at: now() + Duration::minutes(15),
-        used_at: None,
-        activation: Activation::Immediate,
-    };
-    store
-        .insert_enrollment(&enrollment, audit(event()))
-        .await
-        .unwrap();
+    let enrollment = enrollment(&store, &alice, vec![7; 32], Activation::Immediate).await;
     assert_eq!(
         store.enrollment_by_code_hash(&[7; 32]).await.unwrap(),
         Some(enrollment.clone())

@@ -2,13 +2,13 @@
 //! only-once write has exactly one winner, and the audit chain stays one chain without gaps.
 
 use crate::support::{
-    app, approval, audit, audit_rows, device, event, now, outcome, pending_device, user,
+    app, approval, audit, audit_rows, device, enrollment, event, now, outcome, pending_device, user,
 };
 use assent_core::Store;
 use assent_core::audit::AuditEvent;
 use assent_core::audit::check::verify_chain;
-use assent_core::ids::{DeviceId, EnrollmentId};
-use assent_core::model::{DeliveryChannel, Device, Enrollment, RecoveryCode, TotpSecret};
+use assent_core::ids::DeviceId;
+use assent_core::model::{DeliveryChannel, Device, RecoveryCode, TotpSecret};
 use assent_proto::states::{Activation, ApprovalState};
 use std::sync::Arc;
 use time::Duration;
@@ -118,19 +118,7 @@ pub(crate) async fn concurrent_single_use_writes_have_one_winner(store: Arc<dyn 
     let before = audit_rows(&store).await;
 
     // One enrollment, eight devices trying to complete it.
-    let enrollment = Enrollment {
-        id: EnrollmentId::generate(),
-        user_id: alice.id.clone(),
-        code_hash: vec![5; 32],
-        created_at: now(),
-        expires_at: now() + Duration::minutes(15),
-        used_at: None,
-        activation: Activation::Immediate,
-    };
-    store
-        .insert_enrollment(&enrollment, audit(event()))
-        .await
-        .unwrap();
+    let enrollment = enrollment(&store, &alice, vec![5; 32], Activation::Immediate).await;
     let template = phone.clone();
     let won = winners(8, |i| {
         let (store, id) = (store.clone(), enrollment.id.clone());

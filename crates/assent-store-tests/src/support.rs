@@ -54,21 +54,38 @@ pub(crate) async fn app(store: &Arc<dyn Store>, name: &str) -> App {
     app
 }
 
-pub(crate) async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
-    let key = SigningKey::generate().unwrap();
+/// A fresh enrollment for `user`, valid for 15 minutes, inserted with its audit row.
+pub(crate) async fn enrollment(
+    store: &Arc<dyn Store>,
+    user: &User,
+    code_hash: Vec<u8>,
+    activation: Activation,
+) -> Enrollment {
     let enrollment = Enrollment {
         id: EnrollmentId::generate(),
         user_id: user.id.clone(),
-        code_hash: key.jwk().thumbprint().into_bytes(),
+        code_hash,
         created_at: now(),
         expires_at: now() + Duration::minutes(15),
         used_at: None,
-        activation: Activation::Immediate,
+        activation,
     };
     store
         .insert_enrollment(&enrollment, audit(event()))
         .await
         .unwrap();
+    enrollment
+}
+
+pub(crate) async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
+    let key = SigningKey::generate().unwrap();
+    let enrollment = enrollment(
+        store,
+        user,
+        key.jwk().thumbprint().into_bytes(),
+        Activation::Immediate,
+    )
+    .await;
     let device = Device {
         id: DeviceId::generate(),
         user_id: user.id.clone(),
@@ -94,19 +111,13 @@ pub(crate) async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
 
 pub(crate) async fn pending_device(store: &Arc<dyn Store>, user: &User) -> Device {
     let key = SigningKey::generate().unwrap();
-    let enrollment = Enrollment {
-        id: EnrollmentId::generate(),
-        user_id: user.id.clone(),
-        code_hash: key.jwk().thumbprint().into_bytes(),
-        created_at: now(),
-        expires_at: now() + Duration::minutes(15),
-        used_at: None,
-        activation: Activation::DeviceApproval,
-    };
-    store
-        .insert_enrollment(&enrollment, audit(event()))
-        .await
-        .unwrap();
+    let enrollment = enrollment(
+        store,
+        user,
+        key.jwk().thumbprint().into_bytes(),
+        Activation::DeviceApproval,
+    )
+    .await;
     let stored = store
         .enrollment_by_code_hash(&enrollment.code_hash)
         .await

@@ -1,3 +1,4 @@
-//! Delivery: signed webhooks ([`webhooks`]).
+//! Delivery: signed webhooks ([`webhooks`]) and pushes to devices ([`push`]).
 
+pub mod push;
 pub mod webhooks;

@@ -24,5 +24,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use devices::auth::{AuthenticatedDevice, UnspentProof};
 pub use error::{CoreError, StoreError};
 pub use notifier::{Notifier, Subscription, Topic};
-pub use service::{Assent, Principal, Settings};
+pub use service::{Assent, Principal, PushSettings, Settings};
 pub use store::Store;

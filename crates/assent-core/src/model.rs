@@ -78,8 +78,11 @@ pub struct Device {
     /// While the device waits for activation: the code shown on its screen, sealed with the
     /// data key.
     pub activation_code_sealed: Option<Vec<u8>>,
-    /// Whether the device registered a Web Push subscription (read-only: derived by the store).
-    pub web_push: bool,
+    /// How the device is pushed to, if it registered a target (read-only: derived by the store).
+    pub push_channel: Option<crate::outbox::pushes::PushChannel>,
+    /// Whether that target works: registered and not refused for good by its push service
+    /// (read-only: derived by the store).
+    pub push_working: bool,
 }
 
 /// An approval request and, once final, how it ended.
@@ -422,18 +425,6 @@ pub struct Alert {
     pub message: String,
     /// The device the alert is about (a new device: "this wasn't me" revokes it).
     pub device_id: Option<DeviceId>,
-    pub created_at: OffsetDateTime,
-}
-
-/// A device's Web Push subscription.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushSubscription {
-    pub device_id: DeviceId,
-    pub endpoint: String,
-    /// The browser's P-256 public key (RFC 8291 `p256dh`), base64url.
-    pub p256dh: String,
-    /// The RFC 8291 authentication secret, base64url.
-    pub auth: String,
     pub created_at: OffsetDateTime,
 }
 

@@ -12,7 +12,10 @@ use assent_core::StoreError;
 use sqlx::postgres::PgPool;
 
 /// Migrations, applied in order; `assent_schema` records which ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_push_outbox.sql"),
+];
 
 /// The advisory lock class of Assent ("As" in ASCII), and the key of the migration lock in it.
 pub(crate) const LOCK_CLASS: i32 = 0x4173;

@@ -129,6 +129,7 @@ fn encode(topic: &Topic) -> String {
         Topic::Approval(id) => format!("a:{id}"),
         Topic::User(id) => format!("u:{id}"),
         Topic::Account(id) => format!("d:{id}"),
+        Topic::Outbox => "o:".to_owned(),
     }
 }
 
@@ -150,6 +151,7 @@ fn decode(payload: &str, own_node: &str) -> Wake {
         Some(("a", id)) => ApprovalId::parse(id).map(Topic::Approval),
         Some(("u", id)) => UserId::parse(id).map(Topic::User),
         Some(("d", id)) => UserId::parse(id).map(Topic::Account),
+        Some(("o", "")) => Some(Topic::Outbox),
         _ => None,
     };
     match (topic, parsed) {

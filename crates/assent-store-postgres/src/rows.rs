@@ -7,8 +7,11 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    Passkey, PastApproval, PushSubscription, RecoveryCode, Suspension, SuspensionReason,
+    Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason,
     TotpSecret, User, Webhook, WebhookProgress, origin_of,
+};
+use assent_core::outbox::pushes::{
+    PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
 };
 use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use sqlx::Row;
@@ -122,7 +125,9 @@ macro_rules! device_columns {
     () => {
         "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at, last_seen_at, \
          activation_code_sealed, \
-         EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id)"
+         (SELECT p.channel FROM push_subscriptions p WHERE p.device_id = devices.id), \
+         EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id \
+                 AND p.disabled_at IS NULL)"
     };
 }
 pub(crate) use device_columns;
@@ -145,7 +150,11 @@ pub(crate) fn device(row: PgRow) -> Result<Device> {
         revoked_at: time_opt(&row, 8)?,
         last_seen_at: time_opt(&row, 9)?,
         activation_code_sealed: row.try_get(10)?,
-        web_push: row.try_get(11)?,
+        push_channel: row
+            .try_get::<Option<&str>, _>(11)?
+            .map(|c| PushChannel::parse(c).ok_or_else(|| corrupt("push channel")))
+            .transpose()?,
+        push_working: row.try_get(12)?,
     })
 }
 
@@ -280,19 +289,71 @@ pub(crate) fn alert(row: PgRow) -> Result<Alert> {
     })
 }
 
-macro_rules! push_columns {
+macro_rules! push_target_columns {
     () => {
-        "device_id, endpoint, p256dh, auth, created_at"
+        "device_id, channel, endpoint, p256dh, auth, created_at, disabled_at, disabled_reason"
     };
 }
-pub(crate) use push_columns;
-pub(crate) fn push_subscription(row: PgRow) -> Result<PushSubscription> {
-    Ok(PushSubscription {
+pub(crate) use push_target_columns;
+/// A stored target keeps a native token in `endpoint` (the RFC 8291 keys are then empty).
+pub(crate) fn push_target(row: PgRow) -> Result<PushTarget> {
+    let endpoint: String = row.try_get(2)?;
+    let address = match PushChannel::parse(row.try_get(1)?) {
+        Some(PushChannel::WebPush) => PushAddress::WebPush {
+            endpoint,
+            p256dh: row.try_get(3)?,
+            auth: row.try_get(4)?,
+        },
+        Some(PushChannel::Apns) => PushAddress::Apns { token: endpoint },
+        Some(PushChannel::Fcm) => PushAddress::Fcm { token: endpoint },
+        _ => return Err(corrupt("push target channel")),
+    };
+    Ok(PushTarget {
         device_id: DeviceId::from_stored(row.try_get(0)?),
-        endpoint: row.try_get(1)?,
-        p256dh: row.try_get(2)?,
-        auth: row.try_get(3)?,
-        created_at: time(&row, 4)?,
+        address,
+        created_at: time(&row, 5)?,
+        disabled_at: time_opt(&row, 6)?,
+        disabled_reason: row.try_get(7)?,
+    })
+}
+
+/// The stored `(channel, endpoint, p256dh, auth)` of a target.
+pub(crate) fn push_address(a: &PushAddress) -> (&'static str, String, String, String) {
+    match a {
+        PushAddress::WebPush {
+            endpoint,
+            p256dh,
+            auth,
+        } => ("web_push", endpoint.clone(), p256dh.clone(), auth.clone()),
+        PushAddress::Apns { token } => ("apns", token.clone(), String::new(), String::new()),
+        PushAddress::Fcm { token } => ("fcm", token.clone(), String::new(), String::new()),
+    }
+}
+
+macro_rules! push_job_columns {
+    () => {
+        "id, channel, device_id, user_id, approval_id, urgency, topic, payload, state, \
+         attempts, due_at, expires_at, last_error, created_at, updated_at"
+    };
+}
+pub(crate) use push_job_columns;
+pub(crate) fn push_job(row: PgRow) -> Result<PushJob> {
+    Ok(PushJob {
+        id: row.try_get(0)?,
+        channel: PushChannel::parse(row.try_get(1)?).ok_or_else(|| corrupt("push channel"))?,
+        device_id: row.try_get::<Option<String>, _>(2)?.map(DeviceId::from_stored),
+        user_id: row.try_get::<Option<String>, _>(3)?.map(UserId::from_stored),
+        approval_id: row.try_get::<Option<String>, _>(4)?.map(ApprovalId::from_stored),
+        urgency: PushUrgency::parse(row.try_get(5)?).ok_or_else(|| corrupt("push urgency"))?,
+        topic: row.try_get(6)?,
+        payload: row.try_get(7)?,
+        state: PushState::parse(row.try_get(8)?).ok_or_else(|| corrupt("push state"))?,
+        attempts: u32::try_from(row.try_get::<i32, _>(9)?).map_err(|_| corrupt("push attempts"))?,
+        due_at: time(&row, 10)?,
+        expires_at: time(&row, 11)?,
+        last_error: row.try_get(12)?,
+        created_at: time(&row, 13)?,
+        updated_at: time(&row, 14)?,
     })
 }
 

@@ -111,7 +111,7 @@ async fn finalize_across_nodes_has_one_winner(options: PgConnectOptions) {
     for _ in 0..10 {
         let a = approval(&app, &user);
         nodes[0]
-            .insert_approval(&a, audit("a".into()))
+            .insert_approval(&a, &[], audit("a".into()))
             .await
             .unwrap();
         let racers: Vec<_> = (0..16)
@@ -244,7 +244,8 @@ async fn enrollment_across_nodes_is_single_use(options: PgConnectOptions) {
                 revoked_at: None,
                 last_seen_at: None,
                 activation_code_sealed: None,
-                web_push: false,
+                push_channel: None,
+                push_working: false,
             };
             tokio::spawn(async move {
                 node.complete_enrollment(&id, &device, audit(format!("d{i}")))

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_history_index.sql"),
     include_str!("../migrations/0011_no_device_delivery_index.sql"),
     include_str!("../migrations/0012_approvals_device_index.sql"),
+    include_str!("../migrations/0013_push_outbox.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

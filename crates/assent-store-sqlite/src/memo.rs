@@ -145,7 +145,8 @@ mod tests {
             revoked_at: None,
             last_seen_at: None,
             activation_code_sealed: None,
-            web_push: false,
+            push_channel: None,
+            push_working: false,
         }
     }
 

@@ -5,7 +5,10 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    Passkey, PastApproval, PushSubscription, RecoveryCode, TotpSecret, User,
+    Passkey, PastApproval, RecoveryCode, TotpSecret, User,
+};
+use assent_core::outbox::pushes::{
+    PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
 };
 use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use rusqlite::Row;
@@ -77,7 +80,8 @@ pub(crate) fn enrollment(row: &Row<'_>) -> rusqlite::Result<Enrollment> {
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, user_id, name, platform, jwk, jkt, state, created_at, revoked_at, activation_pending, \
     last_seen_at, activation_code_sealed, \
-    EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id)";
+    (SELECT p.channel FROM push_subscriptions p WHERE p.device_id = devices.id), \
+    EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.device_id = devices.id AND p.disabled_at IS NULL)";
 pub(crate) fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
     let state = match (row.get::<_, String>(6)?.as_str(), row.get::<_, bool>(9)?) {
         ("active", false) => DeviceState::Active,
@@ -97,7 +101,11 @@ pub(crate) fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
         revoked_at: time_opt(row.get(8)?),
         last_seen_at: time_opt(row.get(10)?),
         activation_code_sealed: row.get(11)?,
-        web_push: row.get(12)?,
+        push_channel: row
+            .get::<_, Option<String>>(12)?
+            .map(|c| PushChannel::parse(&c).ok_or_else(|| corrupt("push channel")))
+            .transpose()?,
+        push_working: row.get(13)?,
     })
 }
 
@@ -225,13 +233,63 @@ pub(crate) fn alert(row: &Row<'_>) -> rusqlite::Result<Alert> {
     })
 }
 
-pub(crate) const PUSH_COLUMNS: &str = "device_id, endpoint, p256dh, auth, created_at";
-pub(crate) fn push_subscription(row: &Row<'_>) -> rusqlite::Result<PushSubscription> {
-    Ok(PushSubscription {
+/// A stored target keeps a native token in `endpoint` (the RFC 8291 keys are then empty).
+pub(crate) const PUSH_TARGET_COLUMNS: &str =
+    "device_id, channel, endpoint, p256dh, auth, created_at, disabled_at, disabled_reason";
+pub(crate) fn push_target(row: &Row<'_>) -> rusqlite::Result<PushTarget> {
+    let endpoint: String = row.get(2)?;
+    let address = match PushChannel::parse(&row.get::<_, String>(1)?) {
+        Some(PushChannel::WebPush) => PushAddress::WebPush {
+            endpoint,
+            p256dh: row.get(3)?,
+            auth: row.get(4)?,
+        },
+        Some(PushChannel::Apns) => PushAddress::Apns { token: endpoint },
+        Some(PushChannel::Fcm) => PushAddress::Fcm { token: endpoint },
+        _ => return Err(corrupt("push target channel")),
+    };
+    Ok(PushTarget {
         device_id: DeviceId::from_stored(row.get(0)?),
-        endpoint: row.get(1)?,
-        p256dh: row.get(2)?,
-        auth: row.get(3)?,
-        created_at: from_millis(row.get(4)?),
+        address,
+        created_at: from_millis(row.get(5)?),
+        disabled_at: time_opt(row.get(6)?),
+        disabled_reason: row.get(7)?,
+    })
+}
+
+/// The stored `(channel, endpoint, p256dh, auth)` of a target.
+pub(crate) fn push_address(a: &PushAddress) -> (&'static str, &str, &str, &str) {
+    match a {
+        PushAddress::WebPush {
+            endpoint,
+            p256dh,
+            auth,
+        } => ("web_push", endpoint, p256dh, auth),
+        PushAddress::Apns { token } => ("apns", token, "", ""),
+        PushAddress::Fcm { token } => ("fcm", token, "", ""),
+    }
+}
+
+pub(crate) const PUSH_JOB_COLUMNS: &str = "id, channel, device_id, user_id, approval_id, urgency, topic, payload, state, \
+    attempts, due_at, expires_at, last_error, created_at, updated_at";
+pub(crate) fn push_job(row: &Row<'_>) -> rusqlite::Result<PushJob> {
+    Ok(PushJob {
+        id: row.get(0)?,
+        channel: PushChannel::parse(&row.get::<_, String>(1)?)
+            .ok_or_else(|| corrupt("push channel"))?,
+        device_id: row.get::<_, Option<String>>(2)?.map(DeviceId::from_stored),
+        user_id: row.get::<_, Option<String>>(3)?.map(UserId::from_stored),
+        approval_id: row.get::<_, Option<String>>(4)?.map(ApprovalId::from_stored),
+        urgency: PushUrgency::parse(&row.get::<_, String>(5)?)
+            .ok_or_else(|| corrupt("push urgency"))?,
+        topic: row.get(6)?,
+        payload: row.get(7)?,
+        state: PushState::parse(&row.get::<_, String>(8)?).ok_or_else(|| corrupt("push state"))?,
+        attempts: row.get(9)?,
+        due_at: from_millis(row.get(10)?),
+        expires_at: from_millis(row.get(11)?),
+        last_error: row.get(12)?,
+        created_at: from_millis(row.get(13)?),
+        updated_at: from_millis(row.get(14)?),
     })
 }

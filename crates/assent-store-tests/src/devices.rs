@@ -5,7 +5,7 @@
 use crate::support::{app, approval, audit, audit_rows, device, event, now, pending_device, user};
 use assent_core::Store;
 use assent_core::ids::{AlertId, DeviceId};
-use assent_core::model::{Alert, DeliveryChannel, LAST_SEEN_RESOLUTION, Passkey, PushSubscription};
+use assent_core::model::{Alert, DeliveryChannel, LAST_SEEN_RESOLUTION, Passkey};
 use assent_proto::states::DeviceState;
 use std::sync::Arc;
 use time::Duration;
@@ -106,7 +106,7 @@ pub(crate) async fn pending_activation_is_decided_once(store: Arc<dyn Store>) {
     let acme = app(&store, "acme").await;
     let request = approval(&acme, &alice, Duration::minutes(2));
     store
-        .insert_approval(&request, audit(event()))
+        .insert_approval(&request, &[], audit(event()))
         .await
         .unwrap();
     store
@@ -174,7 +174,7 @@ pub(crate) async fn authenticator_records(store: Arc<dyn Store>) {
     let phone = device(&store, &alice).await;
     let acme = app(&store, "Acme").await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, audit(event())).await.unwrap();
+    store.insert_approval(&a, &[], audit(event())).await.unwrap();
     assert!(
         store
             .approval(&a.id)
@@ -210,22 +210,6 @@ pub(crate) async fn authenticator_records(store: Arc<dyn Store>) {
         store.passkey(&phone.id).await.unwrap(),
         Some(second),
         "a new passkey replaces the old"
-    );
-
-    let subscription = PushSubscription {
-        device_id: phone.id.clone(),
-        endpoint: "https://push.example/1".into(),
-        p256dh: "k".into(),
-        auth: "a".into(),
-        created_at: now(),
-    };
-    store
-        .set_push_subscription(&subscription, audit(event()))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.push_subscription(&phone.id).await.unwrap(),
-        Some(subscription)
     );
 
     for (i, owner) in [&alice, &alice, &bob].into_iter().enumerate() {

@@ -28,7 +28,8 @@ pub(crate) async fn enrollment_is_single_use(store: Arc<dyn Store>) {
         revoked_at: None,
         last_seen_at: None,
         activation_code_sealed: None,
-        web_push: false,
+        push_channel: None,
+        push_working: false,
     };
     let first = make("first");
     assert!(

@@ -10,6 +10,7 @@ mod devices;
 mod enrollments;
 mod factors;
 mod identity;
+mod pushes;
 mod races;
 mod signals;
 mod support;
@@ -62,6 +63,12 @@ macro_rules! store_contract {
                 attempts_are_limited_atomically
             }
             signals { fatigue_risk_and_webhook_records }
+            pushes {
+                targets_are_replaced_and_disabled_conditionally
+                a_request_and_its_pushes_are_written_together
+                claims_lease_and_finish_once concurrent_claims_take_each_push_once
+                user_emails_are_set_and_removed
+            }
             approvals {
                 finalize_is_conditional concurrent_finalize_has_one_winner
                 pending_and_due_for_expiry deliveries_are_recorded_once

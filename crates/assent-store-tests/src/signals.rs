@@ -46,7 +46,7 @@ pub(crate) async fn fatigue_risk_and_webhook_records(store: Arc<dyn Store>) {
         ..approval(&acme, &alice, Duration::minutes(2))
     };
     for a in [&first, &second] {
-        store.insert_approval(a, audit(event())).await.unwrap();
+        store.insert_approval(a, &[], audit(event())).await.unwrap();
     }
     assert_eq!(
         store

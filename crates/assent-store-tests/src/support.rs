@@ -98,7 +98,8 @@ pub(crate) async fn device(store: &Arc<dyn Store>, user: &User) -> Device {
         revoked_at: None,
         last_seen_at: None,
         activation_code_sealed: None,
-        web_push: false,
+        push_channel: None,
+        push_working: false,
     };
     assert!(
         store
@@ -136,7 +137,8 @@ pub(crate) async fn pending_device(store: &Arc<dyn Store>, user: &User) -> Devic
         revoked_at: None,
         last_seen_at: Some(now()),
         activation_code_sealed: Some(vec![9; 40]),
-        web_push: false,
+        push_channel: None,
+        push_working: false,
     };
     assert!(
         store

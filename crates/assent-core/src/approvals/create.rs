@@ -125,13 +125,25 @@ impl Assent {
             risk_signals: risk.signals(),
             policy_rule: decision.rule.clone(),
         };
+        let pushes = if prompt {
+            self.approval_pushes(app, &approval, &devices)?
+        } else {
+            Vec::new()
+        };
         self.store
-            .insert_approval(&approval, self.audit(Actor::App(app.id.clone()), event))
+            .insert_approval(
+                &approval,
+                &pushes,
+                self.audit(Actor::App(app.id.clone()), event),
+            )
             .await?;
         drop(admission);
         if prompt {
             self.detect_on_create(&approval).await;
             self.notifier.notify(&Topic::User(user.id));
+            if !pushes.is_empty() {
+                self.notify_outbox();
+            }
             return Ok(approval);
         }
         // The policy explicitly allows this request without a prompt.

@@ -5,6 +5,7 @@
 
 use crate::error::CoreError;
 use crate::model::{Approval, Device, User};
+use crate::outbox::pushes::PushJob;
 use crate::service::Assent;
 
 /// A request as its relying party sees it.
@@ -15,6 +16,8 @@ pub struct ApprovalForApp {
     pub user: Option<User>,
     /// The device that answered, if one did.
     pub answered_by: Option<Device>,
+    /// The pushes that announced it, oldest first.
+    pub pushes: Vec<PushJob>,
 }
 
 /// A request as the user's device sees it.
@@ -38,10 +41,12 @@ impl Assent {
             Some(id) => self.store.device(id).await?,
             None => None,
         };
+        let pushes = self.store.pushes_for_approval(&approval.id).await?;
         Ok(ApprovalForApp {
             approval,
             user,
             answered_by,
+            pushes,
         })
     }
 

@@ -79,8 +79,39 @@ pub enum AuditEvent {
         device_id: String,
         credential_id: String,
     },
+    /// A device registered (or replaced) its push target.
     PushSubscribed {
         device_id: String,
+        channel: String,
+    },
+    /// A push service (or the mail server) took a push; written once per push.
+    PushAccepted {
+        push_id: String,
+        channel: String,
+        device_id: Option<String>,
+        approval_id: Option<String>,
+        attempts: u32,
+    },
+    /// A push was given up; written once per push.
+    PushFailed {
+        push_id: String,
+        channel: String,
+        device_id: Option<String>,
+        approval_id: Option<String>,
+        attempts: u32,
+        error: String,
+    },
+    /// A push service refused a device's target for good; nothing is sent there any more.
+    PushTargetDisabled {
+        device_id: String,
+        channel: String,
+        reason: String,
+    },
+    /// A user's e-mail address for security alerts was set or removed (the address itself is
+    /// not in the log).
+    UserEmailSet {
+        user_id: String,
+        set: bool,
     },
     ApprovalCreated {
         approval_id: String,
@@ -200,6 +231,10 @@ impl AuditEvent {
             AuditEvent::DeviceRenamed { .. } => "device_renamed",
             AuditEvent::PasskeyRegistered { .. } => "passkey_registered",
             AuditEvent::PushSubscribed { .. } => "push_subscribed",
+            AuditEvent::PushAccepted { .. } => "push_accepted",
+            AuditEvent::PushFailed { .. } => "push_failed",
+            AuditEvent::PushTargetDisabled { .. } => "push_target_disabled",
+            AuditEvent::UserEmailSet { .. } => "user_email_set",
             AuditEvent::ApprovalCreated { .. } => "approval_created",
             AuditEvent::ApprovalRefused { .. } => "approval_refused",
             AuditEvent::AdminAlert { .. } => "admin_alert",
@@ -234,7 +269,11 @@ impl AuditEvent {
             | AuditEvent::TotpRemoved { user_id }
             | AuditEvent::RecoveryCodesGenerated { user_id, .. }
             | AuditEvent::FactorUsed { user_id, .. }
-            | AuditEvent::FactorRefused { user_id, .. } => format!("user:{user_id}"),
+            | AuditEvent::FactorRefused { user_id, .. }
+            | AuditEvent::UserEmailSet { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::PushAccepted { push_id, .. } | AuditEvent::PushFailed { push_id, .. } => {
+                format!("push:{push_id}")
+            }
             AuditEvent::WebhookConfigured { app_id, .. } => format!("app:{app_id}"),
             AuditEvent::UserCreated { user_id, .. }
             | AuditEvent::EnrollmentCreated { user_id, .. } => format!("user:{user_id}"),
@@ -242,7 +281,8 @@ impl AuditEvent {
             | AuditEvent::DeviceRevoked { device_id, .. }
             | AuditEvent::DeviceRenamed { device_id, .. }
             | AuditEvent::PasskeyRegistered { device_id, .. }
-            | AuditEvent::PushSubscribed { device_id }
+            | AuditEvent::PushSubscribed { device_id, .. }
+            | AuditEvent::PushTargetDisabled { device_id, .. }
             | AuditEvent::DeviceActivated { device_id, .. }
             | AuditEvent::DeviceActivationRefused { device_id, .. } => {
                 format!("device:{device_id}")

@@ -1,25 +1,16 @@
 //! What a device may do about its user's devices and notices: list and rename them, revoke a
-//! lost one, register its passkey and its Web Push subscription, read alerts.
+//! lost one, register its passkey, read alerts (its push target is in `outbox::push_queue`).
 
 use crate::audit::{Actor, AuditEvent};
 use crate::devices::auth::AuthenticatedDevice;
 use crate::error::CoreError;
 use crate::ids::{AlertId, DeviceId, UserId};
-use crate::model::{Alert, Device, Passkey, PushSubscription};
+use crate::model::{Alert, Device, Passkey};
 use crate::notifier::Topic;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::jose::b64_decode;
 use assent_proto::webauthn::p256_point_from_spki;
-
-/// A Web Push subscription as a browser hands it over (RFC 8030 endpoint, RFC 8291 keys, both
-/// base64url), checked by [`Assent::subscribe_push`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushEndpoint {
-    pub endpoint: String,
-    pub p256dh: String,
-    pub auth: String,
-}
 
 /// Most alerts returned at once.
 const ALERT_PAGE: u32 = 50;
@@ -130,41 +121,6 @@ impl Assent {
         Ok(self.store.passkey(&device.device().id).await?.is_some())
     }
 
-    /// Stores the device's Web Push subscription.
-    pub async fn subscribe_push(
-        &self,
-        device: &AuthenticatedDevice,
-        subscription: &PushEndpoint,
-    ) -> Result<(), CoreError> {
-        let invalid = |d: &str| CoreError::rejected(ProblemCode::InvalidRequest, d.to_owned());
-        let endpoint = url_is_https_or_local(&subscription.endpoint)
-            .ok_or_else(|| invalid("endpoint must be an https URL"))?;
-        let p256dh = b64_decode(&subscription.p256dh)
-            .map_err(|_| invalid("keys.p256dh is not base64url"))?;
-        let auth =
-            b64_decode(&subscription.auth).map_err(|_| invalid("keys.auth is not base64url"))?;
-        if p256dh.len() != 65 || p256dh[0] != 4 || auth.len() != 16 {
-            return Err(invalid(
-                "keys.p256dh is a 65-byte P-256 point and keys.auth 16 bytes (RFC 8291)",
-            ));
-        }
-        let device_id = device.device().id.clone();
-        let subscription = PushSubscription {
-            device_id: device_id.clone(),
-            endpoint,
-            p256dh: subscription.p256dh.clone(),
-            auth: subscription.auth.clone(),
-            created_at: self.now(),
-        };
-        let event = AuditEvent::PushSubscribed {
-            device_id: device_id.to_string(),
-        };
-        self.store
-            .set_push_subscription(&subscription, self.audit(Actor::Device(device_id), event))
-            .await?;
-        Ok(())
-    }
-
     /// The user's recent alerts, newest first.
     pub async fn alerts(&self, device: &AuthenticatedDevice) -> Result<Vec<Alert>, CoreError> {
         Ok(self
@@ -210,58 +166,7 @@ impl Assent {
         };
         self.store.insert_alert(&alert).await?;
         self.notifier.notify(&Topic::Account(user.clone()));
+        self.queue_alert_pushes(&alert).await;
         Ok(())
-    }
-}
-
-/// Push services are reached over https; plain http is allowed only to this machine's loopback
-/// (local push test endpoints), matched on the exact host, never on a prefix.
-fn url_is_https_or_local(endpoint: &str) -> Option<String> {
-    if endpoint.len() > 2048
-        || endpoint
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        return None;
-    }
-    if let Some(rest) = endpoint.strip_prefix("https://") {
-        return (!rest.is_empty()).then(|| endpoint.to_owned());
-    }
-    let rest = endpoint.strip_prefix("http://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return None;
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]").then(|| endpoint.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url_is_https_or_local;
-
-    #[test]
-    fn plain_http_only_to_loopback_by_exact_host() {
-        for good in [
-            "https://push.example/x",
-            "http://127.0.0.1:9000/push",
-            "http://localhost/p",
-            "http://[::1]:80/",
-        ] {
-            assert!(url_is_https_or_local(good).is_some(), "{good}");
-        }
-        for bad in [
-            "http://localhost.evil.example/p",
-            "http://127.0.0.1.nip.io/p",
-            "http://evil.example/p",
-            "http://localhost@evil.example/p",
-            "ftp://x",
-            "https://",
-        ] {
-            assert!(url_is_https_or_local(bad).is_none(), "{bad}");
-        }
     }
 }

@@ -163,7 +163,8 @@ impl Assent {
             revoked_at: None,
             last_seen_at: Some(now),
             activation_code_sealed,
-            web_push: false,
+            push_channel: None,
+            push_working: false,
         };
         let event = AuditEvent::DeviceEnrolled {
             device_id: device.id.to_string(),

@@ -5,7 +5,6 @@
 pub mod auth;
 mod authenticator;
 
-pub use authenticator::PushEndpoint;
 mod enrollment;
 
 pub use enrollment::{EnrolledDevice, EnrollmentIssued};

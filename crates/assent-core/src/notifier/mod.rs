@@ -20,6 +20,8 @@ pub enum Topic {
     /// new alert (device streams, which then check their device and alerts again; a request
     /// coming or going does not make them re-read either).
     Account(UserId),
+    /// New pushes were queued (the push senders, which then claim what is due).
+    Outbox,
 }
 
 /// Publishes and subscribes to wake-ups.

@@ -1,3 +1,6 @@
-//! Everything that tails the audit log and sends it on: webhook deliveries to relying parties.
+//! What Assent owes to others and sends off the request path: webhook deliveries to relying
+//! parties (tailing the audit log) and pushes to devices and people (a durable queue).
 
+pub mod push_queue;
+pub mod pushes;
 pub mod webhooks;

@@ -132,5 +132,12 @@ impl Assent {
         {
             tracing::error!(detector, error = %e, "admin alert not recorded");
         }
+        let username = self.username_of(&approval.user_id).await;
+        let subject = format!("Assent admin alert: {detector} for {username}");
+        let text = format!(
+            "Detector: {detector}\nUser: {username}\nRequest: {}\nEvidence: {evidence}\n\nReview it in the audit log (admin_alert events).\n",
+            approval.id
+        );
+        self.email_admins(&subject, &text).await;
     }
 }

@@ -80,6 +80,14 @@ impl Assent {
             crate::clock::rfc3339(suspension.until)
         );
         self.alert(user, "push_suspended", message).await;
+        let username = self.username_of(user).await;
+        let subject = format!("Assent admin alert: push suspended for {username}");
+        let text = format!(
+            "Push requests for {username} are suspended until {} ({}; {recent_prompts} recent prompts).\n\nReview it in the audit log (push_suspended events).\n",
+            crate::clock::rfc3339(suspension.until),
+            reason.as_str()
+        );
+        self.email_admins(&subject, &text).await;
         tracing::warn!(user = %user, reason = reason.as_str(), recent_prompts, "push suspended");
         Ok(suspension)
     }

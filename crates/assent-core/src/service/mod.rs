@@ -60,6 +60,35 @@ pub struct Settings {
     pub attempt_window: Duration,
     /// Recovery codes per set.
     pub recovery_codes: u32,
+    /// Pushes: which channels this server sends on, and how it sends.
+    pub push: PushSettings,
+}
+
+/// What the push outbox needs to know in the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Channels with a configured sender: a device may only register a target on one of these
+    /// (Web Push always; APNs and FCM once configured).
+    pub channels: Vec<crate::outbox::pushes::PushChannel>,
+    /// Whether push endpoints may be on loopback, private or link-local addresses, and over
+    /// plain http (test endpoints, a push service on the local network).
+    pub allow_private_endpoints: bool,
+    /// How long a claimed push is held by its sender before another may claim it; longer than
+    /// one send can take.
+    pub lease: Duration,
+    /// Where admin alerts are e-mailed (empty: nowhere), when e-mail is configured.
+    pub admin_emails: Vec<String>,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            channels: vec![crate::outbox::pushes::PushChannel::WebPush],
+            allow_private_endpoints: false,
+            lease: Duration::seconds(60),
+            admin_emails: Vec::new(),
+        }
+    }
 }
 
 /// Which proofs let an application add a device to a user who already has an active one.
@@ -117,6 +146,7 @@ impl Default for Settings {
             max_attempts: 5,
             attempt_window: Duration::minutes(15),
             recovery_codes: 10,
+            push: PushSettings::default(),
         }
     }
 }

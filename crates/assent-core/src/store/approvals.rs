@@ -6,15 +6,19 @@ use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{ApprovalId, DeviceId, UserId};
 use crate::model::{Approval, DeliveryChannel, Outcome, ProofUse};
+use crate::outbox::pushes::PushJob;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 /// Approval requests from creation to their final state.
 #[async_trait]
 pub trait ApprovalStore: Send + Sync {
+    /// Stores a new request with the pushes that announce it and its audit event, in one
+    /// transaction.
     async fn insert_approval(
         &self,
         approval: &Approval,
+        pushes: &[PushJob],
         audit: PendingAudit,
     ) -> Result<(), StoreError>;
     async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError>;

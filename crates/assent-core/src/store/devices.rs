@@ -5,7 +5,7 @@
 use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{DeviceId, UserId};
-use crate::model::{Device, Passkey, PushSubscription};
+use crate::model::{Device, Passkey};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -65,14 +65,4 @@ pub trait DeviceStore: Send + Sync {
     /// Registers (or replaces) a device's passkey.
     async fn set_passkey(&self, passkey: &Passkey, audit: PendingAudit) -> Result<(), StoreError>;
     async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError>;
-    /// Stores (or replaces) a device's Web Push subscription.
-    async fn set_push_subscription(
-        &self,
-        subscription: &PushSubscription,
-        audit: PendingAudit,
-    ) -> Result<(), StoreError>;
-    async fn push_subscription(
-        &self,
-        device: &DeviceId,
-    ) -> Result<Option<PushSubscription>, StoreError>;
 }

@@ -10,6 +10,7 @@ mod devices;
 mod enrollments;
 mod factors;
 mod identity;
+mod pushes;
 mod signals;
 mod webhooks;
 
@@ -20,6 +21,7 @@ pub use devices::DeviceStore;
 pub use enrollments::EnrollmentStore;
 pub use factors::FactorStore;
 pub use identity::IdentityStore;
+pub use pushes::PushStore;
 pub use signals::SignalStore;
 pub use webhooks::WebhookStore;
 
@@ -33,6 +35,7 @@ pub trait Store:
     + FactorStore
     + SignalStore
     + WebhookStore
+    + PushStore
     + ApprovalStore
     + AuditStore
     + Send
@@ -49,6 +52,7 @@ impl<T> Store for T where
         + FactorStore
         + SignalStore
         + WebhookStore
+        + PushStore
         + ApprovalStore
         + AuditStore
         + Send

@@ -10,6 +10,7 @@ use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{ApprovalId, DeviceId, UserId};
 use assent_core::model::{Approval, DeliveryChannel, EndReason, Outcome, ProofUse};
+use assent_core::outbox::pushes::PushJob;
 use assent_core::store::ApprovalStore;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -33,7 +34,12 @@ fn delivery(
 
 #[async_trait]
 impl ApprovalStore for PostgresStore {
-    async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
+    async fn insert_approval(
+        &self,
+        a: &Approval,
+        pushes: &[PushJob],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
                 context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
@@ -55,7 +61,9 @@ impl ApprovalStore for PostgresStore {
         .bind(a.user_verification)
         .bind(to_json(&a.risk)?)
         .bind(a.policy_rule.clone());
-        write_audited(&self.pool, vec![insert], &audit).await
+        let mut queries = vec![insert];
+        queries.extend(pushes.iter().map(super::pushes::insert_push));
+        write_audited(&self.pool, queries, &audit).await
     }
 
     async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, StoreError> {

@@ -1,15 +1,14 @@
-//! Devices and what hangs off one: proof ids, last seen, activation, passkeys and push
-//! subscriptions.
+//! Devices and what hangs off one: proof ids, last seen, activation and passkeys.
 
 use super::{begin, change_once, execute, run, settle, write_audited};
 use crate::error::backend;
-use crate::rows::{self, device_columns, passkey_columns, push_columns};
+use crate::rows::{self, device_columns, passkey_columns};
 use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{DeviceId, UserId};
-use assent_core::model::{Device, LAST_SEEN_RESOLUTION, Passkey, PushSubscription};
+use assent_core::model::{Device, LAST_SEEN_RESOLUTION, Passkey};
 use assent_core::store::DeviceStore;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -156,6 +155,7 @@ impl DeviceStore for PostgresStore {
         for sql in [
             "DELETE FROM passkeys WHERE device_id = $1",
             "DELETE FROM push_subscriptions WHERE device_id = $1",
+            "DELETE FROM push_jobs WHERE device_id = $1",
             "DELETE FROM deliveries WHERE device_id = $1",
             "UPDATE enrollments SET device_id = NULL WHERE device_id = $1",
             "UPDATE alerts SET device_id = NULL WHERE device_id = $1",
@@ -218,41 +218,6 @@ impl DeviceStore for PostgresStore {
         ))
         .bind(device.as_str())
         .try_map(rows::passkey)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)
-    }
-
-    async fn set_push_subscription(
-        &self,
-        p: &PushSubscription,
-        audit: PendingAudit,
-    ) -> Result<(), StoreError> {
-        let upsert = sqlx::query(
-            "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint,
-                p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at",
-        )
-        .bind(p.device_id.to_string())
-        .bind(p.endpoint.clone())
-        .bind(p.p256dh.clone())
-        .bind(p.auth.clone())
-        .bind(to_millis(p.created_at));
-        write_audited(&self.pool, vec![upsert], &audit).await
-    }
-
-    async fn push_subscription(
-        &self,
-        device: &DeviceId,
-    ) -> Result<Option<PushSubscription>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT ",
-            push_columns!(),
-            " FROM push_subscriptions WHERE device_id = $1"
-        ))
-        .bind(device.as_str())
-        .try_map(rows::push_subscription)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)

@@ -12,6 +12,7 @@ mod devices;
 mod enrollments;
 mod factors;
 mod identity;
+mod pushes;
 mod signals;
 mod webhooks;
 

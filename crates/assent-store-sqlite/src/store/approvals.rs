@@ -3,6 +3,7 @@
 use super::SqliteStore;
 use super::audit::append_audit;
 use super::devices::{insert_proof_id, touch};
+use super::pushes::insert_pushes;
 use crate::connection::backend;
 use crate::rows::{self, to_json};
 use assent_core::StoreError;
@@ -10,6 +11,7 @@ use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{ApprovalId, DeviceId, UserId};
 use assent_core::model::{Approval, DeliveryChannel, EndReason, Outcome, ProofUse, origin_of};
+use assent_core::outbox::pushes::PushJob;
 use assent_core::store::ApprovalStore;
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
@@ -57,8 +59,14 @@ fn insert_delivery(
 
 #[async_trait]
 impl ApprovalStore for SqliteStore {
-    async fn insert_approval(&self, a: &Approval, audit: PendingAudit) -> Result<(), StoreError> {
+    async fn insert_approval(
+        &self,
+        a: &Approval,
+        pushes: &[PushJob],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
         let a = a.clone();
+        let pushes = pushes.to_vec();
         let details = to_json(&a.authorization_details)?;
         let context = to_json(&a.context)?;
         let origin = to_json(&origin_of(&a.context))?;
@@ -91,6 +99,7 @@ impl ApprovalStore for SqliteStore {
                 ])
             })
             .map_err(backend)?;
+            insert_pushes(c, &pushes)?;
             append_audit(c, &audit)
         })
         .await

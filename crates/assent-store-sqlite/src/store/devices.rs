@@ -9,7 +9,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{DeviceId, UserId};
-use assent_core::model::{Device, LAST_SEEN_RESOLUTION, Passkey, PushSubscription};
+use assent_core::model::{Device, LAST_SEEN_RESOLUTION, Passkey};
 use assent_core::store::DeviceStore;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -186,6 +186,7 @@ impl DeviceStore for SqliteStore {
             for sql in [
                 "DELETE FROM passkeys WHERE device_id = ?1",
                 "DELETE FROM push_subscriptions WHERE device_id = ?1",
+                "DELETE FROM push_jobs WHERE device_id = ?1",
                 DELETE_DEVICE_DELIVERIES,
                 "UPDATE enrollments SET device_id = NULL WHERE device_id = ?1",
                 "UPDATE alerts SET device_id = NULL WHERE device_id = ?1",
@@ -255,37 +256,5 @@ impl DeviceStore for SqliteStore {
             rows::PASSKEY_COLUMNS
         );
         self.one(sql, device.to_string(), rows::passkey).await
-    }
-
-    async fn set_push_subscription(
-        &self,
-        p: &PushSubscription,
-        audit: PendingAudit,
-    ) -> Result<(), StoreError> {
-        let p = p.clone();
-        // The device's `web_push` is read from its subscription.
-        self.write_device(p.device_id.clone(), move |c| {
-            c.prepare_cached(
-                "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
-                    auth = excluded.auth, created_at = excluded.created_at",
-            )
-            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.endpoint, p.p256dh, p.auth, to_millis(p.created_at)]))
-            .map_err(backend)?;
-            append_audit(c, &audit)
-        })
-        .await
-    }
-
-    async fn push_subscription(
-        &self,
-        device: &DeviceId,
-    ) -> Result<Option<PushSubscription>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM push_subscriptions WHERE device_id = ?1",
-            rows::PUSH_COLUMNS
-        );
-        self.one(sql, device.to_string(), rows::push_subscription)
-            .await
     }
 }

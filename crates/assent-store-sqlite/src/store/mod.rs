@@ -9,6 +9,7 @@ pub(crate) mod devices;
 mod enrollments;
 mod factors;
 mod identity;
+mod pushes;
 pub(crate) mod signals;
 mod webhooks;
 

@@ -120,6 +120,28 @@ pub struct ApprovalStatus {
     pub risk: RiskView,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_rule: Option<String>,
+    /// The pushes that announced the request to the user's devices, oldest first.
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One push of a request to one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delivery {
+    pub device_id: String,
+    /// `web_push`, `apns` or `fcm`.
+    pub channel: String,
+    /// `queued` (waiting, or waiting to be retried), `sent` (on its way), `accepted` (the push
+    /// service took it), `failed` (given up) or `skipped` (the request ended before it was sent).
+    pub state: String,
+    /// Sends started so far.
+    pub attempts: u32,
+    /// When the state last changed.
+    pub at: String,
+    /// Why the last attempt failed or the push was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The application that asks, as shown on the device.
@@ -306,9 +328,15 @@ pub struct DeviceView {
     /// When the device last proved itself (a request signed by its key, or an answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<String>,
-    /// How the device hears of new requests: `web_push` (a registered subscription) or
-    /// `stream` (it listens on its event stream or polls while open).
+    /// How the device hears of new requests while the authenticator is closed: `web_push`,
+    /// `apns` or `fcm` (a registered push target), or `stream` (none: it hears of them on its
+    /// event stream or by polling while open).
     pub push_channel: String,
+    /// Whether that push target works: `false` once its push service refused it for good
+    /// (the user uninstalled the app or revoked the permission) until the device registers a
+    /// target again; always `false` for `stream`.
+    #[serde(default)]
+    pub push_working: bool,
 }
 
 /// A list of devices.
@@ -406,6 +434,23 @@ pub struct PushSubscriptionBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_time: Option<f64>,
+}
+
+/// `POST /v1/device/push-token`: a native app's push token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushTokenBody {
+    /// `apns` (an APNs device token, hexadecimal) or `fcm` (an FCM registration token).
+    pub channel: String,
+    pub token: String,
+}
+
+/// `PUT /v1/admin/users/{username}/email` and `PUT /v1/users/{username}/email`: where the
+/// user's security alerts are e-mailed; `null` removes the address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserEmail {
+    pub email: Option<String>,
 }
 
 /// `GET /v1/push/vapid-public-key`: the application server key for `pushManager.subscribe`.

@@ -33,6 +33,8 @@ pub enum StartError {
     Core(#[from] assent_core::CoreError),
     #[error("policy: {0}")]
     Policy(#[from] crate::policy_files::PolicyLoadError),
+    #[error("push: {0}")]
+    Push(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -52,7 +54,7 @@ pub struct RunningServer {
     pub assent: Arc<Assent>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
-    /// The sweeper and the webhook dispatcher, which end on the shutdown signal.
+    /// The sweeper and the webhook and push dispatchers, which end on the shutdown signal.
     background: Vec<JoinHandle<()>>,
     policy_sources: crate::policy_files::PolicySources,
 }
@@ -96,6 +98,7 @@ impl Server {
         let (key, key_created) = data_dir::load_or_create_signing_key(&config.data_dir)?;
         let vapid = data_dir::load_or_create_vapid_key(&config.data_dir)?;
         let vapid_public_key = assent_proto::jose::b64(vapid.jwk().to_sec1().unwrap_or_default());
+        let senders = push_senders(&config, vapid)?;
         let assent = Arc::new(Assent::new(
             store,
             notifier,
@@ -140,6 +143,14 @@ impl Server {
                 assent.clone(),
                 config.webhooks.settings(),
                 crate::http::webhook_data,
+                shutdown_rx.clone(),
+            ));
+        }
+        if config.push.deliver {
+            background.push(assent_delivery::push::dispatch::spawn(
+                assent.clone(),
+                Arc::new(senders),
+                config.push.dispatch(),
                 shutdown_rx.clone(),
             ));
         }
@@ -264,4 +275,21 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// The push senders the configuration asks for; a sender that cannot be set up (a missing key
+/// file, a malformed account) refuses the start, naming what to fix.
+fn push_senders(
+    config: &Config,
+    vapid: assent_proto::jose::SigningKey,
+) -> Result<assent_delivery::push::dispatch::Senders, StartError> {
+    let timeout = Duration::from_secs(config.push.timeout_secs.max(1));
+    let web_push = assent_delivery::push::webpush::WebPushSender::new(
+        vapid,
+        config.push.vapid_subject.clone(),
+        config.push.allow_private_endpoints,
+        timeout,
+    )
+    .map_err(|e| StartError::Push(e.0))?;
+    Ok(assent_delivery::push::dispatch::Senders { web_push })
 }

@@ -7,8 +7,8 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason,
-    TotpSecret, User, Webhook, WebhookProgress, origin_of,
+    Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason, TotpSecret, User, Webhook,
+    WebhookProgress, origin_of,
 };
 use assent_core::outbox::pushes::{
     PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
@@ -341,9 +341,15 @@ pub(crate) fn push_job(row: PgRow) -> Result<PushJob> {
     Ok(PushJob {
         id: row.try_get(0)?,
         channel: PushChannel::parse(row.try_get(1)?).ok_or_else(|| corrupt("push channel"))?,
-        device_id: row.try_get::<Option<String>, _>(2)?.map(DeviceId::from_stored),
-        user_id: row.try_get::<Option<String>, _>(3)?.map(UserId::from_stored),
-        approval_id: row.try_get::<Option<String>, _>(4)?.map(ApprovalId::from_stored),
+        device_id: row
+            .try_get::<Option<String>, _>(2)?
+            .map(DeviceId::from_stored),
+        user_id: row
+            .try_get::<Option<String>, _>(3)?
+            .map(UserId::from_stored),
+        approval_id: row
+            .try_get::<Option<String>, _>(4)?
+            .map(ApprovalId::from_stored),
         urgency: PushUrgency::parse(row.try_get(5)?).ok_or_else(|| corrupt("push urgency"))?,
         topic: row.try_get(6)?,
         payload: row.try_get(7)?,

@@ -279,7 +279,9 @@ pub(crate) fn push_job(row: &Row<'_>) -> rusqlite::Result<PushJob> {
             .ok_or_else(|| corrupt("push channel"))?,
         device_id: row.get::<_, Option<String>>(2)?.map(DeviceId::from_stored),
         user_id: row.get::<_, Option<String>>(3)?.map(UserId::from_stored),
-        approval_id: row.get::<_, Option<String>>(4)?.map(ApprovalId::from_stored),
+        approval_id: row
+            .get::<_, Option<String>>(4)?
+            .map(ApprovalId::from_stored),
         urgency: PushUrgency::parse(&row.get::<_, String>(5)?)
             .ok_or_else(|| corrupt("push urgency"))?,
         topic: row.get(6)?,

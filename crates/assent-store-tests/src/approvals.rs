@@ -14,7 +14,10 @@ pub(crate) async fn finalize_is_conditional(store: Arc<dyn Store>) {
     let acme = app(&store, "Acme").await;
     let phone = device(&store, &alice).await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     assert_eq!(store.approval(&a.id).await.unwrap(), Some(a.clone()));
     let before = audit_rows(&store).await;
     let approved = outcome(ApprovalState::Approved, Some(&phone));
@@ -53,7 +56,10 @@ pub(crate) async fn concurrent_finalize_has_one_winner(store: Arc<dyn Store>) {
     let acme = app(&store, "Acme").await;
     for _ in 0..10 {
         let a = approval(&acme, &alice, Duration::minutes(2));
-        store.insert_approval(&a, &[], audit(event())).await.unwrap();
+        store
+            .insert_approval(&a, &[], audit(event()))
+            .await
+            .unwrap();
         let racers: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
@@ -137,7 +143,10 @@ pub(crate) async fn deliveries_are_recorded_once(store: Arc<dyn Store>) {
     let acme = app(&store, "Acme").await;
     let phone = device(&store, &alice).await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     let before = audit_rows(&store).await;
     assert!(
         store
@@ -160,7 +169,10 @@ pub(crate) async fn a_fetch_records_its_proof_and_its_delivery_together(store: A
     let phone = device(&store, &alice).await;
     let tablet = device(&store, &alice).await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     let proof = |jti: &str| ProofUse {
         jkt: phone.jkt.clone(),
         jti: jti.into(),

@@ -174,7 +174,10 @@ pub(crate) async fn authenticator_records(store: Arc<dyn Store>) {
     let phone = device(&store, &alice).await;
     let acme = app(&store, "Acme").await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     assert!(
         store
             .approval(&a.id)

@@ -55,11 +55,11 @@ pub(crate) async fn targets_are_replaced_and_disabled_conditionally(store: Arc<d
     let phone = device(&store, &alice).await;
     assert_eq!(store.push_target(&phone.id).await.unwrap(), None);
     let first = web_push(&phone.id, "https://push.example/1");
-    store
-        .set_push_target(&first, audit(event()))
-        .await
-        .unwrap();
-    assert_eq!(store.push_target(&phone.id).await.unwrap(), Some(first.clone()));
+    store.set_push_target(&first, audit(event())).await.unwrap();
+    assert_eq!(
+        store.push_target(&phone.id).await.unwrap(),
+        Some(first.clone())
+    );
     let seen = store.device(&phone.id).await.unwrap().unwrap();
     assert_eq!(seen.push_channel, Some(PushChannel::WebPush));
     assert!(seen.push_working);
@@ -74,7 +74,10 @@ pub(crate) async fn targets_are_replaced_and_disabled_conditionally(store: Arc<d
         .set_push_target(&native, audit(event()))
         .await
         .unwrap();
-    assert_eq!(store.push_target(&phone.id).await.unwrap(), Some(native.clone()));
+    assert_eq!(
+        store.push_target(&phone.id).await.unwrap(),
+        Some(native.clone())
+    );
 
     let before = audit_rows(&store).await;
     assert!(
@@ -103,12 +106,12 @@ pub(crate) async fn targets_are_replaced_and_disabled_conditionally(store: Arc<d
     assert_eq!(disabled.disabled_reason.as_deref(), Some("Unregistered"));
     let seen = store.device(&phone.id).await.unwrap().unwrap();
     assert_eq!(seen.push_channel, Some(PushChannel::Apns));
-    assert!(!seen.push_working, "the device shows its target no longer works");
+    assert!(
+        !seen.push_working,
+        "the device shows its target no longer works"
+    );
 
-    store
-        .set_push_target(&first, audit(event()))
-        .await
-        .unwrap();
+    store.set_push_target(&first, audit(event())).await.unwrap();
     assert!(
         store.device(&phone.id).await.unwrap().unwrap().push_working,
         "registering again enables it"
@@ -138,7 +141,12 @@ pub(crate) async fn a_request_and_its_pushes_are_written_together(store: Arc<dyn
         approval_id: Some(a.id.clone()),
         ..job(9, Some(&phone.id), now())
     }];
-    assert!(store.insert_approval(&a, &again, audit(event())).await.is_err());
+    assert!(
+        store
+            .insert_approval(&a, &again, audit(event()))
+            .await
+            .is_err()
+    );
     assert_eq!(store.pushes_for_approval(&a.id).await.unwrap(), pushes);
 }
 
@@ -168,7 +176,10 @@ pub(crate) async fn claims_lease_and_finish_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        reclaimed.iter().map(|j| (j.id.clone(), j.attempts)).collect::<Vec<_>>(),
+        reclaimed
+            .iter()
+            .map(|j| (j.id.clone(), j.attempts))
+            .collect::<Vec<_>>(),
         vec![(due.id.clone(), 2)]
     );
     let before = audit_rows(&store).await;
@@ -185,7 +196,12 @@ pub(crate) async fn claims_lease_and_finish_once(store: Arc<dyn Store>) {
         at: retry_at,
         error: "429".into(),
     };
-    assert!(store.finish_push(&due.id, 2, &retry, t, None).await.unwrap());
+    assert!(
+        store
+            .finish_push(&due.id, 2, &retry, t, None)
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .claim_pushes(lease, lease + Duration::seconds(30), 10)

@@ -50,7 +50,10 @@ pub(crate) async fn concurrent_finalize_keeps_one_chain(store: Arc<dyn Store>) {
     let acme = app(&store, "Acme").await;
     let phone = device(&store, &alice).await;
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     let before = audit_rows(&store).await;
     let won = winners(16, |i| {
         let (store, id, phone) = (store.clone(), a.id.clone(), phone.clone());
@@ -194,7 +197,10 @@ pub(crate) async fn concurrent_single_use_writes_have_one_winner(store: Arc<dyn 
     assert_eq!(won, 1, "a recovery code is used once");
 
     let a = approval(&acme, &alice, Duration::minutes(2));
-    store.insert_approval(&a, &[], audit(event())).await.unwrap();
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
     let won = winners(8, |_| {
         let (store, id, device) = (store.clone(), a.id.clone(), phone.id.clone());
         async move {

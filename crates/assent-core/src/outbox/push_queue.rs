@@ -207,8 +207,12 @@ impl Assent {
         let channel = address.channel();
         if !self.settings.push.channels.contains(&channel) {
             return Err(invalid(match channel {
-                PushChannel::Apns => "this server does not send APNs pushes (push.apns is not configured)",
-                PushChannel::Fcm => "this server does not send FCM pushes (push.fcm is not configured)",
+                PushChannel::Apns => {
+                    "this server does not send APNs pushes (push.apns is not configured)"
+                }
+                PushChannel::Fcm => {
+                    "this server does not send FCM pushes (push.fcm is not configured)"
+                }
                 _ => "this server does not send pushes on that channel",
             }));
         }
@@ -220,7 +224,8 @@ impl Assent {
             } => {
                 endpoint_allowed(endpoint, self.settings.push.allow_private_endpoints)
                     .map_err(|why| invalid(&why))?;
-                let p256dh = b64_decode(p256dh).map_err(|_| invalid("keys.p256dh is not base64url"))?;
+                let p256dh =
+                    b64_decode(p256dh).map_err(|_| invalid("keys.p256dh is not base64url"))?;
                 let auth = b64_decode(auth).map_err(|_| invalid("keys.auth is not base64url"))?;
                 if p256dh.len() != 65 || p256dh[0] != 4 || auth.len() != 16 {
                     return Err(invalid(
@@ -231,7 +236,9 @@ impl Assent {
             PushAddress::Apns { token } => {
                 let hex = token.len() <= 200 && token.bytes().all(|b| b.is_ascii_hexdigit());
                 if token.is_empty() || !hex {
-                    return Err(invalid("an APNs device token is 1 to 200 hexadecimal digits"));
+                    return Err(invalid(
+                        "an APNs device token is 1 to 200 hexadecimal digits",
+                    ));
                 }
             }
             PushAddress::Fcm { token } => {
@@ -280,13 +287,14 @@ impl Assent {
             return Ok(Destination::Skip("expired before it could be sent".into()));
         }
         if let Some(id) = &job.approval_id {
-            let pending = self
-                .store
-                .approval(id)
-                .await?
-                .is_some_and(|a| a.state == ApprovalState::Pending && a.expires_at > self.now());
+            let pending =
+                self.store.approval(id).await?.is_some_and(|a| {
+                    a.state == ApprovalState::Pending && a.expires_at > self.now()
+                });
             if !pending {
-                return Ok(Destination::Skip("the request ended before it was sent".into()));
+                return Ok(Destination::Skip(
+                    "the request ended before it was sent".into(),
+                ));
             }
         }
         let Some(device) = &job.device_id else {
@@ -418,7 +426,11 @@ impl Assent {
             set: email.is_some(),
         };
         self.store
-            .set_user_email(&user.id, email, PendingAudit::new(self.now(), by.actor(), event))
+            .set_user_email(
+                &user.id,
+                email,
+                PendingAudit::new(self.now(), by.actor(), event),
+            )
             .await?;
         Ok(())
     }
@@ -490,7 +502,9 @@ fn email_is_plausible(address: &str) -> Result<(), &'static str> {
 pub fn endpoint_allowed(endpoint: &str, allow_private: bool) -> Result<(), String> {
     let url = url::Url::parse(endpoint).map_err(|_| "endpoint must be an https URL".to_owned())?;
     if endpoint.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
-        return Err("endpoint must be an https URL without credentials, at most 2048 characters".into());
+        return Err(
+            "endpoint must be an https URL without credentials, at most 2048 characters".into(),
+        );
     }
     match url.scheme() {
         "https" => {}
@@ -501,7 +515,10 @@ pub fn endpoint_allowed(endpoint: &str, allow_private: bool) -> Result<(), Strin
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             if !allow_private && (d == "localhost" || d.ends_with(".localhost")) {
-                return Err("endpoint must not be on this machine (push.allow_private_endpoints is off)".into());
+                return Err(
+                    "endpoint must not be on this machine (push.allow_private_endpoints is off)"
+                        .into(),
+                );
             }
             return Ok(());
         }
@@ -554,7 +571,11 @@ mod tests {
 
     #[test]
     fn endpoints_are_https_and_public_unless_private_ones_are_allowed() {
-        for good in ["https://push.example/x", "https://8.8.8.8/p", "https://[2606:4700::1]/p"] {
+        for good in [
+            "https://push.example/x",
+            "https://8.8.8.8/p",
+            "https://[2606:4700::1]/p",
+        ] {
             assert!(endpoint_allowed(good, false).is_ok(), "{good}");
         }
         for bad in [
@@ -576,7 +597,11 @@ mod tests {
         ] {
             assert!(endpoint_allowed(bad, false).is_err(), "{bad}");
         }
-        for now_good in ["http://127.0.0.1:9000/p", "https://localhost/p", "http://10.0.0.2/p"] {
+        for now_good in [
+            "http://127.0.0.1:9000/p",
+            "https://localhost/p",
+            "http://10.0.0.2/p",
+        ] {
             assert!(endpoint_allowed(now_good, true).is_ok(), "{now_good}");
         }
         assert!(endpoint_allowed("ftp://127.0.0.1/p", true).is_err());
@@ -587,7 +612,16 @@ mod tests {
         for good in ["a@example.com", "first.last+tag@sub.example.org"] {
             assert!(email_is_plausible(good).is_ok(), "{good}");
         }
-        for bad in ["", "a", "a@b", "@example.com", "a b@example.com", "a@example.com\r\nBcc: x@y.z", "<a@example.com>", "a@.example.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@example.com\r\nBcc: x@y.z",
+            "<a@example.com>",
+            "a@.example.com",
+        ] {
             assert!(email_is_plausible(bad).is_err(), "{bad:?}");
         }
     }
@@ -598,6 +632,9 @@ mod tests {
         assert_eq!(t, topic_of("approval:app:user"));
         assert_ne!(t, topic_of("approval:app:other"));
         assert_eq!(t.len(), 22);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
     }
 }

@@ -184,9 +184,16 @@ pub struct PushJob {
 pub enum PushResult {
     Accepted,
     /// Queue it again for `at`.
-    Retry { at: OffsetDateTime, error: String },
-    Failed { error: String },
-    Skipped { reason: String },
+    Retry {
+        at: OffsetDateTime,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 impl PushResult {

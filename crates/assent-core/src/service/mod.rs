@@ -250,7 +250,7 @@ impl Assent {
         }
     }
 
-    pub(crate) fn now(&self) -> OffsetDateTime {
+    pub fn now(&self) -> OffsetDateTime {
         truncate_to_millis(self.clock.now())
     }
 

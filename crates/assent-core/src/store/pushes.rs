@@ -51,8 +51,7 @@ pub trait PushStore: Send + Sync {
         audit: Option<PendingAudit>,
     ) -> Result<bool, StoreError>;
     /// A request's pushes, oldest first.
-    async fn pushes_for_approval(&self, approval: &ApprovalId)
-    -> Result<Vec<PushJob>, StoreError>;
+    async fn pushes_for_approval(&self, approval: &ApprovalId) -> Result<Vec<PushJob>, StoreError>;
     /// Sets (or with `None` removes) a user's e-mail address, with its audit event.
     async fn set_user_email(
         &self,

@@ -4,7 +4,9 @@
 //! this message cannot be sent).
 
 pub mod apns;
+pub mod dispatch;
 pub mod fcm;
+pub mod webpush;
 
 use std::time::Duration;
 

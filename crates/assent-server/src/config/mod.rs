@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 /// Environment variables with the `ASSENT_` prefix that belong to the command-line tools, not to
 /// the server configuration (`ASSENT_LOG` is the conventional shorthand for `log.level`).
+mod push;
 mod sections;
 
+pub use push::PushConfig;
 pub use sections::*;
 
 const CLI_VARIABLES: &[&str] = &["admin_key", "server", "profile", "config", "log"];
@@ -42,6 +44,7 @@ pub struct Config {
     pub factors: FactorConfig,
     pub fatigue: FatigueConfig,
     pub webhooks: WebhookConfig,
+    pub push: PushConfig,
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
 }
@@ -62,6 +65,7 @@ impl Default for Config {
             factors: FactorConfig::default(),
             fatigue: FatigueConfig::default(),
             webhooks: WebhookConfig::default(),
+            push: PushConfig::default(),
             policy: PolicyConfig::default(),
             risk: RiskConfig::default(),
         }
@@ -140,6 +144,9 @@ impl Config {
             return fail(
                 "fatigue.budget_window_secs and fatigue.suspension_secs must be at least 1".into(),
             );
+        }
+        if let Some(problem) = self.push.problem() {
+            return fail(problem);
         }
         if self.http.body_limit_bytes < 1024 {
             return fail("http.body_limit_bytes must be at least 1024".into());
@@ -248,7 +255,18 @@ impl Config {
             max_attempts: self.factors.max_attempts,
             attempt_window: seconds(self.factors.attempt_window_secs),
             recovery_codes: self.factors.recovery_codes,
+            push: assent_core::PushSettings {
+                channels: self.push_channels(),
+                allow_private_endpoints: self.push.allow_private_endpoints,
+                lease: seconds(self.push.lease_secs),
+                admin_emails: Vec::new(),
+            },
         }
+    }
+
+    /// The channels this server sends on: Web Push always.
+    fn push_channels(&self) -> Vec<assent_core::outbox::pushes::PushChannel> {
+        vec![assent_core::outbox::pushes::PushChannel::WebPush]
     }
 
     fn registration_accepts(&self, method: &str) -> bool {

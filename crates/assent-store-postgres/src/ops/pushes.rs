@@ -158,10 +158,7 @@ impl PushStore for PostgresStore {
         }
     }
 
-    async fn pushes_for_approval(
-        &self,
-        approval: &ApprovalId,
-    ) -> Result<Vec<PushJob>, StoreError> {
+    async fn pushes_for_approval(&self, approval: &ApprovalId) -> Result<Vec<PushJob>, StoreError> {
         sqlx::query(concat!(
             "SELECT ",
             push_job_columns!(),
@@ -189,7 +186,9 @@ impl PushStore for PostgresStore {
             .bind(user.to_string())
             .bind(email.to_owned())
             .bind(to_millis(audit.at)),
-            None => sqlx::query("DELETE FROM user_emails WHERE user_id = $1").bind(user.to_string()),
+            None => {
+                sqlx::query("DELETE FROM user_emails WHERE user_id = $1").bind(user.to_string())
+            }
         };
         write_audited(&self.pool, vec![query], &audit).await
     }

@@ -169,7 +169,14 @@ impl PushStore for SqliteStore {
                      WHERE id = ?1 AND attempts = ?2 AND state = 'sent'",
                 )
                 .and_then(|mut s| {
-                    s.execute(params![id, attempt, state, to_millis(due), error, to_millis(now)])
+                    s.execute(params![
+                        id,
+                        attempt,
+                        state,
+                        to_millis(due),
+                        error,
+                        to_millis(now)
+                    ])
                 })
                 .map_err(backend)?;
             if changed == 0 {
@@ -183,10 +190,7 @@ impl PushStore for SqliteStore {
         .await
     }
 
-    async fn pushes_for_approval(
-        &self,
-        approval: &ApprovalId,
-    ) -> Result<Vec<PushJob>, StoreError> {
+    async fn pushes_for_approval(&self, approval: &ApprovalId) -> Result<Vec<PushJob>, StoreError> {
         let sql = format!(
             "SELECT {} FROM push_jobs WHERE approval_id = ?1 ORDER BY created_at, id",
             rows::PUSH_JOB_COLUMNS

@@ -7,7 +7,7 @@ use crate::http::AppState;
 use assent_core::clock::rfc3339;
 use assent_proto::api::{
     AppCreated, AuditReport, CreateApp, CreateEnrollment, CreateUser, DeviceList, DeviceView,
-    EnrollmentCreated, SetWebhook, UserList, UserView, WebhookCreated, WebhookStatus,
+    EnrollmentCreated, SetWebhook, UserEmail, UserList, UserView, WebhookCreated, WebhookStatus,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -72,6 +72,23 @@ pub(crate) async fn list_users(
         })
         .collect();
     Ok(Json(UserList { users }))
+}
+
+/// Set or remove the e-mail address where a user's security alerts go.
+#[utoipa::path(put, path = "/v1/admin/users/{username}/email", tag = "admin", request_body = UserEmail,
+    params(("username" = String, Path)), security(("api_key" = [])),
+    responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
+pub(crate) async fn set_user_email(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<UserEmail>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .assent
+        .set_user_email(&admin, &username, request.email.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Create an enrollment link for a user.

@@ -7,11 +7,12 @@ use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use crate::http::AppState;
 use assent_core::AuthenticatedDevice;
 use assent_core::clock::rfc3339;
-use assent_core::devices::PushEndpoint;
+use assent_core::outbox::pushes::PushAddress;
+use assent_proto::ProblemCode;
 use assent_proto::api::{
     ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
     DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,
-    RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
+    PushTokenBody, RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -271,11 +272,39 @@ pub(crate) async fn push_subscription(
     DeviceAuth(device): DeviceAuth,
     ApiJson(request): ApiJson<PushSubscriptionBody>,
 ) -> Result<StatusCode, ApiError> {
-    let subscription = PushEndpoint {
+    let address = PushAddress::WebPush {
         endpoint: request.endpoint,
         p256dh: request.keys.p256dh,
         auth: request.keys.auth,
     };
-    state.assent.subscribe_push(&device, &subscription).await?;
+    state.assent.register_push_target(&device, address).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Store this device's native push token (an iOS app's APNs token, an Android app's FCM
+/// token); it replaces any earlier target of the device.
+#[utoipa::path(post, path = "/v1/device/push-token", tag = "device",
+    request_body = PushTokenBody, security(("device_proof" = [])),
+    responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
+pub(crate) async fn push_token(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    ApiJson(request): ApiJson<PushTokenBody>,
+) -> Result<StatusCode, ApiError> {
+    let address = match request.channel.as_str() {
+        "apns" => PushAddress::Apns {
+            token: request.token,
+        },
+        "fcm" => PushAddress::Fcm {
+            token: request.token,
+        },
+        _ => {
+            return Err(ApiError::new(
+                ProblemCode::InvalidRequest,
+                "channel is apns or fcm (a Web Push subscription goes to /v1/device/push-subscription)",
+            ));
+        }
+    };
+    state.assent.register_push_target(&device, address).await?;
     Ok(StatusCode::NO_CONTENT)
 }

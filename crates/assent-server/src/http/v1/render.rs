@@ -10,11 +10,13 @@ use assent_core::clock::rfc3339;
 use assent_core::devices::{EnrolledDevice, EnrollmentIssued};
 use assent_core::ids::Username;
 use assent_core::model::{Approval, Device};
+use assent_core::outbox::pushes::{PushChannel, PushJob};
 use assent_core::risk::RiskAssessment;
 use assent_core::{Assent, Settings};
 use assent_proto::api::{
     AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, AuditReport, CreateApproval,
-    DeviceApproval, DeviceEnrolled, DeviceView, EnrollmentCreated, RiskReasonView, RiskView,
+    Delivery, DeviceApproval, DeviceEnrolled, DeviceView, EnrollmentCreated, RiskReasonView,
+    RiskView,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -80,7 +82,20 @@ pub(crate) fn approval_status(view: &ApprovalForApp) -> ApprovalStatus {
         user_verification: approval.user_verification,
         risk: risk_view(&approval.risk),
         policy_rule: approval.policy_rule.clone(),
+        deliveries: view.pushes.iter().filter_map(delivery).collect(),
     }
+}
+
+/// One push of a request as its relying party sees it (an e-mail is never one).
+fn delivery(push: &PushJob) -> Option<Delivery> {
+    Some(Delivery {
+        device_id: push.device_id.as_ref()?.to_string(),
+        channel: push.channel.as_str().to_owned(),
+        state: push.state.as_str().to_owned(),
+        attempts: push.attempts,
+        at: rfc3339(push.updated_at),
+        error: push.last_error.clone(),
+    })
 }
 
 /// [`approval_status`] of a request read just now. Boxed: a long poll or a stream holds its
@@ -194,11 +209,10 @@ pub(crate) fn device_view(device: &Device, username: &str) -> DeviceView {
         created_at: rfc3339(device.created_at),
         revoked_at: device.revoked_at.map(rfc3339),
         last_seen_at: device.last_seen_at.map(rfc3339),
-        push_channel: if device.web_push {
-            "web_push"
-        } else {
-            "stream"
-        }
-        .to_owned(),
+        push_channel: device
+            .push_channel
+            .map_or("stream", PushChannel::as_str)
+            .to_owned(),
+        push_working: device.push_channel.is_some() && device.push_working,
     }
 }

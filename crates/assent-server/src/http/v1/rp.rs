@@ -8,7 +8,7 @@ use assent_core::Principal;
 use assent_proto::ProblemCode;
 use assent_proto::api::{
     ApprovalCreated, ApprovalStatus, CreateApproval, CreateEnrollment, EnrollmentCreated,
-    ReportEvent,
+    ReportEvent, UserEmail,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -106,6 +106,23 @@ pub(crate) async fn approval_events(
 ) -> Result<impl IntoResponse, ApiError> {
     let approval = state.assent.approval_for_app(&app, &id).await?;
     Ok(sse::approval_stream(state, app, approval))
+}
+
+/// Set or remove the e-mail address where one of your users' security alerts go.
+#[utoipa::path(put, path = "/v1/users/{username}/email", tag = "relying party", request_body = UserEmail,
+    params(("username" = String, Path)), security(("api_key" = [])),
+    responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
+pub(crate) async fn set_user_email(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<UserEmail>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .assent
+        .set_user_email(&Principal::App(app), &username, request.email.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Create an enrollment link for one of your users.

@@ -1,0 +1,246 @@
+//! The push dispatcher: claims due pushes from the outbox, sends each on its channel, and
+//! records what became of it. It runs beside the server, off the request path: creating a
+//! request only writes its pushes and wakes this loop (on every node, through the notifier).
+//!
+//! Retries back off exponentially with jitter, never sooner than a `Retry-After`, and never
+//! past the push's expiry (a request's expiry). A target its service refused for good is
+//! disabled (and its user told on their other channels). A push in flight when the server
+//! stops stays claimed until its lease ends, then is sent again: delivery is at least once.
+
+use super::webpush::WebPushSender;
+use super::{Notice, Sent, Urgency};
+use assent_core::Assent;
+use assent_core::outbox::push_queue::Destination;
+use assent_core::outbox::pushes::{PushAddress, PushJob, PushResult, PushTarget, PushUrgency};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// Pushes claimed at once.
+    pub batch: u32,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// How often the outbox is looked at without a wake-up (retries come due this way).
+    pub poll: Duration,
+    /// Wait before the first retry; each later one waits twice as long, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Sends of one push before it is given up (if its expiry has not come first).
+    pub max_attempts: u32,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            batch: 64,
+            concurrency: 64,
+            poll: Duration::from_secs(1),
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// The senders of each configured channel.
+#[derive(Debug)]
+pub struct Senders {
+    pub web_push: WebPushSender,
+}
+
+/// Starts the dispatcher; it stops when `shutdown` turns true, once the sends in flight have
+/// ended or been abandoned (an abandoned one is sent again after its lease).
+pub fn spawn(
+    assent: Arc<Assent>,
+    senders: Arc<Senders>,
+    settings: DispatchSettings,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        let mut sends = tokio::task::JoinSet::new();
+        loop {
+            // Subscribe before claiming: a push queued during the claim still wakes the loop.
+            let mut wake = assent.outbox_subscription();
+            while sends.try_join_next().is_some() {}
+            let claimed = match assent.claim_pushes(settings.batch).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(error = %e, "pushes cannot be claimed");
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() >= settings.batch as usize;
+            for job in claimed {
+                let permit = tokio::select! {
+                    permit = permits.clone().acquire_owned() => permit,
+                    _ = shutdown.wait_for(|down| *down) => break,
+                };
+                let Ok(permit) = permit else { break };
+                let (assent, senders, settings) =
+                    (assent.clone(), senders.clone(), settings.clone());
+                let mut down = shutdown.clone();
+                sends.spawn(async move {
+                    tokio::select! {
+                        _ = send_one(&assent, &senders, &settings, &job) => {}
+                        // Abandoned: claimed until its lease ends, then sent again.
+                        _ = down.wait_for(|d| *d) => {}
+                    }
+                    drop(permit);
+                });
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = wake.changed() => {}
+                _ = tokio::time::sleep(settings.poll) => {}
+                _ = shutdown.wait_for(|down| *down) => break,
+            }
+        }
+        while sends.join_next().await.is_some() {}
+    })
+}
+
+/// Sends one claimed push and records the result.
+async fn send_one(assent: &Assent, senders: &Senders, settings: &DispatchSettings, job: &PushJob) {
+    let started = std::time::Instant::now();
+    let (sent, target) = match assent.push_destination(job).await {
+        Ok(Destination::Skip(reason)) => {
+            finish(assent, job, PushResult::Skipped { reason }).await;
+            return;
+        }
+        Ok(Destination::Device(target)) => {
+            let notice = notice_of(job, assent.now());
+            (
+                send_to_device(senders, &notice, &target).await,
+                Some(target),
+            )
+        }
+        Ok(Destination::Email) => (
+            Sent::Failed {
+                error: "e-mail is not configured on this server".into(),
+            },
+            None,
+        ),
+        Err(e) => {
+            tracing::error!(push = %job.id, error = %e, "push destination cannot be read");
+            return;
+        }
+    };
+    tracing::debug!(push = %job.id, channel = job.channel.as_str(), elapsed_ms = started.elapsed().as_millis() as u64, "push sent");
+    let result = match sent {
+        Sent::Accepted => PushResult::Accepted,
+        Sent::Failed { error } => PushResult::Failed { error },
+        Sent::Gone { error } => {
+            if let Some(target) = &target
+                && let Err(e) = assent.push_target_gone(target, &error).await
+            {
+                tracing::error!(device = %target.device_id, error = %e, "push target not disabled");
+            }
+            PushResult::Failed { error }
+        }
+        Sent::Retry { after, error } => retry(assent, settings, job, after, error),
+    };
+    finish(assent, job, result).await;
+}
+
+async fn send_to_device(senders: &Senders, notice: &Notice, target: &PushTarget) -> Sent {
+    match &target.address {
+        PushAddress::WebPush {
+            endpoint,
+            p256dh,
+            auth,
+        } => senders.web_push.send(endpoint, p256dh, auth, notice).await,
+        PushAddress::Apns { .. } => Sent::Failed {
+            error: "APNs is not configured on this server".into(),
+        },
+        PushAddress::Fcm { .. } => Sent::Failed {
+            error: "FCM is not configured on this server".into(),
+        },
+    }
+}
+
+/// The notice of a push: its payload as queued, its urgency and topic, and the time left.
+fn notice_of(job: &PushJob, now: time::OffsetDateTime) -> Notice {
+    let left = (job.expires_at - now).whole_seconds();
+    Notice {
+        payload: job.payload.clone().into_bytes(),
+        urgency: match job.urgency {
+            PushUrgency::High => Urgency::High,
+            PushUrgency::Normal => Urgency::Normal,
+        },
+        collapse_key: job.topic.clone(),
+        expires_at: job.expires_at.unix_timestamp(),
+        ttl: Duration::from_secs(u64::try_from(left.max(0)).unwrap_or(0)),
+    }
+}
+
+/// When to try a push again, or that it is given up.
+fn retry(
+    assent: &Assent,
+    settings: &DispatchSettings,
+    job: &PushJob,
+    after: Option<Duration>,
+    error: String,
+) -> PushResult {
+    if job.attempts >= settings.max_attempts {
+        return PushResult::Failed {
+            error: format!("{error} (given up after {} attempts)", job.attempts),
+        };
+    }
+    let wait = backoff(settings, job.attempts).max(after.unwrap_or_default());
+    let at = assent.now() + time::Duration::try_from(wait).unwrap_or(time::Duration::MAX);
+    if at >= job.expires_at {
+        return PushResult::Failed {
+            error: format!("{error} (the request expires before the next attempt)"),
+        };
+    }
+    PushResult::Retry { at, error }
+}
+
+/// The wait before retry number `attempts`: doubling from the initial backoff, capped, with up
+/// to a quarter added at random so that pushes refused together do not return together.
+fn backoff(settings: &DispatchSettings, attempts: u32) -> Duration {
+    let doubled = settings
+        .initial_backoff
+        .saturating_mul(1u32 << attempts.saturating_sub(1).min(16))
+        .min(settings.max_backoff);
+    let mut byte = [0u8; 1];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
+    doubled + doubled.mul_f64(f64::from(byte[0]) / 1024.0)
+}
+
+async fn finish(assent: &Assent, job: &PushJob, result: PushResult) {
+    match assent.finish_push(job, result).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(push = %job.id, "push finished by another sender (its lease ran out)")
+        }
+        Err(e) => tracing::error!(push = %job.id, error = %e, "push result not recorded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter_up_to_the_cap() {
+        let settings = DispatchSettings::default();
+        for (attempt, base) in [(1, 2), (2, 4), (3, 8), (10, 300), (40, 300)] {
+            let wait = backoff(&settings, attempt);
+            let base = Duration::from_secs(base);
+            assert!(
+                wait >= base && wait <= base + base / 4,
+                "{attempt}: {wait:?}"
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod apns;
 pub mod fcm;
+mod native;
 
 use std::time::Duration;
 

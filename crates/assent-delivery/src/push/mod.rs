@@ -6,6 +6,7 @@
 pub mod apns;
 pub mod dispatch;
 pub mod fcm;
+mod native;
 pub mod webpush;
 
 use std::time::Duration;

@@ -1,4 +1,6 @@
-//! Delivery: signed webhooks ([`webhooks`]) and pushes to devices ([`push`]).
+//! Delivery: signed webhooks ([`webhooks`]), pushes to devices ([`push`]) and informational
+//! e-mails ([`email`]).
 
+pub mod email;
 pub mod push;
 pub mod webhooks;

@@ -291,5 +291,36 @@ fn push_senders(
         timeout,
     )
     .map_err(|e| StartError::Push(e.0))?;
-    Ok(assent_delivery::push::dispatch::Senders { web_push })
+    let apns = match config.push.apns.settings(timeout) {
+        Some(settings) => Some(
+            assent_delivery::push::apns::ApnsSender::new(settings)
+                .map_err(|e| StartError::Push(format!("push.apns: {}", e.0)))?,
+        ),
+        None => None,
+    };
+    let fcm = match config.push.fcm.settings(timeout) {
+        Some(settings) => Some(
+            assent_delivery::push::fcm::FcmSender::new(settings)
+                .map_err(|e| StartError::Push(format!("push.fcm: {}", e.0)))?,
+        ),
+        None => None,
+    };
+    let mailer = match config.email.settings().map_err(StartError::Push)? {
+        Some(settings) => {
+            if settings.tls == assent_delivery::email::SmtpTls::None {
+                tracing::warn!(host = %settings.host, "e-mail is sent without TLS (email.tls = \"none\")");
+            }
+            Some(
+                assent_delivery::email::Mailer::new(settings)
+                    .map_err(|e| StartError::Push(format!("email: {}", e.0)))?,
+            )
+        }
+        None => None,
+    };
+    Ok(assent_delivery::push::dispatch::Senders {
+        web_push,
+        apns,
+        fcm,
+        mailer,
+    })
 }

@@ -7,7 +7,10 @@
 //! disabled (and its user told on their other channels). A push in flight when the server
 //! stops stays claimed until its lease ends, then is sent again: delivery is at least once.
 
+use super::apns::ApnsSender;
+use super::fcm::FcmSender;
 use super::webpush::WebPushSender;
+use crate::email::Mailer;
 use super::{Notice, Sent, Urgency};
 use assent_core::Assent;
 use assent_core::outbox::push_queue::Destination;
@@ -45,10 +48,22 @@ impl Default for DispatchSettings {
     }
 }
 
-/// The senders of each configured channel.
-#[derive(Debug)]
+/// The senders of each configured channel (Web Push always).
 pub struct Senders {
     pub web_push: WebPushSender,
+    pub apns: Option<ApnsSender>,
+    pub fcm: Option<FcmSender>,
+    pub mailer: Option<Mailer>,
+}
+
+impl std::fmt::Debug for Senders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Senders")
+            .field("apns", &self.apns.is_some())
+            .field("fcm", &self.fcm.is_some())
+            .field("mailer", &self.mailer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starts the dispatcher; it stops when `shutdown` turns true, once the sends in flight have
@@ -123,12 +138,7 @@ async fn send_one(assent: &Assent, senders: &Senders, settings: &DispatchSetting
                 Some(target),
             )
         }
-        Ok(Destination::Email) => (
-            Sent::Failed {
-                error: "e-mail is not configured on this server".into(),
-            },
-            None,
-        ),
+        Ok(Destination::Email) => (send_email(senders, job).await, None),
         Err(e) => {
             tracing::error!(push = %job.id, error = %e, "push destination cannot be read");
             return;
@@ -158,11 +168,37 @@ async fn send_to_device(senders: &Senders, notice: &Notice, target: &PushTarget)
             p256dh,
             auth,
         } => senders.web_push.send(endpoint, p256dh, auth, notice).await,
-        PushAddress::Apns { .. } => Sent::Failed {
-            error: "APNs is not configured on this server".into(),
+        PushAddress::Apns { token } => match &senders.apns {
+            Some(apns) => apns.send(token, notice).await,
+            None => Sent::Failed {
+                error: "APNs is not configured on this server".into(),
+            },
         },
-        PushAddress::Fcm { .. } => Sent::Failed {
-            error: "FCM is not configured on this server".into(),
+        PushAddress::Fcm { token } => match &senders.fcm {
+            Some(fcm) => fcm.send(token, notice).await,
+            None => Sent::Failed {
+                error: "FCM is not configured on this server".into(),
+            },
+        },
+    }
+}
+
+/// An e-mail push: its queued `{"to", "subject", "text"}`, through the mailer.
+async fn send_email(senders: &Senders, job: &PushJob) -> Sent {
+    let Some(mailer) = &senders.mailer else {
+        return Sent::Failed {
+            error: "e-mail is not configured on this server".into(),
+        };
+    };
+    let message: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    match (
+        message["to"].as_str(),
+        message["subject"].as_str(),
+        message["text"].as_str(),
+    ) {
+        (Some(to), Some(subject), Some(text)) => mailer.send(to, subject, text).await,
+        _ => Sent::Failed {
+            error: "the queued e-mail is malformed".into(),
         },
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 mod push;
 mod sections;
 
-pub use push::PushConfig;
+pub use push::{ApnsConfig, EmailConfig, FcmConfig, PushConfig};
 pub use sections::*;
 
 const CLI_VARIABLES: &[&str] = &["admin_key", "server", "profile", "config", "log"];
@@ -45,6 +45,7 @@ pub struct Config {
     pub fatigue: FatigueConfig,
     pub webhooks: WebhookConfig,
     pub push: PushConfig,
+    pub email: EmailConfig,
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
 }
@@ -66,6 +67,7 @@ impl Default for Config {
             fatigue: FatigueConfig::default(),
             webhooks: WebhookConfig::default(),
             push: PushConfig::default(),
+            email: EmailConfig::default(),
             policy: PolicyConfig::default(),
             risk: RiskConfig::default(),
         }
@@ -145,7 +147,7 @@ impl Config {
                 "fatigue.budget_window_secs and fatigue.suspension_secs must be at least 1".into(),
             );
         }
-        if let Some(problem) = self.push.problem() {
+        if let Some(problem) = self.push.problem().or_else(|| self.email.problem()) {
             return fail(problem);
         }
         if self.http.body_limit_bytes < 1024 {
@@ -259,14 +261,25 @@ impl Config {
                 channels: self.push_channels(),
                 allow_private_endpoints: self.push.allow_private_endpoints,
                 lease: seconds(self.push.lease_secs),
-                admin_emails: Vec::new(),
+                admin_emails: self.email.admin_recipients.clone(),
             },
         }
     }
 
-    /// The channels this server sends on: Web Push always.
+    /// The channels this server sends on: Web Push always, the others once configured.
     fn push_channels(&self) -> Vec<assent_core::outbox::pushes::PushChannel> {
-        vec![assent_core::outbox::pushes::PushChannel::WebPush]
+        use assent_core::outbox::pushes::PushChannel;
+        let mut channels = vec![PushChannel::WebPush];
+        if !self.push.apns.key_file.is_empty() {
+            channels.push(PushChannel::Apns);
+        }
+        if !self.push.fcm.service_account_file.is_empty() {
+            channels.push(PushChannel::Fcm);
+        }
+        if !self.email.host.is_empty() {
+            channels.push(PushChannel::Email);
+        }
+        channels
     }
 
     fn registration_accepts(&self, method: &str) -> bool {

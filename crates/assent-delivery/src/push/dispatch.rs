@@ -10,8 +10,8 @@
 use super::apns::ApnsSender;
 use super::fcm::FcmSender;
 use super::webpush::WebPushSender;
-use crate::email::Mailer;
 use super::{Notice, Sent, Urgency};
+use crate::email::Mailer;
 use assent_core::Assent;
 use assent_core::outbox::push_queue::Destination;
 use assent_core::outbox::pushes::{PushAddress, PushJob, PushResult, PushTarget, PushUrgency};

@@ -184,7 +184,11 @@ impl EmailConfig {
             "starttls" => SmtpTls::StartTls,
             "implicit" => SmtpTls::Implicit,
             "none" => SmtpTls::None,
-            other => return Err(format!("email.tls is starttls, implicit or none, not {other:?}")),
+            other => {
+                return Err(format!(
+                    "email.tls is starttls, implicit or none, not {other:?}"
+                ));
+            }
         };
         let password = if !self.password_file.is_empty() {
             let text = std::fs::read_to_string(&self.password_file)

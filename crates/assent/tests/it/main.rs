@@ -17,6 +17,7 @@ mod http_surface;
 mod lifecycle;
 mod negative;
 mod nodes;
+mod push;
 mod risk_policy;
 mod state_machine;
 mod streams;

@@ -16,6 +16,16 @@ use std::time::Duration;
 /// Starts a second node on `first`'s database, holding the same keys (as every node must), in
 /// `dir`.
 async fn join(first: &TestServer, url: &str, dir: &tempfile::TempDir) -> TestServer {
+    join_with(first, url, dir, |_| {}).await
+}
+
+/// [`join`], with more configuration.
+pub(crate) async fn join_with(
+    first: &TestServer,
+    url: &str,
+    dir: &tempfile::TempDir,
+    adjust: impl FnOnce(&mut assent_server::Config),
+) -> TestServer {
     let data = dir.path().to_owned();
     for file in [
         SIGNING_KEY_FILE,
@@ -29,6 +39,7 @@ async fn join(first: &TestServer, url: &str, dir: &tempfile::TempDir) -> TestSer
     TestServer::spawn_with(move |c| {
         c.database = DatabaseUrl(url);
         c.data_dir = data;
+        adjust(c);
     })
     .await
 }

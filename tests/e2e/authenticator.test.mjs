@@ -204,7 +204,7 @@ test('4. a delivered push shows a notification whose click opens the prompt', as
   const registrationId = await registration;
   // What the push service delivers: only the request id, never its details.
   await cdp.send('ServiceWorker.deliverPushMessage', {
-    origin: demo.assent_url, registrationId, data: JSON.stringify({ type: 'approval', id: acme.id }),
+    origin: demo.assent_url, registrationId, data: JSON.stringify({ type: 'approval', id: acme.id, app: 'Acme Bank' }),
   });
   let notification = null;
   for (let i = 0; i < 100 && !notification; i++) {

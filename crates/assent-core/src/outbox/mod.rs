@@ -2,5 +2,6 @@
 //! parties (tailing the audit log) and pushes to devices and people (a durable queue).
 
 pub mod push_queue;
+pub mod push_targets;
 pub mod pushes;
 pub mod webhooks;

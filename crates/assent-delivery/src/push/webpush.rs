@@ -10,7 +10,7 @@
 //! followed.
 
 use super::{Notice, Sent, SetupError, Urgency, retry_after};
-use assent_core::outbox::push_queue::{endpoint_allowed, is_public};
+use assent_core::outbox::push_targets::{endpoint_allowed, is_public};
 use assent_proto::jose::{SigningKey, b64, b64_decode};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::Serialize;

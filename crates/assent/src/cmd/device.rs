@@ -64,7 +64,11 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
                         d.state.as_str(),
                         d.created_at,
                         d.last_seen_at.as_deref().unwrap_or("never"),
-                        d.push_channel
+                        if d.push_channel != "stream" && !d.push_working {
+                            format!("{} (not working)", d.push_channel)
+                        } else {
+                            d.push_channel.clone()
+                        }
                     );
                 }
             }

@@ -5,7 +5,20 @@ import { state } from '../state.js';
 import { el, notice, status, when } from '../ui.js';
 import { flash, renderHome } from './home.js';
 
-const CHANNEL_LABELS = { web_push: 'Web Push notifications', stream: 'live updates while open' };
+const CHANNEL_LABELS = {
+  web_push: 'Web Push notifications', apns: 'Apple push notifications', fcm: 'Android push notifications',
+  stream: 'live updates while open',
+};
+
+// What reaches the device: its push channel, or, when its push service refused it, the fact that
+// notifications stopped (it hears of requests only while open, until it turns them on again).
+function channelLabel(d) {
+  const label = CHANNEL_LABELS[d.push_channel] || d.push_channel || 'unknown channel';
+  if (d.push_channel && d.push_channel !== 'stream' && d.push_working === false) {
+    return `${label} stopped working: live updates while open`;
+  }
+  return label;
+}
 
 function ago(iso) {
   const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
@@ -30,7 +43,7 @@ export function deviceItem(d) {
       waiting ? el('span', { class: 'tag waiting', text: 'Waiting for approval' }) : null),
     el('div', { class: 'time' }, `${d.platform} · enrolled ${when(d.created_at)}`),
     revoked ? null : el('div', { class: 'time' }, seen, ' · ',
-      el('span', { 'data-field': 'channel' }, CHANNEL_LABELS[d.push_channel] || d.push_channel || 'unknown channel')));
+      el('span', { 'data-field': 'channel' }, channelLabel(d))));
   if (revoked) return li;
   if (waiting && !mine) {
     li.append(activationForm(d));

@@ -419,7 +419,7 @@ impl Assent {
             .await?
             .ok_or_else(|| CoreError::rejected(ProblemCode::NotFound, "no such user"))?;
         if let Some(address) = email {
-            email_is_plausible(address).map_err(|d| invalid(d))?;
+            email_is_plausible(address).map_err(invalid)?;
         }
         let event = AuditEvent::UserEmailSet {
             user_id: user.id.to_string(),

@@ -313,7 +313,7 @@ fn free_port() -> u16 {
 }
 
 async fn start_binary(data: &std::path::Path, port: u16) -> Child {
-    let child = assent_bin()
+    let mut child = assent_bin()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env("ASSENT_LOG__LEVEL", "warn")
@@ -336,6 +336,8 @@ async fn start_binary(data: &std::path::Path, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not become ready");
 }
 

@@ -8,7 +8,7 @@ use crate::sse::SseParser;
 use assent_proto::api::{
     ActivateDevice, AlertList, AlertView, DecisionAccepted, DeviceApproval, DeviceApprovalList,
     DeviceEnrolled, DeviceList, DeviceSelf, DeviceView, EnrollDevice, PushSubscriptionBody,
-    RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
+    PushTokenBody, RecoveryCodeCount, RecoveryCodes, RegisterPasskey, RenameDevice, SubmitDecision,
 };
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::{Parsed, SigningKey, random_token};
@@ -386,6 +386,16 @@ impl DeviceClient {
         self.post("/v1/device/push-subscription", subscription)
             .await
             .map(|_| ())
+    }
+
+    /// Stores a native app's push token: `channel` is `apns` (an APNs device token) or `fcm`
+    /// (an FCM registration token). It replaces any earlier push target of this device.
+    pub async fn register_push_token(&self, channel: &str, token: &str) -> Result<(), ClientError> {
+        let body = PushTokenBody {
+            channel: channel.to_owned(),
+            token: token.to_owned(),
+        };
+        self.post("/v1/device/push-token", &body).await.map(|_| ())
     }
 
     /// Fetches request `id`, signs `decision` over what it shows, and sends it.

@@ -4,8 +4,8 @@ use crate::error::ClientError;
 use assent_proto::api::{
     AppCreated, ApprovalCreated, ApprovalStatus, AuditReport, CodeVerified, CreateApp,
     CreateApproval, CreateEnrollment, CreateUser, DeviceList, DeviceView, EnrollTotp,
-    EnrollmentCreated, RecoveryCodes, ReportEvent, SetWebhook, TotpEnrolled, UserFactors, UserList,
-    UserView, VerifyCode, WebhookCreated, WebhookStatus,
+    EnrollmentCreated, RecoveryCodes, ReportEvent, SetWebhook, TotpEnrolled, UserEmail,
+    UserFactors, UserList, UserView, VerifyCode, WebhookCreated, WebhookStatus,
 };
 use assent_proto::jose::JwkSet;
 use assent_proto::problem::Problem;
@@ -88,6 +88,19 @@ impl Keyed {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(body);
+        decode(request.send().await?).await
+    }
+
+    async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let request = self
+            .http
+            .put(format!("{}{path}", self.base))
             .bearer_auth(&self.key)
             .json(body);
         decode(request.send().await?).await
@@ -228,6 +241,21 @@ impl RpClient {
             .get(&format!("/v1/users/{}/factors", segment(user)))
             .await
     }
+
+    /// Sets (or with `None` removes) the address where one of the application's users' security
+    /// alerts are e-mailed.
+    pub async fn set_user_email(
+        &self,
+        username: &str,
+        email: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = UserEmail {
+            email: email.map(str::to_owned),
+        };
+        self.0
+            .put(&format!("/v1/users/{}/email", segment(username)), &body)
+            .await
+    }
 }
 
 /// A path segment with the few characters usernames may hold that URLs treat specially escaped.
@@ -276,6 +304,23 @@ impl AdminClient {
 
     pub async fn list_users(&self) -> Result<UserList, ClientError> {
         self.0.get("/v1/admin/users").await
+    }
+
+    /// Sets (or with `None` removes) the address where a user's security alerts are e-mailed.
+    pub async fn set_user_email(
+        &self,
+        username: &str,
+        email: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = UserEmail {
+            email: email.map(str::to_owned),
+        };
+        self.0
+            .put(
+                &format!("/v1/admin/users/{}/email", segment(username)),
+                &body,
+            )
+            .await
     }
 
     pub async fn create_enrollment(&self, user: &str) -> Result<EnrollmentCreated, ClientError> {

@@ -15,6 +15,7 @@ mod flow;
 mod geoip;
 mod http_surface;
 mod lifecycle;
+mod native_push;
 mod negative;
 mod nodes;
 mod push;

@@ -82,8 +82,13 @@ impl Assent {
         self.alert(user, "push_suspended", message).await;
         let username = self.username_of(user).await;
         let subject = format!("Assent admin alert: push suspended for {username}");
+        let cause = if reason == SuspensionReason::FraudReported {
+            "the user reported a request as not theirs".to_owned()
+        } else {
+            format!("{recent_prompts} prompts in the budget window")
+        };
         let text = format!(
-            "Push requests for {username} are suspended until {} ({}; {recent_prompts} recent prompts).\n\nReview it in the audit log (push_suspended events).\n",
+            "Push requests for {username} are suspended until {} ({}: {cause}).\n\nReview it in the audit log (push_suspended events).\n",
             crate::clock::rfc3339(suspension.until),
             reason.as_str()
         );

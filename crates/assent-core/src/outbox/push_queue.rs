@@ -235,7 +235,8 @@ impl Assent {
     }
 
     /// Records what became of a claimed push; the audit log gets one row when it is final.
-    /// `false` when another sender has claimed it since (this sender's lease ran out).
+    /// `false` when another sender has claimed it since (this sender's lease ran out). Nobody
+    /// is woken: waits and streams follow the request's state, which a push does not change.
     pub async fn finish_push(&self, job: &PushJob, result: PushResult) -> Result<bool, CoreError> {
         let event = |error: Option<&str>| {
             let (push_id, channel) = (job.id.clone(), job.channel.as_str().to_owned());
@@ -265,15 +266,10 @@ impl Assent {
             PushResult::Retry { .. } | PushResult::Skipped { .. } => None,
         }
         .map(|e| self.audit(Actor::System, e));
-        let landed = self
+        Ok(self
             .store
             .finish_push(&job.id, job.attempts, &result, self.now(), audit)
-            .await?;
-        if landed && let Some(id) = &job.approval_id {
-            // The relying party's long poll shows deliveries: let it see this one.
-            self.notifier.notify(&Topic::Approval(id.clone()));
-        }
-        Ok(landed)
+            .await?)
     }
 
     /// The push service refused a target for good: disable it, and tell the user on their

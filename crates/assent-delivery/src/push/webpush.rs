@@ -1,5 +1,6 @@
-//! Web Push (RFC 8030) with the payload encrypted as RFC 8291 `aes128gcm` (by the
-//! `web-push-native` crate) and the server identified with VAPID (RFC 8292): an ES256 JWT for
+//! Web Push (RFC 8030) with the payload encrypted as RFC 8291 `aes128gcm` (the key agreement
+//! with ring, the RFC 8188 content coding with `ece-native`) and the server identified with
+//! VAPID (RFC 8292): an ES256 JWT for
 //! the endpoint's origin, signed with the server's VAPID key and reused for that origin for
 //! hours. The same sender serves UnifiedPush, whose distributors (ntfy, NextPush) hand the
 //! device a Web Push endpoint.
@@ -18,7 +19,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use web_push_native::p256::PublicKey;
 
 /// How long a VAPID JWT is valid (RFC 8292 allows at most 24 hours).
 const VAPID_LIFETIME: u64 = 12 * 3600;
@@ -173,18 +173,60 @@ impl WebPushSender {
     }
 }
 
-/// RFC 8291 encryption of `payload` to the subscription's keys.
+/// RFC 8291 encryption of `payload` to the subscription's keys: an ephemeral P-256 key agreed
+/// with the subscription's key (ring, about four times faster than the pure-Rust curve that
+/// `web-push-native` uses, which made it the largest cost of a push), the RFC 8291 input keying
+/// material from that secret and the subscription's auth secret, and the RFC 8188 `aes128gcm`
+/// content coding of the `ece-native` crate, in one record, with the ephemeral public key as
+/// the key id.
 fn encrypt(payload: &[u8], p256dh: &str, auth: &str) -> Result<Vec<u8>, String> {
+    use ring::{agreement, hkdf, rand};
     let bad = || "the subscription's keys are malformed".to_owned();
-    let point = b64_decode(p256dh).map_err(|_| bad())?;
-    let secret = b64_decode(auth).map_err(|_| bad())?;
-    if secret.len() != 16 {
+    let ua_public = b64_decode(p256dh).map_err(|_| bad())?;
+    let auth_secret = b64_decode(auth).map_err(|_| bad())?;
+    if ua_public.len() != 65 || auth_secret.len() != 16 {
         return Err(bad());
     }
-    let key = PublicKey::from_sec1_bytes(&point).map_err(|_| bad())?;
-    let secret = web_push_native::Auth::clone_from_slice(&secret);
-    web_push_native::encrypt(payload.to_vec(), &key, &secret)
-        .map_err(|_| "the payload cannot be encrypted".to_owned())
+    let failed = || "the payload cannot be encrypted".to_owned();
+    let random = rand::SystemRandom::new();
+    let ephemeral = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &random)
+        .map_err(|_| failed())?;
+    let as_public = ephemeral.compute_public_key().map_err(|_| failed())?;
+    let peer = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, &ua_public);
+    let ikm = agreement::agree_ephemeral(ephemeral, &peer, |shared| {
+        // RFC 8291 section 3.3: IKM = HKDF(auth_secret, ecdh_secret,
+        //   "WebPush: info" || 0x00 || ua_public || as_public, 32).
+        let info: [&[u8]; 3] = [b"WebPush: info\0", &ua_public, as_public.as_ref()];
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &auth_secret).extract(shared);
+        let mut ikm = [0u8; 32];
+        prk.expand(&info, Len32)
+            .and_then(|okm| okm.fill(&mut ikm))
+            .map(|()| ikm)
+    })
+    .map_err(|_| bad())?
+    .map_err(|_| failed())?;
+    let mut salt = [0u8; 16];
+    rand::SecureRandom::fill(&random, &mut salt).map_err(|_| failed())?;
+    // One record holds the whole payload: its size is the payload, the padding delimiter and
+    // the 16-byte tag.
+    let record_size = u32::try_from(payload.len() + 17).map_err(|_| failed())?;
+    ece_native::encrypt(
+        ikm,
+        salt,
+        as_public.as_ref(),
+        std::iter::once(payload.to_vec()),
+        record_size,
+    )
+    .map_err(|_| failed())
+}
+
+/// The 32-byte output length for ring's HKDF.
+struct Len32;
+
+impl ring::hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        32
+    }
 }
 
 /// What a push service's status means (RFC 8030 section 5 and the services' documentation).
@@ -276,6 +318,23 @@ mod tests {
             classify(503, &none),
             Sent::Retry { after: None, .. }
         ));
+    }
+
+    /// What this module encrypts, `web-push-native` (an independent RFC 8291 implementation)
+    /// decrypts with the subscription's private key; another auth secret does not.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn web_push_native_decrypts_what_is_encrypted_here() {
+        use web_push_native::p256::SecretKey;
+        use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
+        let ua = SecretKey::from_slice(&[0x11; 32]).unwrap();
+        let point = ua.public_key().to_encoded_point(false);
+        let auth = [9u8; 16];
+        let payload = br#"{"type":"approval","id":"x","app":"Acme"}"#;
+        let body = encrypt(payload, &b64(point.as_bytes()), &b64(auth)).unwrap();
+        let opened = web_push_native::decrypt(body.clone(), &ua, &auth.into()).unwrap();
+        assert_eq!(opened, payload);
+        assert!(web_push_native::decrypt(body, &ua, &[8u8; 16].into()).is_err());
     }
 
     #[test]

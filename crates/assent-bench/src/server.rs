@@ -208,15 +208,16 @@ impl Target {
             Some(url) => command.env(CHILD_DATABASE_VAR, url),
             None => command.env_remove(CHILD_DATABASE_VAR),
         };
-        if args.web_push {
-            command.arg("--allow-private-push");
-        }
-        let mut child = command
+        command
             .arg("serve")
             .arg("--data")
             .arg(&data_dir)
             .arg("--reflex-ms")
-            .arg(args.reflex_ms.to_string())
+            .arg(args.reflex_ms.to_string());
+        if args.web_push {
+            command.arg("--allow-private-push");
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -76,6 +76,14 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub reflex_ms: u64,
 
+    /// Give every simulated device a Web Push subscription at an endpoint inside the bench (on
+    /// 127.0.0.1, accepting every push with 201), so each request is also pushed; each level then
+    /// reports the pushes received, create-to-push latency and the server's CPU per push. The
+    /// started server gets `push.allow_private_endpoints = true`; a server given with --server
+    /// must run on this machine with that setting.
+    #[arg(long, conflicts_with = "pending")]
+    pub web_push: bool,
+
     /// Where the JSON and SVG results go.
     #[arg(long, default_value = "bench/results")]
     pub results: PathBuf,
@@ -102,6 +110,9 @@ pub enum Internal {
         data: PathBuf,
         #[arg(long, default_value_t = 0)]
         reflex_ms: u64,
+        /// `push.allow_private_endpoints = true` (the bench's own push endpoint is on loopback).
+        #[arg(long)]
+        allow_private_push: bool,
     },
 }
 

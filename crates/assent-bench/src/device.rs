@@ -7,7 +7,8 @@ use crate::error::CallError;
 use crate::http::call;
 use assent_client::sse::SseParser;
 use assent_proto::api::{
-    DecisionAccepted, DeviceApproval, DeviceEnrolled, EnrollDevice, StreamEvent, SubmitDecision,
+    DecisionAccepted, DeviceApproval, DeviceEnrolled, EnrollDevice, PushSubscriptionBody,
+    StreamEvent, SubmitDecision,
 };
 use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::jose::{JwkSet, Parsed, SigningKey, random_token};
@@ -177,6 +178,31 @@ impl SimDevice {
                 .timeout(Duration::from_secs(60)),
         )
         .await
+    }
+
+    /// Registers the device's Web Push subscription (`204 No Content`).
+    pub async fn subscribe_push(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+        subscription: &PushSubscriptionBody,
+    ) -> Result<(), CallError> {
+        let step = "push-subscription";
+        let path = "/v1/device/push-subscription";
+        let response = http
+            .post(format!("{base}{path}"))
+            .header("DPoP", self.proof(step, "POST", path)?)
+            .json(subscription)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|e| CallError::transport(step, &e))?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(CallError::answer(step, status, &body));
+        }
+        Ok(())
     }
 
     /// Signs an approval of what the server showed, with the code from the relying party's

@@ -1,11 +1,14 @@
 //! Flow mode: C relying-party workers in a closed loop, each driving complete flows for its own
 //! users (so each user has at most one request at a time, as the fatigue defenses expect):
 //! create, the device hears of it on its stream, fetches it, signs the answer with the displayed
-//! code, and the relying party's long poll returns the final state with its receipt.
+//! code, and the relying party's long poll returns the final state with its receipt. With
+//! `--web-push` the server also pushes each request to the bench's endpoint, and the level
+//! reports when those pushes arrived.
 
 use crate::device::Announced;
 use crate::error::{BenchResult, CallError};
 use crate::procstat::{CpuSnapshot, CpuUse, Proc};
+use crate::push_endpoint::{Created, PushEndpoint};
 use crate::report::{FlowLatency, Level};
 use crate::rp::{check_outcome, login};
 use crate::setup::Population;
@@ -49,6 +52,8 @@ struct WorkerOut {
     examples: Vec<String>,
     signals: Counts,
     slots: Vec<Slot>,
+    /// Requests created, when pushes are watched.
+    created: Vec<Created>,
 }
 
 /// Waits until the stream announces request `id` (earlier announcements are stale).
@@ -64,12 +69,13 @@ async fn announced(rx: &mut UnboundedReceiver<Announced>, id: &str) -> Result<In
     }
 }
 
-/// One complete flow for user `user`.
+/// One complete flow for user `user`; its request is noted in `created` when given.
 async fn one_flow(
     pop: &Population,
     http: &reqwest::Client,
     user: usize,
     rx: &mut UnboundedReceiver<Announced>,
+    created_at: Option<&mut Vec<Created>>,
 ) -> Result<FlowTimes, CallError> {
     let device = pop
         .devices
@@ -80,6 +86,12 @@ async fn one_flow(
     let t0 = Instant::now();
     let created = pop.rp.create(http, &request).await?;
     let t1 = Instant::now();
+    if let Some(log) = created_at {
+        log.push(Created {
+            device: user,
+            at: t0,
+        });
+    }
     let id = created.id.as_str();
     let wait = pop.rp.wait_final(http, id, FLOW_TIMEOUT);
     let answer = async {
@@ -124,6 +136,7 @@ async fn worker(
     window: Window,
     done: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
+    note_created: bool,
 ) -> WorkerOut {
     let mut out = WorkerOut::default();
     'run: loop {
@@ -135,7 +148,8 @@ async fn worker(
             if started >= window.end {
                 break 'run;
             }
-            let result = one_flow(&pop, &http, *user, rx).await;
+            let log = note_created.then_some(&mut out.created);
+            let result = one_flow(&pop, &http, *user, rx, log).await;
             let measured = started >= window.start && Instant::now() <= window.end;
             match result {
                 Ok(t) => {
@@ -179,12 +193,14 @@ pub struct Plan {
 
 /// The server process to watch, and whether it is the bench's own.
 #[derive(Debug, Clone, Copy)]
-pub struct Watch {
+pub struct Watch<'a> {
     pub server: Option<Proc>,
     pub same_process: bool,
     /// The database runs as processes of its own (PostgreSQL): its CPU is not the server's,
     /// so what the cores allow cannot be told from the server's and the bench's alone.
     pub database_apart: bool,
+    /// The bench's Web Push endpoint, when every device has a subscription there.
+    pub push: Option<&'a PushEndpoint>,
 }
 
 /// Runs one concurrency level and measures it.
@@ -192,7 +208,7 @@ pub async fn run_level(
     pop: &Arc<Population>,
     http: &reqwest::Client,
     slots: &mut Vec<Slot>,
-    watch: Watch,
+    watch: Watch<'_>,
     plan: Plan,
 ) -> BenchResult<Level> {
     let Plan {
@@ -205,6 +221,7 @@ pub async fn run_level(
         server,
         same_process,
         database_apart,
+        push,
     } = watch;
     let concurrency = plan.concurrency.clamp(1, slots.len().max(1));
     let now = Instant::now();
@@ -230,6 +247,7 @@ pub async fn run_level(
                 window,
                 done.clone(),
                 failed.clone(),
+                push.is_some(),
             ))
         })
         .collect();
@@ -272,6 +290,7 @@ pub async fn run_level(
     let mut errors = Counts::default();
     let mut signals = Counts::default();
     let mut examples = Vec::new();
+    let mut created = Vec::new();
     for task in tasks {
         let out = task.await?;
         samples.extend(out.samples);
@@ -283,12 +302,27 @@ pub async fn run_level(
                 .take(EXAMPLES - examples.len().min(EXAMPLES)),
         );
         slots.extend(out.slots);
+        created.extend(out.created);
     }
     slots.sort_by_key(|(user, _)| *user);
     let seconds = last.at.duration_since(first.at).as_secs_f64();
     let flows = samples.flow.len() as u64;
     let per_s = flows as f64 / seconds.max(1e-9);
     let cpu = CpuUse::between(&first, &last, same_process);
+    let web_push = match push {
+        Some(endpoint) => {
+            let arrivals = endpoint.settle_and_take().await;
+            Some(crate::push_endpoint::figures(
+                created,
+                &arrivals,
+                first.at,
+                last.at,
+                flows,
+                cpu.server_cores.map(|c| c * seconds),
+            ))
+        }
+        None => None,
+    };
     let per_flow = |cores: Option<f64>| {
         cores
             .filter(|_| flows > 0)
@@ -328,6 +362,7 @@ pub async fn run_level(
         server_rss_max_sampled_mib: server.map(|_| mib(rss_max)),
         server_threads_max: server.map(|_| threads_max),
         risk_signals: signals,
+        web_push,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod machine;
 pub mod pending;
 pub mod procstat;
 pub mod progress;
+pub mod push_endpoint;
 pub mod report;
 pub mod rp;
 pub mod run;

@@ -17,8 +17,13 @@ async fn main() -> ExitCode {
 }
 
 async fn dispatch(args: Args) -> assent_bench::BenchResult<()> {
-    if let Some(Internal::Serve { data, reflex_ms }) = &args.command {
-        return assent_bench::server::serve_child(data, *reflex_ms).await;
+    if let Some(Internal::Serve {
+        data,
+        reflex_ms,
+        allow_private_push,
+    }) = &args.command
+    {
+        return assent_bench::server::serve_child(data, *reflex_ms, *allow_private_push).await;
     }
     let name = args.name.clone().unwrap_or_else(|| default_name(&args));
     let results = args.results.clone();

@@ -3,6 +3,7 @@
 use crate::calibrate::Calibration;
 use crate::machine::Machine;
 use crate::procstat::CpuUse;
+use crate::push_endpoint::PushFigures;
 use crate::stats::{Counts, Latency};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -97,6 +98,9 @@ pub struct Level {
     pub server_threads_max: Option<u64>,
     /// Risk signals the server reported on the measured requests (how often each).
     pub risk_signals: Counts,
+    /// With `--web-push`: the pushes the bench's endpoint received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_push: Option<PushFigures>,
 }
 
 /// Pending mode: many requests waiting at once.
@@ -181,6 +185,26 @@ pub fn level_line(l: &Level) -> String {
         figure(l.server_bound_flows_per_s, 0),
         l.server_peak_rss_mib
             .map(|m| format!("{m:.0}"))
+            .unwrap_or_else(|| "-".into()),
+    )
+}
+
+/// The Web Push figures of a level, for the terminal.
+pub fn push_line(p: &PushFigures) -> String {
+    let lat = &p.create_to_push;
+    format!(
+        "       web push: {} received ({:.1}/s, {:.3} per flow), {} of {} requests pushed, {} duplicates, {} unmatched  create->push p50/p99 {:.2}/{:.2} ms  server CPU per push {} ms",
+        p.received,
+        p.received_per_s,
+        p.per_flow,
+        p.requests_pushed,
+        p.requests,
+        p.duplicates,
+        p.unmatched,
+        lat.p50_ms,
+        lat.p99_ms,
+        p.server_cpu_ms_per_push
+            .map(|v| format!("{v:.3}"))
             .unwrap_or_else(|| "-".into()),
     )
 }

@@ -8,6 +8,7 @@ use crate::flows::{Plan, Slot, Watch, run_level};
 use crate::http::{client, sources_for, spread_clients};
 use crate::machine::Machine;
 use crate::pending::{PendingPlan, run_pending};
+use crate::push_endpoint::PushEndpoint;
 use crate::report::{Report, ServerInfo, SetupInfo};
 use crate::server::Target;
 use crate::setup::{Population, populate};
@@ -74,7 +75,11 @@ type Measured = (
 
 async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Measured> {
     let http = client(None)?;
-    let pop = Arc::new(populate(target, &http, users, args.quiet).await?);
+    let push = match args.web_push {
+        true => Some(PushEndpoint::start().await?),
+        false => None,
+    };
+    let pop = Arc::new(populate(target, &http, users, push.as_ref(), args.quiet).await?);
     let setup = SetupInfo {
         users,
         seconds: crate::stats::round3(pop.seconds),
@@ -107,6 +112,7 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
                 server: target.process,
                 same_process: target.same_process,
                 database_apart: target.postgres,
+                push: push.as_ref(),
             },
             Plan {
                 concurrency,
@@ -118,6 +124,9 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
         .await?;
         if !args.quiet {
             println!("{}", crate::report::level_line(&level));
+            if let Some(p) = &level.web_push {
+                println!("{}", crate::report::push_line(p));
+            }
         }
         levels.push(level);
     }
@@ -141,6 +150,13 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
         changed.push(
             "log.level = warn (access logs off: the bench measures serving, not logging)".into(),
         );
+        if args.web_push {
+            changed.push(
+                "push.allow_private_endpoints = true: every device's Web Push subscription is \
+                 at the bench's own endpoint on 127.0.0.1"
+                    .into(),
+            );
+        }
         if args.reflex_ms != DEFAULT_REFLEX_MS {
             changed.push(format!(
                 "risk.reflex_ms = {} (default {DEFAULT_REFLEX_MS}): simulated devices answer within \

@@ -23,11 +23,13 @@ struct Ready {
 
 /// The configuration of a server the bench starts: the defaults, on loopback port 0, logging
 /// warnings only, with the reflex detector set as asked, on SQLite in `data_dir` or on the
-/// PostgreSQL database `postgres` names.
+/// PostgreSQL database `postgres` names; push endpoints on private addresses allowed when
+/// `allow_private_push` (the bench's own endpoint listens on loopback).
 pub fn bench_config(
     data_dir: &Path,
     postgres: Option<&str>,
     reflex_ms: u64,
+    allow_private_push: bool,
 ) -> BenchResult<Config> {
     let mut config = Config {
         data_dir: data_dir.to_path_buf(),
@@ -40,6 +42,7 @@ pub fn bench_config(
         ..Config::default()
     };
     config.risk.reflex_ms = reflex_ms;
+    config.push.allow_private_endpoints = allow_private_push;
     config.validate()?;
     Ok(config)
 }
@@ -60,9 +63,9 @@ fn admin_key(server: &RunningServer, data_dir: &Path) -> BenchResult<String> {
 }
 
 /// The hidden `serve` command: runs the server until SIGTERM, after printing where it listens.
-pub async fn serve_child(data: &Path, reflex_ms: u64) -> BenchResult<()> {
+pub async fn serve_child(data: &Path, reflex_ms: u64, allow_private_push: bool) -> BenchResult<()> {
     let postgres = std::env::var(CHILD_DATABASE_VAR).ok();
-    let config = bench_config(data, postgres.as_deref(), reflex_ms)?;
+    let config = bench_config(data, postgres.as_deref(), reflex_ms, allow_private_push)?;
     assent_server::logging::init(&config.log);
     let server = Server::start(config, Arc::new(SystemClock)).await?;
     let ready = Ready {
@@ -184,7 +187,7 @@ impl Target {
         };
         std::fs::create_dir_all(&data_dir)?;
         if args.in_process {
-            let config = bench_config(&data_dir, postgres, args.reflex_ms)?;
+            let config = bench_config(&data_dir, postgres, args.reflex_ms, args.web_push)?;
             assent_server::logging::init(&config.log);
             let server = Server::start(config, Arc::new(SystemClock)).await?;
             return Ok(Target {
@@ -205,12 +208,16 @@ impl Target {
             Some(url) => command.env(CHILD_DATABASE_VAR, url),
             None => command.env_remove(CHILD_DATABASE_VAR),
         };
-        let mut child = command
+        command
             .arg("serve")
             .arg("--data")
             .arg(&data_dir)
             .arg("--reflex-ms")
-            .arg(args.reflex_ms.to_string())
+            .arg(args.reflex_ms.to_string());
+        if args.web_push {
+            command.arg("--allow-private-push");
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

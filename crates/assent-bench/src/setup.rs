@@ -1,8 +1,10 @@
 //! The population: one application, and users each with one enrolled simulated device, made
-//! through the admin API and the device enrollment endpoint as an operator and a phone would.
+//! through the admin API and the device enrollment endpoint as an operator and a phone would;
+//! with `--web-push`, each device also registers a Web Push subscription at the bench's endpoint.
 
 use crate::device::SimDevice;
-use crate::error::BenchResult;
+use crate::error::{BenchError, BenchResult};
+use crate::push_endpoint::PushEndpoint;
 use crate::rp::Rp;
 use crate::server::Target;
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -29,11 +31,13 @@ pub fn run_prefix() -> BenchResult<String> {
     ))
 }
 
-/// Creates the application and `users` users with one device each.
+/// Creates the application and `users` users with one device each, subscribed for Web Push at
+/// `push` when given.
 pub async fn populate(
     target: &Target,
     http: &reqwest::Client,
     users: usize,
+    push: Option<&PushEndpoint>,
     quiet: bool,
 ) -> BenchResult<Population> {
     let started = Instant::now();
@@ -54,8 +58,15 @@ pub async fn populate(
                 admin.create_user(&name).await?;
                 let enrollment = admin.create_enrollment(&name).await?;
                 let device = SimDevice::enroll(http, &target.base, &enrollment.link, jwks).await?;
+                if let Some(push) = push {
+                    let subscription = push.subscription(i)?;
+                    device
+                        .subscribe_push(http, &target.base, &subscription)
+                        .await
+                        .map_err(refused_subscription)?;
+                }
                 bar.inc(1);
-                Ok::<_, crate::error::BenchError>(device)
+                Ok::<_, BenchError>(device)
             }
         })
         .buffered(SETUP_CONCURRENCY)
@@ -67,4 +78,14 @@ pub async fn populate(
         devices,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A subscription at the bench's loopback endpoint is refused unless the server allows private
+/// endpoints: say so.
+fn refused_subscription(e: crate::error::CallError) -> BenchError {
+    format!(
+        "{e}: --web-push needs a server on this machine with push.allow_private_endpoints = true \
+         (ASSENT_PUSH__ALLOW_PRIVATE_ENDPOINTS=true); the server the bench starts has it"
+    )
+    .into()
 }

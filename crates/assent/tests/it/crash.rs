@@ -1,47 +1,10 @@
 //! SIGKILL the server between a device's approval and the relying party's read: the decision
 //! survives with the same receipt, and the audit chain still verifies.
 
-use crate::support::{assent_bin, run};
+use crate::support::{assent_bin, free_port, run, start_serve};
 use assent_client::{AdminClient, DeviceClient, RpClient};
 use assent_proto::api::ApprovalState;
 use assent_testkit::{approved, login};
-use std::process::{Child, Stdio};
-use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(data: &std::path::Path, port: u16) -> Child {
-    let mut child = assent_bin()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env("ASSENT_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/health/ready");
-    // reqwest is built without a default TLS provider; this test may run before any other
-    // code of the process installed one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    for _ in 0..200 {
-        if reqwest::get(&url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not become ready");
-}
 
 #[tokio::test]
 async fn a_decision_survives_sigkill_with_the_same_receipt() {
@@ -49,7 +12,7 @@ async fn a_decision_survives_sigkill_with_the_same_receipt() {
     let data = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(&data, port).await;
+    let mut server = start_serve(&data, port, &[]).await;
 
     let admin_key = assent_server::data_dir::read_admin_key(&data).unwrap();
     let admin = AdminClient::new(&base, &admin_key).unwrap();
@@ -67,7 +30,7 @@ async fn a_decision_survives_sigkill_with_the_same_receipt() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let mut server = start(&data, port).await;
+    let mut server = start_serve(&data, port, &[]).await;
     let mut receipts = Vec::new();
     for id in &decided {
         let status = rp.approval(id, None).await.unwrap();

@@ -5,7 +5,7 @@
 //! its user told; pushes owed when the server is killed are sent after it starts again; two
 //! PostgreSQL nodes send each push once.
 
-use crate::support::{assent_bin, audit_data, python, repo_root};
+use crate::support::{audit_data, free_port, python, repo_root, start_serve};
 use assent_client::DeviceClient;
 use assent_proto::api::{ApprovalState, PushKeys, PushSubscriptionBody};
 use assent_server::config::DatabaseUrl;
@@ -312,42 +312,14 @@ async fn private_endpoints_are_refused_unless_the_operator_allows_them() {
     device.subscribe_push(&loopback).await.unwrap();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_binary(data: &std::path::Path, port: u16) -> Child {
-    let mut child = assent_bin()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env("ASSENT_LOG__LEVEL", "warn")
-        .env("ASSENT_PUSH__ALLOW_PRIVATE_ENDPOINTS", "true")
-        .env("ASSENT_PUSH__POLL_MS", "100")
-        .env("ASSENT_PUSH__TIMEOUT_SECS", "2")
-        .env("ASSENT_PUSH__LEASE_SECS", "3")
-        .env("ASSENT_PUSH__INITIAL_BACKOFF_MS", "200")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/health/ready");
-    for _ in 0..200 {
-        if reqwest::get(&url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not become ready");
-}
+/// Fast retries and a short lease, so a restart resends what it owes within the test.
+const PUSH_ENV: &[(&str, &str)] = &[
+    ("ASSENT_PUSH__ALLOW_PRIVATE_ENDPOINTS", "true"),
+    ("ASSENT_PUSH__POLL_MS", "100"),
+    ("ASSENT_PUSH__TIMEOUT_SECS", "2"),
+    ("ASSENT_PUSH__LEASE_SECS", "3"),
+    ("ASSENT_PUSH__INITIAL_BACKOFF_MS", "200"),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_owed_when_the_server_is_killed_are_sent_after_it_starts_again() {
@@ -356,7 +328,7 @@ async fn pushes_owed_when_the_server_is_killed_are_sent_after_it_starts_again() 
     let data = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_binary(&data, port).await;
+    let mut server = start_serve(&data, port, PUSH_ENV).await;
     let admin_key = assent_server::data_dir::read_admin_key(&data).unwrap();
     let admin = assent_client::AdminClient::new(&base, &admin_key).unwrap();
     let app = admin.create_app("Acme").await.unwrap();
@@ -392,7 +364,7 @@ async fn pushes_owed_when_the_server_is_killed_are_sent_after_it_starts_again() 
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let mut server = start_binary(&data, port).await;
+    let mut server = start_serve(&data, port, PUSH_ENV).await;
     let received = endpoint
         .wait_for(|r| accepted_for(r, "bob") == 1 && accepted_for(r, "carol") == 1)
         .await;

@@ -68,3 +68,46 @@ pub fn code_of<T: std::fmt::Debug>(
         .problem_code()
         .expect("a problem document with a known code")
 }
+
+/// A port free at the moment of asking, for a server started as its own process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `assent serve` on `port` with `data` and the extra environment `env`, and returns
+/// once it is ready (killed, and the test failed, if it never is).
+pub async fn start_serve(
+    data: &std::path::Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let mut child = assent_bin()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env("ASSENT_LOG__LEVEL", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    // reqwest is built without a default TLS provider; this test may run before any other
+    // code of the process installed one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for _ in 0..200 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return child;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not become ready");
+}

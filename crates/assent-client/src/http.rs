@@ -85,12 +85,7 @@ impl Keyed {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(body);
-        decode(request.send().await?).await
+        self.send_json(reqwest::Method::POST, path, body).await
     }
 
     async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -98,9 +93,19 @@ impl Keyed {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    /// A JSON body sent with the key, and the answer decoded.
+    async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         let request = self
             .http
-            .put(format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.key)
             .json(body);
         decode(request.send().await?).await

@@ -125,11 +125,12 @@ impl Assent {
             risk_signals: risk.signals(),
             policy_rule: decision.rule.clone(),
         };
-        let pushes = if prompt {
+        let mut pushes = if prompt {
             self.approval_pushes(app, &approval, &devices)?
         } else {
             Vec::new()
         };
+        let local = self.claim_for_local_sender(&mut pushes);
         self.store
             .insert_approval(
                 &approval,
@@ -138,12 +139,11 @@ impl Assent {
             )
             .await?;
         drop(admission);
+        // At once, before anything else can await: the pushes are claimed for this node.
+        self.dispatch_queued(local, pushes);
         if prompt {
             self.detect_on_create(&approval).await;
             self.notifier.notify(&Topic::User(user.id));
-            if !pushes.is_empty() {
-                self.notify_outbox();
-            }
             return Ok(approval);
         }
         // The policy explicitly allows this request without a prompt.

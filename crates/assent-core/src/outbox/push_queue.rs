@@ -100,7 +100,7 @@ impl Assent {
                 ..self.email(&address, &subject, &text, expires_at)?
             });
         }
-        self.queue(&jobs).await
+        self.queue(jobs).await
     }
 
     /// E-mails an admin alert to the configured admin addresses.
@@ -117,7 +117,7 @@ impl Assent {
             .map(|to| self.email(to, subject, text, expires_at))
             .collect();
         let queued = match jobs {
-            Ok(jobs) => self.queue(&jobs).await,
+            Ok(jobs) => self.queue(jobs).await,
             Err(e) => Err(e),
         };
         if let Err(e) = queued {
@@ -168,12 +168,13 @@ impl Assent {
         })
     }
 
-    async fn queue(&self, jobs: &[PushJob]) -> Result<(), CoreError> {
+    async fn queue(&self, mut jobs: Vec<PushJob>) -> Result<(), CoreError> {
         if jobs.is_empty() {
             return Ok(());
         }
-        self.store.enqueue_pushes(jobs).await?;
-        self.notify_outbox();
+        let local = self.claim_for_local_sender(&mut jobs);
+        self.store.enqueue_pushes(&jobs).await?;
+        self.dispatch_queued(local, jobs);
         Ok(())
     }
 
@@ -224,6 +225,28 @@ impl Assent {
         if !active {
             return Ok(Destination::Skip("the device is no longer active".into()));
         }
+        self.working_target(job, device).await
+    }
+
+    /// Where a push this node queued a moment ago goes (handed over by
+    /// [`Assent::attach_push_sender`]'s queue): its request and device were checked as it was
+    /// queued, so only its target is read.
+    pub async fn handed_push_destination(&self, job: &PushJob) -> Result<Destination, CoreError> {
+        if job.expires_at <= self.now() {
+            return Ok(Destination::Skip("expired before it could be sent".into()));
+        }
+        match &job.device_id {
+            Some(device) => self.working_target(job, device).await,
+            None => Ok(Destination::Email),
+        }
+    }
+
+    /// The device's target if it still works on the push's channel.
+    async fn working_target(
+        &self,
+        job: &PushJob,
+        device: &crate::ids::DeviceId,
+    ) -> Result<Destination, CoreError> {
         match self.store.push_target(device).await? {
             Some(t) if t.disabled_at.is_none() && t.address.channel() == job.channel => {
                 Ok(Destination::Device(t))

@@ -188,6 +188,8 @@ pub struct Assent {
     pub(crate) pattern_alerts: crate::risk::memory::PatternAlerts,
     /// One prompt admission at a time per user.
     pub(crate) prompt_gate: crate::risk::memory::PromptGate,
+    /// This node's push sender, once attached: pushes queued here go straight to it.
+    pub(crate) handoff: crate::outbox::handoff::Handoff,
 }
 
 impl std::fmt::Debug for Assent {
@@ -223,6 +225,7 @@ impl Assent {
             records: records::Records::default(),
             pattern_alerts: crate::risk::memory::PatternAlerts::default(),
             prompt_gate: crate::risk::memory::PromptGate::default(),
+            handoff: crate::outbox::handoff::Handoff::default(),
         }
     }
 

@@ -17,7 +17,7 @@ use assent_core::outbox::push_queue::Destination;
 use assent_core::outbox::pushes::{PushAddress, PushJob, PushResult, PushTarget, PushUrgency};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 /// How the dispatcher paces itself.
 #[derive(Debug, Clone)]
@@ -66,8 +66,16 @@ impl std::fmt::Debug for Senders {
     }
 }
 
+/// Pushes this node queued and handed straight to its sender, waiting to be sent; beyond this
+/// they go through the outbox.
+const HANDOFF_QUEUE: usize = 1024;
+
 /// Starts the dispatcher; it stops when `shutdown` turns true, once the sends in flight have
 /// ended or been abandoned (an abandoned one is sent again after its lease).
+///
+/// It attaches itself as this node's sender: pushes queued here arrive already claimed, in
+/// memory; the loop below claims the rest from the outbox (other nodes', retries, and pushes
+/// whose sender stopped before sending them).
 pub fn spawn(
     assent: Arc<Assent>,
     senders: Arc<Senders>,
@@ -76,6 +84,16 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        let sender = Sender {
+            assent: assent.clone(),
+            senders,
+            settings: settings.clone(),
+            permits,
+            shutdown: shutdown.clone(),
+        };
+        let handed = assent
+            .attach_push_sender(HANDOFF_QUEUE)
+            .map(|queue| tokio::spawn(sender.clone().send_handed(queue)));
         let mut sends = tokio::task::JoinSet::new();
         loop {
             // Subscribe before claiming: a push queued during the claim still wakes the loop.
@@ -90,22 +108,9 @@ pub fn spawn(
             };
             let full = claimed.len() >= settings.batch as usize;
             for job in claimed {
-                let permit = tokio::select! {
-                    permit = permits.clone().acquire_owned() => permit,
-                    _ = shutdown.wait_for(|down| *down) => break,
-                };
-                let Ok(permit) = permit else { break };
-                let (assent, senders, settings) =
-                    (assent.clone(), senders.clone(), settings.clone());
-                let mut down = shutdown.clone();
-                sends.spawn(async move {
-                    tokio::select! {
-                        _ = send_one(&assent, &senders, &settings, &job) => {}
-                        // Abandoned: claimed until its lease ends, then sent again.
-                        _ = down.wait_for(|d| *d) => {}
-                    }
-                    drop(permit);
-                });
+                if !sender.start(&mut sends, job, Origin::Claimed).await {
+                    break;
+                }
             }
             if *shutdown.borrow() {
                 break;
@@ -120,13 +125,91 @@ pub fn spawn(
             }
         }
         while sends.join_next().await.is_some() {}
+        if let Some(handed) = handed {
+            let _ = handed.await;
+        }
     })
 }
 
+/// Where a push came from, which decides what is checked before it is sent.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// Claimed from the outbox: anything may have changed since it was queued.
+    Claimed,
+    /// Queued and claimed on this node a moment ago, and handed over in memory.
+    Handed,
+}
+
+/// What every send shares: the senders, the pacing, the bound on sends in flight.
+#[derive(Clone)]
+struct Sender {
+    assent: Arc<Assent>,
+    senders: Arc<Senders>,
+    settings: DispatchSettings,
+    permits: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Sender {
+    /// Sends the pushes handed over by this node until it shuts down.
+    async fn send_handed(self, mut queue: mpsc::Receiver<PushJob>) {
+        let mut sends = tokio::task::JoinSet::new();
+        let mut down = self.shutdown.clone();
+        loop {
+            while sends.try_join_next().is_some() {}
+            let job = tokio::select! {
+                job = queue.recv() => job,
+                _ = down.wait_for(|d| *d) => None,
+            };
+            let Some(job) = job else { break };
+            if !self.start(&mut sends, job, Origin::Handed).await {
+                break;
+            }
+        }
+        while sends.join_next().await.is_some() {}
+    }
+
+    /// Starts sending `job` once a send slot is free; `false` if the dispatcher is shutting
+    /// down (the push stays claimed until its lease ends, then is sent again).
+    async fn start(
+        &self,
+        sends: &mut tokio::task::JoinSet<()>,
+        job: PushJob,
+        origin: Origin,
+    ) -> bool {
+        let mut down = self.shutdown.clone();
+        let permit = tokio::select! {
+            permit = self.permits.clone().acquire_owned() => permit,
+            _ = down.wait_for(|d| *d) => return false,
+        };
+        let Ok(permit) = permit else { return false };
+        let this = self.clone();
+        sends.spawn(async move {
+            tokio::select! {
+                _ = send_one(&this.assent, &this.senders, &this.settings, &job, origin) => {}
+                // Abandoned: claimed until its lease ends, then sent again.
+                _ = down.wait_for(|d| *d) => {}
+            }
+            drop(permit);
+        });
+        true
+    }
+}
+
 /// Sends one claimed push and records the result.
-async fn send_one(assent: &Assent, senders: &Senders, settings: &DispatchSettings, job: &PushJob) {
+async fn send_one(
+    assent: &Assent,
+    senders: &Senders,
+    settings: &DispatchSettings,
+    job: &PushJob,
+    origin: Origin,
+) {
     let started = std::time::Instant::now();
-    let (sent, target) = match assent.push_destination(job).await {
+    let destination = match origin {
+        Origin::Claimed => assent.push_destination(job).await,
+        Origin::Handed => assent.handed_push_destination(job).await,
+    };
+    let (sent, target) = match destination {
         Ok(Destination::Skip(reason)) => {
             finish(assent, job, PushResult::Skipped { reason }).await;
             return;

@@ -2,7 +2,7 @@
 //! request that every test can vary, instead of a copy of its fields in each test module.
 
 use crate::ids::{AppId, ApprovalId, DeviceId, UserId};
-use crate::model::{Approval, Outcome};
+use crate::model::{Approval, MatchingCode, Outcome};
 use assent_proto::context::RequestContext;
 use assent_proto::states::{ApprovalKind, ApprovalState};
 use serde_json::Value;
@@ -19,7 +19,10 @@ pub fn transfer(detail: Value) -> Approval {
         authorization_details: vec![detail],
         context: RequestContext::default(),
         nonce: "nonce".into(),
-        display_code: Some("12".into()),
+        code: Some(MatchingCode {
+            length: 2,
+            digest: vec![1; 32],
+        }),
         user_verification: false,
         risk: crate::risk::RiskAssessment::default(),
         policy_rule: None,
@@ -43,5 +46,6 @@ pub fn approved(approval: Approval, signed_bytes: usize) -> Approval {
         device_id: Some(DeviceId::generate()),
         statement: Some("s".repeat(signed_bytes)),
         receipt: "r".repeat(signed_bytes),
+        reported_network: None,
     })
 }

@@ -85,6 +85,15 @@ pub struct Device {
     pub push_working: bool,
 }
 
+/// A number-matching code as Assent keeps it: how many digits the device asks for, and a keyed
+/// digest ([`crate::sealed::DataKey::digest`]) that the typed code is compared against, so a copy
+/// of the database does not show the code a pending request waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchingCode {
+    pub length: u8,
+    pub digest: Vec<u8>,
+}
+
 /// An approval request and, once final, how it ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Approval {
@@ -97,8 +106,9 @@ pub struct Approval {
     pub context: RequestContext,
     /// Server nonce that the device's statement must repeat.
     pub nonce: String,
-    /// The number-matching code, when number matching applies.
-    pub display_code: Option<String>,
+    /// The number-matching code as kept, when number matching applies: never the code itself
+    /// (only creation sees that, to hand it to the relying party).
+    pub code: Option<MatchingCode>,
     /// Whether approving needs a passkey check with user verification on the device.
     pub user_verification: bool,
     /// The risk assessment (score and reasons) when the request was made.
@@ -240,6 +250,9 @@ pub struct Outcome {
     pub device_id: Option<DeviceId>,
     pub statement: Option<String>,
     pub receipt: String,
+    /// The network (`/24` or `/48`) a fraud report names, recorded for the risk engine in the
+    /// same transaction as the outcome, and named in its audit row.
+    pub reported_network: Option<String>,
 }
 
 /// Why a request ended, recorded with its final state. Each reason implies the state it ends
@@ -413,6 +426,9 @@ pub struct Passkey {
     /// Uncompressed P-256 point.
     pub public_key: Vec<u8>,
     pub created_at: OffsetDateTime,
+    /// The signature counter of the last accepted assertion (0 until the authenticator reports
+    /// one): a later one must be larger, or the passkey may have been cloned.
+    pub sign_count: u32,
 }
 
 /// An informational notice for a user's devices.

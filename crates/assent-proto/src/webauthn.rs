@@ -116,6 +116,25 @@ pub fn verify(assertion: &Assertion, expected: &Expected<'_>) -> Result<(), Asse
     .map_err(|_| AssertionError::Signature)
 }
 
+/// The signature counter an assertion's authenticator data reports (bytes 33 to 36, big-endian):
+/// read after [`verify`] accepted the assertion, for the caller to check that it grew.
+pub fn sign_count(assertion: &Assertion) -> Result<u32, AssertionError> {
+    let auth_data =
+        b64_decode(&assertion.authenticator_data).map_err(|_| AssertionError::Encoding)?;
+    let counter: [u8; 4] = auth_data
+        .get(33..37)
+        .and_then(|c| c.try_into().ok())
+        .ok_or(AssertionError::AuthenticatorData("shorter than 37 bytes"))?;
+    Ok(u32::from_be_bytes(counter))
+}
+
+/// Whether an assertion's counter may follow the stored one, by WebAuthn's rule (Level 2,
+/// section 7.2, step 21): when either is non-zero the new one must be larger; a counter that
+/// did not grow means two copies of the passkey may be in use.
+pub fn sign_count_advances(stored: u32, presented: u32) -> bool {
+    (stored == 0 && presented == 0) || presented > stored
+}
+
 /// DER prefix of a SubjectPublicKeyInfo holding an uncompressed P-256 point (id-ecPublicKey,
 /// prime256v1): what `AuthenticatorAttestationResponse.getPublicKey()` returns for ES256.
 const P256_SPKI_PREFIX: [u8; 26] = [
@@ -136,7 +155,8 @@ pub fn spki_from_p256_point(point: &[u8]) -> Vec<u8> {
     spki
 }
 
-/// Builds an assertion with a software key, as an authenticator would (for tests and tools).
+/// Builds an assertion with a software key, as an authenticator would (for tests and tools),
+/// with signature counter 1.
 pub fn sign_assertion(
     pkcs8: &[u8],
     credential_id: &str,
@@ -144,6 +164,19 @@ pub fn sign_assertion(
     origin: &str,
     rp_id: &str,
     flags: u8,
+) -> Option<Assertion> {
+    sign_assertion_counted(pkcs8, credential_id, statement, origin, rp_id, flags, 1)
+}
+
+/// [`sign_assertion`] with the signature counter `sign_count`.
+pub fn sign_assertion_counted(
+    pkcs8: &[u8],
+    credential_id: &str,
+    statement: &str,
+    origin: &str,
+    rp_id: &str,
+    flags: u8,
+    sign_count: u32,
 ) -> Option<Assertion> {
     use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
     let rng = ring::rand::SystemRandom::new();
@@ -156,7 +189,7 @@ pub fn sign_assertion(
         .as_ref()
         .to_vec();
     auth_data.push(flags);
-    auth_data.extend_from_slice(&1u32.to_be_bytes());
+    auth_data.extend_from_slice(&sign_count.to_be_bytes());
     let mut signed = auth_data.clone();
     signed.extend_from_slice(
         ring::digest::digest(&ring::digest::SHA256, client_data.as_bytes()).as_ref(),
@@ -259,5 +292,34 @@ mod tests {
             Some(point)
         );
         assert_eq!(p256_point_from_spki(&[0x30, 0x59]), None);
+    }
+
+    #[test]
+    fn the_sign_count_is_read_and_must_grow() {
+        let (key, point) = setup();
+        let a = sign_assertion_counted(
+            key.pkcs8(),
+            "cred",
+            "stmt",
+            "http://localhost:8700",
+            "localhost",
+            5,
+            0x0102_0304,
+        )
+        .unwrap();
+        assert_eq!(verify(&a, &expected(&point, "stmt")), Ok(()));
+        assert_eq!(sign_count(&a), Ok(0x0102_0304));
+        let mut short = a.clone();
+        short.authenticator_data = b64([0u8; 36]);
+        assert!(sign_count(&short).is_err());
+        assert!(
+            sign_count_advances(0, 0),
+            "an authenticator without a counter"
+        );
+        assert!(sign_count_advances(0, 1));
+        assert!(sign_count_advances(7, 8));
+        assert!(!sign_count_advances(7, 7), "the same counter twice");
+        assert!(!sign_count_advances(7, 3), "a counter that went back");
+        assert!(!sign_count_advances(7, 0), "a counter that stopped");
     }
 }

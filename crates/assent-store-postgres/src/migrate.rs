@@ -15,6 +15,8 @@ use sqlx::postgres::PgPool;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_push_outbox.sql"),
+    include_str!("../migrations/0003_display_code_digest.sql"),
+    include_str!("../migrations/0004_passkey_sign_count.sql"),
 ];
 
 /// The advisory lock class of Assent ("As" in ASCII), and the key of the migration lock in it.

@@ -7,8 +7,8 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason, TotpSecret, User, Webhook,
-    WebhookProgress, origin_of,
+    MatchingCode, Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason, TotpSecret,
+    User, Webhook, WebhookProgress, origin_of,
 };
 use assent_core::outbox::pushes::{
     PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
@@ -191,8 +191,8 @@ pub(crate) fn recovery_code(row: PgRow) -> Result<RecoveryCode> {
 macro_rules! approval_columns {
     () => {
         "id, app_id, user_id, kind, binding_message, authorization_details, context, nonce, \
-         display_code, state, reason, created_at, expires_at, decided_at, device_id, statement, \
-         receipt, user_verification, risk, policy_rule"
+         code_digest, state, reason, created_at, expires_at, decided_at, device_id, statement, \
+         receipt, user_verification, risk, policy_rule, code_length"
     };
 }
 pub(crate) use approval_columns;
@@ -206,7 +206,7 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
         authorization_details: json(row.try_get(5)?, "authorization details")?,
         context: json(row.try_get(6)?, "context")?,
         nonce: row.try_get(7)?,
-        display_code: row.try_get(8)?,
+        code: matching_code(row.try_get(20)?, row.try_get(8)?)?,
         state: ApprovalState::parse(row.try_get(9)?).ok_or_else(|| corrupt("approval state"))?,
         reason: row
             .try_get::<Option<&str>, _>(10)?
@@ -224,6 +224,17 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
         risk: json(row.try_get(18)?, "risk")?,
         policy_rule: row.try_get(19)?,
     })
+}
+
+/// A number-matching code from its two columns, both set or both empty.
+fn matching_code(length: Option<i16>, digest: Option<Vec<u8>>) -> Result<Option<MatchingCode>> {
+    let (Some(length), Some(digest)) = (length, digest) else {
+        return Ok(None);
+    };
+    Ok(Some(MatchingCode {
+        length: u8::try_from(length).map_err(|_| corrupt("code length"))?,
+        digest,
+    }))
 }
 
 /// `state, created_at, decided_at, context`.
@@ -257,7 +268,7 @@ pub(crate) fn audit(row: PgRow) -> Result<AuditRecord> {
 
 macro_rules! passkey_columns {
     () => {
-        "device_id, credential_id, public_key, created_at"
+        "device_id, credential_id, public_key, created_at, sign_count"
     };
 }
 pub(crate) use passkey_columns;
@@ -267,6 +278,8 @@ pub(crate) fn passkey(row: PgRow) -> Result<Passkey> {
         credential_id: row.try_get(1)?,
         public_key: row.try_get(2)?,
         created_at: time(&row, 3)?,
+        sign_count: u32::try_from(row.try_get::<i64, _>(4)?)
+            .map_err(|_| corrupt("passkey sign count"))?,
     })
 }
 

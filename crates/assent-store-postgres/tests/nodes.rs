@@ -71,7 +71,7 @@ fn approval(app: &App, user: &User) -> Approval {
         authorization_details: Vec::new(),
         context: Default::default(),
         nonce: "nonce".into(),
-        display_code: None,
+        code: None,
         user_verification: false,
         risk: Default::default(),
         policy_rule: None,
@@ -129,6 +129,7 @@ async fn finalize_across_nodes_has_one_winner(options: PgConnectOptions) {
                         device_id: None,
                         statement: None,
                         receipt: format!("receipt-{i}"),
+                        reported_network: None,
                     };
                     node.finalize(&id, &outcome, audit(format!("final-{i}")))
                         .await

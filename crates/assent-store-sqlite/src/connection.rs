@@ -19,6 +19,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_no_device_delivery_index.sql"),
     include_str!("../migrations/0012_approvals_device_index.sql"),
     include_str!("../migrations/0013_push_outbox.sql"),
+    include_str!("../migrations/0014_display_code_digest.sql"),
+    include_str!("../migrations/0015_passkey_sign_count.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -139,5 +141,45 @@ mod tests {
             origin,
             serde_json::json!({"ip": "203.0.113.7", "geo": {"country": "FR"}})
         );
+    }
+
+    /// A request made before codes were kept as digests loses its clear code: migration 14
+    /// keeps the length and an empty digest that no typed code matches.
+    #[test]
+    fn clear_display_codes_are_gone_after_the_digest_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("old.db")).unwrap();
+        for sql in &MIGRATIONS[..13] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 13).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO apps (id, name, created_at) VALUES ('app_1', 'acme', 0);
+               INSERT INTO users (id, username, created_at) VALUES ('usr_1', 'alice', 0);
+               INSERT INTO approvals (id, app_id, user_id, kind, authorization_details, context,
+                   nonce, display_code, state, created_at, expires_at)
+               VALUES ('apr_1', 'app_1', 'usr_1', 'login', '[]', '{}', 'n', '493817', 'pending',
+                   1000, 2000);"#,
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let (length, digest): (i64, Vec<u8>) = conn
+            .query_row(
+                "SELECT code_length, code_digest FROM approvals WHERE id = 'apr_1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((length, digest.len()), (6, 0));
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('approvals')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!columns.iter().any(|c| c == "display_code"));
     }
 }

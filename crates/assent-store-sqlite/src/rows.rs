@@ -5,7 +5,7 @@ use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    Passkey, PastApproval, RecoveryCode, TotpSecret, User,
+    MatchingCode, Passkey, PastApproval, RecoveryCode, TotpSecret, User,
 };
 use assent_core::outbox::pushes::{
     PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
@@ -149,8 +149,8 @@ pub(crate) fn recovery_code(row: &Row<'_>) -> rusqlite::Result<RecoveryCode> {
 }
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \
-    authorization_details, context, nonce, display_code, state, reason, created_at, expires_at, \
-    decided_at, device_id, statement, receipt, user_verification, risk, policy_rule";
+    authorization_details, context, nonce, code_digest, state, reason, created_at, expires_at, \
+    decided_at, device_id, statement, receipt, user_verification, risk, policy_rule, code_length";
 pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
     let kind: String = row.get(3)?;
     let state: String = row.get(9)?;
@@ -163,7 +163,7 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         authorization_details: json(row.get(5)?, "authorization details")?,
         context: json(row.get(6)?, "context")?,
         nonce: row.get(7)?,
-        display_code: row.get(8)?,
+        code: matching_code(row.get(20)?, row.get(8)?),
         state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approval state"))?,
         reason: row
             .get::<_, Option<String>>(10)?
@@ -178,6 +178,14 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         user_verification: row.get(17)?,
         risk: json(row.get(18)?, "risk")?,
         policy_rule: row.get(19)?,
+    })
+}
+
+/// A number-matching code from its two columns, both set or both empty.
+fn matching_code(length: Option<u8>, digest: Option<Vec<u8>>) -> Option<MatchingCode> {
+    Some(MatchingCode {
+        length: length?,
+        digest: digest?,
     })
 }
 
@@ -211,13 +219,15 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-pub(crate) const PASSKEY_COLUMNS: &str = "device_id, credential_id, public_key, created_at";
+pub(crate) const PASSKEY_COLUMNS: &str =
+    "device_id, credential_id, public_key, created_at, sign_count";
 pub(crate) fn passkey(row: &Row<'_>) -> rusqlite::Result<Passkey> {
     Ok(Passkey {
         device_id: DeviceId::from_stored(row.get(0)?),
         credential_id: row.get(1)?,
         public_key: row.get(2)?,
         created_at: from_millis(row.get(3)?),
+        sign_count: row.get(4)?,
     })
 }
 

@@ -1,10 +1,11 @@
-//! Approval requests: the conditional final write, pending and due requests, deliveries
-//! recorded once, and a fetch's proof and delivery in one write.
+//! Approval requests: the conditional final write (and a fraud report's network with it),
+//! pending and due requests, deliveries recorded once, and a fetch's proof and delivery in one
+//! write.
 
 use crate::support::{app, approval, audit, audit_rows, device, event, now, outcome, user};
 use assent_core::Store;
 use assent_core::ids::{ApprovalId, DeviceId};
-use assent_core::model::{DeliveryChannel, ProofUse};
+use assent_core::model::{DeliveryChannel, EndReason, Outcome, ProofUse};
 use assent_proto::states::ApprovalState;
 use std::sync::Arc;
 use time::Duration;
@@ -217,4 +218,70 @@ pub(crate) async fn a_fetch_records_its_proof_and_its_delivery_together(store: A
     assert_eq!(fetch(proof("p2"), phone.id.clone()).await, Some(false));
     assert_eq!(fetch(proof("p2"), phone.id.clone()).await, None);
     assert_eq!(audit_rows(&store).await, before + 2);
+}
+
+/// A fraud report's network is written by the final write that reports it, in its
+/// transaction: a write that loses (the request had already ended) marks nothing.
+pub(crate) async fn a_fraud_report_marks_its_network_with_its_outcome(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let acme = app(&store, "Acme").await;
+    let phone = device(&store, &alice).await;
+    let network = "203.0.113.0/24";
+    let reported = Outcome {
+        state: EndReason::ReportedAsFraud.state(),
+        reason: Some(EndReason::ReportedAsFraud),
+        reported_network: Some(network.into()),
+        ..outcome(EndReason::ReportedAsFraud.state(), Some(&phone))
+    };
+    let since = reported.decided_at - Duration::minutes(1);
+    let reports = || async { store.network_reports_since(network, since).await.unwrap() };
+
+    let cancelled = approval(&acme, &alice, Duration::minutes(2));
+    store
+        .insert_approval(&cancelled, &[], audit(event()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finalize(
+                &cancelled.id,
+                &outcome(ApprovalState::Cancelled, None),
+                audit(event())
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finalize(&cancelled.id, &reported, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(reports().await, 0, "a losing write marks no network");
+
+    let a = approval(&acme, &alice, Duration::minutes(2));
+    store
+        .insert_approval(&a, &[], audit(event()))
+        .await
+        .unwrap();
+    let before = audit_rows(&store).await;
+    assert!(
+        store
+            .finalize(&a.id, &reported, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(reports().await, 1);
+    assert_eq!(audit_rows(&store).await, before + 1);
+    assert!(
+        !store
+            .finalize(&a.id, &reported, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(reports().await, 1, "marked once, by the write that won");
+    assert_eq!(
+        store.approval(&a.id).await.unwrap(),
+        Some(a.decided(&reported))
+    );
 }

@@ -202,6 +202,7 @@ pub(crate) async fn authenticator_records(store: Arc<dyn Store>) {
         credential_id: "c1".into(),
         public_key: vec![4; 65],
         created_at: now(),
+        sign_count: 0,
     };
     store.set_passkey(&first, audit(event())).await.unwrap();
     let second = Passkey {
@@ -211,8 +212,29 @@ pub(crate) async fn authenticator_records(store: Arc<dyn Store>) {
     store.set_passkey(&second, audit(event())).await.unwrap();
     assert_eq!(
         store.passkey(&phone.id).await.unwrap(),
-        Some(second),
+        Some(second.clone()),
         "a new passkey replaces the old"
+    );
+
+    // The signature counter only moves forward, and only for the passkey it was read from.
+    let advance = |credential: &'static str, to: u32| {
+        let (store, id) = (store.clone(), phone.id.clone());
+        async move { store.advance_sign_count(&id, credential, to).await.unwrap() }
+    };
+    assert!(advance("c2", 5).await);
+    assert!(!advance("c2", 5).await, "the same counter twice");
+    assert!(!advance("c2", 3).await, "a counter that went back");
+    assert!(!advance("c1", 9).await, "the replaced passkey");
+    assert!(advance("c2", 6).await);
+    let sign_count = |store: Arc<dyn Store>, id: DeviceId| async move {
+        store.passkey(&id).await.unwrap().unwrap().sign_count
+    };
+    assert_eq!(sign_count(store.clone(), phone.id.clone()).await, 6);
+    store.set_passkey(&second, audit(event())).await.unwrap();
+    assert_eq!(
+        sign_count(store.clone(), phone.id.clone()).await,
+        0,
+        "a registration starts its counter again"
     );
 
     for (i, owner) in [&alice, &alice, &bob].into_iter().enumerate() {

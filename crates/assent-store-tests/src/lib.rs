@@ -73,6 +73,7 @@ macro_rules! store_contract {
                 finalize_is_conditional concurrent_finalize_has_one_winner
                 pending_and_due_for_expiry deliveries_are_recorded_once
                 a_fetch_records_its_proof_and_its_delivery_together
+                a_fraud_report_marks_its_network_with_its_outcome
             }
             audit { audit_chain_is_intact_and_paged failed_writes_leave_no_audit_row }
             races {

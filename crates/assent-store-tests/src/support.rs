@@ -6,7 +6,9 @@ use assent_core::Store;
 use assent_core::audit::{Actor, AuditEvent, PendingAudit};
 use assent_core::clock::{Clock, SystemClock, truncate_to_millis};
 use assent_core::ids::{AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
-use assent_core::model::{ApiKeyRecord, App, Approval, Device, Enrollment, KeyRole, Outcome, User};
+use assent_core::model::{
+    ApiKeyRecord, App, Approval, Device, Enrollment, KeyRole, MatchingCode, Outcome, User,
+};
 use assent_proto::jose::SigningKey;
 use assent_proto::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 use std::sync::Arc;
@@ -159,7 +161,10 @@ pub(crate) fn approval(app: &App, user: &User, expires_in: Duration) -> Approval
         authorization_details: vec![serde_json::json!({"type": "payment", "amount": "10.00"})],
         context: Default::default(),
         nonce: "nonce".into(),
-        display_code: Some("123456".into()),
+        code: Some(MatchingCode {
+            length: 6,
+            digest: vec![7; 32],
+        }),
         user_verification: true,
         risk: Default::default(),
         policy_rule: Some("test".into()),
@@ -182,5 +187,6 @@ pub(crate) fn outcome(state: ApprovalState, device: Option<&Device>) -> Outcome 
         device_id: device.map(|d| d.id.clone()),
         statement: device.map(|_| "statement".into()),
         receipt: format!("receipt-{}", state.as_str()),
+        reported_network: None,
     }
 }

@@ -3,8 +3,9 @@
 //! as the request's outcome if nothing else ended it first.
 
 use super::close::already_decided;
+use super::create::code_context;
 use super::read::{another_users_request, not_found};
-use crate::audit::Actor;
+use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, DeviceId};
 use crate::model::{Approval, Device, EndReason, SuspensionReason};
@@ -118,7 +119,7 @@ impl Assent {
 
         // No reason: approved by the user's own device.
         let reason = match claims.decision {
-            Decision::Approve => match (&approval.display_code, &claims.code) {
+            Decision::Approve => match (&approval.code, &claims.code) {
                 (None, _) => None,
                 (Some(_), None) => {
                     return Err(CoreError::rejected(
@@ -126,7 +127,15 @@ impl Assent {
                         "type the code shown on the sign-in screen",
                     ));
                 }
-                (Some(expected), Some(typed)) if secrets::constant_time_eq(expected, typed) => None,
+                (Some(expected), Some(typed))
+                    if self.data_key.digest_matches(
+                        typed.as_bytes(),
+                        &code_context(&approval.id),
+                        &expected.digest,
+                    ) =>
+                {
+                    None
+                }
                 (Some(_), Some(_)) => Some(EndReason::WrongCode),
             },
             Decision::Deny => Some(EndReason::DeniedByUser),
@@ -143,6 +152,11 @@ impl Assent {
         };
         let mut outcome =
             self.sign_outcome(&approval, state, reason, Some((&device, statement)))?;
+        if reason == Some(EndReason::ReportedAsFraud) {
+            // "This wasn't me" taints the network the request came from, written (and audited)
+            // with the outcome, so the two cannot part.
+            outcome.reported_network = Assent::reported_network(&approval);
+        }
         if let Some(evidence) = evidence {
             outcome.receipt =
                 self.sign_receipt(&approval, &outcome, Some(&device), Some(evidence))?;
@@ -160,7 +174,6 @@ impl Assent {
             }
             Some(EndReason::ReportedAsFraud) => {
                 // "This wasn't me": stop all pushes to this user at once.
-                self.report_network(&approval).await?;
                 self.suspend_push(&approval.user_id, SuspensionReason::FraudReported, 0)
                     .await?;
             }
@@ -202,13 +215,70 @@ impl Assent {
             credential_id: &passkey.credential_id,
             public_key: &passkey.public_key,
         };
-        webauthn::verify(assertion, &expected)
-            .map_err(|e| CoreError::rejected(ProblemCode::UserVerificationFailed, e.to_string()))?;
+        let failed = |e: webauthn::AssertionError| {
+            CoreError::rejected(ProblemCode::UserVerificationFailed, e.to_string())
+        };
+        webauthn::verify(assertion, &expected).map_err(failed)?;
+        let presented = webauthn::sign_count(assertion).map_err(failed)?;
+        // WebAuthn's clone check: once either counter is non-zero, each assertion must show a
+        // larger one. The store moves it conditionally, so of two assertions carrying the same
+        // counter (a copy used beside the original) only one gets through.
+        let advanced = webauthn::sign_count_advances(passkey.sign_count, presented)
+            && (presented == 0
+                || self
+                    .store
+                    .advance_sign_count(&device.id, &passkey.credential_id, presented)
+                    .await?);
+        if !advanced {
+            return Err(self
+                .refuse_cloned_passkey(device, passkey.sign_count, presented)
+                .await);
+        }
         Ok(ReceiptUserVerification {
             origin: self.settings.origin().to_owned(),
             rp_id: self.settings.rp_id().to_owned(),
             public_key: assent_proto::jose::Jwk::from_sec1(&passkey.public_key)?,
             assertion: assertion.clone(),
         })
+    }
+
+    /// Refuses an assertion whose signature counter did not grow: audited, and the user is
+    /// told, since a copy of the passkey may be in someone else's hands. The request stays
+    /// pending.
+    async fn refuse_cloned_passkey(
+        &self,
+        device: &Device,
+        stored: u32,
+        presented: u32,
+    ) -> CoreError {
+        let event = AuditEvent::PasskeyCloneSuspected {
+            device_id: device.id.to_string(),
+            user_id: device.user_id.to_string(),
+            stored_sign_count: stored,
+            presented_sign_count: presented,
+        };
+        if let Err(e) = self
+            .store
+            .append_audit(self.audit(Actor::Device(device.id.clone()), event))
+            .await
+        {
+            return e.into();
+        }
+        self.alert_about(
+            &device.user_id,
+            "passkey_clone_suspected",
+            format!(
+                "The passkey of \"{}\" was used with a signature counter that did not grow; a copy of it may be in use elsewhere. Register a new passkey on that device, and revoke it if you did not make this approval.",
+                device.name
+            ),
+            Some(&device.id),
+        )
+        .await;
+        CoreError::rejected(
+            ProblemCode::UserVerificationFailed,
+            format!(
+                "the passkey's signature counter did not grow (stored {stored}, presented {presented}): it may have been cloned"
+            ),
+        )
     }
 }

@@ -92,6 +92,7 @@ impl Assent {
             device_id: answer.map(|(d, _)| d.id.clone()),
             statement: answer.map(|(_, s)| s.to_owned()),
             receipt: String::new(),
+            reported_network: None,
         };
         outcome.receipt = self.sign_receipt(approval, &outcome, answer.map(|(d, _)| d), None)?;
         Ok(outcome)
@@ -142,7 +143,8 @@ impl Assent {
             outcome.state.as_str(),
             outcome.reason.map(EndReason::as_str),
             outcome.device_id.as_ref(),
-        );
+        )
+        .reporting(outcome.reported_network.as_deref());
         let won = self
             .store
             .finalize(&approval.id, &outcome, self.audit(actor, event))

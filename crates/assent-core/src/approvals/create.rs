@@ -5,7 +5,7 @@ use super::{BindingMessage, NewApproval};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::ApprovalId;
-use crate::model::{App, Approval, EndReason};
+use crate::model::{App, Approval, EndReason, MatchingCode};
 use crate::notifier::Topic;
 use crate::risk::policy::OutcomeKind;
 use crate::secrets;
@@ -15,14 +15,28 @@ use assent_proto::jose::random_token;
 use assent_proto::statement::details_hash;
 use assent_proto::states::{ApprovalState, DeviceState};
 
+/// A request just created, with the one copy of its number-matching code that Assent ever
+/// holds: the relying party shows it, the store keeps only its keyed digest.
+#[derive(Debug, Clone)]
+pub struct CreatedApproval {
+    pub approval: Approval,
+    pub display_code: Option<String>,
+}
+
+/// What a code's digest is bound to: the request it was made for.
+pub(crate) fn code_context(id: &ApprovalId) -> String {
+    format!("display-code:{id}")
+}
+
 impl Assent {
     /// Creates an approval request for one of the application's users and returns it as it is
-    /// now: pending, or already approved when the policy allows it without a prompt.
+    /// now (pending, or already approved when the policy allows it without a prompt), with the
+    /// code to show.
     pub async fn create_approval(
         &self,
         app: &App,
         request: NewApproval,
-    ) -> Result<Approval, CoreError> {
+    ) -> Result<CreatedApproval, CoreError> {
         let user = self.user_called(&request.user).await?;
         let devices = self.store.list_devices(Some(&user.id)).await?;
         let active = devices
@@ -89,8 +103,13 @@ impl Assent {
         } else {
             None
         };
+        let id = ApprovalId::generate();
+        let code = display_code.as_ref().map(|c| MatchingCode {
+            length: u8::try_from(c.len()).unwrap_or(u8::MAX),
+            digest: self.data_key.digest(c.as_bytes(), &code_context(&id)),
+        });
         let approval = Approval {
-            id: ApprovalId::generate(),
+            id,
             app_id: app.id.clone(),
             user_id: user.id.clone(),
             kind: request.kind,
@@ -98,7 +117,7 @@ impl Assent {
             authorization_details: request.authorization_details.into_vec(),
             context: request.context,
             nonce: random_token(16)?,
-            display_code,
+            code,
             // The relying party may ask for more than the policy, never less.
             user_verification: request.user_verification || outcome.user_verification,
             risk: risk.clone(),
@@ -118,7 +137,7 @@ impl Assent {
             user_id: user.id.to_string(),
             kind: approval.kind.as_str().to_owned(),
             expires_at: approval.expires_at.unix_timestamp(),
-            number_matching: approval.display_code.is_some(),
+            number_matching: approval.code.is_some(),
             user_verification: approval.user_verification,
             details_hash: hash,
             risk_score: risk.score,
@@ -144,15 +163,22 @@ impl Assent {
         if prompt {
             self.detect_on_create(&approval).await;
             self.notifier.notify(&Topic::User(user.id));
-            return Ok(approval);
+            return Ok(CreatedApproval {
+                approval,
+                display_code,
+            });
         }
         // The policy explicitly allows this request without a prompt.
-        match self
+        let approval = match self
             .close(&approval, EndReason::AllowedByPolicy, Actor::System)
             .await?
         {
-            Some(decided) => Ok(decided),
-            None => self.current(approval).await,
-        }
+            Some(decided) => decided,
+            None => self.current(approval).await?,
+        };
+        Ok(CreatedApproval {
+            approval,
+            display_code: None,
+        })
     }
 }

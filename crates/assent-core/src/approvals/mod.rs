@@ -12,6 +12,7 @@ mod views;
 mod watch;
 
 pub use answer::Answered;
+pub use create::CreatedApproval;
 pub use request::{
     AuthorizationDetails, BindingMessage, Lifetime, MAX_AUTHORIZATION_DETAILS, MAX_BINDING_MESSAGE,
     NewApproval,

@@ -171,6 +171,9 @@ pub enum AuditEvent {
         state: String,
         reason: Option<String>,
         device_id: Option<String>,
+        /// The network a fraud report marked, written with the outcome (absent otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reported_network: Option<String>,
     },
     /// An active device approved a new device of the same user (trusted registration).
     DeviceActivated {
@@ -199,6 +202,14 @@ pub enum AuditEvent {
         user_id: String,
         count: u32,
     },
+    /// A passkey assertion showed a signature counter that did not grow (WebAuthn's sign of a
+    /// cloned authenticator); the answer was refused.
+    PasskeyCloneSuspected {
+        device_id: String,
+        user_id: String,
+        stored_sign_count: u32,
+        presented_sign_count: u32,
+    },
     /// A fallback factor verified: `totp` (with its time step) or `recovery_code` (its slot).
     FactorUsed {
         user_id: String,
@@ -208,12 +219,19 @@ pub enum AuditEvent {
         purpose: String,
         counter: u64,
     },
-    /// A fallback factor was refused: `invalid_code` or `code_reused` (refusals by the rate
-    /// limit are logged, not audited, so a flood of guesses cannot flood the log).
+    /// A fallback factor was refused: `invalid_code` or `code_reused`.
     FactorRefused {
         user_id: String,
         factor: String,
         reason: String,
+    },
+    /// A check of a fallback factor was refused by the per-user rate limit, unexamined: one
+    /// row per refusal, so an administrator sees how hard the factor is being guessed.
+    FactorRateLimited {
+        user_id: String,
+        factor: String,
+        /// When checks are admitted again (Unix seconds).
+        until: i64,
     },
 }
 
@@ -250,6 +268,8 @@ impl AuditEvent {
             AuditEvent::RecoveryCodesGenerated { .. } => "recovery_codes_generated",
             AuditEvent::FactorUsed { .. } => "factor_used",
             AuditEvent::FactorRefused { .. } => "factor_refused",
+            AuditEvent::FactorRateLimited { .. } => "factor_rate_limited",
+            AuditEvent::PasskeyCloneSuspected { .. } => "passkey_clone_suspected",
         }
     }
 
@@ -270,6 +290,7 @@ impl AuditEvent {
             | AuditEvent::RecoveryCodesGenerated { user_id, .. }
             | AuditEvent::FactorUsed { user_id, .. }
             | AuditEvent::FactorRefused { user_id, .. }
+            | AuditEvent::FactorRateLimited { user_id, .. }
             | AuditEvent::UserEmailSet { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::PushAccepted { push_id, .. } | AuditEvent::PushFailed { push_id, .. } => {
                 format!("push:{push_id}")
@@ -284,7 +305,8 @@ impl AuditEvent {
             | AuditEvent::PushSubscribed { device_id, .. }
             | AuditEvent::PushTargetDisabled { device_id, .. }
             | AuditEvent::DeviceActivated { device_id, .. }
-            | AuditEvent::DeviceActivationRefused { device_id, .. } => {
+            | AuditEvent::DeviceActivationRefused { device_id, .. }
+            | AuditEvent::PasskeyCloneSuspected { device_id, .. } => {
                 format!("device:{device_id}")
             }
             AuditEvent::ApprovalCreated { approval_id, .. }
@@ -316,6 +338,27 @@ impl AuditEvent {
             state: state.to_owned(),
             reason: reason.map(str::to_owned),
             device_id: device.map(DeviceId::to_string),
+            reported_network: None,
+        }
+    }
+
+    /// A decision event that also names the network its fraud report marked.
+    pub fn reporting(self, network: Option<&str>) -> Self {
+        match self {
+            AuditEvent::ApprovalDecided {
+                approval_id,
+                state,
+                reason,
+                device_id,
+                ..
+            } => AuditEvent::ApprovalDecided {
+                approval_id,
+                state,
+                reason,
+                device_id,
+                reported_network: network.map(str::to_owned),
+            },
+            other => other,
         }
     }
 }

@@ -98,6 +98,7 @@ impl Assent {
             credential_id: credential_id.to_owned(),
             public_key: point,
             created_at: self.now(),
+            sign_count: 0,
         };
         let event = AuditEvent::PasskeyRegistered {
             device_id: device_id.to_string(),

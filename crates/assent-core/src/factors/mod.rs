@@ -75,8 +75,14 @@ impl Assent {
             .flatten())
     }
 
-    /// Counts one attempt at `factor`, or refuses it when the user spent the allowance.
-    async fn admit_attempt(&self, user: &User, factor: Factor) -> Result<(), CoreError> {
+    /// Counts one attempt at `factor`, or refuses it when the user spent the allowance (and
+    /// audits the refusal).
+    async fn admit_attempt(
+        &self,
+        user: &User,
+        factor: Factor,
+        by: &Principal,
+    ) -> Result<(), CoreError> {
         let now = self.now();
         let window = self.settings.attempt_window;
         match self
@@ -93,7 +99,14 @@ impl Assent {
             Admission::Admitted => Ok(()),
             Admission::Refused { oldest } => {
                 let until = oldest + window;
-                tracing::warn!(user = %user.id, factor = factor.as_str(), "factor check refused by the rate limit");
+                let event = AuditEvent::FactorRateLimited {
+                    user_id: user.id.to_string(),
+                    factor: factor.as_str().to_owned(),
+                    until: until.unix_timestamp(),
+                };
+                self.store
+                    .append_audit(self.audit(by.actor(), event))
+                    .await?;
                 Err(CoreError::RateLimited {
                     detail: format!(
                         "too many {} attempts for {}; try again after {}",

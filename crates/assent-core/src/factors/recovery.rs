@@ -139,7 +139,7 @@ impl Assent {
         if codes.is_empty() {
             return Err(not_enrolled(user, Factor::RecoveryCode));
         }
-        self.admit_attempt(user, Factor::RecoveryCode).await?;
+        self.admit_attempt(user, Factor::RecoveryCode, by).await?;
         let Some(normalized) = otp::normalize_recovery_code(code) else {
             return Err(self
                 .refuse_code(user, Factor::RecoveryCode, by, false)

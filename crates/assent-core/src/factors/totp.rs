@@ -126,7 +126,7 @@ impl Assent {
             .totp(&user.id)
             .await?
             .ok_or_else(|| not_enrolled(&user, Factor::Totp))?;
-        self.admit_attempt(&user, Factor::Totp).await?;
+        self.admit_attempt(&user, Factor::Totp, by).await?;
         let seed = self
             .data_key
             .open(&secret.seed_sealed, &totp_context(&user.id))

@@ -198,19 +198,15 @@ impl Assent {
         Ok((risk, decision, facts))
     }
 
-    /// A fraud report taints the network it came from, for every user.
-    pub(crate) async fn report_network(&self, approval: &Approval) -> Result<(), CoreError> {
-        if let Some(ip) = approval
+    /// The network a fraud report on `approval` taints for every user: the `/24` (or `/48`)
+    /// the request came from, if its relying party gave an address.
+    pub(crate) fn reported_network(approval: &Approval) -> Option<String> {
+        approval
             .context
             .ip
             .as_deref()
             .and_then(|i| i.parse::<IpAddr>().ok())
-        {
-            self.store
-                .record_network_report(&network_of(ip), self.now())
-                .await?;
-        }
-        Ok(())
+            .map(network_of)
     }
 }
 

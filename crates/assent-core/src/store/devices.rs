@@ -65,4 +65,13 @@ pub trait DeviceStore: Send + Sync {
     /// Registers (or replaces) a device's passkey.
     async fn set_passkey(&self, passkey: &Passkey, audit: PendingAudit) -> Result<(), StoreError>;
     async fn passkey(&self, device: &DeviceId) -> Result<Option<Passkey>, StoreError>;
+    /// Moves the passkey's signature counter to `to` if `credential_id` is still its passkey and
+    /// its counter is lower: a conditional write, so of two assertions with one counter only one
+    /// is accepted. Returns whether it moved.
+    async fn advance_sign_count(
+        &self,
+        device: &DeviceId,
+        credential_id: &str,
+        to: u32,
+    ) -> Result<bool, StoreError>;
 }

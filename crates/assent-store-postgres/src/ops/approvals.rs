@@ -42,9 +42,9 @@ impl ApprovalStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
-                context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
-                policy_rule)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                context, nonce, code_length, code_digest, state, created_at, expires_at,
+                user_verification, risk, policy_rule)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(a.id.to_string())
         .bind(a.app_id.to_string())
@@ -54,7 +54,8 @@ impl ApprovalStore for PostgresStore {
         .bind(to_json(&a.authorization_details)?)
         .bind(to_json(&a.context)?)
         .bind(a.nonce.clone())
-        .bind(a.display_code.clone())
+        .bind(a.code.as_ref().map(|c| i16::from(c.length)))
+        .bind(a.code.as_ref().map(|c| c.digest.clone()))
         .bind(a.state.as_str())
         .bind(to_millis(a.created_at))
         .bind(to_millis(a.expires_at))
@@ -142,6 +143,13 @@ impl ApprovalStore for PostgresStore {
         if changed && let Some(device) = &o.device_id {
             // An answer is the device proving itself: it was seen.
             run(&mut tx, touch(device, o.decided_at)).await?;
+        }
+        if changed && let Some(network) = &o.reported_network {
+            let report =
+                sqlx::query("INSERT INTO network_reports (network, reported_at) VALUES ($1, $2)")
+                    .bind(network.clone())
+                    .bind(to_millis(o.decided_at));
+            run(&mut tx, report).await?;
         }
         settle(tx, changed, &audit).await
     }

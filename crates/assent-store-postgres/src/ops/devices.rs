@@ -199,14 +199,17 @@ impl DeviceStore for PostgresStore {
 
     async fn set_passkey(&self, p: &Passkey, audit: PendingAudit) -> Result<(), StoreError> {
         let upsert = sqlx::query(
-            "INSERT INTO passkeys (device_id, credential_id, public_key, created_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO passkeys (device_id, credential_id, public_key, created_at, sign_count)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (device_id) DO UPDATE SET credential_id = excluded.credential_id,
-                public_key = excluded.public_key, created_at = excluded.created_at",
+                public_key = excluded.public_key, created_at = excluded.created_at,
+                sign_count = excluded.sign_count",
         )
         .bind(p.device_id.to_string())
         .bind(p.credential_id.clone())
         .bind(p.public_key.clone())
-        .bind(to_millis(p.created_at));
+        .bind(to_millis(p.created_at))
+        .bind(i64::from(p.sign_count));
         write_audited(&self.pool, vec![upsert], &audit).await
     }
 
@@ -221,5 +224,21 @@ impl DeviceStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)
+    }
+
+    async fn advance_sign_count(
+        &self,
+        device: &DeviceId,
+        credential_id: &str,
+        to: u32,
+    ) -> Result<bool, StoreError> {
+        let update = sqlx::query(
+            "UPDATE passkeys SET sign_count = $3
+             WHERE device_id = $1 AND credential_id = $2 AND sign_count < $3",
+        )
+        .bind(device.as_str())
+        .bind(credential_id.to_owned())
+        .bind(i64::from(to));
+        Ok(execute(&self.pool, update).await? == 1)
     }
 }

@@ -74,9 +74,9 @@ impl ApprovalStore for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
-                    context, nonce, display_code, state, created_at, expires_at, user_verification, risk,
-                    policy_rule, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    context, nonce, code_length, code_digest, state, created_at, expires_at,
+                    user_verification, risk, policy_rule, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -88,7 +88,8 @@ impl ApprovalStore for SqliteStore {
                     details,
                     context,
                     a.nonce,
-                    a.display_code,
+                    a.code.as_ref().map(|c| c.length),
+                    a.code.as_ref().map(|c| c.digest.as_slice()),
                     a.state.as_str(),
                     to_millis(a.created_at),
                     to_millis(a.expires_at),
@@ -202,6 +203,13 @@ impl ApprovalStore for SqliteStore {
                     if let Some(device) = &o.device_id {
                         // An answer is the device proving itself: it was seen.
                         touched = touch(c, device, o.decided_at)?;
+                    }
+                    if let Some(network) = &o.reported_network {
+                        c.prepare_cached(
+                            "INSERT INTO network_reports (network, reported_at) VALUES (?1, ?2)",
+                        )
+                        .and_then(|mut s| s.execute(params![network, to_millis(o.decided_at)]))
+                        .map_err(backend)?;
                     }
                     append_audit(c, &audit)?;
                 }

@@ -239,11 +239,12 @@ impl DeviceStore for SqliteStore {
         let p = p.clone();
         self.write(move |c| {
             c.prepare_cached(
-                "INSERT INTO passkeys (device_id, credential_id, public_key, created_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO passkeys (device_id, credential_id, public_key, created_at, sign_count) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (device_id) DO UPDATE SET credential_id = excluded.credential_id,
-                    public_key = excluded.public_key, created_at = excluded.created_at",
+                    public_key = excluded.public_key, created_at = excluded.created_at,
+                    sign_count = excluded.sign_count",
             )
-            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.credential_id, p.public_key, to_millis(p.created_at)]))
+            .and_then(|mut s| s.execute(params![p.device_id.as_str(), p.credential_id, p.public_key, to_millis(p.created_at), p.sign_count]))
             .map_err(backend)?;
             append_audit(c, &audit)
         })
@@ -256,5 +257,25 @@ impl DeviceStore for SqliteStore {
             rows::PASSKEY_COLUMNS
         );
         self.one(sql, device.to_string(), rows::passkey).await
+    }
+
+    async fn advance_sign_count(
+        &self,
+        device: &DeviceId,
+        credential_id: &str,
+        to: u32,
+    ) -> Result<bool, StoreError> {
+        let (device, credential_id) = (device.clone(), credential_id.to_owned());
+        self.write(move |c| {
+            let moved = c
+                .prepare_cached(
+                    "UPDATE passkeys SET sign_count = ?3
+                     WHERE device_id = ?1 AND credential_id = ?2 AND sign_count < ?3",
+                )
+                .and_then(|mut s| s.execute(params![device.as_str(), credential_id, to]))
+                .map_err(backend)?;
+            Ok(moved == 1)
+        })
+        .await
     }
 }

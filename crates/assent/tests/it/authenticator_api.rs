@@ -6,7 +6,7 @@ use assent_proto::ProblemCode;
 use assent_proto::api::{ApprovalState, DeviceState, PushKeys, PushSubscriptionBody};
 use assent_proto::jose::{SigningKey, b64};
 use assent_proto::statement::Decision;
-use assent_proto::webauthn::{sign_assertion, spki_from_p256_point};
+use assent_proto::webauthn::{sign_assertion, sign_assertion_counted, spki_from_p256_point};
 use assent_testkit::{TestServer, transfer};
 
 /// The credential id of the software passkey.
@@ -122,6 +122,90 @@ async fn user_verification_needs_a_passkey_assertion_over_the_statement() {
         .decide(&created.id, Decision::Deny, None)
         .await
         .unwrap();
+    server.stop().await;
+}
+
+/// Answers request `id` with an approval whose passkey assertion carries `sign_count`.
+async fn approve_with_sign_count(
+    server: &TestServer,
+    device: &DeviceClient,
+    key: &SigningKey,
+    id: &str,
+    code: Option<&str>,
+    sign_count: u32,
+) -> Result<assent_proto::api::DecisionAccepted, assent_client::ClientError> {
+    let settings = server.assent.settings();
+    let view = device.approval(id).await.unwrap();
+    let statement = device
+        .sign_decision(&view, Decision::Approve, code)
+        .unwrap();
+    let assertion = sign_assertion_counted(
+        key.pkcs8(),
+        &credential(),
+        &statement,
+        settings.origin(),
+        settings.rp_id(),
+        0x05,
+        sign_count,
+    )
+    .unwrap();
+    device.submit_with(id, statement, Some(assertion)).await
+}
+
+#[tokio::test]
+async fn a_passkey_sign_count_that_does_not_grow_is_refused_as_a_possible_clone() {
+    let server = TestServer::spawn().await;
+    let app = server.app("Acme").await;
+    let device = server.user_with_device("alice").await;
+    let key = passkey(&device).await;
+    let mut request = transfer("alice", "250.00");
+    request.user_verification = true;
+
+    let first = app.client.create_approval(&request).await.unwrap();
+    let code = first.display_code.as_deref();
+    let accepted = approve_with_sign_count(&server, &device, &key, &first.id, code, 5)
+        .await
+        .unwrap();
+    assert_eq!(accepted.state, ApprovalState::Approved);
+
+    // The same counter again (a copy of the passkey used after the original), then a lower
+    // one: each refused, audited and alerted, and the request stays pending.
+    let second = app.client.create_approval(&request).await.unwrap();
+    let code = second.display_code.as_deref();
+    for presented in [5, 3] {
+        expect_code(
+            approve_with_sign_count(&server, &device, &key, &second.id, code, presented).await,
+            ProblemCode::UserVerificationFailed,
+        );
+    }
+    assert_eq!(
+        app.client.approval(&second.id, None).await.unwrap().state,
+        ApprovalState::Pending
+    );
+    let suspected: Vec<serde_json::Value> =
+        crate::support::audit_data(&server, "passkey_clone_suspected")
+            .iter()
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+    assert_eq!(suspected.len(), 2);
+    assert_eq!(suspected[0]["stored_sign_count"], 5);
+    assert_eq!(suspected[0]["presented_sign_count"], 5);
+    assert_eq!(suspected[1]["presented_sign_count"], 3);
+    assert_eq!(
+        suspected[0]["device_id"],
+        device.profile().device_id.as_str()
+    );
+    let alerts = device.alerts().await.unwrap();
+    assert!(
+        alerts.iter().any(|a| a.kind == "passkey_clone_suspected"),
+        "{alerts:?}"
+    );
+
+    // A counter that grew is accepted.
+    let accepted = approve_with_sign_count(&server, &device, &key, &second.id, code, 6)
+        .await
+        .unwrap();
+    assert_eq!(accepted.state, ApprovalState::Approved);
     server.stop().await;
 }
 

@@ -337,6 +337,21 @@ async fn totp_guessing_hits_the_rate_limit() {
     );
     let refusals = audit_data(&server, "factor_refused");
     assert_eq!(refusals.len(), 5, "each wrong code is in the audit log");
+    // The refusal by the rate limit is audited too, typed, with when checks resume.
+    assert_eq!(
+        code_of(app.client.verify_totp("alice", wrong).await),
+        ProblemCode::RateLimited
+    );
+    let limited = audit_data(&server, "factor_rate_limited");
+    assert_eq!(limited.len(), 2, "one row per refused check");
+    let row: serde_json::Value = serde_json::from_str(&limited[0]).unwrap();
+    assert_eq!(row["factor"], "totp");
+    assert!(row["until"].as_i64().unwrap() > now, "{row}");
+    assert_eq!(
+        audit_data(&server, "factor_refused").len(),
+        5,
+        "a refusal by the limit looks at no code"
+    );
     server.stop().await;
 }
 

@@ -1,6 +1,76 @@
 //! The HTTP surface itself: the OpenAPI description, keys, health, request ids, unknown routes.
 
 use assent_testkit::TestServer;
+use std::process::{Child, Stdio};
+
+/// Every operation the router serves under the API (`api_router` in `assent-server`'s
+/// `http/mod.rs`), as (method, path). Outside it the router serves only `/openapi.json` and the
+/// web authenticator's assets under `/app`, which the description leaves out.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/health/live"),
+    ("get", "/health/ready"),
+    ("post", "/v1/approvals"),
+    ("get", "/v1/approvals/{id}"),
+    ("delete", "/v1/approvals/{id}"),
+    ("get", "/v1/approvals/{id}/events"),
+    ("post", "/v1/enrollments"),
+    ("post", "/v1/events"),
+    ("put", "/v1/users/{username}/email"),
+    ("get", "/v1/users/{username}/factors"),
+    ("post", "/v1/users/{username}/totp"),
+    ("post", "/v1/users/{username}/recovery-codes"),
+    ("post", "/v1/verify/totp"),
+    ("post", "/v1/verify/recovery-code"),
+    ("get", "/v1/push/vapid-public-key"),
+    ("post", "/v1/device/enroll"),
+    ("get", "/v1/device/approvals"),
+    ("get", "/v1/device/approvals/{id}"),
+    ("post", "/v1/device/approvals/{id}/decision"),
+    ("get", "/v1/device/stream"),
+    ("get", "/v1/device/me"),
+    ("get", "/v1/device/devices"),
+    ("post", "/v1/device/devices/{id}/rename"),
+    ("post", "/v1/device/devices/{id}/revoke"),
+    ("post", "/v1/device/devices/{id}/activation"),
+    ("get", "/v1/device/recovery-codes"),
+    ("post", "/v1/device/recovery-codes"),
+    ("post", "/v1/device/passkey"),
+    ("get", "/v1/device/alerts"),
+    ("post", "/v1/device/push-subscription"),
+    ("post", "/v1/device/push-token"),
+    ("post", "/v1/admin/apps"),
+    ("get", "/v1/admin/apps/{id}/webhook"),
+    ("post", "/v1/admin/apps/{id}/webhook"),
+    ("get", "/v1/admin/policy"),
+    ("post", "/v1/admin/policy/reload"),
+    ("get", "/v1/admin/users"),
+    ("post", "/v1/admin/users"),
+    ("put", "/v1/admin/users/{username}/email"),
+    ("get", "/v1/admin/users/{username}/factors"),
+    ("post", "/v1/admin/users/{username}/recovery-codes"),
+    ("delete", "/v1/admin/users/{username}/totp"),
+    ("post", "/v1/admin/enrollments"),
+    ("get", "/v1/admin/devices"),
+    ("post", "/v1/admin/devices/{id}/revoke"),
+    ("get", "/v1/audit/verify"),
+];
+
+/// Whether the server routes `method path` to a handler: neither the fallback for unknown
+/// paths nor the one for unknown methods answered.
+async fn routed(http: &reqwest::Client, base: &str, method: &str, path: &str) -> bool {
+    let concrete = path.replace("{id}", "x").replace("{username}", "nobody");
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let response = http
+        .request(method, format!("{base}{concrete}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    // Streams answer 401 at once without credentials; nothing here waits on an open stream.
+    let body = response.text().await.unwrap_or_default();
+    status != 405 && !body.contains("no such endpoint")
+}
 
 #[tokio::test]
 async fn openapi_describes_every_route() {
@@ -12,34 +82,39 @@ async fn openapi_describes_every_route() {
         .await
         .unwrap();
     assert!(api["openapi"].as_str().unwrap().starts_with("3.1"));
-    let paths = api["paths"].as_object().unwrap();
-    for (path, method) in [
-        ("/v1/approvals", "post"),
-        ("/v1/approvals/{id}", "get"),
-        ("/v1/approvals/{id}", "delete"),
-        ("/v1/approvals/{id}/events", "get"),
-        ("/v1/enrollments", "post"),
-        ("/v1/device/enroll", "post"),
-        ("/v1/device/approvals", "get"),
-        ("/v1/device/approvals/{id}", "get"),
-        ("/v1/device/approvals/{id}/decision", "post"),
-        ("/v1/device/stream", "get"),
-        ("/v1/admin/apps", "post"),
-        ("/v1/admin/users", "post"),
-        ("/v1/admin/users", "get"),
-        ("/v1/admin/enrollments", "post"),
-        ("/v1/admin/devices", "get"),
-        ("/v1/admin/devices/{id}/revoke", "post"),
-        ("/v1/audit/verify", "get"),
-        ("/.well-known/jwks.json", "get"),
-        ("/health/live", "get"),
-        ("/health/ready", "get"),
-    ] {
+    let mut described: Vec<(String, String)> = api["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete", "patch"].contains(&k.as_str()))
+                .map(|method| (method.clone(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    described.sort();
+    let mut routes: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    routes.sort();
+    assert_eq!(
+        described, routes,
+        "the description's operations are exactly the routes"
+    );
+    // Each listed route is served, and the probe tells an unrouted path from a routed one.
+    let http = reqwest::Client::new();
+    for (method, path) in ROUTES {
         assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} missing"
+            routed(&http, &server.base, method, path).await,
+            "{method} {path} is not routed"
         );
     }
+    assert!(!routed(&http, &server.base, "get", "/v1/nowhere").await);
+    assert!(!routed(&http, &server.base, "patch", "/v1/approvals").await);
     assert!(api["components"]["schemas"]["CreateApproval"].is_object());
     assert!(api["components"]["schemas"]["Problem"].is_object());
     server.stop().await;
@@ -68,15 +143,44 @@ async fn jwks_names_the_key_the_enrollment_links_pin() {
     server.stop().await;
 }
 
+/// Starts `assent serve` on `port` logging JSON lines at `info` to `log`; returns once ready.
+async fn serve_logging_to(data: &std::path::Path, port: u16, log: &std::path::Path) -> Child {
+    let mut child = crate::support::assent_bin()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env("ASSENT_LOG__LEVEL", "info")
+        .env("ASSENT_LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    // reqwest is built without a default TLS provider; this test may run before any other code
+    // of the process installed one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for _ in 0..200 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return child;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not become ready");
+}
+
 #[tokio::test]
 async fn request_ids_tie_problems_to_log_lines_and_unknown_routes_are_problems() {
-    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let port = crate::support::free_port();
+    let mut server = serve_logging_to(&dir.path().join("data"), port, &log).await;
+    let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let r = http
-        .get(format!("{}/v1/nowhere", server.base))
-        .send()
-        .await
-        .unwrap();
+    let r = http.get(format!("{base}/v1/nowhere")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let header = r
         .headers()
@@ -90,7 +194,7 @@ async fn request_ids_tie_problems_to_log_lines_and_unknown_routes_are_problems()
     assert_eq!(problem.request_id.as_deref(), Some(header.as_str()));
 
     let r = http
-        .put(format!("{}/v1/approvals", server.base))
+        .put(format!("{base}/v1/approvals"))
         .send()
         .await
         .unwrap();
@@ -98,23 +202,32 @@ async fn request_ids_tie_problems_to_log_lines_and_unknown_routes_are_problems()
     let problem: assent_proto::problem::Problem = r.json().await.unwrap();
     assert_eq!(problem.code, "method_not_allowed");
 
-    assert_eq!(
-        http.get(format!("{}/health/live", server.base))
+    for health in ["live", "ready"] {
+        let r = http
+            .get(format!("{base}/health/{health}"))
             .send()
             .await
-            .unwrap()
-            .status(),
-        200
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // The server's own log has the request's line, under the id the problem carried.
+    let _ = server.kill();
+    server.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.contains(&header))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["request_id"] == header.as_str()
+                && l["status"] == 404
+                && l["span"]["path"] == "/v1/nowhere"),
+        "no log line for request {header}: {text}"
     );
-    assert_eq!(
-        http.get(format!("{}/health/ready", server.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    server.stop().await;
 }
 
 #[tokio::test]

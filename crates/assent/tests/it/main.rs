@@ -9,6 +9,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod detectors;
+mod display_codes;
 mod factors;
 mod fatigue;
 mod flow;

@@ -44,6 +44,25 @@ async fn a_fraud_report_raises_the_risk_of_its_network_for_other_users() {
         .decide(&created.id, Decision::Fraud, None)
         .await
         .unwrap();
+    // The network is marked with the fraud outcome, and its audit row names it.
+    let decided: Vec<serde_json::Value> = crate::support::audit_data(&server, "approval_decided")
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .filter(|d: &serde_json::Value| d["approval_id"] == created.id.as_str())
+        .collect();
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0]["state"], "fraud");
+    assert_eq!(decided[0]["reported_network"], "198.51.100.0/24");
+    let db = rusqlite::Connection::open(server.db_path()).unwrap();
+    let reports: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM network_reports WHERE network = '198.51.100.0/24'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reports, 1);
+    drop(db);
 
     let mut request = login("bob");
     request.context = Some(from("198.51.100.77", "FR", 48.85, 2.35));

@@ -3,7 +3,8 @@
 
 use crate::error::ApiError;
 use assent_core::approvals::{
-    ApprovalForApp, ApprovalForDevice, AuthorizationDetails, BindingMessage, Lifetime, NewApproval,
+    ApprovalForApp, ApprovalForDevice, AuthorizationDetails, BindingMessage, CreatedApproval,
+    Lifetime, NewApproval,
 };
 use assent_core::audit::check::ChainReport;
 use assent_core::clock::rfc3339;
@@ -46,7 +47,8 @@ pub(crate) fn new_approval(
 
 /// The answer to `POST /v1/approvals`: the request as it is now, with what the relying party
 /// must show (the code) and why (risk and rule).
-pub(crate) fn approval_created(approval: Approval) -> ApprovalCreated {
+pub(crate) fn approval_created(created: CreatedApproval) -> ApprovalCreated {
+    let approval = created.approval;
     ApprovalCreated {
         id: approval.id.to_string(),
         state: approval.state,
@@ -54,7 +56,7 @@ pub(crate) fn approval_created(approval: Approval) -> ApprovalCreated {
         user_verification: approval.user_verification,
         risk: risk_view(&approval.risk),
         policy_rule: approval.policy_rule.unwrap_or_default(),
-        display_code: approval.display_code,
+        display_code: created.display_code,
     }
 }
 
@@ -125,11 +127,8 @@ pub(crate) fn device_approval(view: ApprovalForDevice) -> DeviceApproval {
         },
         kind: approval.kind,
         details_hash: view.details_hash,
-        code_required: approval.display_code.is_some(),
-        code_length: approval
-            .display_code
-            .as_ref()
-            .and_then(|c| u8::try_from(c.len()).ok()),
+        code_required: approval.code.is_some(),
+        code_length: approval.code.as_ref().map(|c| c.length),
         user_verification_required: approval.user_verification,
         created_at: rfc3339(approval.created_at),
         expires_at: rfc3339(approval.expires_at),

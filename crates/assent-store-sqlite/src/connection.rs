@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_no_device_delivery_index.sql"),
     include_str!("../migrations/0012_approvals_device_index.sql"),
     include_str!("../migrations/0013_push_outbox.sql"),
+    include_str!("../migrations/0014_cross_node.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -5,7 +5,6 @@
 
 use crate::nodes::join_with;
 use assent_client::RpClient;
-use assent_core::store::AuditStore as _;
 use assent_proto::ProblemCode;
 use assent_server::config::DatabaseUrl;
 use assent_testkit::postgres::with_postgres;

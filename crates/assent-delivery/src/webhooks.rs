@@ -4,6 +4,11 @@
 //! delivers in order, retries with exponential backoff, and records what it gave up on. The
 //! cursor only moves after a delivery succeeded or was given up on, so delivery is at least once,
 //! across restarts too.
+//!
+//! Every node may run a dispatcher: an application's deliveries are claimed first (a lease in the
+//! database, renewed before each attempt and each wait), so one dispatcher of all the nodes
+//! sending it at a time, and each message goes out once. A dispatcher that loses its claim (its
+//! node stalled past the lease) stops; the one that took over starts from the recorded cursor.
 
 use assent_core::Assent;
 use assent_core::ids::AppId;
@@ -30,6 +35,10 @@ pub struct WebhookSettings {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 const PAGE: u32 = 200;
+
+/// What a lease covers beyond the step it is renewed for (an attempt, or a wait before the next):
+/// the reads and progress writes around it.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Signs a message as Standard Webhooks does; `secret` is `whsec_<base64>`.
 pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
@@ -62,6 +71,15 @@ pub fn spawn(
                 return;
             }
         };
+        // This dispatcher's name in the claims it holds; new at every start, so a claim left by
+        // a process that died is never taken for this one's.
+        let holder = match assent_proto::jose::random_token(16) {
+            Ok(holder) => Arc::<str>::from(holder),
+            Err(e) => {
+                tracing::error!(error = %e, "webhook delivery cannot start");
+                return;
+            }
+        };
         let running: Arc<Mutex<HashSet<AppId>>> = Arc::default();
         // The per-application delivery tasks, owned here so that this task ends only after
         // they did (they hold the service, and with it the store).
@@ -83,11 +101,22 @@ pub fn spawn(
                                 running.clone(),
                             );
                             let shutdown = shutdown.clone();
+                            let holder = holder.clone();
                             drains.spawn(async move {
                                 let app = target.app_id.clone();
-                                if let Err(e) =
-                                    drain(&assent, &http, &settings, render, &target, shutdown).await
-                                {
+                                let claim = Claim {
+                                    assent: &assent,
+                                    app: &app,
+                                    holder: &holder,
+                                };
+                                let run = Run {
+                                    http: &http,
+                                    settings: &settings,
+                                    render,
+                                    target: &target,
+                                    shutdown,
+                                };
+                                if let Err(e) = drain(&claim, &run).await {
                                     tracing::error!(app = %app, error = %e, "webhook delivery failed");
                                 }
                                 if let Ok(mut r) = running.lock() {
@@ -108,65 +137,110 @@ pub fn spawn(
     })
 }
 
-/// Delivers everything pending for one application, in order.
-async fn drain(
-    assent: &Assent,
-    http: &reqwest::Client,
-    settings: &WebhookSettings,
+/// A dispatcher's claim on one application's deliveries.
+struct Claim<'a> {
+    assent: &'a Assent,
+    app: &'a AppId,
+    holder: &'a str,
+}
+
+impl Claim<'_> {
+    /// Takes or renews the claim for `step` and the margin; `false` when another dispatcher
+    /// holds it (or the database cannot say, in which case this one stops and a later poll
+    /// tries again).
+    async fn renew(&self, step: Duration) -> bool {
+        let lease = time::Duration::try_from(step + LEASE_MARGIN).unwrap_or(time::Duration::HOUR);
+        match self
+            .assent
+            .claim_webhook(self.app, self.holder, lease)
+            .await
+        {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::error!(app = %self.app, error = %e, "webhook claim not renewed");
+                false
+            }
+        }
+    }
+}
+
+/// What one application's delivery task works with.
+struct Run<'a> {
+    http: &'a reqwest::Client,
+    settings: &'a WebhookSettings,
     render: RenderApproval,
-    target: &WebhookTarget,
+    target: &'a WebhookTarget,
     shutdown: watch::Receiver<bool>,
-) -> Result<(), assent_core::CoreError> {
+}
+
+/// Delivers everything pending for one application, in order, if this dispatcher gets the claim;
+/// gives the claim back when done, so another node's dispatcher may go on at once.
+async fn drain(claim: &Claim<'_>, run: &Run<'_>) -> Result<(), assent_core::CoreError> {
+    if !claim.renew(run.settings.timeout).await {
+        return Ok(());
+    }
+    let result = drain_claimed(claim, run).await;
+    if let Err(e) = claim.assent.release_webhook(claim.app, claim.holder).await {
+        tracing::error!(app = %claim.app, error = %e, "webhook claim not released; it ends with its lease");
+    }
+    result
+}
+
+async fn drain_claimed(claim: &Claim<'_>, run: &Run<'_>) -> Result<(), assent_core::CoreError> {
+    let (assent, target) = (claim.assent, run.target);
+    // Read under the claim: another node may have moved the cursor before this one got it.
     let mut progress = assent.webhook_progress(&target.app_id).await?;
     loop {
         let (messages, last) = assent
-            .webhook_messages(target, progress.cursor, PAGE, render)
+            .webhook_messages(target, progress.cursor, PAGE, run.render)
             .await?;
         if messages.is_empty() && last == progress.cursor {
             return Ok(());
         }
         for message in messages {
-            match deliver(http, settings, target, &message, &shutdown).await {
+            match deliver(claim, run, &message).await {
                 Delivery::Delivered => progress.last_error = None,
                 Delivery::GaveUp(error) => {
                     tracing::warn!(app = %target.app_id, id = %message.id, %error, "webhook given up after every retry");
                     progress.failed += 1;
                     progress.last_error = Some(error);
                 }
-                // Stop without moving the cursor: the next start delivers it again.
-                Delivery::ShuttingDown => return Ok(()),
+                // Stop without moving the cursor: whoever delivers next sends it again.
+                Delivery::Stopped => return Ok(()),
             }
             progress.cursor = message.seq;
-            assent
-                .set_webhook_progress(&target.app_id, &progress)
-                .await?;
+            if !assent
+                .advance_webhook(&target.app_id, claim.holder, &progress)
+                .await?
+            {
+                return Ok(());
+            }
         }
         progress.cursor = progress.cursor.max(last);
-        assent
-            .set_webhook_progress(&target.app_id, &progress)
-            .await?;
+        if !assent
+            .advance_webhook(&target.app_id, claim.holder, &progress)
+            .await?
+        {
+            return Ok(());
+        }
     }
 }
 
 enum Delivery {
     Delivered,
     GaveUp(String),
-    ShuttingDown,
+    /// Shutting down, or the claim is gone: the message stays undelivered here.
+    Stopped,
 }
 
-async fn deliver(
-    http: &reqwest::Client,
-    settings: &WebhookSettings,
-    target: &WebhookTarget,
-    message: &WebhookMessage,
-    shutdown: &watch::Receiver<bool>,
-) -> Delivery {
+async fn deliver(claim: &Claim<'_>, run: &Run<'_>, message: &WebhookMessage) -> Delivery {
+    let (settings, target, shutdown) = (run.settings, run.target, &run.shutdown);
     let body = serde_json::to_vec(&message.body).unwrap_or_default();
     let mut backoff = settings.initial_backoff;
     let mut error = String::new();
     for attempt in 1..=settings.max_attempts.max(1) {
-        if *shutdown.borrow() {
-            return Delivery::ShuttingDown;
+        if *shutdown.borrow() || !claim.renew(settings.timeout).await {
+            return Delivery::Stopped;
         }
         // Receivers check the timestamp against their clock, so it is the wall clock of each attempt.
         #[allow(clippy::disallowed_methods)]
@@ -177,7 +251,8 @@ async fn deliver(
         let Some(signed) = signature(&target.secret, &message.id, timestamp, &body) else {
             return Delivery::GaveUp("the webhook secret is malformed".into());
         };
-        let post = http
+        let post = run
+            .http
             .post(&target.url)
             .header("content-type", "application/json")
             .header("webhook-id", &message.id)
@@ -190,7 +265,7 @@ async fn deliver(
         let mut down = shutdown.clone();
         let sent = tokio::select! {
             sent = post => sent,
-            _ = down.wait_for(|d| *d) => return Delivery::ShuttingDown,
+            _ = down.wait_for(|d| *d) => return Delivery::Stopped,
         };
         match sent {
             Ok(response) if response.status().is_success() => return Delivery::Delivered,
@@ -200,10 +275,14 @@ async fn deliver(
         }
         tracing::info!(app = %target.app_id, id = %message.id, attempt, %error, "webhook attempt failed");
         if attempt < settings.max_attempts {
+            // The claim covers the wait too, so no other node starts on this message meanwhile.
+            if !claim.renew(backoff).await {
+                return Delivery::Stopped;
+            }
             let mut down = shutdown.clone();
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = down.wait_for(|d| *d) => return Delivery::ShuttingDown,
+                _ = down.wait_for(|d| *d) => return Delivery::Stopped,
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }

@@ -11,6 +11,11 @@ use std::time::Duration;
 /// PostgreSQL's default `max_connections` of 100.
 pub(crate) const MAX_CONNECTIONS: u32 = 16;
 
+/// Of those, how many may hold a user's prompt turn (a transaction holding an advisory lock
+/// while the admission reads and writes through other connections) at once. Admissions wait in
+/// this process beyond it; the rest of the pool stays free for the work each holder does.
+pub(crate) const TURN_CONNECTIONS: usize = 4;
+
 /// How long a caller waits for a free connection before the request fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 

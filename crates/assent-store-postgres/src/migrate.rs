@@ -17,11 +17,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_push_outbox.sql"),
     include_str!("../migrations/0003_display_code_digest.sql"),
     include_str!("../migrations/0004_passkey_sign_count.sql"),
+    include_str!("../migrations/0005_cross_node.sql"),
 ];
 
 /// The advisory lock class of Assent ("As" in ASCII), and the key of the migration lock in it.
 pub(crate) const LOCK_CLASS: i32 = 0x4173;
 const MIGRATION_LOCK: i32 = 0;
+/// The advisory lock class of users' prompt turns ("At"); the key in it is a hash of the user id.
+pub(crate) const PROMPT_TURN_CLASS: i32 = 0x4174;
 
 /// Brings the schema (in the first schema of the search path) up to date.
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

@@ -4,7 +4,10 @@
 use crate::connect::{self, MAX_CONNECTIONS};
 use crate::migrate::migrate;
 use assent_core::StoreError;
+use assent_core::store::KeyedGate;
 use sqlx::postgres::{PgConnectOptions, PgPool};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// The PostgreSQL store. Cheap to clone; clones share one connection pool. Several processes
 /// (nodes) may each hold one on the same database: every write that must happen once decides
@@ -12,6 +15,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Users' prompt turns in this process, waited for before the database's (see
+    /// [`crate::ops::turns`]).
+    pub(crate) turns: Arc<KeyedGate>,
+    /// Connections that may hold a prompt turn at once: fewer than the pool's, so the holders
+    /// always find a connection for the work they do during the turn.
+    pub(crate) turn_connections: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -42,7 +51,11 @@ impl PostgresStore {
         let options = connect::with_session_settings(options);
         let pool = connect::pool(options, MAX_CONNECTIONS, url).await?;
         migrate(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            turns: Arc::default(),
+            turn_connections: Arc::new(Semaphore::new(connect::TURN_CONNECTIONS)),
+        })
     }
 
     /// Closes every connection, waiting for those in use to come back.

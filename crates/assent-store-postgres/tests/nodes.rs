@@ -276,6 +276,51 @@ async fn enrollment_across_nodes_is_single_use(options: PgConnectOptions) {
     assert_one_chain(&nodes[0], 4).await;
 }
 
+/// A user's prompt turn held on one node keeps the other node's turn for that user waiting
+/// (the database's advisory lock, not the process's gate), and turns taken on both nodes at
+/// once never overlap.
+async fn prompt_turns_across_nodes_never_overlap(options: PgConnectOptions) {
+    let nodes = nodes(&options, 2).await;
+    let (user, _) = user_and_app(&nodes[0]).await;
+    let held = nodes[0].prompt_turn(&user.id).await.unwrap();
+    let waiting = tokio::spawn({
+        let (node, user) = (nodes[1].clone(), user.id.clone());
+        async move { node.prompt_turn(&user).await.map(drop) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the other node got a turn while the first held it"
+    );
+    drop(held);
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the other node's turn began once the first was dropped")
+        .unwrap()
+        .unwrap();
+
+    let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let turns: Vec<_> = (0..12)
+        .map(|i| {
+            let (node, user) = (nodes[i % 2].clone(), user.id.clone());
+            let (inside, most) = (inside.clone(), most.clone());
+            tokio::spawn(async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let turn = node.prompt_turn(&user).await.unwrap();
+                most.fetch_max(inside.fetch_add(1, SeqCst) + 1, SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                inside.fetch_sub(1, SeqCst);
+                drop(turn);
+            })
+        })
+        .collect();
+    for turn in turns {
+        turn.await.unwrap();
+    }
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_sharing_one_database() {
     common::with_fresh_schema(nodes_starting_together_migrate_once).await;
@@ -283,4 +328,5 @@ async fn nodes_sharing_one_database() {
     common::with_fresh_schema(attempts_across_nodes_are_limited).await;
     common::with_fresh_schema(appends_across_nodes_form_one_chain).await;
     common::with_fresh_schema(enrollment_across_nodes_is_single_use).await;
+    common::with_fresh_schema(prompt_turns_across_nodes_never_overlap).await;
 }

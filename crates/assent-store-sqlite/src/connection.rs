@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_push_outbox.sql"),
     include_str!("../migrations/0014_display_code_digest.sql"),
     include_str!("../migrations/0015_passkey_sign_count.sql"),
+    include_str!("../migrations/0016_cross_node.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -14,6 +14,7 @@ mod pushes;
 mod races;
 mod signals;
 mod support;
+mod turns;
 
 use assent_core::Store;
 use futures_util::future::BoxFuture;
@@ -76,6 +77,11 @@ macro_rules! store_contract {
                 a_fraud_report_marks_its_network_with_its_outcome
             }
             audit { audit_chain_is_intact_and_paged failed_writes_leave_no_audit_row }
+            turns {
+                prompt_turns_are_held_one_at_a_time
+                pattern_alerts_are_claimed_once_per_quiet_period
+                webhook_claims_have_one_holder_and_only_its_progress_lands
+            }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain
                 concurrent_single_use_writes_have_one_winner

@@ -84,11 +84,12 @@ impl Assent {
             request.authorization_details.as_slice(),
         )
         .map_err(|e| CoreError::rejected(ProblemCode::InvalidRequest, e.to_string()))?;
-        // Only a request that will be sent spends the budget or replaces a pending one. The gate
-        // is held until the request is written, so simultaneous requests for one user are
-        // counted one after another, not all against the same count.
+        // Only a request that will be sent spends the budget or replaces a pending one. The
+        // user's prompt turn (the store's, so it holds across nodes) is held until the request is
+        // written: simultaneous requests for one user, on any node, are counted one after
+        // another, not all against the same count, and each replaces the one before it.
         let admission = if prompt {
-            let gate = self.prompt_gate.enter(&user.id).await;
+            let gate = self.store.prompt_turn(&user.id).await?;
             self.admit_prompt(&user).await?;
             self.supersede(app, &user).await?;
             Some(gate)

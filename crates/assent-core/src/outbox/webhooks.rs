@@ -138,6 +138,38 @@ impl Assent {
         Ok(self.store.set_webhook_progress(app, progress).await?)
     }
 
+    /// Claims (or renews) an application's deliveries for `holder` for `lease` from now; `false`
+    /// while another dispatcher, on this node or another, holds them. Only the holder delivers,
+    /// so nodes sharing a database send each message once.
+    pub async fn claim_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        lease: time::Duration,
+    ) -> Result<bool, CoreError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .claim_webhook(app, holder, now, now + lease)
+            .await?)
+    }
+
+    /// Records progress made under `holder`'s claim; `false` (nothing written) when the claim
+    /// was lost (its lease ran out and another dispatcher took over).
+    pub async fn advance_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        progress: &WebhookProgress,
+    ) -> Result<bool, CoreError> {
+        Ok(self.store.advance_webhook(app, holder, progress).await?)
+    }
+
+    /// Ends `holder`'s claim on an application's deliveries.
+    pub async fn release_webhook(&self, app: &AppId, holder: &str) -> Result<(), CoreError> {
+        Ok(self.store.release_webhook(app, holder).await?)
+    }
+
     /// The next messages for a webhook after audit row `after`, and the last row examined (so the
     /// cursor moves past rows that concern other applications).
     pub async fn webhook_messages(

@@ -6,7 +6,9 @@
 //! The pattern detectors (bursts, runs of denials or unanswered prompts) raise one alert per
 //! user and pattern in [`PATTERN_QUIET`](crate::risk::memory::PATTERN_QUIET): during a prompt-bombing attack every new request
 //! matches the pattern again, and an alert for each one would bury the first under copies of it
-//! (and send each to the `alert` webhooks). Every request still records its own risk reasons.
+//! (and send each to the `alert` webhooks). The store decides which request raises it (a
+//! conditional write), so a burst spread over several nodes raises one alert too. Every request
+//! still records its own risk reasons.
 
 use crate::audit::{Actor, AuditEvent};
 use crate::model::{Approval, Device};
@@ -44,12 +46,19 @@ impl Assent {
                 }
                 _ => continue,
             };
-            if self
-                .pattern_alerts
-                .due(detector, &approval.user_id, self.now())
+            let now = self.now();
+            let quiet_since = now - crate::risk::memory::PATTERN_QUIET;
+            match self
+                .store
+                .claim_pattern_alert(detector, &approval.user_id, now, quiet_since)
+                .await
             {
-                self.admin_alert(detector, approval, reason.detail.clone())
-                    .await;
+                Ok(true) => {
+                    self.admin_alert(detector, approval, reason.detail.clone())
+                        .await;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(detector, error = %e, "pattern alert not claimed"),
             }
         }
     }

@@ -184,10 +184,6 @@ pub struct Assent {
     pub(crate) hashing: tokio::sync::Semaphore,
     /// API keys, applications and users already read (they never change).
     pub(crate) records: records::Records,
-    /// When each user last raised each pattern alert, so one burst raises one alert.
-    pub(crate) pattern_alerts: crate::risk::memory::PatternAlerts,
-    /// One prompt admission at a time per user.
-    pub(crate) prompt_gate: crate::risk::memory::PromptGate,
     /// This node's push sender, once attached: pushes queued here go straight to it.
     pub(crate) handoff: crate::outbox::handoff::Handoff,
 }
@@ -223,8 +219,6 @@ impl Assent {
             settings,
             hashing: tokio::sync::Semaphore::new(2),
             records: records::Records::default(),
-            pattern_alerts: crate::risk::memory::PatternAlerts::default(),
-            prompt_gate: crate::risk::memory::PromptGate::default(),
             handoff: crate::outbox::handoff::Handoff::default(),
         }
     }

@@ -12,6 +12,7 @@ mod factors;
 mod identity;
 mod pushes;
 mod signals;
+mod turns;
 mod webhooks;
 
 pub use alerts::AlertStore;
@@ -23,6 +24,7 @@ pub use factors::FactorStore;
 pub use identity::IdentityStore;
 pub use pushes::PushStore;
 pub use signals::SignalStore;
+pub use turns::{KeyedGate, Turn};
 pub use webhooks::WebhookStore;
 
 /// Everything Assent persists: every capability, implemented for any type that implements them

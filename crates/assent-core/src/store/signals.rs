@@ -1,11 +1,17 @@
 //! What the prompt-fatigue defense and the risk engine read about a user and a network: prompt
 //! counts, the last approval, push suspensions, request history, network reports and a
 //! request's first delivery. Only a suspension is security state, written with its audit event.
+//!
+//! Two of them decide between nodes that share the database: a user's prompt turn (admission
+//! reads the budget and the pending requests, then writes the new one; two admissions for one
+//! user must not both read before either writes) and a pattern alert's claim (one alert per user,
+//! pattern and quiet period, whichever node sees the pattern).
 
 use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{ApprovalId, UserId};
 use crate::model::{PastApproval, Suspension};
+use crate::store::Turn;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -22,6 +28,20 @@ pub trait SignalStore: Send + Sync {
     /// Records (or replaces) a push suspension, with its audit event.
     async fn suspend(&self, suspension: &Suspension, audit: PendingAudit)
     -> Result<(), StoreError>;
+
+    /// Waits for the user's prompt turn and holds it until the returned [`Turn`] is dropped:
+    /// while it is held, no other caller, on this node or any other sharing the database, gets
+    /// a turn for the same user.
+    async fn prompt_turn(&self, user: &UserId) -> Result<Turn, StoreError>;
+    /// Claims the alert for `detector` and `user` at `at`, unless it was claimed after
+    /// `quiet_since`: `true` for exactly one of any number of callers racing for it, on any node.
+    async fn claim_pattern_alert(
+        &self,
+        detector: &str,
+        user: &UserId,
+        at: OffsetDateTime,
+        quiet_since: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     // --- risk
     /// A user's requests created at or after `since`, newest first, at most `limit`.

@@ -72,8 +72,8 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
     /// How often new events are looked for, in milliseconds.
     pub poll_ms: u64,
-    /// Whether this node delivers webhooks. With several nodes on one PostgreSQL database,
-    /// exactly one node should (each delivering node would send every event).
+    /// Whether this node delivers webhooks. With several nodes on one PostgreSQL database, any
+    /// number may: an application's deliveries are claimed by one node at a time.
     pub deliver: bool,
 }
 

@@ -14,6 +14,7 @@ mod factors;
 mod identity;
 mod pushes;
 mod signals;
+mod turns;
 mod webhooks;
 
 use crate::error::backend;

@@ -10,7 +10,7 @@ use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{ApprovalId, UserId};
 use assent_core::model::{PastApproval, Suspension};
-use assent_core::store::SignalStore;
+use assent_core::store::{SignalStore, Turn};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -30,6 +30,32 @@ impl SignalStore for PostgresStore {
         .await
         .map_err(backend)?;
         Ok(count(n))
+    }
+
+    async fn prompt_turn(&self, user: &UserId) -> Result<Turn, StoreError> {
+        self.take_prompt_turn(user).await
+    }
+
+    /// One statement: the insert of a first alert, or the update of one that is old enough, is
+    /// the claim; a concurrent claimer of the same row waits for the first to commit and then
+    /// finds the row too recent, so exactly one wins.
+    async fn claim_pattern_alert(
+        &self,
+        detector: &str,
+        user: &UserId,
+        at: OffsetDateTime,
+        quiet_since: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claim = sqlx::query(
+            "INSERT INTO pattern_alerts (detector, user_id, last_at) VALUES ($1, $2, $3)
+             ON CONFLICT (detector, user_id) DO UPDATE SET last_at = excluded.last_at
+             WHERE pattern_alerts.last_at <= $4",
+        )
+        .bind(detector.to_owned())
+        .bind(user.to_string())
+        .bind(to_millis(at))
+        .bind(to_millis(quiet_since));
+        Ok(execute(&self.pool, claim).await? == 1)
     }
 
     async fn last_approved_at(&self, user: &UserId) -> Result<Option<OffsetDateTime>, StoreError> {

@@ -11,6 +11,7 @@ use assent_core::ids::AppId;
 use assent_core::model::{Webhook, WebhookProgress};
 use assent_core::store::WebhookStore;
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
@@ -73,5 +74,54 @@ impl WebhookStore for PostgresStore {
         .bind(p.last_error.clone())
         .bind(to_i64(p.failed, "webhook failures")?);
         execute(&self.pool, upsert).await.map(drop)
+    }
+
+    /// The claim is one conditional `UPDATE` of the application's progress row: simultaneous
+    /// claimers queue on the row lock, and after the first commits the others find a live lease
+    /// that is not theirs.
+    async fn claim_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claim = sqlx::query(
+            "UPDATE webhook_progress SET lease_holder = $2, lease_until = $3
+             WHERE app_id = $1 AND (lease_holder IS NULL OR lease_holder = $2 OR lease_until <= $4)",
+        )
+        .bind(app.to_string())
+        .bind(holder.to_owned())
+        .bind(to_millis(lease_until))
+        .bind(to_millis(now));
+        Ok(execute(&self.pool, claim).await? == 1)
+    }
+
+    async fn advance_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        p: &WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        let advance = sqlx::query(
+            "UPDATE webhook_progress SET cursor = $3, last_error = $4, failed = $5
+             WHERE app_id = $1 AND lease_holder = $2",
+        )
+        .bind(app.to_string())
+        .bind(holder.to_owned())
+        .bind(to_i64(p.cursor, "webhook cursor")?)
+        .bind(p.last_error.clone())
+        .bind(to_i64(p.failed, "webhook failures")?);
+        Ok(execute(&self.pool, advance).await? == 1)
+    }
+
+    async fn release_webhook(&self, app: &AppId, holder: &str) -> Result<(), StoreError> {
+        let release = sqlx::query(
+            "UPDATE webhook_progress SET lease_holder = NULL, lease_until = NULL
+             WHERE app_id = $1 AND lease_holder = $2",
+        )
+        .bind(app.to_string())
+        .bind(holder.to_owned());
+        execute(&self.pool, release).await.map(drop)
     }
 }

@@ -44,6 +44,9 @@ pub struct SqliteStore {
     writer: Option<Writer>,
     readers: Arc<Readers>,
     memo: Arc<Memo>,
+    /// Users' prompt turns: one process owns the database, so a lock of this process is a lock
+    /// for every writer there is.
+    turns: Arc<assent_core::store::KeyedGate>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -102,6 +105,7 @@ impl SqliteStore {
             writer: Some(Writer::spawn(conn, ownership)?),
             readers: Readers::new(path, false),
             memo: Arc::default(),
+            turns: Arc::default(),
         })
     }
 
@@ -119,6 +123,7 @@ impl SqliteStore {
             writer: None,
             readers: Readers::new(path, true),
             memo: Arc::default(),
+            turns: Arc::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{ApprovalId, UserId};
 use assent_core::model::{PastApproval, Suspension, SuspensionReason};
-use assent_core::store::SignalStore;
+use assent_core::store::{SignalStore, Turn};
 use async_trait::async_trait;
 use rusqlite::params;
 use time::OffsetDateTime;
@@ -65,6 +65,39 @@ impl SignalStore for SqliteStore {
                     .ok_or_else(|| crate::rows::corrupt("suspension reason"))?,
                 created_at: assent_core::clock::from_millis(r.get(3)?),
             })
+        })
+        .await
+    }
+
+    async fn prompt_turn(&self, user: &UserId) -> Result<Turn, StoreError> {
+        Ok(Turn::new(self.turns.enter(user).await))
+    }
+
+    async fn claim_pattern_alert(
+        &self,
+        detector: &str,
+        user: &UserId,
+        at: OffsetDateTime,
+        quiet_since: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (detector, user) = (detector.to_owned(), user.to_string());
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached(
+                    "INSERT INTO pattern_alerts (detector, user_id, last_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (detector, user_id) DO UPDATE SET last_at = excluded.last_at
+                     WHERE pattern_alerts.last_at <= ?4",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        detector,
+                        user,
+                        to_millis(at),
+                        to_millis(quiet_since)
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(changed == 1)
         })
         .await
     }

@@ -12,6 +12,7 @@ use assent_core::model::{Webhook, WebhookProgress};
 use assent_core::store::WebhookStore;
 use async_trait::async_trait;
 use rusqlite::params;
+use time::OffsetDateTime;
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -91,6 +92,72 @@ impl WebhookStore for SqliteStore {
                     i64::try_from(p.failed).unwrap_or(i64::MAX)
                 ])
             })
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (app, holder) = (app.to_string(), holder.to_owned());
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached(
+                    "UPDATE webhook_progress SET lease_holder = ?2, lease_until = ?3
+                     WHERE app_id = ?1
+                       AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![app, holder, to_millis(lease_until), to_millis(now)])
+                })
+                .map_err(backend)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn advance_webhook(
+        &self,
+        app: &AppId,
+        holder: &str,
+        p: &WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        let (app, holder, p) = (app.to_string(), holder.to_owned(), p.clone());
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached(
+                    "UPDATE webhook_progress SET cursor = ?3, last_error = ?4, failed = ?5
+                     WHERE app_id = ?1 AND lease_holder = ?2",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        app,
+                        holder,
+                        i64::try_from(p.cursor).unwrap_or(i64::MAX),
+                        p.last_error,
+                        i64::try_from(p.failed).unwrap_or(i64::MAX)
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn release_webhook(&self, app: &AppId, holder: &str) -> Result<(), StoreError> {
+        let (app, holder) = (app.to_string(), holder.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE webhook_progress SET lease_holder = NULL, lease_until = NULL
+                 WHERE app_id = ?1 AND lease_holder = ?2",
+            )
+            .and_then(|mut s| s.execute(params![app, holder]))
             .map_err(backend)?;
             Ok(())
         })

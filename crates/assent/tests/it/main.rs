@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod crash;
+mod cross_node;
 mod detectors;
 mod display_codes;
 mod factors;

@@ -9,6 +9,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod detectors;
+mod exact_details;
 mod factors;
 mod fatigue;
 mod flow;

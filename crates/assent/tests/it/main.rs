@@ -14,6 +14,7 @@ mod factors;
 mod fatigue;
 mod flow;
 mod geoip;
+mod hashing_memory;
 mod http_surface;
 mod lifecycle;
 mod native_push;

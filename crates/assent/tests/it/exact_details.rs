@@ -58,20 +58,31 @@ async fn details_the_canonical_form_would_change_are_refused_naming_the_part() {
             body("alice", "agent_action", &Value::Null, details),
         )
         .await;
+        assert_eq!(content_type, "application/problem+json", "{name}");
+        let problem: Problem = serde_json::from_str(&text).unwrap();
+        let detail = problem.detail.clone().unwrap();
+        if vector["problem"] == "not_finite" {
+            // The JSON parser already refuses a number beyond the doubles, as malformed.
+            assert_eq!(
+                status,
+                ProblemCode::MalformedJson.status(),
+                "{name}: {text}"
+            );
+            assert_eq!(problem.problem_code(), Some(ProblemCode::MalformedJson));
+            assert!(detail.contains("out of range"), "{name}: {detail}");
+            continue;
+        }
         assert_eq!(
             status,
             ProblemCode::InvalidRequest.status(),
             "{name}: {text}"
         );
-        assert_eq!(content_type, "application/problem+json", "{name}");
-        let problem: Problem = serde_json::from_str(&text).unwrap();
         assert_eq!(
             problem.problem_code(),
             Some(ProblemCode::InvalidRequest),
             "{name}"
         );
         assert_eq!(problem.extensions["pointer"], pointer, "{name}");
-        let detail = problem.detail.unwrap();
         assert!(detail.starts_with(pointer), "{name}: {detail}");
     }
     // The same refusals reach a relying party that sends 2^53 through the typed client.

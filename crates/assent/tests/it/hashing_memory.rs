@@ -29,7 +29,9 @@ async fn fifty_parallel_recovery_code_requests_leave_the_memory_bounded() {
     let data = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_serve(&data, port, &[]).await;
+    // 1,000 hashes queue on the workers: a debug build needs longer than the default deadline.
+    let mut server =
+        start_serve(&data, port, &[("ASSENT_HTTP__REQUEST_TIMEOUT_SECS", "600")]).await;
     let pid = server.id();
 
     let admin_key = assent_server::data_dir::read_admin_key(&data).unwrap();

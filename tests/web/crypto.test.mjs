@@ -10,6 +10,7 @@ import {
 const source = new URL('../../web/app/js/crypto.js', import.meta.url);
 const vectors = JSON.parse(readFileSync(new URL('../../testdata/protocol-vectors.json', import.meta.url), 'utf8'));
 const { decision, details, device_key: deviceKey, device_proof: deviceProof } = vectors;
+const canonicalVectors = JSON.parse(readFileSync(new URL('../../testdata/canonical-vectors.json', import.meta.url), 'utf8'));
 
 const importPrivateKey = () => crypto.subtle.importKey('pkcs8', b64uDecode(deviceKey.pkcs8), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
 const decodePart = (part) => JSON.parse(new TextDecoder().decode(b64uDecode(part)));
@@ -55,6 +56,16 @@ test('canonical JSON writes numbers as RFC 8785 does (the Rust encoder\'s cases)
   ];
   for (const [input, expected] of cases) assert.equal(canonical(JSON.parse(input)), expected, input);
   assert.equal(canonical({ b: [true, null, 'x\n"'], a: {} }), '{"a":{},"b":[true,null,"x\\n\\""]}');
+});
+
+test('the canonical vectors: numbers, escapes, non-ASCII text and key order encode and hash as given', async () => {
+  assert.ok(canonicalVectors.accepted.length >= 4);
+  for (const vector of canonicalVectors.accepted) {
+    // The raw text as a relying party sent it, read by JSON.parse as a device reads it.
+    const approval = { kind: vector.kind, binding_message: vector.binding_message, authorization_details: JSON.parse(vector.authorization_details) };
+    assert.equal(canonical(approval), vector.canonical, vector.name);
+    assert.equal(await detailsHash(approval), vector.details_hash, vector.name);
+  }
 });
 
 test('the details hash of the vector request is its details_hash, and the decision signs that hash', async () => {

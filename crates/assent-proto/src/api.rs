@@ -28,7 +28,10 @@ pub struct CreateApproval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding_message: Option<String>,
     /// RFC 9396 authorization details: objects with a `type` and any other members (amount,
-    /// currency, recipient, resource, role...). They are shown on the device and signed.
+    /// currency, recipient, resource, role...). They are shown on the device and signed, so
+    /// each number must keep its value through the canonical form (finite, at most 2^53 - 1 in
+    /// magnitude, no more digits than a double holds) and each member name appear once per
+    /// object; amounts are best sent as strings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub authorization_details: Vec<Value>,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod canonical;
 pub mod context;
 pub mod enrollment_link;
+pub mod exact_json;
 pub mod jose;
 pub mod problem;
 pub mod receipt;

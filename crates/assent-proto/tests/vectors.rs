@@ -4,6 +4,7 @@
 
 use assent_proto::canonical::to_canonical_string;
 use assent_proto::enrollment_link::EnrollmentLink;
+use assent_proto::exact_json::{Inexact, NumberProblem, check_text};
 use assent_proto::jose::{Jwk, Parsed, SigningKey, b64, b64_decode};
 use assent_proto::statement::{
     DECISION_TYP, DEVICE_PROOF_TYP, DecisionStatement, DeviceProof, details_hash,
@@ -56,6 +57,63 @@ fn canonical_details_and_hash() {
     )
     .unwrap();
     assert_eq!(hash, s(&v, "/details/details_hash"));
+}
+
+fn canonical_vectors() -> Value {
+    let text = std::fs::read_to_string(root().join("testdata/canonical-vectors.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn canonical_vectors_accepted_hash_as_given() {
+    let v = canonical_vectors();
+    let accepted = v["accepted"].as_array().unwrap();
+    assert!(accepted.len() >= 4);
+    for vector in accepted {
+        let name = s(vector, "/name");
+        let raw = s(vector, "/authorization_details");
+        // The raw text passes the exactness check as the server runs it on a request.
+        check_text(raw, "/authorization_details").unwrap_or_else(|e| panic!("{name}: {e}"));
+        let details: Vec<Value> = serde_json::from_str(raw).unwrap();
+        let message = vector["binding_message"].as_str();
+        let object = json!({
+            "authorization_details": details,
+            "binding_message": message,
+            "kind": s(vector, "/kind"),
+        });
+        assert_eq!(
+            to_canonical_string(&object).unwrap(),
+            s(vector, "/canonical"),
+            "{name}"
+        );
+        let hash = details_hash(s(vector, "/kind"), message, &details).unwrap();
+        assert_eq!(hash, s(vector, "/details_hash"), "{name}");
+    }
+}
+
+#[test]
+fn canonical_vectors_refused_name_their_pointer() {
+    let v = canonical_vectors();
+    let refused = v["refused"].as_array().unwrap();
+    assert!(refused.len() >= 10);
+    for vector in refused {
+        let name = s(vector, "/name");
+        let err = check_text(
+            s(vector, "/authorization_details"),
+            "/authorization_details",
+        )
+        .expect_err(name);
+        assert_eq!(err.pointer(), s(vector, "/pointer"), "{name}");
+        let problem = match err {
+            Inexact::Number { problem, .. } => match problem {
+                NumberProblem::NotFinite => "not_finite",
+                NumberProblem::BeyondSafeInteger => "beyond_safe_integer",
+                NumberProblem::Rounded { .. } => "rounded",
+            },
+            Inexact::DuplicateName { .. } => "duplicate_name",
+        };
+        assert_eq!(problem, s(vector, "/problem"), "{name}");
+    }
 }
 
 #[test]

@@ -37,6 +37,12 @@ impl ApiError {
     pub fn code(&self) -> ProblemCode {
         self.code
     }
+
+    /// Adds an extension member, for a problem that says more than its detail (`pointer`).
+    pub(crate) fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(name.into(), value.into());
+        self
+    }
 }
 
 impl From<CoreError> for ApiError {

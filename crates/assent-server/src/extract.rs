@@ -6,6 +6,7 @@ use assent_core::Principal;
 use assent_core::model::App;
 use assent_core::{AuthenticatedDevice, UnspentProof};
 use assent_proto::ProblemCode;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -24,6 +25,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_problem(&rejection)),
         }
+    }
+}
+
+/// An [`ApiJson`] body with the bytes it was read from, for a check that needs the text as the
+/// caller wrote it: a parsed number has already been rounded to a double.
+#[derive(Debug)]
+pub(crate) struct ApiJsonText<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonText<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        ProblemCode::BodyTooLarge,
+                        "the body is larger than the server accepts",
+                    )
+                } else {
+                    ApiError::new(ProblemCode::MalformedJson, rejection.body_text())
+                }
+            })?;
+        // The same parse and refusals as ApiJson, content type included, on the bytes kept.
+        let again = Request::from_parts(parts, Body::from(bytes.clone()));
+        let ApiJson(value) = ApiJson::<T>::from_request(again, state).await?;
+        Ok(ApiJsonText(value, bytes))
     }
 }
 

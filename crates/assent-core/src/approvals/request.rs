@@ -65,6 +65,11 @@ impl AuthorizationDetails {
             if !has_type {
                 return Err(invalid("every authorization_details entry is an object with a string \"type\" (RFC 9396)".into()));
             }
+            // Refused here, before the policy can write a refusal to the audit log, rather than
+            // when the details hash is taken. The wire edge also checks the text as written,
+            // which a parsed value can no longer show (assent_proto::exact_json).
+            assent_proto::canonical::to_canonical_string(detail)
+                .map_err(|e| invalid(format!("authorization_details: {e}")))?;
         }
         Ok(AuthorizationDetails(details))
     }

@@ -2,6 +2,7 @@
 //! recovery codes, each checked under a per-user rate limit, and the summary of what a user can
 //! use right now, which a login page reads to offer the right way in.
 
+pub mod hashing;
 pub mod otp;
 mod recovery;
 mod summary;
@@ -170,21 +171,6 @@ impl Assent {
         } else {
             CoreError::rejected(ProblemCode::InvalidCode, "the code is not valid")
         }
-    }
-
-    /// Runs CPU-heavy hashing off the async threads, at most two at a time.
-    async fn hash_work<R: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> R + Send + 'static,
-    ) -> Result<R, CoreError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| CoreError::Internal("hashing pool closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| CoreError::Internal(format!("hashing task: {e}")))
     }
 
     /// The user a device belongs to.

@@ -2,8 +2,9 @@
 //! RFCs: TOTP (RFC 6238) seeds, codes and `otpauth://` URIs; recovery codes and their Argon2id
 //! hashes; QR codes for links a phone should scan.
 
+use super::hashing::HashMemory;
 use crate::error::CoreError;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use ring::rand::{SecureRandom, SystemRandom};
 use totp_rs::{Algorithm, Secret, Totp};
 
@@ -158,34 +159,72 @@ pub fn normalize_recovery_code(input: &str) -> Option<String> {
     (out.len() == RECOVERY_LEN).then_some(out)
 }
 
-/// Argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane): recovery codes already carry 60
-/// bits, so the hash only has to make a stolen database expensive to search, not save a
-/// weak secret.
-fn argon2() -> Result<argon2::Argon2<'static>, CoreError> {
-    let params = argon2::Params::new(19 * 1024, 2, 1, None)
-        .map_err(|e| CoreError::Internal(format!("argon2 parameters: {e}")))?;
-    Ok(argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        params,
-    ))
+/// Argon2id with OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): recovery codes
+/// already carry 60 bits, so the hash only has to make a stolen database expensive to search, not
+/// save a weak secret.
+pub fn recovery_params() -> Result<argon2::Params, CoreError> {
+    argon2::Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| CoreError::Internal(format!("argon2 parameters: {e}")))
 }
 
-/// The PHC string (`$argon2id$...`) of a normalized recovery code, with a fresh salt.
-pub fn hash_recovery_code(normalized: &str) -> Result<String, CoreError> {
+/// The PHC string (`$argon2id$...`) of a normalized recovery code, with a fresh salt, hashed in
+/// a hashing worker's `memory`.
+pub fn hash_recovery_code(normalized: &str, memory: &mut HashMemory) -> Result<String, CoreError> {
     let mut salt = [0u8; 16];
     SystemRandom::new()
         .fill(&mut salt)
         .map_err(|_| CoreError::Crypto)?;
-    let hash = argon2()?
-        .hash_password_with_salt(normalized.as_bytes(), &salt)
-        .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?;
-    Ok(hash.to_string())
+    let params = recovery_params()?;
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    let phc_params = ParamsString::try_from(&params)
+        .map_err(|e| CoreError::Internal(format!("argon2 parameters: {e}")))?;
+    memory.hash(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+        normalized.as_bytes(),
+        &salt,
+        &mut out,
+    )?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(argon2::Version::V0x13.into()),
+        params: phc_params,
+        salt: Some(Salt::new(&salt).map_err(|e| CoreError::Internal(format!("salt: {e}")))?),
+        hash: Some(Output::new(&out).map_err(|e| CoreError::Internal(format!("argon2: {e}")))?),
+    };
+    Ok(phc.to_string())
 }
 
-/// Whether a normalized code matches a stored PHC string.
-pub fn recovery_code_matches(normalized: &str, phc: &str) -> bool {
-    argon2().is_ok_and(|a| a.verify_password(normalized.as_bytes(), phc).is_ok())
+/// Whether a normalized code matches a stored PHC string, hashed in a hashing worker's `memory`
+/// with the parameters the string names. `Output`'s comparison takes constant time.
+pub fn recovery_code_matches(normalized: &str, phc: &str, memory: &mut HashMemory) -> bool {
+    let Ok(stored) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let algorithm = argon2::Algorithm::try_from(stored.algorithm.as_str());
+    let version = stored
+        .version
+        .map_or(Ok(argon2::Version::V0x13), argon2::Version::try_from);
+    let params = argon2::Params::try_from(&stored);
+    let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, params) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    memory
+        .hash(
+            algorithm,
+            version,
+            params,
+            normalized.as_bytes(),
+            salt.as_ref(),
+            &mut out,
+        )
+        .is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 /// `text` as an SVG QR code.
@@ -248,6 +287,43 @@ mod tests {
     }
 
     #[test]
+    fn hashes_in_reused_memory_agree_with_the_library() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let library = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            recovery_params().unwrap(),
+        );
+        let mut memory = HashMemory::default();
+        // Several hashes in one memory area, each checked by the library, which allocates its own.
+        for code in ["0123456789ab", "zzzzzzzzzzzz", "0123456789ab"] {
+            let ours = hash_recovery_code(code, &mut memory).unwrap();
+            assert!(
+                library
+                    .verify_password(code.as_bytes(), ours.as_str())
+                    .is_ok()
+            );
+            assert!(
+                library
+                    .verify_password(b"0123456789ac", ours.as_str())
+                    .is_err()
+            );
+        }
+        // And a hash the library made, with other parameters, verifies here.
+        let other = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(8 * 1024, 3, 1, None).unwrap(),
+        );
+        let theirs = other
+            .hash_password_with_salt(b"0123456789ab", b"0123456789abcdef")
+            .unwrap()
+            .to_string();
+        assert!(recovery_code_matches("0123456789ab", &theirs, &mut memory));
+        assert!(!recovery_code_matches("0123456789ac", &theirs, &mut memory));
+    }
+
+    #[test]
     fn recovery_codes_normalize_and_hash() {
         let code = new_recovery_code().unwrap();
         assert_eq!(code.len(), 14);
@@ -256,10 +332,19 @@ mod tests {
             normalize_recovery_code(&code.to_uppercase().replace('-', " ")),
             Some(normalized.clone())
         );
-        let hash = hash_recovery_code(&normalized).unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(recovery_code_matches(&normalized, &hash));
-        assert!(!recovery_code_matches("000000000000", &hash));
+        let mut memory = HashMemory::default();
+        let hash = hash_recovery_code(&normalized, &mut memory).unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(recovery_code_matches(&normalized, &hash, &mut memory));
+        assert!(!recovery_code_matches("000000000000", &hash, &mut memory));
+        assert!(!recovery_code_matches(
+            &normalized,
+            "$argon2id$v=19$",
+            &mut memory
+        ));
         assert_eq!(normalize_recovery_code("short"), None);
         assert_eq!(normalize_recovery_code("0000-0000-0000-0"), None);
         assert_eq!(normalize_recovery_code("uuuu-uuuu-uuuu"), None);

@@ -27,10 +27,11 @@ impl Assent {
             .filter_map(|c| otp::normalize_recovery_code(c))
             .collect();
         let hashes = self
-            .hash_work(move || {
+            .hashing
+            .run(move |memory| {
                 normalized
                     .iter()
-                    .map(|c| otp::hash_recovery_code(c))
+                    .map(|c| otp::hash_recovery_code(c, memory))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await??;
@@ -147,10 +148,11 @@ impl Assent {
         };
         let left = codes.len();
         let found = self
-            .hash_work(move || {
+            .hashing
+            .run(move |memory| {
                 codes
                     .into_iter()
-                    .find(|c| otp::recovery_code_matches(&normalized, &c.hash))
+                    .find(|c| otp::recovery_code_matches(&normalized, &c.hash, memory))
             })
             .await?;
         let Some(found) = found else {

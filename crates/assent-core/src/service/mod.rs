@@ -179,9 +179,10 @@ pub struct Assent {
     pub(crate) risk_lists: std::sync::RwLock<Arc<crate::risk::lists::RiskLists>>,
     pub(crate) geoip: std::sync::RwLock<Option<Arc<crate::risk::geoip::GeoIp>>>,
     pub(crate) settings: Settings,
-    /// Bounds the Argon2id work running at once (19 MiB and tens of milliseconds each), so
-    /// recovery-code checks cannot starve the rest of the server.
-    pub(crate) hashing: tokio::sync::Semaphore,
+    /// The Argon2id workers (19 MiB and tens of milliseconds a hash): one per core, at most four,
+    /// each with its memory allocated once, so recovery-code work can neither starve the rest of
+    /// the server nor grow its memory.
+    pub(crate) hashing: crate::factors::hashing::HashPool,
     /// API keys, applications and users already read (they never change).
     pub(crate) records: records::Records,
     /// This node's push sender, once attached: pushes queued here go straight to it.
@@ -217,7 +218,7 @@ impl Assent {
             key,
             kid,
             settings,
-            hashing: tokio::sync::Semaphore::new(2),
+            hashing: crate::factors::hashing::HashPool::new(),
             records: records::Records::default(),
             handoff: crate::outbox::handoff::Handoff::default(),
         }

@@ -14,24 +14,29 @@ use assent_core::model::{Approval, Device};
 use assent_core::outbox::pushes::{PushChannel, PushJob};
 use assent_core::risk::RiskAssessment;
 use assent_core::{Assent, Settings};
+use assent_proto::ProblemCode;
 use assent_proto::api::{
     AnsweringDevice, ApplicationRef, ApprovalCreated, ApprovalStatus, AuditReport, CreateApproval,
     Delivery, DeviceApproval, DeviceEnrolled, DeviceView, EnrollmentCreated, RiskReasonView,
     RiskView,
 };
+use assent_proto::exact_json::check_text;
 use std::future::Future;
 use std::pin::Pin;
 
 /// `POST /v1/approvals` as the core's command, each part parsed in the order the checks are
-/// documented: binding message, details, lifetime, then the user's name.
+/// documented: binding message, details (first as written in `text`, the body, then as parsed),
+/// lifetime, then the user's name.
 pub(crate) fn new_approval(
     body: CreateApproval,
+    text: &[u8],
     settings: &Settings,
 ) -> Result<NewApproval, ApiError> {
     let binding_message = body
         .binding_message
         .map(BindingMessage::parse)
         .transpose()?;
+    details_survive_canonical_form(text)?;
     let authorization_details = AuthorizationDetails::parse(body.authorization_details)?;
     let lifetime = Lifetime::parse(body.expires_in, settings)?;
     Ok(NewApproval {
@@ -42,6 +47,28 @@ pub(crate) fn new_approval(
         context: body.context.unwrap_or_default(),
         lifetime,
         user_verification: body.user_verification,
+    })
+}
+
+/// The `authorization_details` of a request body, as the relying party wrote them.
+#[derive(serde::Deserialize)]
+struct DetailsText<'a> {
+    #[serde(borrow, default)]
+    authorization_details: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Refuses details whose text the canonical form would change (a number rounded, a member name
+/// given twice): the device would show and sign another transaction than the one sent, and the
+/// relying party's own hash of what it sent would not match the receipt's.
+fn details_survive_canonical_form(text: &[u8]) -> Result<(), ApiError> {
+    let details = serde_json::from_slice::<DetailsText<'_>>(text)
+        .map_err(|e| ApiError::new(ProblemCode::InvalidRequest, e.to_string()))?;
+    let Some(details) = details.authorization_details else {
+        return Ok(());
+    };
+    check_text(details.get(), "/authorization_details").map_err(|inexact| {
+        ApiError::new(ProblemCode::InvalidRequest, inexact.to_string())
+            .with("pointer", inexact.pointer())
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::{render, sse};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, AppAuth};
+use crate::extract::{ApiJson, ApiJsonText, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_proto::ProblemCode;
@@ -24,9 +24,9 @@ use time::Duration;
 pub(crate) async fn create_approval(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    ApiJson(request): ApiJson<CreateApproval>,
+    ApiJsonText(request, text): ApiJsonText<CreateApproval>,
 ) -> Result<(StatusCode, Json<ApprovalCreated>), ApiError> {
-    let request = render::new_approval(request, state.assent.settings())?;
+    let request = render::new_approval(request, &text, state.assent.settings())?;
     let created = state.assent.create_approval(&app, request).await?;
     Ok((StatusCode::CREATED, Json(render::approval_created(created))))
 }

@@ -11,6 +11,7 @@ mod crash;
 mod detectors;
 mod factors;
 mod fatigue;
+mod flood;
 mod flow;
 mod geoip;
 mod http_surface;

@@ -133,7 +133,8 @@ impl Gate {
     /// Connections open now.
     #[cfg(test)]
     fn open(&self) -> usize {
-        let open = self.inner
+        let open = self
+            .inner
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -290,7 +291,11 @@ mod tests {
         let reserve: Vec<_> = (0..RESERVE_PER_ADDRESS)
             .map(|_| gate.admit(flooder))
             .collect();
-        assert!(reserve.iter().all(|a| matches!(a, Admission::HealthOnly(_))));
+        assert!(
+            reserve
+                .iter()
+                .all(|a| matches!(a, Admission::HealthOnly(_)))
+        );
         assert!(matches!(
             gate.admit(flooder),
             Admission::Refused(Refusal::Total)

@@ -164,7 +164,10 @@ impl Server {
             http2_max_streams: http.http2_max_concurrent_streams,
             drain_timeout: normal,
         };
-        let gate = Gate::new(connection_caps(http, crate::file_limit::raise_to_hard_limit()));
+        let gate = Gate::new(connection_caps(
+            http,
+            crate::file_limit::raise_to_hard_limit(),
+        ));
         let task = tokio::spawn(serve(listener, app, limits, gate, shutdown_rx));
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {

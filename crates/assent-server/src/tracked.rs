@@ -7,7 +7,6 @@ use crate::admission::{RETRY_AFTER_SECS, problem_body};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use http_body::Body as _;
 use http_body::Frame;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -71,6 +71,7 @@ problem_codes! {
     PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
     Unavailable => ("unavailable", 503, "The server is shutting down or not ready"),
+    TooManyConnections => ("too_many_connections", 503, "The server holds too many open connections; try again later"),
     Internal => ("internal", 500, "Internal error"),
 }
 

@@ -2,16 +2,19 @@
 //! device and admin APIs. Handlers are thin: extract, call one [`assent_core::Assent`] operation,
 //! map the result.
 
+mod admission;
 pub mod config;
 pub mod data_dir;
 mod error;
 mod extract;
+mod file_limit;
 mod http;
 pub mod logging;
 mod middleware;
 pub mod policy_files;
 mod run;
 mod serve;
+mod tracked;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -1,7 +1,8 @@
 //! Starting and stopping a server: open the data directory, build the service, listen, run the
 //! expiry sweeper, and shut down gracefully (in-flight answers complete; waits and streams end).
 
-use crate::config::{Config, Database};
+use crate::admission::{Caps, Gate};
+use crate::config::{Config, Database, HttpConfig};
 use crate::data_dir::{self, DataDirError};
 use crate::http::{AppState, router};
 use crate::middleware::Deadlines;
@@ -154,12 +155,20 @@ impl Server {
                 shutdown_rx.clone(),
             ));
         }
+        let http = &config.http;
         let limits = ConnectionLimits {
-            header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
-            http2_max_streams: config.http.http2_max_concurrent_streams,
+            header_read_timeout: Duration::from_secs(http.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(http.idle_timeout_secs),
+            http2_keep_alive: (http.http2_keep_alive_secs > 0)
+                .then(|| Duration::from_secs(http.http2_keep_alive_secs)),
+            http2_max_streams: http.http2_max_concurrent_streams,
             drain_timeout: normal,
         };
-        let task = tokio::spawn(serve(listener, app, limits, shutdown_rx));
+        let gate = Gate::new(connection_caps(
+            http,
+            crate::file_limit::raise_to_hard_limit(),
+        ));
+        let task = tokio::spawn(serve(listener, app, limits, gate, shutdown_rx));
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {
             addr,
@@ -171,6 +180,43 @@ impl Server {
             policy_sources,
         })
     }
+}
+
+/// Descriptors kept out of the connection caps: the database, log and list files, outgoing
+/// push, webhook and e-mail connections.
+const DESCRIPTOR_HEADROOM: u64 = 128;
+
+/// The configured connection caps, lowered where the open-file limit could not hold them (a
+/// descriptor per connection, the health reserve and [`DESCRIPTOR_HEADROOM`] besides), so the
+/// caps refuse connections before the process runs out of descriptors.
+fn connection_caps(http: &HttpConfig, file_limit: Option<u64>) -> Caps {
+    let reserve = http.health_reserve_connections;
+    let mut total = http.max_connections;
+    if let Some(limit) = file_limit {
+        let room = limit.saturating_sub(DESCRIPTOR_HEADROOM + reserve as u64);
+        let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+        if room < total {
+            tracing::warn!(
+                configured = total,
+                allowed = room,
+                open_file_limit = limit,
+                "http.max_connections is above what the open-file limit allows; lowered"
+            );
+            total = room;
+        }
+    }
+    let caps = Caps {
+        total,
+        per_address: http.max_connections_per_address.min(total),
+        health_reserve: reserve,
+    };
+    tracing::info!(
+        max_connections = caps.total,
+        max_connections_per_address = caps.per_address,
+        health_reserve_connections = caps.health_reserve,
+        "connection caps"
+    );
+    caps
 }
 
 /// The store and the wake-up channel the configuration names: SQLite with in-process wake-ups

@@ -162,6 +162,9 @@ impl Config {
         if self.http.header_read_timeout_secs == 0 || self.http.header_read_timeout_secs > 300 {
             return fail("http.header_read_timeout_secs must be between 1 and 300".into());
         }
+        if let Some(problem) = self.http.connection_problem() {
+            return fail(problem);
+        }
         if !(1..=10_000).contains(&self.http.http2_max_concurrent_streams) {
             return fail("http.http2_max_concurrent_streams must be between 1 and 10000".into());
         }

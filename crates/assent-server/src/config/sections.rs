@@ -151,10 +151,46 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Longest long poll (`?wait=`) a relying party may ask for.
     pub max_wait_secs: u64,
-    /// Time a client has to send an HTTP/1 request's headers once it started one.
+    /// Time a connection has, from its accept, to deliver a complete request head (and an
+    /// HTTP/1 client to send a later request's headers once it started them).
     pub header_read_timeout_secs: u64,
+    /// Time a connection may stay open with no request in progress.
+    pub idle_timeout_secs: u64,
+    /// Interval of HTTP/2 keep-alive pings (and time allowed for the answer); 0: no pings.
+    pub http2_keep_alive_secs: u64,
     /// Requests one HTTP/2 connection may have in progress at once (long polls included).
     pub http2_max_concurrent_streams: u32,
+    /// Open connections served, in total (lowered at start to what the open-file limit allows).
+    pub max_connections: usize,
+    /// Open connections from one client address (an IPv6 client's /64).
+    pub max_connections_per_address: usize,
+    /// Connections accepted past `max_connections` for `/health/*` only.
+    pub health_reserve_connections: usize,
+}
+
+impl HttpConfig {
+    /// What is wrong with the connection settings, if anything.
+    pub(crate) fn connection_problem(&self) -> Option<String> {
+        if !(1..=3600).contains(&self.idle_timeout_secs) {
+            return Some("http.idle_timeout_secs must be between 1 and 3600".into());
+        }
+        if self.http2_keep_alive_secs > 3600 {
+            return Some("http.http2_keep_alive_secs must be between 0 (off) and 3600".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Some("http.max_connections must be between 1 and 1000000".into());
+        }
+        if !(1..=self.max_connections).contains(&self.max_connections_per_address) {
+            return Some(
+                "http.max_connections_per_address must be between 1 and http.max_connections"
+                    .into(),
+            );
+        }
+        if self.health_reserve_connections > 1000 {
+            return Some("http.health_reserve_connections must be between 0 and 1000".into());
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,7 +240,12 @@ impl Default for HttpConfig {
             request_timeout_secs: 15,
             max_wait_secs: 60,
             header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            http2_keep_alive_secs: 30,
             http2_max_concurrent_streams: 1000,
+            max_connections: 10_000,
+            max_connections_per_address: 1_000,
+            health_reserve_connections: 32,
         }
     }
 }

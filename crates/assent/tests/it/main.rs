@@ -14,6 +14,7 @@ mod display_codes;
 mod exact_details;
 mod factors;
 mod fatigue;
+mod flood;
 mod flow;
 mod geoip;
 mod hashing_memory;

@@ -23,8 +23,10 @@ const SLOW: usize = 1_000;
 const HEADER_DEADLINE_SECS: u64 = 5;
 /// How often a slow socket sends one more byte of a head that never ends.
 const SLOW_BYTE_EVERY: Duration = Duration::from_secs(2);
-/// Caps set for the test: one flooding address fills its own cap, the two together the total.
-const MAX_CONNECTIONS: usize = 600;
+/// Caps set for the test: each flooding address fills its own cap, and the two together leave
+/// room under the total for the relying party's and the device's connections (which a flood
+/// from enough addresses to fill the total would refuse too: the unit tests cover that cap).
+const MAX_CONNECTIONS: usize = 1_000;
 const MAX_PER_ADDRESS: usize = 400;
 const HEALTH_RESERVE: usize = 16;
 /// Not a timing assertion: a socket the server still holds after this is a socket it never

@@ -224,7 +224,15 @@ async fn retry_after_is_honoured_and_a_gone_subscription_is_disabled_and_reporte
         vec![json!(429), json!(201)],
         "sent twice, delivered once"
     );
-    let status = app.client.approval(&first.id, None).await.unwrap();
+    // The endpoint answers before the server records the answer: wait for the record.
+    let mut status = app.client.approval(&first.id, None).await.unwrap();
+    for _ in 0..100 {
+        if status.deliveries[0].state != "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = app.client.approval(&first.id, None).await.unwrap();
+    }
     assert_eq!(
         (
             status.deliveries[0].state.as_str(),

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod factors;
+#[cfg(feature = "openapi")]
+mod schema_docs;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
@@ -21,21 +23,27 @@ pub use factors::{
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
     /// Username of the person whose approval is asked.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
     pub user: String,
     #[serde(default)]
     pub kind: ApprovalKind,
-    /// A short sentence shown on the device, for example "Sign in to Acme".
+    /// A short sentence shown on the device, for example "Sign in to Acme": at most 500
+    /// characters, none of them control characters but line breaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$", max_length = 500))]
     pub binding_message: Option<String>,
     /// RFC 9396 authorization details: objects with a `type` and any other members (amount,
-    /// currency, recipient, resource, role...). They are shown on the device and signed.
+    /// currency, recipient, resource, role...). They are shown on the device and signed. At
+    /// most 16.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema_docs::AuthorizationDetail>, max_items = 16))]
     pub authorization_details: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RequestContext>,
-    /// Seconds until the request expires; at most 600.
+    /// Seconds until the request expires: 1 to the server's `approval.max_ttl_secs` (600 at
+    /// most, and by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 600))]
     pub expires_in: Option<u32>,
     /// Require a passkey check with user verification (biometric or PIN) on the device to
     /// approve, for sensitive actions.
@@ -242,6 +250,8 @@ pub struct DeviceEnrolled {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
+    /// 1 to 100 characters, no control characters; surrounding spaces are dropped.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$", min_length = 1, max_length = 100))]
     pub name: String,
 }
 
@@ -268,6 +278,8 @@ pub struct AppView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// 1 to 64 letters, digits and `.`, `_`, `-`, `@`, `+`; compared case-insensitively.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
     pub username: String,
 }
 
@@ -292,6 +304,7 @@ pub struct UserList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnrollment {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
     pub user: String,
     /// One of the user's recovery codes: proves the user, so the new device is active at once
     /// even when the user already has devices (relying parties only; the code is consumed).
@@ -379,6 +392,8 @@ pub struct StreamEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
+    /// 1 to 64 characters, no control characters; surrounding spaces are dropped.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$", min_length = 1, max_length = 64))]
     pub name: String,
 }
 
@@ -506,11 +521,16 @@ pub struct WebhookStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportEvent {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
     pub user: String,
     /// `password_changed`, `email_changed`, `mfa_reset`, or `custom` (with a message).
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(password_changed|email_changed|mfa_reset|custom)$"))]
     pub type_: String,
+    /// At most 300 characters, no control characters; surrounding spaces are dropped, and a
+    /// `custom` event needs one that is not blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", max_length = 300))]
     pub message: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 //! device and admin APIs. Handlers are thin: extract, call one [`assent_core::Assent`] operation,
 //! map the result.
 
+mod body_watch;
 pub mod config;
 pub mod data_dir;
 mod error;
@@ -9,6 +10,7 @@ mod extract;
 mod http;
 pub mod logging;
 mod middleware;
+mod parse_errors;
 pub mod policy_files;
 mod run;
 mod serve;

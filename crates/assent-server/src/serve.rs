@@ -4,6 +4,7 @@
 //! HTTP/2 lets a relying party multiplex many long polls over one connection, so open waits are
 //! not bounded by the number of descriptors a process may hold.
 
+use crate::parse_errors::ParseErrorProblems;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -96,7 +97,7 @@ async fn connection(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.http2_max_streams);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let mut conn = pin!(builder.serve_connection(TokioIo::new(ParseErrorProblems::new(stream)), service));
     let drained = tokio::time::sleep(Duration::MAX);
     let mut drained = pin!(drained);
     let mut draining = false;

@@ -151,7 +151,8 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Longest long poll (`?wait=`) a relying party may ask for.
     pub max_wait_secs: u64,
-    /// Time a client has to send an HTTP/1 request's headers once it started one.
+    /// Time a client has to send an HTTP/1 request's headers once it started one; also the
+    /// longest pause allowed in a request body (then `408 body_timeout`).
     pub header_read_timeout_secs: u64,
     /// Requests one HTTP/2 connection may have in progress at once (long polls included).
     pub http2_max_concurrent_streams: u32,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod factors;
+mod whole;
 #[cfg(feature = "openapi")]
 mod schema_docs;
 
@@ -44,6 +45,7 @@ pub struct CreateApproval {
     /// most, and by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 600))]
+    #[serde(deserialize_with = "whole::optional")]
     pub expires_in: Option<u32>,
     /// Require a passkey check with user verification (biometric or PIN) on the device to
     /// approve, for sensitive actions.
@@ -203,6 +205,7 @@ pub struct DeviceApprovalList {
 #[serde(deny_unknown_fields)]
 pub struct SubmitDecision {
     /// Compact JWS (ES256) of a decision statement, `kid` = device id.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
     pub statement: String,
     /// The passkey assertion over the statement, when the request needs user verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,6 +228,7 @@ pub struct DecisionAccepted {
 pub struct EnrollDevice {
     /// Compact JWS (ES256) of an enrollment proof, with the device's public key in the `jwk`
     /// header member.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
     pub proof: String,
 }
 
@@ -465,6 +469,9 @@ pub struct PushTokenBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserEmail {
+    /// `name@domain.tld`: at most 254 characters, one `@`, a domain with a dot inside, no
+    /// spaces or control characters, no `<`, `>`, `,` or `;`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$", max_length = 254))]
     pub email: Option<String>,
 }
 
@@ -481,10 +488,13 @@ pub struct VapidPublicKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
+    /// An `http://` or `https://` URL of at most 2,048 characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^https?://", max_length = 2048))]
     pub url: String,
     /// `approval.final` (outcomes of this application's requests) and/or `alert` (security
     /// alerts of every user: meant for the organisation's notification service).
     #[serde(default = "default_webhook_events")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema_docs::WebhookEvent>, min_items = 1))]
     pub events: Vec<String>,
 }
 
@@ -517,20 +527,17 @@ pub struct WebhookStatus {
 }
 
 /// `POST /v1/events`: an account event the relying party reports, alerted to the user.
+/// Its OpenAPI schema is written by hand (`schema_docs.rs`): a `custom` event needs a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportEvent {
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
     pub user: String,
     /// `password_changed`, `email_changed`, `mfa_reset`, or `custom` (with a message).
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^(password_changed|email_changed|mfa_reset|custom)$"))]
     pub type_: String,
     /// At most 300 characters, no control characters; surrounding spaces are dropped, and a
     /// `custom` event needs one that is not blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", max_length = 300))]
     pub message: Option<String>,
 }
 

@@ -68,7 +68,7 @@ impl Assent {
             ));
         }
         let ok_url =
-            (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048;
+            (url.starts_with("https://") || url.starts_with("http://")) && url.chars().count() <= 2048;
         if !ok_url {
             return Err(invalid("the webhook url must be an http(s) URL"));
         }

@@ -16,10 +16,12 @@ pub struct EnrollTotp {
     /// 6 (default) to 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 6, maximum = 8))]
+    #[serde(deserialize_with = "super::whole::optional")]
     pub digits: Option<u8>,
     /// Seconds per code: 30 (default), 15 to 120.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 15, maximum = 120))]
+    #[serde(deserialize_with = "super::whole::optional")]
     pub period: Option<u32>,
 }
 

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod factors;
-mod whole;
 #[cfg(feature = "openapi")]
 mod schema_docs;
+#[cfg(feature = "openapi")]
+pub use schema_docs::AdminCreateEnrollment;
+mod whole;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
@@ -24,14 +26,23 @@ pub use factors::{
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
     /// Username of the person whose approval is asked.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub user: String,
     #[serde(default)]
     pub kind: ApprovalKind,
     /// A short sentence shown on the device, for example "Sign in to Acme": at most 500
     /// characters, none of them control characters but line breaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$", max_length = 500))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$",
+            max_length = 500
+        )
+    )]
     pub binding_message: Option<String>,
     /// RFC 9396 authorization details: objects with a `type` and any other members (amount,
     /// currency, recipient, resource, role...). They are shown on the device and signed. At
@@ -205,7 +216,10 @@ pub struct DeviceApprovalList {
 #[serde(deny_unknown_fields)]
 pub struct SubmitDecision {
     /// Compact JWS (ES256) of a decision statement, `kid` = device id.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    )]
     pub statement: String,
     /// The passkey assertion over the statement, when the request needs user verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,7 +242,10 @@ pub struct DecisionAccepted {
 pub struct EnrollDevice {
     /// Compact JWS (ES256) of an enrollment proof, with the device's public key in the `jwk`
     /// header member.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    )]
     pub proof: String,
 }
 
@@ -255,7 +272,14 @@ pub struct DeviceEnrolled {
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     /// 1 to 100 characters, no control characters; surrounding spaces are dropped.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$", min_length = 1, max_length = 100))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 100
+        )
+    )]
     pub name: String,
 }
 
@@ -283,7 +307,10 @@ pub struct AppView {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// 1 to 64 letters, digits and `.`, `_`, `-`, `@`, `+`; compared case-insensitively.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub username: String,
 }
 
@@ -308,7 +335,10 @@ pub struct UserList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnrollment {
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub user: String,
     /// One of the user's recovery codes: proves the user, so the new device is active at once
     /// even when the user already has devices (relying parties only; the code is consumed).
@@ -397,7 +427,14 @@ pub struct StreamEvent {
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
     /// 1 to 64 characters, no control characters; surrounding spaces are dropped.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$", min_length = 1, max_length = 64))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 64
+        )
+    )]
     pub name: String,
 }
 
@@ -471,7 +508,13 @@ pub struct PushTokenBody {
 pub struct UserEmail {
     /// `name@domain.tld`: at most 254 characters, one `@`, a domain with a dot inside, no
     /// spaces or control characters, no `<`, `>`, `,` or `;`.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$", max_length = 254))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$",
+            max_length = 254
+        )
+    )]
     pub email: Option<String>,
 }
 
@@ -489,7 +532,10 @@ pub struct VapidPublicKey {
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
     /// An `http://` or `https://` URL of at most 2,048 characters.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^https?://", max_length = 2048))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^https?://", max_length = 2048)
+    )]
     pub url: String,
     /// `approval.final` (outcomes of this application's requests) and/or `alert` (security
     /// alerts of every user: meant for the organisation's notification service).

@@ -97,7 +97,8 @@ async fn connection(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.http2_max_streams);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(ParseErrorProblems::new(stream)), service));
+    let mut conn =
+        pin!(builder.serve_connection(TokioIo::new(ParseErrorProblems::new(stream)), service));
     let drained = tokio::time::sleep(Duration::MAX);
     let mut drained = pin!(drained);
     let mut draining = false;

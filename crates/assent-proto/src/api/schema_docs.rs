@@ -1,8 +1,8 @@
 //! Schemas that exist for the OpenAPI description only, where a body's Rust type is looser
 //! than what the server accepts (a free-form JSON value checked when the request is built).
 
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// One RFC 9396 authorization details object: a non-empty string `type` and any other members.
 pub struct AuthorizationDetail;
@@ -80,14 +80,18 @@ impl utoipa::PartialSchema for super::ReportEvent {
         };
         let known = shape(
             &["password_changed", "email_changed", "mfa_reset"],
-            message(r"^[^\u0000-\u001f\u007f-\u009f]*$")
-                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                    Type::String,
-                    Type::Null,
-                ])),
+            message(r"^[^\u0000-\u001f\u007f-\u009f]*$").schema_type(
+                utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]),
+            ),
             false,
         );
-        let custom = shape(&["custom"], message(r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"), true);
+        let custom = shape(
+            &["custom"],
+            message(
+                r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            ),
+            true,
+        );
         OneOfBuilder::new()
             .description(Some(
                 "An account event: `password_changed`, `email_changed` or `mfa_reset` with an optional message, or `custom` with a message that is not blank. A message is at most 300 characters, none of them control characters.",
@@ -99,3 +103,27 @@ impl utoipa::PartialSchema for super::ReportEvent {
 }
 
 impl utoipa::ToSchema for super::ReportEvent {}
+
+/// `POST /v1/admin/enrollments`: the body of [`super::CreateEnrollment`] without
+/// `recovery_code`, which only a relying party may send (an admin's enrollment needs none).
+pub struct AdminCreateEnrollment;
+
+impl utoipa::PartialSchema for AdminCreateEnrollment {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "user",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[A-Za-z0-9._@+-]{1,64}$"))
+                    .min_length(Some(1))
+                    .max_length(Some(64)),
+            )
+            .required("user")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AdminCreateEnrollment {}

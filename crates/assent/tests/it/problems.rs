@@ -182,15 +182,19 @@ async fn router_and_extractor_refusals_are_problem_documents() {
     )
     .await
     .problem(422, "invalid_request");
-    exchange(&server.base, get("/v1/approvals/x?wait=soon", &rp).as_bytes())
-        .await
-        .problem(422, "invalid_request");
+    exchange(
+        &server.base,
+        get("/v1/approvals/x?wait=soon", &rp).as_bytes(),
+    )
+    .await
+    .problem(422, "invalid_request");
 
     // Unknown routes and methods.
     exchange(&server.base, get("/v1/nowhere", "").as_bytes())
         .await
         .problem(404, "not_found");
-    let put = "PUT /v1/approvals HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    let put =
+        "PUT /v1/approvals HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
     exchange(&server.base, put.as_bytes())
         .await
         .problem(405, "method_not_allowed");
@@ -205,9 +209,12 @@ async fn router_and_extractor_refusals_are_problem_documents() {
     exchange(&server.base, post("text/plain", "{}").as_bytes())
         .await
         .problem(415, "unsupported_media_type");
-    exchange(&server.base, post("application/json", "{not json").as_bytes())
-        .await
-        .problem(400, "malformed_json");
+    exchange(
+        &server.base,
+        post("application/json", "{not json").as_bytes(),
+    )
+    .await
+    .problem(400, "malformed_json");
     exchange(
         &server.base,
         post("application/json", r#"{"username": 7}"#).as_bytes(),

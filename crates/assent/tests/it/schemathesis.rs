@@ -24,15 +24,23 @@ fn schemathesis() -> std::path::PathBuf {
     bin
 }
 
-/// schemathesis's summary: the last line of its report, between rules of `=`.
+/// schemathesis's summary: the count of test cases (the line after `Test cases:`) and the last
+/// line of its report, between rules of `=`.
 fn summary_line(report: &str) -> String {
-    report
-        .lines()
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let cases = lines
+        .iter()
+        .position(|l| *l == "Test cases:")
+        .and_then(|i| lines.get(i + 1))
+        .copied()
+        .unwrap_or_default();
+    let last = lines
+        .iter()
         .rev()
-        .map(|l| l.trim().trim_matches('=').trim())
+        .map(|l| l.trim_matches('=').trim())
         .find(|l| !l.is_empty())
-        .unwrap_or_default()
-        .to_owned()
+        .unwrap_or_default();
+    format!("{cases}; {last}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +56,14 @@ async fn schemathesis_finds_no_disagreement_between_openapi_and_the_server() {
             .arg("--config-file")
             .arg(&config)
             .args(["run", &format!("{}/openapi.json", server.base)])
-            .args(["--checks", "all", "--seed", "20261204", "--max-examples", "8"])
+            .args([
+                "--checks",
+                "all",
+                "--seed",
+                "20261204",
+                "--max-examples",
+                "8",
+            ])
             .args(["--workers", "2", "--no-color", "--output-truncate", "true"])
             .arg("--header")
             .arg(format!("Authorization: Bearer {key}"))
@@ -59,10 +74,7 @@ async fn schemathesis_finds_no_disagreement_between_openapi_and_the_server() {
             .expect("schemathesis runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        eprintln!(
-            "schemathesis with the {who} key: {}",
-            summary_line(&stdout)
-        );
+        eprintln!("schemathesis with the {who} key: {}", summary_line(&stdout));
         assert!(
             output.status.success(),
             "schemathesis with the {who} key found disagreements:\n{stdout}\n{stderr}"

@@ -2,7 +2,7 @@
 
 use super::render::{self, device_view};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, AdminAuth, ApiJson};
+use crate::extract::{AdminAuth, ApiJson, ApiPath, ApiQuery};
 use crate::http::AppState;
 use assent_core::clock::rfc3339;
 use assent_proto::api::{
@@ -92,7 +92,7 @@ pub(crate) async fn set_user_email(
 }
 
 /// Create an enrollment link for a user.
-#[utoipa::path(post, path = "/v1/admin/enrollments", tag = "admin", request_body = CreateEnrollment,
+#[utoipa::path(post, path = "/v1/admin/enrollments", tag = "admin", request_body = assent_proto::api::AdminCreateEnrollment,
     security(("api_key" = [])),
     responses((status = 201, body = EnrollmentCreated), (status = "4XX", body = Problem)))]
 pub(crate) async fn create_enrollment(

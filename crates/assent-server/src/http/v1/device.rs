@@ -3,7 +3,7 @@
 use super::render::{self, device_approval_of, device_view};
 use super::sse;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
+use crate::extract::{ApiJson, ApiPath, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use crate::http::AppState;
 use assent_core::AuthenticatedDevice;
 use assent_core::clock::rfc3339;

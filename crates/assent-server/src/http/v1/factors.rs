@@ -2,7 +2,7 @@
 //! codes, and what a user can use right now.
 
 use crate::error::ApiError;
-use crate::extract::{ApiPath, AdminAuth, ApiJson, AppAuth};
+use crate::extract::{AdminAuth, ApiJson, ApiPath, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_core::clock::rfc3339;

@@ -4,8 +4,8 @@
 //! timeouts).
 
 use crate::error::{ApiError, current_request_id};
-use assent_proto::problem::Problem;
 use assent_proto::ProblemCode;
+use assent_proto::problem::Problem;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 

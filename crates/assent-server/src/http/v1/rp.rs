@@ -2,7 +2,7 @@
 
 use super::{render, sse};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiJson, AppAuth};
+use crate::extract::{ApiJson, ApiPath, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_proto::ProblemCode;

@@ -81,7 +81,9 @@ impl utoipa::PartialSchema for super::ReportEvent {
         let known = shape(
             &["password_changed", "email_changed", "mfa_reset"],
             message(r"^[^\u0000-\u001f\u007f-\u009f]*$").schema_type(
-                utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]),
+                [Type::String, Type::Null]
+                    .into_iter()
+                    .collect::<utoipa::openapi::schema::SchemaType>(),
             ),
             false,
         );

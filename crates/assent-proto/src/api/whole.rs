@@ -15,11 +15,11 @@ where
     let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
         return Ok(None);
     };
+    // serde_json writes a whole float with a `.0` (`15.0`), and a large one with an exponent,
+    // which is out of every range here anyway.
     let whole = number.as_u64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(f))
-            .and_then(|f| format!("{f:.0}").parse::<u64>().ok())
+        let text = number.to_string();
+        text.strip_suffix(".0").and_then(|t| t.parse::<u64>().ok())
     });
     whole
         .and_then(|w| T::try_from(w).ok())

@@ -50,9 +50,14 @@ async fn schemathesis_finds_no_disagreement_between_openapi_and_the_server() {
     // Something to find: a user with an enrolled device, whose requests and devices exist.
     server.user_with_device("alice").await;
     let config = repo_root().join("tests/interop/schemathesis.toml");
-    let report_dir = server.scratch("schemathesis-report");
+    // schemathesis keeps a cache of examples in its working directory: the test's scratch one,
+    // not the repository.
+    let work_dir = server.scratch("schemathesis");
+    std::fs::create_dir_all(&work_dir).unwrap();
+    let report_dir = work_dir.join("report");
     for (who, key) in [("application", &app.api_key), ("admin", &server.admin_key)] {
         let output = tokio::process::Command::new(schemathesis())
+            .current_dir(&work_dir)
             .arg("--config-file")
             .arg(&config)
             .args(["run", &format!("{}/openapi.json", server.base)])

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod factors;
+#[cfg(feature = "openapi")]
+mod schema_docs;
+#[cfg(feature = "openapi")]
+pub use schema_docs::AdminCreateEnrollment;
+mod whole;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
@@ -21,24 +26,39 @@ pub use factors::{
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
     /// Username of the person whose approval is asked.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub user: String,
     #[serde(default)]
     pub kind: ApprovalKind,
-    /// A short sentence shown on the device, for example "Sign in to Acme".
+    /// A short sentence shown on the device, for example "Sign in to Acme": at most 500
+    /// characters, none of them control characters but line breaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$",
+            max_length = 500
+        )
+    )]
     pub binding_message: Option<String>,
     /// RFC 9396 authorization details: objects with a `type` and any other members (amount,
     /// currency, recipient, resource, role...). They are shown on the device and signed, so
     /// each number must keep its value through the canonical form (finite, at most 2^53 - 1 in
     /// magnitude, no more digits than a double holds) and each member name appear once per
-    /// object; amounts are best sent as strings.
+    /// object; amounts are best sent as strings. At most 16.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema_docs::AuthorizationDetail>, max_items = 16))]
     pub authorization_details: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RequestContext>,
-    /// Seconds until the request expires; at most 600.
+    /// Seconds until the request expires: 1 to the server's `approval.max_ttl_secs` (600 at
+    /// most, and by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 600))]
+    #[serde(deserialize_with = "whole::optional")]
     pub expires_in: Option<u32>,
     /// Require a passkey check with user verification (biometric or PIN) on the device to
     /// approve, for sensitive actions.
@@ -198,6 +218,10 @@ pub struct DeviceApprovalList {
 #[serde(deny_unknown_fields)]
 pub struct SubmitDecision {
     /// Compact JWS (ES256) of a decision statement, `kid` = device id.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    )]
     pub statement: String,
     /// The passkey assertion over the statement, when the request needs user verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +244,10 @@ pub struct DecisionAccepted {
 pub struct EnrollDevice {
     /// Compact JWS (ES256) of an enrollment proof, with the device's public key in the `jwk`
     /// header member.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    )]
     pub proof: String,
 }
 
@@ -245,6 +273,15 @@ pub struct DeviceEnrolled {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
+    /// 1 to 100 characters, no control characters; surrounding spaces are dropped.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 100
+        )
+    )]
     pub name: String,
 }
 
@@ -271,6 +308,11 @@ pub struct AppView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// 1 to 64 letters, digits and `.`, `_`, `-`, `@`, `+`; compared case-insensitively.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub username: String,
 }
 
@@ -295,6 +337,10 @@ pub struct UserList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnrollment {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub user: String,
     /// One of the user's recovery codes: proves the user, so the new device is active at once
     /// even when the user already has devices (relying parties only; the code is consumed).
@@ -382,6 +428,15 @@ pub struct StreamEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
+    /// 1 to 64 characters, no control characters; surrounding spaces are dropped.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 64
+        )
+    )]
     pub name: String,
 }
 
@@ -453,6 +508,15 @@ pub struct PushTokenBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserEmail {
+    /// `name@domain.tld`: at most 254 characters, one `@`, a domain with a dot inside, no
+    /// spaces or control characters, no `<`, `>`, `,` or `;`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^<>,;@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^<>,;@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$",
+            max_length = 254
+        )
+    )]
     pub email: Option<String>,
 }
 
@@ -469,10 +533,16 @@ pub struct VapidPublicKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
+    /// An `http://` or `https://` URL of at most 2,048 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^https?://", max_length = 2048)
+    )]
     pub url: String,
     /// `approval.final` (outcomes of this application's requests) and/or `alert` (security
     /// alerts of every user: meant for the organisation's notification service).
     #[serde(default = "default_webhook_events")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema_docs::WebhookEvent>, min_items = 1))]
     pub events: Vec<String>,
 }
 
@@ -505,14 +575,16 @@ pub struct WebhookStatus {
 }
 
 /// `POST /v1/events`: an account event the relying party reports, alerted to the user.
+/// Its OpenAPI schema is written by hand (`schema_docs.rs`): a `custom` event needs a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportEvent {
     pub user: String,
     /// `password_changed`, `email_changed`, `mfa_reset`, or `custom` (with a message).
     #[serde(rename = "type")]
     pub type_: String,
+    /// At most 300 characters, no control characters; surrounding spaces are dropped, and a
+    /// `custom` event needs one that is not blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -7,7 +7,7 @@ use assent_core::model::App;
 use assent_core::{AuthenticatedDevice, UnspentProof};
 use assent_proto::ProblemCode;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -75,6 +75,51 @@ fn json_problem(rejection: &JsonRejection) -> ApiError {
         ),
         other => ApiError::new(ProblemCode::MalformedJson, other.body_text()),
     }
+}
+
+/// Path parameters whose failure (an escape that is not UTF-8, say) is a problem document, not
+/// axum's plain-text rejection.
+#[derive(Debug)]
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_problem(&rejection)),
+        }
+    }
+}
+
+fn path_problem(rejection: &PathRejection) -> ApiError {
+    if rejection.status().is_server_error() {
+        // A route whose parameters do not fit its handler: the server's fault, logged in full.
+        ApiError::new(ProblemCode::Internal, rejection.body_text())
+    } else {
+        ApiError::new(ProblemCode::MalformedRequest, rejection.body_text())
+    }
+}
+
+/// A query string whose failure (an unknown parameter, a value of the wrong type) is a problem
+/// document.
+#[derive(Debug)]
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_problem(&rejection)),
+        }
+    }
+}
+
+fn query_problem(rejection: &QueryRejection) -> ApiError {
+    ApiError::new(ProblemCode::InvalidRequest, rejection.body_text())
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {

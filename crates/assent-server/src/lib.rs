@@ -3,6 +3,7 @@
 //! map the result.
 
 mod admission;
+mod body_watch;
 pub mod config;
 pub mod data_dir;
 mod error;
@@ -11,6 +12,7 @@ mod file_limit;
 mod http;
 pub mod logging;
 mod middleware;
+mod parse_errors;
 pub mod policy_files;
 mod run;
 mod serve;

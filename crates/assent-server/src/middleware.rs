@@ -17,6 +17,9 @@ pub(crate) struct Deadlines {
     pub normal: Duration,
     /// For long polls (`?wait=`), which may legitimately hold the request.
     pub long_poll: Duration,
+    /// Longest pause between two parts of a request body; a client that stops sending is
+    /// answered `408 body_timeout` then, not held until `normal` runs out.
+    pub body_idle: Duration,
 }
 
 pub(crate) async fn request_context(
@@ -24,6 +27,11 @@ pub(crate) async fn request_context(
     request: Request,
     next: Next,
 ) -> Response {
+    let (request, body) = {
+        let (parts, body) = request.into_parts();
+        let (body, mark) = crate::body_watch::watch(body, deadlines.body_idle);
+        (Request::from_parts(parts, body), mark)
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -41,7 +49,19 @@ pub(crate) async fn request_context(
     let response = REQUEST_ID
         .scope(id.clone(), async move {
             let response = match tokio::time::timeout(deadline, next.run(request)).await {
+                // Whatever the handler made of a body that stopped arriving, the client is at
+                // fault; and a deadline that ran out while the body was still awaited is too.
+                _ if body.timed_out() => ApiError::new(
+                    ProblemCode::BodyTimeout,
+                    "the request body stopped arriving before its announced end",
+                )
+                .into_response(),
                 Ok(response) => response,
+                Err(_) if body.awaited() => ApiError::new(
+                    ProblemCode::BodyTimeout,
+                    "the request body was still arriving when the request deadline ran out",
+                )
+                .into_response(),
                 Err(_) => {
                     ApiError::new(ProblemCode::Timeout, "the request took too long").into_response()
                 }

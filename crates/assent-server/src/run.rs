@@ -135,6 +135,7 @@ impl Server {
         let deadlines = Deadlines {
             normal,
             long_poll: normal + Duration::from_secs(config.http.max_wait_secs),
+            body_idle: Duration::from_secs(config.http.header_read_timeout_secs),
         };
         let app = router(state, deadlines, config.http.body_limit_bytes);
 

@@ -15,6 +15,7 @@
 
 use crate::admission::{Admission, Gate, Refusal, Refusals, Slot};
 use crate::tracked::{Activity, Tracked};
+use crate::parse_errors::ParseErrorProblems;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -202,7 +203,8 @@ async fn connection(
         } else {
             limits.http2_max_streams
         });
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let mut conn =
+        pin!(builder.serve_connection(TokioIo::new(ParseErrorProblems::new(stream)), service));
     // The first deadline runs from the accept: a complete request head must arrive within it.
     let idle = tokio::time::sleep(limits.header_read_timeout);
     let mut idle = pin!(idle);

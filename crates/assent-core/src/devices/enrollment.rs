@@ -240,8 +240,10 @@ fn used() -> CoreError {
 }
 
 pub(crate) fn checked_label(value: &str, max: usize, what: &str) -> Result<String, CoreError> {
+    // Control characters are refused before trimming, as the OpenAPI description says.
+    let has_control = value.chars().any(char::is_control);
     let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+    if value.is_empty() || value.chars().count() > max || has_control {
         return Err(CoreError::rejected(
             ProblemCode::InvalidRequest,
             format!("the device {what} is 1 to {max} printable characters"),

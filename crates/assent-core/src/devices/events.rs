@@ -29,10 +29,10 @@ impl Assent {
                 REPORTED_TYPES.join(", ")
             )));
         }
+        // Control characters are refused before trimming, as the OpenAPI description says.
+        let has_control = message.is_some_and(|m| m.chars().any(char::is_control));
         let message = message.map(str::trim).filter(|m| !m.is_empty());
-        if let Some(m) = message
-            && (m.chars().count() > MAX_MESSAGE || m.chars().any(char::is_control))
-        {
+        if has_control || message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
             return Err(invalid(format!(
                 "message is at most {MAX_MESSAGE} printable characters"
             )));

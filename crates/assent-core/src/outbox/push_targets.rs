@@ -142,7 +142,7 @@ impl Assent {
 /// address exists is for the mail server to say.
 fn email_is_plausible(address: &str) -> Result<(), &'static str> {
     let bad = "email must be an address like name@example.com";
-    if address.len() > MAX_EMAIL
+    if address.chars().count() > MAX_EMAIL
         || address
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))

@@ -67,8 +67,8 @@ impl Assent {
                 "no such application",
             ));
         }
-        let ok_url =
-            (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048;
+        let ok_url = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.chars().count() <= 2048;
         if !ok_url {
             return Err(invalid("the webhook url must be an http(s) URL"));
         }

@@ -19,8 +19,11 @@ pub struct NewApp {
 impl Assent {
     /// Creates a relying party and its API key; the key's secret is returned once.
     pub async fn create_app(&self, by: &Principal, name: &str) -> Result<NewApp, CoreError> {
+        // Control characters are refused before trimming, so a trailing line break is refused
+        // too, as the OpenAPI description says.
+        let has_control = name.chars().any(char::is_control);
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 100 || has_control {
             return Err(CoreError::rejected(
                 ProblemCode::InvalidRequest,
                 "an application name is 1 to 100 printable characters",

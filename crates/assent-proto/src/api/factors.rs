@@ -11,12 +11,17 @@ use serde::{Deserialize, Serialize};
 pub struct EnrollTotp {
     /// `SHA1` (default, what every authenticator app supports), `SHA256` or `SHA512`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(SHA1|SHA256|SHA512)$"))]
     pub algorithm: Option<String>,
     /// 6 (default) to 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 6, maximum = 8))]
+    #[serde(deserialize_with = "super::whole::optional")]
     pub digits: Option<u8>,
     /// Seconds per code: 30 (default), 15 to 120.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 15, maximum = 120))]
+    #[serde(deserialize_with = "super::whole::optional")]
     pub period: Option<u32>,
 }
 
@@ -38,6 +43,10 @@ pub struct TotpEnrolled {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyCode {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._@+-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub user: String,
     pub code: String,
 }

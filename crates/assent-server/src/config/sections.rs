@@ -152,7 +152,8 @@ pub struct HttpConfig {
     /// Longest long poll (`?wait=`) a relying party may ask for.
     pub max_wait_secs: u64,
     /// Time a connection has, from its accept, to deliver a complete request head (and an
-    /// HTTP/1 client to send a later request's headers once it started them).
+    /// HTTP/1 client to send a later request's headers once it started them); also the
+    /// longest pause allowed in a request body (then `408 body_timeout`).
     pub header_read_timeout_secs: u64,
     /// Time a connection may stay open with no request in progress.
     pub idle_timeout_secs: u64,

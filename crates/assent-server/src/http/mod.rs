@@ -1,6 +1,7 @@
 //! Routes, shared state and the OpenAPI description, which is generated from the handlers'
 //! annotations so it cannot drift from the code.
 
+mod errors_doc;
 mod meta;
 mod v1;
 mod web;
@@ -128,12 +129,15 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 description of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut api = api_router().split_for_parts().1;
+    errors_doc::document_errors(&mut api);
+    api
 }
 
 /// The whole application.
 pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -> Router {
-    let (router, api) = api_router().split_for_parts();
+    let (router, mut api) = api_router().split_for_parts();
+    errors_doc::document_errors(&mut api);
     let api = Arc::new(api);
     router
         .route(

@@ -2,7 +2,7 @@
 
 use super::render::{self, device_view};
 use crate::error::ApiError;
-use crate::extract::{AdminAuth, ApiJson};
+use crate::extract::{AdminAuth, ApiJson, ApiPath, ApiQuery};
 use crate::http::AppState;
 use assent_core::clock::rfc3339;
 use assent_proto::api::{
@@ -11,7 +11,7 @@ use assent_proto::api::{
 };
 use assent_proto::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
@@ -76,12 +76,12 @@ pub(crate) async fn list_users(
 
 /// Set or remove the e-mail address where a user's security alerts go.
 #[utoipa::path(put, path = "/v1/admin/users/{username}/email", tag = "admin", request_body = UserEmail,
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
 pub(crate) async fn set_user_email(
     State(state): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<UserEmail>,
 ) -> Result<StatusCode, ApiError> {
     state
@@ -92,7 +92,7 @@ pub(crate) async fn set_user_email(
 }
 
 /// Create an enrollment link for a user.
-#[utoipa::path(post, path = "/v1/admin/enrollments", tag = "admin", request_body = CreateEnrollment,
+#[utoipa::path(post, path = "/v1/admin/enrollments", tag = "admin", request_body = assent_proto::api::AdminCreateEnrollment,
     security(("api_key" = [])),
     responses((status = 201, body = EnrollmentCreated), (status = "4XX", body = Problem)))]
 pub(crate) async fn create_enrollment(
@@ -123,10 +123,8 @@ pub(crate) struct DeviceFilter {
 pub(crate) async fn list_devices(
     State(state): State<AppState>,
     _admin: AdminAuth,
-    filter: Result<Query<DeviceFilter>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(filter): ApiQuery<DeviceFilter>,
 ) -> Result<Json<DeviceList>, ApiError> {
-    let Query(filter) = filter
-        .map_err(|e| ApiError::new(assent_proto::ProblemCode::InvalidRequest, e.body_text()))?;
     let devices = state.assent.list_devices(filter.user.as_deref()).await?;
     let devices = devices
         .iter()
@@ -142,7 +140,7 @@ pub(crate) async fn list_devices(
 pub(crate) async fn revoke_device(
     State(state): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeviceView>, ApiError> {
     let device = state.assent.revoke_device(admin.actor(), &id).await?;
     let user = state
@@ -174,7 +172,7 @@ pub(crate) async fn verify_audit(
 pub(crate) async fn set_webhook(
     State(state): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<SetWebhook>,
 ) -> Result<Json<WebhookCreated>, ApiError> {
     let secret = state
@@ -195,7 +193,7 @@ pub(crate) async fn set_webhook(
 pub(crate) async fn webhook_status(
     State(state): State<AppState>,
     _admin: AdminAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<WebhookStatus>, ApiError> {
     let not_found = || {
         ApiError::new(

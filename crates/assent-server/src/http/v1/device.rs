@@ -3,7 +3,7 @@
 use super::render::{self, device_approval_of, device_view};
 use super::sse;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, DeviceAuth, DeviceAuthDeferred, PeerIp};
+use crate::extract::{ApiJson, ApiPath, DeviceAuth, DeviceAuthDeferred, PeerIp};
 use crate::http::AppState;
 use assent_core::AuthenticatedDevice;
 use assent_core::clock::rfc3339;
@@ -16,7 +16,7 @@ use assent_proto::api::{
 };
 use assent_proto::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
@@ -57,7 +57,7 @@ pub(crate) async fn list_pending(
 pub(crate) async fn get_approval(
     State(state): State<AppState>,
     DeviceAuthDeferred(device, proof): DeviceAuthDeferred,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeviceApproval>, ApiError> {
     let approval = state.assent.fetch_for_device(&device, proof, &id).await?;
     Ok(Json(device_approval_of(&state.assent, approval).await?))
@@ -70,7 +70,7 @@ pub(crate) async fn get_approval(
 pub(crate) async fn decide(
     State(state): State<AppState>,
     PeerIp(from): PeerIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<SubmitDecision>,
 ) -> Result<Json<DecisionAccepted>, ApiError> {
     let assertion = request.user_verification.as_ref();
@@ -135,7 +135,7 @@ pub(crate) async fn me(
 pub(crate) async fn activate_device(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<ActivateDevice>,
 ) -> Result<axum::response::Response, ApiError> {
     let user = username(&state, &device).await?;
@@ -199,7 +199,7 @@ pub(crate) async fn devices(
 pub(crate) async fn rename_device(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<RenameDevice>,
 ) -> Result<Json<DeviceView>, ApiError> {
     let renamed = state
@@ -219,7 +219,7 @@ pub(crate) async fn rename_device(
 pub(crate) async fn revoke_device(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeviceView>, ApiError> {
     let user = username(&state, &device).await?;
     let revoked = state.assent.revoke_sibling(&device, &id).await?;

@@ -2,7 +2,7 @@
 //! codes, and what a user can use right now.
 
 use crate::error::ApiError;
-use crate::extract::{AdminAuth, ApiJson, AppAuth};
+use crate::extract::{AdminAuth, ApiJson, ApiPath, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_core::clock::rfc3339;
@@ -13,17 +13,17 @@ use assent_proto::api::{
 };
 use assent_proto::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 /// Enroll TOTP for a user: the seed is in the answer's URI and QR code, shown this once.
 #[utoipa::path(post, path = "/v1/users/{username}/totp", tag = "factors",
-    params(("username" = String, Path)), request_body = EnrollTotp, security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), request_body = EnrollTotp, security(("api_key" = [])),
     responses((status = 201, body = TotpEnrolled), (status = "4XX", body = Problem)))]
 pub(crate) async fn enroll_totp(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<EnrollTotp>,
 ) -> Result<(StatusCode, Json<TotpEnrolled>), ApiError> {
     let choice = TotpChoice {
@@ -90,12 +90,12 @@ pub(crate) async fn verify_recovery_code(
 /// or codes: later sets come from the user's device or an admin, since a recovery code lets a
 /// new device in.
 #[utoipa::path(post, path = "/v1/users/{username}/recovery-codes", tag = "factors",
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 201, body = RecoveryCodes), (status = "4XX", body = Problem)))]
 pub(crate) async fn recovery_codes(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
     let codes = state
         .assent
@@ -107,12 +107,12 @@ pub(crate) async fn recovery_codes(
 /// What the user can use right now: push devices and whether push is suspended, TOTP,
 /// recovery codes left. A login page reads it to offer the right way in.
 #[utoipa::path(get, path = "/v1/users/{username}/factors", tag = "factors",
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 200, body = UserFactors), (status = "4XX", body = Problem)))]
 pub(crate) async fn factors(
     State(state): State<AppState>,
     AppAuth(_app): AppAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
     Ok(Json(user_factors(
         state.assent.user_factors(&username).await?,
@@ -122,12 +122,12 @@ pub(crate) async fn factors(
 /// Generate a new set of recovery codes for a user, as an admin (for example after a lost
 /// phone, when the user has no device to do it from).
 #[utoipa::path(post, path = "/v1/admin/users/{username}/recovery-codes", tag = "admin",
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 201, body = RecoveryCodes), (status = "4XX", body = Problem)))]
 pub(crate) async fn admin_recovery_codes(
     State(state): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<(StatusCode, Json<RecoveryCodes>), ApiError> {
     let codes = state.assent.recovery_codes_for(&admin, &username).await?;
     Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
@@ -135,12 +135,12 @@ pub(crate) async fn admin_recovery_codes(
 
 /// A user's factors, for an admin.
 #[utoipa::path(get, path = "/v1/admin/users/{username}/factors", tag = "admin",
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 200, body = UserFactors), (status = "4XX", body = Problem)))]
 pub(crate) async fn admin_factors(
     State(state): State<AppState>,
     AdminAuth(_admin): AdminAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
     Ok(Json(user_factors(
         state.assent.user_factors(&username).await?,
@@ -149,12 +149,12 @@ pub(crate) async fn admin_factors(
 
 /// Remove a user's TOTP factor (a lost authenticator app), so a new one can be enrolled.
 #[utoipa::path(delete, path = "/v1/admin/users/{username}/totp", tag = "admin",
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 204, description = "removed"), (status = "4XX", body = Problem)))]
 pub(crate) async fn remove_totp(
     State(state): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.assent.remove_totp(&admin, &username).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@
 
 use super::{render, sse};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiJsonText, AppAuth};
+use crate::extract::{ApiJson, ApiJsonText, ApiPath, AppAuth};
 use crate::http::AppState;
 use assent_core::Principal;
 use assent_proto::ProblemCode;
@@ -12,7 +12,7 @@ use assent_proto::api::{
 };
 use assent_proto::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use time::Duration;
@@ -39,7 +39,7 @@ pub(crate) async fn create_approval(
 pub(crate) async fn get_approval(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ApprovalStatus>, ApiError> {
     let wait = parse_wait(query.as_deref(), state.max_wait)?;
@@ -87,7 +87,7 @@ fn parse_wait(query: Option<&str>, max: std::time::Duration) -> Result<Duration,
 pub(crate) async fn cancel_approval(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApprovalStatus>, ApiError> {
     let approval = state.assent.cancel_approval(&app, &id).await?;
     Ok(Json(render::status_of(&state.assent, approval).await?))
@@ -102,7 +102,7 @@ pub(crate) async fn cancel_approval(
 pub(crate) async fn approval_events(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let approval = state.assent.approval_for_app(&app, &id).await?;
     Ok(sse::approval_stream(state, app, approval))
@@ -110,12 +110,12 @@ pub(crate) async fn approval_events(
 
 /// Set or remove the e-mail address where one of your users' security alerts go.
 #[utoipa::path(put, path = "/v1/users/{username}/email", tag = "relying party", request_body = UserEmail,
-    params(("username" = String, Path)), security(("api_key" = [])),
+    params(("username" = String, Path, pattern = r"^[A-Za-z0-9._@+-]{1,64}$", description = "1 to 64 letters, digits and . _ - @ +")), security(("api_key" = [])),
     responses((status = 204, description = "stored"), (status = "4XX", body = Problem)))]
 pub(crate) async fn set_user_email(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<UserEmail>,
 ) -> Result<StatusCode, ApiError> {
     state

@@ -1,0 +1,131 @@
+//! Schemas that exist for the OpenAPI description only, where a body's Rust type is looser
+//! than what the server accepts (a free-form JSON value checked when the request is built).
+
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+
+/// One RFC 9396 authorization details object: a non-empty string `type` and any other members.
+pub struct AuthorizationDetail;
+
+impl utoipa::PartialSchema for AuthorizationDetail {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some(
+                "An RFC 9396 authorization details object: a non-empty string `type` and any other members, shown on the device and signed",
+            ))
+            .property(
+                "type",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1)),
+            )
+            .required("type")
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AuthorizationDetail {}
+
+/// The events a webhook may ask for.
+pub struct WebhookEvent;
+
+impl utoipa::PartialSchema for WebhookEvent {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["approval.final", "alert"]))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WebhookEvent {}
+
+/// `POST /v1/events`, by hand: the server's rule that a `custom` event needs a message that is
+/// not blank is a choice between two shapes.
+impl utoipa::PartialSchema for super::ReportEvent {
+    fn schema() -> RefOr<Schema> {
+        let user = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[A-Za-z0-9._@+-]{1,64}$"))
+                .min_length(Some(1))
+                .max_length(Some(64))
+        };
+        let shape = |types: &[&str], message: ObjectBuilder, message_required: bool| {
+            let object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("user", user())
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(types.to_vec())),
+                )
+                .property("message", message)
+                .required("user")
+                .required("type")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            if message_required {
+                object.required("message")
+            } else {
+                object
+            }
+        };
+        let message = |pattern: &'static str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .max_length(Some(300))
+        };
+        let known = shape(
+            &["password_changed", "email_changed", "mfa_reset"],
+            message(r"^[^\u0000-\u001f\u007f-\u009f]*$").schema_type(
+                [Type::String, Type::Null]
+                    .into_iter()
+                    .collect::<utoipa::openapi::schema::SchemaType>(),
+            ),
+            false,
+        );
+        let custom = shape(
+            &["custom"],
+            message(
+                r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$",
+            ),
+            true,
+        );
+        OneOfBuilder::new()
+            .description(Some(
+                "An account event: `password_changed`, `email_changed` or `mfa_reset` with an optional message, or `custom` with a message that is not blank. A message is at most 300 characters, none of them control characters.",
+            ))
+            .item(known)
+            .item(custom)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for super::ReportEvent {}
+
+/// `POST /v1/admin/enrollments`: the body of [`super::CreateEnrollment`] without
+/// `recovery_code`, which only a relying party may send (an admin's enrollment needs none).
+pub struct AdminCreateEnrollment;
+
+impl utoipa::PartialSchema for AdminCreateEnrollment {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "user",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[A-Za-z0-9._@+-]{1,64}$"))
+                    .min_length(Some(1))
+                    .max_length(Some(64)),
+            )
+            .required("user")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AdminCreateEnrollment {}

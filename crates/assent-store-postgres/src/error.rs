@@ -52,3 +52,23 @@ pub(crate) fn to_i64<T: TryInto<i64>>(value: T, what: &str) -> Result<i64, Store
         .try_into()
         .map_err(|_| StoreError::Backend(format!("{what} out of range")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_not_a_failure() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for e in [sqlx::Error::Io(refused), sqlx::Error::PoolTimedOut] {
+            assert!(matches!(backend(e), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            backend(sqlx::Error::RowNotFound),
+            StoreError::Backend(_)
+        ));
+        let code = assent_core::CoreError::Store(StoreError::Unavailable(String::new())).code();
+        assert_eq!(code.status(), 503);
+        assert_eq!(code.as_str(), "unavailable");
+    }
+}

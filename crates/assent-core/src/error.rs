@@ -15,6 +15,10 @@ pub enum StoreError {
     /// Stored data does not parse; something wrote outside Assent.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database cannot be reached right now (down, restarting, refusing connections): the
+    /// caller may try again, unlike a [`StoreError::Backend`] failure. The message is for logs.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Why the domain refused or failed an operation.
@@ -66,6 +70,7 @@ impl CoreError {
             CoreError::RateLimited { .. } => ProblemCode::RateLimited,
             CoreError::Internal(_) => ProblemCode::Internal,
             CoreError::Store(StoreError::Conflict(_)) => ProblemCode::AlreadyExists,
+            CoreError::Store(StoreError::Unavailable(_)) => ProblemCode::Unavailable,
             CoreError::Store(_) | CoreError::Crypto => ProblemCode::Internal,
         }
     }

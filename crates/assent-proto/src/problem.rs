@@ -74,7 +74,7 @@ problem_codes! {
     FactorNotEnrolled => ("factor_not_enrolled", 409, "The user has not enrolled this factor"),
     PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
-    Unavailable => ("unavailable", 503, "The server is shutting down or not ready"),
+    Unavailable => ("unavailable", 503, "The server is shutting down, not ready, or cannot reach its database"),
     TooManyConnections => ("too_many_connections", 503, "The server holds too many open connections; try again later"),
     Internal => ("internal", 500, "Internal error"),
 }

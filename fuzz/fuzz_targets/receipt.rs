@@ -329,7 +329,7 @@ fuzz_target!(|input: Input| {
                     let original = String::from_utf8(bytes).expect("a JWS is ASCII");
                     let mut parts: Vec<&str> = original.split('.').collect();
                     let at = usize::from(*index) % parts.len();
-                    parts[at] = text;
+                    parts[at] = text.as_str();
                     bytes = parts.join(".").into_bytes();
                 }
                 Mutation::Raw(raw) => bytes = raw.clone().into_bytes(),

@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use assent_core::risk::RiskLists;
+use assent_core::risk::lists::RiskLists;
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

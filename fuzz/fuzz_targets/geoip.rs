@@ -16,7 +16,7 @@ const KNOWN: [IpAddr; 4] = [
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
 ];
 
-/// Input: a flag and 16 bytes naming one more address, then the database.
+// Input: a flag and 16 bytes naming one more address, then the database.
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok((v6, octets)) = <(bool, [u8; 16])>::arbitrary(&mut u) else {

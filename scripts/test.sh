@@ -96,6 +96,34 @@ step "Tests"
 # Two cores: cargo builds with both; test binaries run their tests in parallel threads.
 cargo test --workspace --locked
 
+step "Fuzzing (every target for a fixed time, from fuzz/corpus)"
+# cargo-fuzz builds with nightly-only flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets the stable
+# toolchain take them. New inputs go to a scratch folder, so the checked-in corpus only seeds.
+# A crash, a panic, a sanitizer report or an input slower than 20 s fails the script; the input
+# is kept in fuzz/artifacts/TARGET/.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked --version 0.13.2
+fi
+fuzz_seconds="${ASSENT_FUZZ_SECONDS:-10}"
+(
+  cd fuzz
+  export RUSTC_BOOTSTRAP=1
+  cargo fuzz build
+  rm -rf target/scratch-corpus
+  for target in $(cargo fuzz list); do
+    mkdir -p "target/scratch-corpus/$target" "corpus/$target"
+    log="target/scratch-corpus/$target.log"
+    if ! cargo fuzz run "$target" "target/scratch-corpus/$target" "corpus/$target" -- \
+      -max_total_time="$fuzz_seconds" -timeout=20 -print_final_stats=1 >"$log" 2>&1; then
+      tail -n 80 "$log" >&2
+      echo "fuzz target $target failed; reproduce: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $target artifacts/$target/<file>" >&2
+      exit 1
+    fi
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    echo "$target: ${runs:-?} inputs in ${fuzz_seconds} s, no failure"
+  done
+)
+
 step "Browser tests (web authenticator and Acme, in Chromium)"
 # Uses target/debug/assent, which the tests above built.
 # `node --check file.js` reports nothing wrong with a broken file that has `import` statements

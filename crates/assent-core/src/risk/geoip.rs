@@ -60,8 +60,14 @@ impl std::fmt::Debug for GeoIp {
 impl GeoIp {
     /// Opens a database file.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let reader = maxminddb::Reader::open_readfile(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Reads a database already in memory: the file's bytes, trusted no more than any input
+    /// (the `geoip` fuzz target feeds it arbitrary ones).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
+        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| e.to_string())?;
         Ok(GeoIp { reader })
     }
 
@@ -80,5 +86,18 @@ impl GeoIp {
             city: record.city.and_then(|c| c.names.get("en").cloned()),
             lat_lon,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_not_a_database_is_refused() {
+        assert!(GeoIp::from_bytes(Vec::new()).is_err());
+        assert!(GeoIp::from_bytes(b"\xab\xcd\xefMaxMind.com".to_vec()).is_err());
+        let err = GeoIp::open(Path::new("/nonexistent/cities.mmdb")).unwrap_err();
+        assert!(err.starts_with("/nonexistent/cities.mmdb: "), "{err}");
     }
 }

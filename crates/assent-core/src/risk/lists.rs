@@ -42,8 +42,14 @@ impl RiskLists {
         Ok(RiskLists { deny, tor })
     }
 
-    pub(crate) fn deny_listed(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` falls in a network of the deny list.
+    pub fn deny_listed(&self, ip: IpAddr) -> bool {
         self.deny.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Whether `ip` is a listed Tor exit node.
+    pub fn tor_exit(&self, ip: IpAddr) -> bool {
+        self.tor.contains(&ip)
     }
 }
 

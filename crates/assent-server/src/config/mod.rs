@@ -117,6 +117,17 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads a configuration file's text over the defaults, then validates, ignoring the
+    /// environment: how `load` reads the file, for tools and the `config` fuzz target.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |m: String| Err(ConfigError(m));
@@ -420,6 +431,17 @@ mod tests {
             assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn text_is_read_like_a_file() {
+        let text = std::fs::read_to_string(reference_path()).unwrap();
+        assert_eq!(Config::from_toml(&text).unwrap(), Config::default());
+        let config = Config::from_toml("[approvals]\ncode_length = 8\n").unwrap();
+        assert_eq!(config.approvals.code_length, 8);
+        let err = Config::from_toml("[approvals]\ncode_lenght = 8\n").unwrap_err();
+        assert!(err.to_string().contains("code_lenght"), "{err}");
+        assert!(Config::from_toml("[approvals]\ncode_length = 11\n").is_err());
     }
 
     #[test]

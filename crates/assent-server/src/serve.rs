@@ -14,8 +14,8 @@
 //! not bounded by the number of connections.
 
 use crate::admission::{Admission, Gate, Refusal, Refusals, Slot};
-use crate::tracked::{Activity, Tracked};
 use crate::parse_errors::ParseErrorProblems;
+use crate::tracked::{Activity, Tracked};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;

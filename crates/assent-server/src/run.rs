@@ -75,13 +75,10 @@ impl Server {
         mut config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = listen(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen {
             addr: config.listen,
             source,
@@ -370,4 +367,22 @@ fn push_senders(
         fcm,
         mailer,
     })
+}
+
+/// Connections the kernel may hold for Assent before it accepts them. Larger than the usual
+/// 1,024, so that a burst of connections (a flood among them) overflows it later and a
+/// health check's or a client's handshake is less likely to be dropped; the kernel caps it at
+/// `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the listening socket, with address reuse as `TcpListener::bind` sets it.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

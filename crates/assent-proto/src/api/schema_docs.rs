@@ -20,12 +20,58 @@ impl utoipa::PartialSchema for AuthorizationDetail {
                     .min_length(Some(1)),
             )
             .required("type")
-            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                utoipa::openapi::Ref::from_schema_name("DetailValue").into(),
+            )))
             .into()
     }
 }
 
-impl utoipa::ToSchema for AuthorizationDetail {}
+impl utoipa::ToSchema for AuthorizationDetail {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            "DetailValue".into(),
+            <DetailValue as utoipa::PartialSchema>::schema(),
+        ));
+    }
+}
+
+/// Any JSON value inside authorization details, with the server's rule on numbers: each must
+/// keep its exact value through the canonical form, so none beyond 2^53 - 1 in magnitude.
+/// (That a number has no more digits than a double holds is not expressible here; the server
+/// refuses such numbers with `422 invalid_request`.)
+pub struct DetailValue;
+
+/// The largest integer a double holds exactly, 2^53 - 1.
+const EXACT_LIMIT: f64 = 9_007_199_254_740_991.0;
+
+impl utoipa::PartialSchema for DetailValue {
+    fn schema() -> RefOr<Schema> {
+        let itself =
+            || -> RefOr<Schema> { utoipa::openapi::Ref::from_schema_name("DetailValue").into() };
+        let of_type = |t: Type| ObjectBuilder::new().schema_type(t);
+        OneOfBuilder::new()
+            .description(Some(
+                "A value inside authorization details: a number must be at most 2^53 - 1 in magnitude and keep its exact value as a double; send larger or more precise amounts as strings",
+            ))
+            .item(of_type(Type::String))
+            .item(of_type(Type::Boolean))
+            .item(of_type(Type::Null))
+            .item(
+                of_type(Type::Number)
+                    .minimum(Some(-EXACT_LIMIT))
+                    .maximum(Some(EXACT_LIMIT)),
+            )
+            .item(utoipa::openapi::schema::ArrayBuilder::new().items(itself()))
+            .item(
+                of_type(Type::Object)
+                    .additional_properties(Some(AdditionalProperties::RefOr(itself()))),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DetailValue {}
 
 /// The events a webhook may ask for.
 pub struct WebhookEvent;

@@ -145,31 +145,16 @@ async fn jwks_names_the_key_the_enrollment_links_pin() {
 
 /// Starts `assent serve` on `port` logging JSON lines at `info` to `log`; returns once ready.
 async fn serve_logging_to(data: &std::path::Path, port: u16, log: &std::path::Path) -> Child {
-    let mut child = crate::support::assent_bin()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env("ASSENT_LOG__LEVEL", "info")
-        .env("ASSENT_LOG__FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/health/ready");
-    // reqwest is built without a default TLS provider; this test may run before any other code
-    // of the process installed one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    for _ in 0..200 {
-        if reqwest::get(&url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return child;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not become ready");
+    crate::support::start_serve_logging(
+        data,
+        port,
+        &[
+            ("ASSENT_LOG__LEVEL", "info"),
+            ("ASSENT_LOG__FORMAT", "json"),
+        ],
+        Stdio::from(std::fs::File::create(log).unwrap()),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -85,13 +85,23 @@ pub async fn start_serve(
     port: u16,
     env: &[(&str, &str)],
 ) -> std::process::Child {
+    start_serve_logging(data, port, env, std::process::Stdio::null()).await
+}
+
+/// [`start_serve`], with the server's log (its standard error) going to `log`.
+pub async fn start_serve_logging(
+    data: &std::path::Path,
+    port: u16,
+    env: &[(&str, &str)],
+    log: std::process::Stdio,
+) -> std::process::Child {
     let mut child = assent_bin()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env("ASSENT_LOG__LEVEL", "warn")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}/health/ready");

@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod ciba;
 pub mod clock;
 pub mod devices;
 pub mod error;

@@ -1,0 +1,7 @@
+//! OpenID Connect CIBA (Client-Initiated Backchannel Authentication Core 1.0) as a workflow over
+//! Assent's approvals: registered clients (agents among them) start a backchannel request, which
+//! becomes an ordinary approval (same risk, policy, fatigue budget, prompt, signed decision and
+//! receipt), and collect its outcome as an ID token and an access token scoped to exactly what
+//! was approved.
+
+pub mod records;

@@ -6,6 +6,7 @@ use crate::statement::Decision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod ciba;
 mod factors;
 #[cfg(feature = "openapi")]
 mod schema_docs;
@@ -20,6 +21,7 @@ pub use factors::{
     CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodeCount, RecoveryCodes,
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
+pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use push::{PushKeys, PushSubscriptionBody, PushTokenBody, UserEmail, VapidPublicKey};
 
 /// `POST /v1/approvals`.

@@ -4,4 +4,15 @@
 //! receipt), and collect its outcome as an ID token and an access token scoped to exactly what
 //! was approved.
 
+mod clients;
+mod error;
+mod grants;
+mod mint;
 pub mod records;
+mod start;
+mod token;
+
+pub use clients::{AuthenticatedClient, NewAgent, NewCibaClient, RegisteredClient};
+pub use error::CibaError;
+pub use mint::{IssuedTokens, TokenBinding};
+pub use start::{ACR_DEVICE, ACR_POLICY, ACR_USER_VERIFICATION, StartBackchannel, Started};

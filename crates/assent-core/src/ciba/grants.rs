@@ -67,6 +67,7 @@ impl Assent {
         if claims.exp <= self.now().unix_timestamp() || self.store.token_revoked(&claims.jti).await? {
             return Ok(IntrospectionResponse::inactive());
         }
-        Ok(IntrospectionResponse::active(claims))
+        let token_type = if claims.cnf.is_some() { "DPoP" } else { "Bearer" };
+        Ok(IntrospectionResponse::active(&claims, token_type))
     }
 }

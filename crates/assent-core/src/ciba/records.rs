@@ -97,3 +97,17 @@ pub struct CibaRequest {
     /// When the tokens were issued: once only.
     pub tokens_issued_at: Option<OffsetDateTime>,
 }
+
+/// How one attempt at a client notification ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationDone {
+    /// The client's endpoint accepted it: never sent again.
+    Delivered { at: OffsetDateTime },
+    /// It failed; the next attempt is due at `retry_at`.
+    Retry {
+        retry_at: OffsetDateTime,
+        error: String,
+    },
+    /// It failed for the last time: never sent again.
+    GaveUp { at: OffsetDateTime, error: String },
+}

@@ -3,7 +3,7 @@
 //! conditional writes with exactly one winner.
 
 use crate::audit::PendingAudit;
-use crate::ciba::records::{CibaClient, CibaRequest};
+use crate::ciba::records::{CibaClient, CibaRequest, NotificationDone};
 use crate::error::StoreError;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -59,6 +59,33 @@ pub trait CibaStore: Send + Sync {
         audit: PendingAudit,
     ) -> Result<bool, StoreError>;
     async fn token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+    // --- notifications (ping and push modes), a durable outbox
+    /// Requests whose notification is due at `now`: a notification token was stored with the
+    /// request (ping and push clients; the store keeps a notification row for each from
+    /// [`CibaStore::insert_ciba_request`] on), its approval is final, it was neither delivered
+    /// nor given up, its next attempt is due and no claim on it runs. Oldest first, at most
+    /// `limit`.
+    async fn due_ciba_notifications(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CibaRequest>, StoreError>;
+    /// Claims a due notification until `lease_until`: `true` for exactly one of simultaneous
+    /// claimers, on any node; `false` (nothing written) when another claim runs or it is no
+    /// longer due. Returns the attempts made so far with the claim.
+    async fn claim_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError>;
+    /// Records how an attempt ended, counts it and ends the claim.
+    async fn finish_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        done: &NotificationDone,
+    ) -> Result<(), StoreError>;
+
     /// Forgets requests and revocations that expired before `now`; how many rows went.
     async fn purge_ciba(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

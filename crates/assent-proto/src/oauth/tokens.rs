@@ -48,6 +48,7 @@ pub struct IdTokenClaims {
 
 /// RFC 7800 confirmation: the thumbprint of the DPoP key a token is bound to (RFC 9449 §6.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Confirmation {
     pub jkt: String,
 }
@@ -77,6 +78,7 @@ pub struct AccessTokenClaims {
 
 /// A successful token response (RFC 6749 §5.1, CIBA §11).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// [`TOKEN_TYPE_BEARER`] or [`TOKEN_TYPE_DPOP`].
@@ -91,6 +93,7 @@ pub struct TokenResponse {
 
 /// A successful backchannel authentication response (CIBA §7.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackchannelResponse {
     pub auth_req_id: String,
     pub expires_in: u64,
@@ -105,6 +108,7 @@ pub struct BackchannelResponse {
 /// An introspection response (RFC 7662 §2.2). An inactive token says nothing else
 /// (`{"active":false}`): a caller must not learn about tokens it cannot use.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectionResponse {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +130,7 @@ pub struct IntrospectionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub authorization_details: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,

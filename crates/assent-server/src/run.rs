@@ -144,6 +144,13 @@ impl Server {
                 crate::http::webhook_data,
                 shutdown_rx.clone(),
             ));
+            // CIBA ping and push notifications go through the same kind of outbox, with the
+            // same retry settings.
+            background.push(assent_delivery::ciba_notify::spawn(
+                assent.clone(),
+                config.webhooks.settings(),
+                shutdown_rx.clone(),
+            ));
         }
         if config.push.deliver {
             background.push(assent_delivery::push::dispatch::spawn(

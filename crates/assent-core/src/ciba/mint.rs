@@ -10,7 +10,7 @@ use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::model::{Approval, EndReason};
 use crate::service::Assent;
-use assent_proto::jose::{Jwk, random_token};
+use assent_proto::jose::Jwk;
 use assent_proto::oauth::tokens::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, Confirmation, IdTokenClaims, TokenResponse, at_hash,
 };
@@ -70,9 +70,19 @@ fn assurance(approval: &Approval) -> (&'static str, Vec<String>) {
     }
 }
 
+/// The access token id of a request: derived from the request, so tokens minted again for a
+/// push delivery that is retried carry the same id (one revocation covers every copy), and
+/// revealing nothing of the `auth_req_id` (it is a digest of its digest).
+pub(crate) fn token_id(request: &CibaRequest) -> String {
+    let mut input = b"assent-access-token:".to_vec();
+    input.extend_from_slice(&request.id_hash);
+    let digest = crate::secrets::sha256(&input);
+    assent_proto::jose::b64(&digest[..16])
+}
+
 impl Assent {
-    /// Signs the tokens of an approved request and records their issuance; `None` when they
-    /// were issued already (another poll, or the push delivery, won).
+    /// Records the issuance of an approved request's tokens (once) and signs them; `None` when
+    /// they were issued already (another poll won).
     pub(crate) async fn issue_tokens(
         &self,
         client: &CibaClient,
@@ -81,29 +91,75 @@ impl Assent {
         binding: TokenBinding,
     ) -> Result<Option<IssuedTokens>, CibaError> {
         let now = self.now();
+        if !self.record_issuance(client, request, approval, now).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.mint(client, request, approval, binding, now, None)?))
+    }
+
+    /// The conditional write that lets tokens be issued once, with its audit row.
+    pub(crate) async fn record_issuance(
+        &self,
+        client: &CibaClient,
+        request: &CibaRequest,
+        approval: &Approval,
+        at: time::OffsetDateTime,
+    ) -> Result<bool, CibaError> {
+        let event = AuditEvent::CibaTokensIssued {
+            approval_id: approval.id.to_string(),
+            client_id: client.client_id.clone(),
+            token_id: token_id(request),
+            expires_at: (at + self.token_lifetime(request)).unix_timestamp(),
+        };
+        Ok(self
+            .store
+            .issue_ciba_tokens(
+                &request.id_hash,
+                at,
+                self.audit(Actor::App(client.app_id.clone()), event),
+            )
+            .await?)
+    }
+
+    fn token_lifetime(&self, request: &CibaRequest) -> Duration {
         let settings = &self.settings.ciba;
         let asked = request
             .token_lifetime
             .map(|s| Duration::seconds(i64::from(s)))
             .unwrap_or(settings.token_lifetime);
-        let lifetime = asked.min(settings.max_token_lifetime).max(Duration::seconds(1));
-        let expires_at = now + lifetime;
-        let auth_time = approval.decided_at.unwrap_or(now).unix_timestamp();
+        asked.min(settings.max_token_lifetime).max(Duration::seconds(1))
+    }
+
+    /// Signs the tokens of an approved request as issued at `issued_at`. The claims depend only
+    /// on the request, the approval and that time; `auth_req_id` goes into the ID token when the
+    /// tokens travel without the request that asked for them (push mode).
+    pub(crate) fn mint(
+        &self,
+        client: &CibaClient,
+        request: &CibaRequest,
+        approval: &Approval,
+        binding: TokenBinding,
+        issued_at: time::OffsetDateTime,
+        auth_req_id: Option<&str>,
+    ) -> Result<IssuedTokens, CibaError> {
+        let lifetime = self.token_lifetime(request);
+        let expires_at = issued_at + lifetime;
+        let auth_time = approval.decided_at.unwrap_or(issued_at).unix_timestamp();
         let (acr, amr) = assurance(approval);
-        let jti = random_token(16).map_err(|_| CoreError::Crypto)?;
         let (token_type, cnf) = match binding {
             TokenBinding::Bearer => ("Bearer", None),
             TokenBinding::Dpop { jkt } => ("DPoP", Some(Confirmation { jkt })),
         };
         let issuer = self.issuer().to_owned();
+        let settings = &self.settings.ciba;
         let access = AccessTokenClaims {
             iss: issuer.clone(),
             sub: approval.user_id.to_string(),
             aud: settings.audience.clone().unwrap_or_else(|| issuer.clone()),
             client_id: client.client_id.clone(),
-            iat: now.unix_timestamp(),
+            iat: issued_at.unix_timestamp(),
             exp: expires_at.unix_timestamp(),
-            jti: jti.clone(),
+            jti: token_id(request),
             scope: request.scope.join(" "),
             auth_time,
             acr: Some(acr.to_owned()),
@@ -119,36 +175,19 @@ impl Assent {
             iss: issuer,
             sub: approval.user_id.to_string(),
             aud: client.client_id.clone(),
-            iat: now.unix_timestamp(),
-            exp: (now + ID_TOKEN_LIFETIME).unix_timestamp(),
+            iat: issued_at.unix_timestamp(),
+            exp: (issued_at + ID_TOKEN_LIFETIME).unix_timestamp(),
             auth_time,
             acr: Some(acr.to_owned()),
             amr,
             at_hash: Some(at_hash(&access_token)),
-            auth_req_id: None,
+            auth_req_id: auth_req_id.map(str::to_owned),
         };
         let id_token = self
             .key
             .sign("JWT", Some(&self.kid), false, &id)
             .map_err(|_| CoreError::Crypto)?;
-        let event = AuditEvent::CibaTokensIssued {
-            approval_id: approval.id.to_string(),
-            client_id: client.client_id.clone(),
-            token_id: jti,
-            expires_at: expires_at.unix_timestamp(),
-        };
-        let issued = self
-            .store
-            .issue_ciba_tokens(
-                &request.id_hash,
-                now,
-                self.audit(Actor::App(client.app_id.clone()), event),
-            )
-            .await?;
-        if !issued {
-            return Ok(None);
-        }
-        Ok(Some(IssuedTokens {
+        Ok(IssuedTokens {
             response: TokenResponse {
                 access_token,
                 token_type: token_type.into(),
@@ -157,6 +196,6 @@ impl Assent {
                 scope: Some(request.scope.join(" ")),
                 receipt: approval.receipt.clone().unwrap_or_default(),
             },
-        }))
+        })
     }
 }

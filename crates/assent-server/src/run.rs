@@ -324,6 +324,9 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             if let Err(e) = assent.expire_pending_devices().await {
                 tracing::error!(error = %e, "removing devices never activated failed");
             }
+            if let Err(e) = assent.purge_ciba().await {
+                tracing::error!(error = %e, "purging old CIBA requests failed");
+            }
         }
     }
 }

@@ -71,3 +71,12 @@ impl Assent {
         Ok(IntrospectionResponse::active(&claims, token_type))
     }
 }
+
+impl Assent {
+    /// Forgets backchannel requests and token revocations a day after they expired: by then
+    /// every poll and every notification of theirs is long over, and a revoked token is refused
+    /// for its age.
+    pub async fn purge_ciba(&self) -> Result<u64, crate::error::CoreError> {
+        Ok(self.store.purge_ciba(self.now() - time::Duration::days(1)).await?)
+    }
+}

@@ -79,7 +79,7 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
         true => Some(PushEndpoint::start().await?),
         false => None,
     };
-    let pop = Arc::new(populate(target, &http, users, push.as_ref(), args.quiet).await?);
+    let pop = Arc::new(populate(target, &http, users, push.as_ref(), args.ciba, args.quiet).await?);
     let setup = SetupInfo {
         users,
         seconds: crate::stats::round3(pop.seconds),

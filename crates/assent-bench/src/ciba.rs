@@ -76,7 +76,11 @@ impl CibaClient {
         ]);
         let tokens: Tokens = call("wait", self.post(http, "/oauth2/token", body)).await?;
         if tokens.id_token.is_empty() || tokens.receipt.is_empty() {
-            return Err(CallError::new("outcome", "no tokens", auth_req_id.to_owned()));
+            return Err(CallError::new(
+                "outcome",
+                "no tokens",
+                auth_req_id.to_owned(),
+            ));
         }
         Ok(())
     }

@@ -175,7 +175,9 @@ async fn ciba_flow(
 }
 
 /// The next request the stream announces (a CIBA client never sees the approval's id).
-async fn next_announced(rx: &mut UnboundedReceiver<Announced>) -> Result<(String, Instant), CallError> {
+async fn next_announced(
+    rx: &mut UnboundedReceiver<Announced>,
+) -> Result<(String, Instant), CallError> {
     match tokio::time::timeout(NOTIFY_TIMEOUT, rx.recv()).await {
         Err(_) => Err(CallError::new("notify", "timeout", String::new())),
         Ok(None) => Err(CallError::new("notify", "stream closed", String::new())),

@@ -6,8 +6,8 @@
 //! errors, and the server's CPU and memory, as JSON and as an SVG chart.
 
 pub mod calibrate;
-pub mod ciba;
 pub mod chart;
+pub mod ciba;
 pub mod cli;
 pub mod device;
 pub mod error;

@@ -64,7 +64,9 @@ pub async fn populate(
             Some(crate::ciba::CibaClient {
                 base: target.base.clone(),
                 client_id: created.client_id,
-                secret: created.client_secret.ok_or("a CIBA client without a secret")?,
+                secret: created
+                    .client_secret
+                    .ok_or("a CIBA client without a secret")?,
             })
         }
     };

@@ -45,8 +45,11 @@ pub fn spawn(
                     let full = batch.len() == BATCH as usize;
                     let mut sends = tokio::task::JoinSet::new();
                     for notification in batch {
-                        let (assent, http, settings) = (assent.clone(), http.clone(), settings.clone());
-                        sends.spawn(async move { send(&assent, &http, &settings, notification).await });
+                        let (assent, http, settings) =
+                            (assent.clone(), http.clone(), settings.clone());
+                        sends.spawn(
+                            async move { send(&assent, &http, &settings, notification).await },
+                        );
                     }
                     while sends.join_next().await.is_some() {}
                     full
@@ -81,7 +84,10 @@ async fn send(
         .await;
     let error = match outcome {
         Ok(response) if response.status().is_success() => None,
-        Ok(response) => Some(format!("the endpoint answered {}", response.status().as_u16())),
+        Ok(response) => Some(format!(
+            "the endpoint answered {}",
+            response.status().as_u16()
+        )),
         Err(e) if e.is_timeout() => Some("the endpoint did not answer in time".to_owned()),
         Err(e) if e.is_connect() => Some("the endpoint refused the connection".to_owned()),
         Err(_) => Some("the request failed".to_owned()),
@@ -106,7 +112,10 @@ async fn send(
             }
         }
     };
-    if let Err(e) = assent.finish_ciba_notification(&notification.id_hash, &done).await {
+    if let Err(e) = assent
+        .finish_ciba_notification(&notification.id_hash, &done)
+        .await
+    {
         tracing::error!(error = %e, "a CIBA notification's outcome was not recorded; it is sent again after its claim");
     }
 }

@@ -17,11 +17,11 @@ mod whole;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
+pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use factors::{
     CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodeCount, RecoveryCodes,
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
-pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use push::{PushKeys, PushSubscriptionBody, PushTokenBody, UserEmail, VapidPublicKey};
 
 /// `POST /v1/approvals`.

@@ -43,3 +43,18 @@ CREATE TABLE revoked_tokens (
     expires_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);
+
+-- Ping and push notifications: a durable outbox with one row per request of a ping or push
+-- client. A row is due once its approval is final, until it is delivered or given up; a sender
+-- claims it with a lease (lease_until), so nodes sharing a database send it once at a time.
+CREATE TABLE ciba_notifications (
+    id_hash          BLOB PRIMARY KEY REFERENCES ciba_requests(id_hash),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_until      INTEGER NOT NULL DEFAULT 0,
+    delivered_at     INTEGER,
+    gave_up_at       INTEGER,
+    last_error       TEXT
+) WITHOUT ROWID;
+CREATE INDEX ciba_notifications_open ON ciba_notifications(next_attempt_at)
+    WHERE delivered_at IS NULL AND gave_up_at IS NULL;

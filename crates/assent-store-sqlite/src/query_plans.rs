@@ -101,7 +101,8 @@ fn removing_a_device_does_not_read_every_request() {
 #[test]
 fn ciba_statements_find_their_rows_through_an_index() {
     use crate::store::ciba::{
-        ISSUE_TOKENS, MOVE_POLL, PURGE_REQUESTS, PURGE_REVOKED, TOKEN_REVOKED,
+        CLAIM_NOTIFICATION, ISSUE_TOKENS, MOVE_POLL, NOTIFICATION_DELIVERED, PURGE_NOTIFICATIONS,
+        PURGE_REQUESTS, PURGE_REVOKED, TOKEN_REVOKED, due_notifications_sql,
         request_by_approval_sql, request_by_hash_sql,
     };
     for (sql, index) in [
@@ -118,6 +119,16 @@ fn ciba_statements_find_their_rows_through_an_index() {
             PURGE_REVOKED.to_owned(),
             "INDEX revoked_tokens_expiry (expires_at<?)",
         ),
+        (
+            PURGE_NOTIFICATIONS.to_owned(),
+            "INDEX ciba_requests_expiry (expires_at<?)",
+        ),
+        (
+            due_notifications_sql(),
+            "INDEX ciba_notifications_open (next_attempt_at<?)",
+        ),
+        (CLAIM_NOTIFICATION.to_owned(), "PRIMARY KEY (id_hash=?)"),
+        (NOTIFICATION_DELIVERED.to_owned(), "PRIMARY KEY (id_hash=?)"),
     ] {
         let plan = plan(&sql);
         // `EXISTS (...)` reads one constant row around its subquery; no table is scanned.

@@ -100,8 +100,16 @@ impl Assent {
             .app(self.store.as_ref(), &app_id)
             .await?
             .ok_or_else(|| CoreError::rejected(ProblemCode::NotFound, "no such application"))?;
-        self.register(by, app, new.mode, new.notification_endpoint, new.jwks, new.requires_user_code, None)
-            .await
+        self.register(
+            by,
+            app,
+            new.mode,
+            new.notification_endpoint,
+            new.jwks,
+            new.requires_user_code,
+            None,
+        )
+        .await
     }
 
     /// Registers an agent: an application of its own and its `private_key_jwt` client.
@@ -110,7 +118,9 @@ impl Assent {
         by: &Principal,
         new: NewAgent,
     ) -> Result<RegisteredClient, CoreError> {
-        let owner = self.user_called(&crate::ids::Username::parse(&new.owner)?).await?;
+        let owner = self
+            .user_called(&crate::ids::Username::parse(&new.owner)?)
+            .await?;
         if new.allowed_types.is_empty() || new.allowed_types.len() > MAX_AGENT_TYPES {
             return Err(invalid(format!(
                 "an agent is allowed 1 to {MAX_AGENT_TYPES} authorization_details types"
@@ -121,7 +131,9 @@ impl Assent {
             .iter()
             .any(|t| t.is_empty() || t.len() > 100 || t.chars().any(char::is_control))
         {
-            return Err(invalid("an authorization_details type is 1 to 100 printable characters"));
+            return Err(invalid(
+                "an authorization_details type is 1 to 100 printable characters",
+            ));
         }
         // Checked before the application is created, so a refused key leaves nothing behind.
         parse_jwks(&new.jwks)?;
@@ -130,8 +142,16 @@ impl Assent {
             owner: owner.id,
             allowed_types: new.allowed_types,
         };
-        self.register(by, app, new.mode, new.notification_endpoint, Some(new.jwks), false, Some(agent))
-            .await
+        self.register(
+            by,
+            app,
+            new.mode,
+            new.notification_endpoint,
+            Some(new.jwks),
+            false,
+            Some(agent),
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -237,9 +257,16 @@ impl Assent {
             ClientCredentials::Secret {
                 client_id, secret, ..
             } => {
-                let client = self.client_called(&client_id).await?.ok_or_else(|| invalid_client(unknown))?;
+                let client = self
+                    .client_called(&client_id)
+                    .await?
+                    .ok_or_else(|| invalid_client(unknown))?;
                 match &client.auth {
-                    ClientAuth::Secret { secret_hash } if secrets::secret_matches(&secret, secret_hash) => client,
+                    ClientAuth::Secret { secret_hash }
+                        if secrets::secret_matches(&secret, secret_hash) =>
+                    {
+                        client
+                    }
                     _ => return Err(invalid_client(unknown)),
                 }
             }
@@ -250,7 +277,10 @@ impl Assent {
                 let id = client_id
                     .or_else(|| unverified_claim(&assertion, "iss"))
                     .ok_or_else(|| invalid_client(unknown))?;
-                let client = self.client_called(&id).await?.ok_or_else(|| invalid_client(unknown))?;
+                let client = self
+                    .client_called(&id)
+                    .await?
+                    .ok_or_else(|| invalid_client(unknown))?;
                 let ClientAuth::PrivateKeyJwt { jwks } = &client.auth else {
                     return Err(invalid_client(unknown));
                 };
@@ -269,11 +299,18 @@ impl Assent {
                     leeway: LEEWAY,
                 };
                 let verified = verify_client_assertion(&assertion, &keys, &check)?;
-                let forget_after = time::OffsetDateTime::from_unix_timestamp(verified.expires_at + LEEWAY)
-                    .unwrap_or_else(|_| self.now() + time::Duration::seconds(MAX_ASSERTION_LIFETIME));
+                let forget_after =
+                    time::OffsetDateTime::from_unix_timestamp(verified.expires_at + LEEWAY)
+                        .unwrap_or_else(|_| {
+                            self.now() + time::Duration::seconds(MAX_ASSERTION_LIFETIME)
+                        });
                 if !self
                     .store
-                    .consume_proof(&format!("client:{}", client.client_id), &verified.jti, forget_after)
+                    .consume_proof(
+                        &format!("client:{}", client.client_id),
+                        &verified.jti,
+                        forget_after,
+                    )
                     .await?
                 {
                     return Err(invalid_client("this client assertion was already used"));
@@ -286,7 +323,12 @@ impl Assent {
             .records
             .app(self.store.as_ref(), &client.app_id)
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("client {} without its application", client.client_id)))?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "client {} without its application",
+                    client.client_id
+                ))
+            })?;
         Ok(AuthenticatedClient { client, app })
     }
 

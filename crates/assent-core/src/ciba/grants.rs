@@ -64,10 +64,16 @@ impl Assent {
         let Some(claims) = self.own_access_token(token) else {
             return Ok(IntrospectionResponse::inactive());
         };
-        if claims.exp <= self.now().unix_timestamp() || self.store.token_revoked(&claims.jti).await? {
+        if claims.exp <= self.now().unix_timestamp()
+            || self.store.token_revoked(&claims.jti).await?
+        {
             return Ok(IntrospectionResponse::inactive());
         }
-        let token_type = if claims.cnf.is_some() { "DPoP" } else { "Bearer" };
+        let token_type = if claims.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
         Ok(IntrospectionResponse::active(&claims, token_type))
     }
 }
@@ -77,6 +83,9 @@ impl Assent {
     /// every poll and every notification of theirs is long over, and a revoked token is refused
     /// for its age.
     pub async fn purge_ciba(&self) -> Result<u64, crate::error::CoreError> {
-        Ok(self.store.purge_ciba(self.now() - time::Duration::days(1)).await?)
+        Ok(self
+            .store
+            .purge_ciba(self.now() - time::Duration::days(1))
+            .await?)
     }
 }

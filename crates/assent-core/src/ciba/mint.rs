@@ -94,7 +94,9 @@ impl Assent {
         if !self.record_issuance(client, request, approval, now).await? {
             return Ok(None);
         }
-        Ok(Some(self.mint(client, request, approval, binding, now, None)?))
+        Ok(Some(
+            self.mint(client, request, approval, binding, now, None)?,
+        ))
     }
 
     /// The conditional write that lets tokens be issued once, with its audit row.
@@ -127,7 +129,9 @@ impl Assent {
             .token_lifetime
             .map(|s| Duration::seconds(i64::from(s)))
             .unwrap_or(settings.token_lifetime);
-        asked.min(settings.max_token_lifetime).max(Duration::seconds(1))
+        asked
+            .min(settings.max_token_lifetime)
+            .max(Duration::seconds(1))
     }
 
     /// Signs the tokens of an approved request as issued at `issued_at`. The claims depend only

@@ -119,21 +119,30 @@ impl Assent {
         let Some(approval) = self.store.approval(&request.approval_id).await? else {
             return Err(StoreError::Corrupt("a CIBA request without its approval".into()).into());
         };
-        let error = |code: &str, description: &str| {
-            json!({"auth_req_id": auth_req_id, "error": code, "error_description": description})
-        };
+        let error = |code: &str, description: &str| json!({"auth_req_id": auth_req_id, "error": code, "error_description": description});
         match approval.state {
             ApprovalState::Approved => {}
             ApprovalState::Expired => {
-                return Ok(error("expired_token", "the request expired before the user answered"));
+                return Ok(error(
+                    "expired_token",
+                    "the request expired before the user answered",
+                ));
             }
-            _ => return Ok(error("access_denied", "the user or Assent denied the request")),
+            _ => {
+                return Ok(error(
+                    "access_denied",
+                    "the user or Assent denied the request",
+                ));
+            }
         }
         let issued_at = match request.tokens_issued_at {
             Some(at) => at,
             None => {
                 let now = self.now();
-                if self.record_issuance(client, request, &approval, now).await? {
+                if self
+                    .record_issuance(client, request, &approval, now)
+                    .await?
+                {
                     now
                 } else {
                     // Another node issued them first: mint the same claims it did.
@@ -145,7 +154,14 @@ impl Assent {
                 }
             }
         };
-        let tokens = self.mint(client, request, &approval, TokenBinding::Bearer, issued_at, Some(auth_req_id))?;
+        let tokens = self.mint(
+            client,
+            request,
+            &approval,
+            TokenBinding::Bearer,
+            issued_at,
+            Some(auth_req_id),
+        )?;
         let mut body = serde_json::to_value(&tokens.response)
             .map_err(|e| CoreError::Internal(format!("token response: {e}")))?;
         if let Some(map) = body.as_object_mut() {

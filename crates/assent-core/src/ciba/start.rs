@@ -74,7 +74,13 @@ impl Assent {
                 ));
             }
         };
-        let user = self.hinted_user(client_keys(client)?.as_ref(), &client.client_id, &request.hint).await?;
+        let user = self
+            .hinted_user(
+                client_keys(client)?.as_ref(),
+                &client.client_id,
+                &request.hint,
+            )
+            .await?;
         let kind = match &client.agent {
             Some(agent) => {
                 if agent.owner != user.id {
@@ -96,7 +102,9 @@ impl Assent {
                 if let Some(kind) = refused {
                     return Err(refuse(
                         OAuthErrorCode::InvalidAuthorizationDetails,
-                        format!("this agent may not ask for authorization_details of type {kind:?}"),
+                        format!(
+                            "this agent may not ask for authorization_details of type {kind:?}"
+                        ),
                     ));
                 }
                 ApprovalKind::AgentAction
@@ -124,7 +132,10 @@ impl Assent {
             }
             (None, false) => {}
         }
-        let user_verification = request.acr_values.iter().any(|a| a == ACR_USER_VERIFICATION);
+        let user_verification = request
+            .acr_values
+            .iter()
+            .any(|a| a == ACR_USER_VERIFICATION);
         let binding_message = request
             .binding_message
             .map(BindingMessage::parse)
@@ -133,8 +144,9 @@ impl Assent {
         let authorization_details = AuthorizationDetails::parse(request.authorization_details)
             .map_err(|e| refuse(OAuthErrorCode::InvalidAuthorizationDetails, e.to_string()))?;
         let max = u32::try_from(self.settings.max_ttl.whole_seconds()).unwrap_or(600);
-        let lifetime = Lifetime::parse(request.requested_expiry.map(|s| s.min(max)), &self.settings)
-            .map_err(|e| refuse(OAuthErrorCode::InvalidRequest, e.to_string()))?;
+        let lifetime =
+            Lifetime::parse(request.requested_expiry.map(|s| s.min(max)), &self.settings)
+                .map_err(|e| refuse(OAuthErrorCode::InvalidRequest, e.to_string()))?;
         let new = NewApproval {
             user: user.username.clone(),
             kind,
@@ -144,15 +156,20 @@ impl Assent {
             lifetime,
             user_verification,
         };
-        let created = self.create_approval(app, new).await.map_err(approval_refused)?;
+        let created = self
+            .create_approval(app, new)
+            .await
+            .map_err(approval_refused)?;
         let auth_req_id = random_token(32).map_err(|_| CoreError::Crypto)?;
         let id_hash = secrets::sha256(auth_req_id.as_bytes());
         // The notification names the request by its `auth_req_id`, which is otherwise kept
         // only as a hash: both are sealed together for the delivery.
         let notification_token_sealed = token
             .map(|t| {
-                let note = serde_json::json!({"auth_req_id": auth_req_id, "client_notification_token": t});
-                self.data_key.seal(note.to_string().as_bytes(), &notification_context(&id_hash))
+                let note =
+                    serde_json::json!({"auth_req_id": auth_req_id, "client_notification_token": t});
+                self.data_key
+                    .seal(note.to_string().as_bytes(), &notification_context(&id_hash))
             })
             .transpose()
             .map_err(|e| CoreError::Internal(format!("sealing a notification token: {e}")))?;
@@ -192,7 +209,12 @@ impl Assent {
         client_id: &str,
         hint: &Hint,
     ) -> Result<User, CibaError> {
-        let unknown = || refuse(OAuthErrorCode::UnknownUserId, "the hint names no user Assent knows");
+        let unknown = || {
+            refuse(
+                OAuthErrorCode::UnknownUserId,
+                "the hint names no user Assent knows",
+            )
+        };
         match hint {
             Hint::LoginHint(name) => {
                 let name = Username::parse(name).map_err(|_| unknown())?;
@@ -222,11 +244,21 @@ impl Assent {
                     )
                 })?;
                 let verified = keys.verify_jwt(token, None).map_err(|e| {
-                    refuse(OAuthErrorCode::InvalidRequest, format!("login_hint_token: {e}"))
+                    refuse(
+                        OAuthErrorCode::InvalidRequest,
+                        format!("login_hint_token: {e}"),
+                    )
                 })?;
-                let exp = verified.claims.get("exp").and_then(Value::as_i64).ok_or_else(|| {
-                    refuse(OAuthErrorCode::InvalidRequest, "login_hint_token has no exp")
-                })?;
+                let exp = verified
+                    .claims
+                    .get("exp")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| {
+                        refuse(
+                            OAuthErrorCode::InvalidRequest,
+                            "login_hint_token has no exp",
+                        )
+                    })?;
                 if exp <= self.now().unix_timestamp() {
                     return Err(refuse(
                         OAuthErrorCode::ExpiredLoginHintToken,
@@ -239,7 +271,8 @@ impl Assent {
                         "login_hint_token carries the user in sub_id (RFC 9493)",
                     )
                 })?;
-                let text = |name: &str| sub_id.get(name).and_then(Value::as_str).unwrap_or_default();
+                let text =
+                    |name: &str| sub_id.get(name).and_then(Value::as_str).unwrap_or_default();
                 match text("format") {
                     "opaque" => {
                         let name = Username::parse(text("id")).map_err(|_| unknown())?;
@@ -282,11 +315,13 @@ impl Assent {
 }
 
 /// The client's registered keys, when it authenticates with them.
-pub(crate) fn client_keys(client: &super::records::CibaClient) -> Result<Option<ClientKeySet>, CibaError> {
+pub(crate) fn client_keys(
+    client: &super::records::CibaClient,
+) -> Result<Option<ClientKeySet>, CibaError> {
     match &client.auth {
-        ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("client {} keys: {e}", client.client_id)).into()),
+        ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks).map(Some).map_err(|e| {
+            StoreError::Corrupt(format!("client {} keys: {e}", client.client_id)).into()
+        }),
         ClientAuth::Secret { .. } => Ok(None),
     }
 }

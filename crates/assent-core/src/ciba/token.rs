@@ -56,9 +56,10 @@ impl Assent {
                 OAuthErrorCode::ExpiredToken,
                 "the request expired before the user answered",
             )),
-            ApprovalState::Denied | ApprovalState::Fraud | ApprovalState::Cancelled => Err(
-                refuse(OAuthErrorCode::AccessDenied, "the user or Assent denied the request"),
-            ),
+            ApprovalState::Denied | ApprovalState::Fraud | ApprovalState::Cancelled => Err(refuse(
+                OAuthErrorCode::AccessDenied,
+                "the user or Assent denied the request",
+            )),
             ApprovalState::Approved => self
                 .issue_tokens(&client.client, &request, &approval, binding)
                 .await?
@@ -82,7 +83,10 @@ impl Assent {
             .move_ciba_poll(&request.id_hash, request.next_poll_at, next, interval)
             .await?;
         Ok(if on_time && moved {
-            refuse(OAuthErrorCode::AuthorizationPending, "the user has not answered yet")
+            refuse(
+                OAuthErrorCode::AuthorizationPending,
+                "the user has not answered yet",
+            )
         } else {
             refuse(
                 OAuthErrorCode::SlowDown,
@@ -108,7 +112,9 @@ impl Assent {
             }
             return Ok(TokenBinding::Bearer);
         };
-        if client.client.agent.is_some() && !super::mint::registered_thumbprints(&client.client).contains(&dpop.jkt) {
+        if client.client.agent.is_some()
+            && !super::mint::registered_thumbprints(&client.client).contains(&dpop.jkt)
+        {
             return Err(refuse(
                 OAuthErrorCode::InvalidDpopProof,
                 "the DPoP proof is not made with a key this agent registered",
@@ -117,7 +123,11 @@ impl Assent {
         let forget_after = time::OffsetDateTime::from_unix_timestamp(dpop.iat)
             .unwrap_or_else(|_| self.now())
             + Duration::minutes(10);
-        if !self.store.consume_proof(&dpop.jkt, &dpop.jti, forget_after).await? {
+        if !self
+            .store
+            .consume_proof(&dpop.jkt, &dpop.jti, forget_after)
+            .await?
+        {
             return Err(refuse(
                 OAuthErrorCode::InvalidDpopProof,
                 "this DPoP proof was already used",

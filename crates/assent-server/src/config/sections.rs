@@ -313,9 +313,11 @@ impl CibaConfig {
         if self.max_token_lifetime_secs == 0 || self.max_token_lifetime_secs > 86_400 {
             return Some("ciba.max_token_lifetime_secs must be between 1 and 86400".into());
         }
-        if self.token_lifetime_secs == 0 || self.token_lifetime_secs > self.max_token_lifetime_secs {
+        if self.token_lifetime_secs == 0 || self.token_lifetime_secs > self.max_token_lifetime_secs
+        {
             return Some(
-                "ciba.token_lifetime_secs must be between 1 and ciba.max_token_lifetime_secs".into(),
+                "ciba.token_lifetime_secs must be between 1 and ciba.max_token_lifetime_secs"
+                    .into(),
             );
         }
         None

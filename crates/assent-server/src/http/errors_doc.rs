@@ -44,7 +44,10 @@ pub(crate) fn document_errors(api: &mut OpenApi) {
             }
             for status in ["4XX", "5XX"] {
                 if !responses.contains_key(status) {
-                    responses.insert(status.to_owned(), problem(generic_description(status), oauth));
+                    responses.insert(
+                        status.to_owned(),
+                        problem(generic_description(status), oauth),
+                    );
                 }
             }
         }

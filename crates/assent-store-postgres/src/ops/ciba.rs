@@ -11,7 +11,7 @@ use crate::rows::{
 use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
-use assent_core::ciba::records::{CibaClient, CibaRequest};
+use assent_core::ciba::records::{CibaClient, CibaRequest, NotificationDone};
 use assent_core::clock::to_millis;
 use assent_core::ids::ApprovalId;
 use assent_core::store::CibaStore;
@@ -100,7 +100,19 @@ impl CibaStore for PostgresStore {
         .bind(to_millis(r.created_at))
         .bind(to_millis(r.expires_at))
         .bind(r.tokens_issued_at.map(to_millis));
-        execute(&self.pool, insert).await.map(drop)
+        if r.notification_token_sealed.is_none() {
+            return execute(&self.pool, insert).await.map(drop);
+        }
+        // A client that is notified gets its outbox row with the request, in one transaction.
+        let outbox = sqlx::query(
+            "INSERT INTO ciba_notifications (id_hash, next_attempt_at) VALUES ($1, $2)",
+        )
+        .bind(r.id_hash.clone())
+        .bind(to_millis(r.created_at));
+        let mut tx = begin(&self.pool).await?;
+        run(&mut tx, insert).await?;
+        run(&mut tx, outbox).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn ciba_request(&self, id_hash: &[u8]) -> Result<Option<CibaRequest>, StoreError> {
@@ -190,10 +202,90 @@ impl CibaStore for PostgresStore {
     }
 
     /// Both deletes in one transaction, so a purge is counted whole or not at all.
+    async fn due_ciba_notifications(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CibaRequest>, StoreError> {
+        sqlx::query(
+            "SELECT r.id_hash, r.client_id, r.approval_id, r.user_id, r.scope, r.acr,
+                    r.notification_token_sealed, r.poll_interval, r.next_poll_at,
+                    r.token_lifetime, r.created_at, r.expires_at, r.tokens_issued_at
+             FROM ciba_notifications n
+             JOIN ciba_requests r ON r.id_hash = n.id_hash
+             JOIN approvals a ON a.id = r.approval_id
+             WHERE n.delivered_at IS NULL AND n.gave_up_at IS NULL
+               AND n.next_attempt_at <= $1 AND n.lease_until <= $1 AND a.state <> 'pending'
+             ORDER BY n.next_attempt_at LIMIT $2",
+        )
+        .bind(to_millis(now))
+        .bind(i64::from(limit))
+        .try_map(rows::ciba_request)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn claim_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE ciba_notifications SET lease_until = $3
+             WHERE id_hash = $1 AND delivered_at IS NULL AND gave_up_at IS NULL
+               AND next_attempt_at <= $2 AND lease_until <= $2
+             RETURNING attempts",
+        )
+        .bind(id_hash.to_vec())
+        .bind(to_millis(now))
+        .bind(to_millis(lease_until))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(attempts.map(|a| u32::try_from(a).unwrap_or(u32::MAX)))
+    }
+
+    async fn finish_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        done: &NotificationDone,
+    ) -> Result<(), StoreError> {
+        let query = match done {
+            NotificationDone::Delivered { at } => sqlx::query(
+                "UPDATE ciba_notifications
+                 SET attempts = attempts + 1, delivered_at = $2, lease_until = 0, last_error = NULL
+                 WHERE id_hash = $1",
+            )
+            .bind(id_hash.to_vec())
+            .bind(to_millis(*at)),
+            NotificationDone::Retry { retry_at, error } => sqlx::query(
+                "UPDATE ciba_notifications
+                 SET attempts = attempts + 1, next_attempt_at = $2, lease_until = 0, last_error = $3
+                 WHERE id_hash = $1",
+            )
+            .bind(id_hash.to_vec())
+            .bind(to_millis(*retry_at))
+            .bind(error.clone()),
+            NotificationDone::GaveUp { at, error } => sqlx::query(
+                "UPDATE ciba_notifications
+                 SET attempts = attempts + 1, gave_up_at = $2, lease_until = 0, last_error = $3
+                 WHERE id_hash = $1",
+            )
+            .bind(id_hash.to_vec())
+            .bind(to_millis(*at))
+            .bind(error.clone()),
+        };
+        execute(&self.pool, query).await.map(drop)
+    }
+
     async fn purge_ciba(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut tx = begin(&self.pool).await?;
         let mut purged = 0;
         for sql in [
+            "DELETE FROM ciba_notifications WHERE id_hash IN
+                (SELECT id_hash FROM ciba_requests WHERE expires_at < $1)",
             "DELETE FROM ciba_requests WHERE expires_at < $1",
             "DELETE FROM revoked_tokens WHERE expires_at < $1",
         ] {

@@ -8,7 +8,7 @@ use crate::connection::backend;
 use crate::rows::{self, ciba_auth, scope_text, to_json};
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
-use assent_core::ciba::records::{CibaClient, CibaRequest};
+use assent_core::ciba::records::{CibaClient, CibaRequest, NotificationDone};
 use assent_core::clock::to_millis;
 use assent_core::ids::ApprovalId;
 use assent_core::store::CibaStore;
@@ -46,7 +46,42 @@ pub(crate) const REVOKE_TOKEN: &str =
 pub(crate) const TOKEN_REVOKED: &str =
     "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1)";
 
+pub(crate) const PURGE_NOTIFICATIONS: &str = "DELETE FROM ciba_notifications WHERE id_hash IN
+     (SELECT id_hash FROM ciba_requests WHERE expires_at < ?1)";
 pub(crate) const PURGE_REQUESTS: &str = "DELETE FROM ciba_requests WHERE expires_at < ?1";
+
+/// Notifications due at `?1` whose approval is final: the open ones by the partial index, each
+/// request and approval by its key.
+pub(crate) fn due_notifications_sql() -> String {
+    let columns: Vec<String> = rows::CIBA_REQUEST_COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {} FROM ciba_notifications n
+         JOIN ciba_requests r ON r.id_hash = n.id_hash
+         JOIN approvals a ON a.id = r.approval_id
+         WHERE n.delivered_at IS NULL AND n.gave_up_at IS NULL
+           AND n.next_attempt_at <= ?1 AND n.lease_until <= ?1 AND a.state <> 'pending'
+         ORDER BY n.next_attempt_at LIMIT ?2",
+        columns.join(", ")
+    )
+}
+
+/// Takes a due notification until `?3`, only if it is still open, due and unclaimed.
+pub(crate) const CLAIM_NOTIFICATION: &str = "UPDATE ciba_notifications SET lease_until = ?3
+     WHERE id_hash = ?1 AND delivered_at IS NULL AND gave_up_at IS NULL
+       AND next_attempt_at <= ?2 AND lease_until <= ?2
+     RETURNING attempts";
+pub(crate) const NOTIFICATION_DELIVERED: &str = "UPDATE ciba_notifications
+     SET attempts = attempts + 1, delivered_at = ?2, lease_until = 0, last_error = NULL
+     WHERE id_hash = ?1";
+pub(crate) const NOTIFICATION_RETRY: &str = "UPDATE ciba_notifications
+     SET attempts = attempts + 1, next_attempt_at = ?2, lease_until = 0, last_error = ?3
+     WHERE id_hash = ?1";
+pub(crate) const NOTIFICATION_GAVE_UP: &str = "UPDATE ciba_notifications
+     SET attempts = attempts + 1, gave_up_at = ?2, lease_until = 0, last_error = ?3
+     WHERE id_hash = ?1";
 pub(crate) const PURGE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < ?1";
 
 #[async_trait]
@@ -151,6 +186,14 @@ impl CibaStore for SqliteStore {
                 ])
             })
             .map_err(backend)?;
+            // A client that is notified gets its outbox row with the request.
+            if r.notification_token_sealed.is_some() {
+                c.prepare_cached(
+                    "INSERT INTO ciba_notifications (id_hash, next_attempt_at) VALUES (?1, ?2)",
+                )
+                .and_then(|mut s| s.execute(params![r.id_hash, to_millis(r.created_at)]))
+                .map_err(backend)?;
+            }
             Ok(())
         })
         .await
@@ -236,10 +279,68 @@ impl CibaStore for SqliteStore {
         .await
     }
 
+    async fn due_ciba_notifications(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CibaRequest>, StoreError> {
+        let sql = due_notifications_sql();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![to_millis(now), limit], rows::ciba_request)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn claim_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let id_hash = id_hash.to_vec();
+        self.write(move |c| {
+            c.prepare_cached(CLAIM_NOTIFICATION)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![id_hash, to_millis(now), to_millis(lease_until)],
+                        |row| row.get::<_, u32>(0),
+                    )
+                    .optional()
+                })
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn finish_ciba_notification(
+        &self,
+        id_hash: &[u8],
+        done: &NotificationDone,
+    ) -> Result<(), StoreError> {
+        let (id_hash, done) = (id_hash.to_vec(), done.clone());
+        self.write(move |c| {
+            let result = match &done {
+                NotificationDone::Delivered { at } => c
+                    .prepare_cached(NOTIFICATION_DELIVERED)
+                    .and_then(|mut s| s.execute(params![id_hash, to_millis(*at)])),
+                NotificationDone::Retry { retry_at, error } => c
+                    .prepare_cached(NOTIFICATION_RETRY)
+                    .and_then(|mut s| s.execute(params![id_hash, to_millis(*retry_at), error])),
+                NotificationDone::GaveUp { at, error } => c
+                    .prepare_cached(NOTIFICATION_GAVE_UP)
+                    .and_then(|mut s| s.execute(params![id_hash, to_millis(*at), error])),
+            };
+            result.map(drop).map_err(backend)
+        })
+        .await
+    }
+
     async fn purge_ciba(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.write(move |c| {
             let mut purged = 0;
-            for sql in [PURGE_REQUESTS, PURGE_REVOKED] {
+            for sql in [PURGE_NOTIFICATIONS, PURGE_REQUESTS, PURGE_REVOKED] {
                 purged += c
                     .prepare_cached(sql)
                     .and_then(|mut s| s.execute([to_millis(now)]))

@@ -243,8 +243,7 @@ fn or_none(items: &[String]) -> String {
 fn read_jwks(path: &std::path::Path) -> CmdResult<serde_json::Value> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the JWK Set {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", path.display()).into())
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()).into())
 }
 
 fn print_client(created: &assent_proto::api::CibaClientCreated, json: bool) {

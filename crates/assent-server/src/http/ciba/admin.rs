@@ -13,9 +13,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 fn mode(text: &str) -> Result<DeliveryMode, ApiError> {
-    DeliveryMode::parse(text).ok_or_else(|| {
-        ApiError::new(ProblemCode::InvalidRequest, "mode is poll, ping or push")
-    })
+    DeliveryMode::parse(text)
+        .ok_or_else(|| ApiError::new(ProblemCode::InvalidRequest, "mode is poll, ping or push"))
 }
 
 fn created(registered: RegisteredClient, owner: Option<String>) -> CibaClientCreated {

@@ -42,14 +42,18 @@ struct FormRequest {
 }
 
 async fn read_form(req: Request, endpoint: Endpoint) -> Result<FormRequest, OAuthReply> {
-    let refuse = |description: &str| OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, description);
+    let refuse =
+        |description: &str| OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, description);
     let (parts, body) = req.into_parts();
     let form_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_type {
         return Err(refuse("the body must be application/x-www-form-urlencoded"));
     }
@@ -72,10 +76,11 @@ async fn read_form(req: Request, endpoint: Endpoint) -> Result<FormRequest, OAut
     let basic = authorization
         .as_deref()
         .is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
-    let credentials = client_credentials(authorization.as_deref(), &mut params).map_err(|e| OAuthReply {
-        basic,
-        ..OAuthReply::oauth(endpoint, e)
-    })?;
+    let credentials =
+        client_credentials(authorization.as_deref(), &mut params).map_err(|e| OAuthReply {
+            basic,
+            ..OAuthReply::oauth(endpoint, e)
+        })?;
     Ok(FormRequest {
         params,
         credentials,
@@ -129,16 +134,27 @@ pub(crate) async fn backchannel(State(state): State<AppState>, req: Request) -> 
         let mut form = read_form(req, endpoint).await?;
         let client = authenticate(&state.assent, &mut form, endpoint, BACKCHANNEL_PATH).await?;
         let params = request_params(&state.assent, &client, form.params).await?;
-        let request = BackchannelRequest::from_params(&params).map_err(|e| OAuthReply::oauth(endpoint, e))?;
+        let request =
+            BackchannelRequest::from_params(&params).map_err(|e| OAuthReply::oauth(endpoint, e))?;
         let token_lifetime = match params.get("access_token_lifetime") {
             None => None,
             Some(text) => Some(text.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| {
-                OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, "access_token_lifetime is a positive number of seconds")
+                OAuthReply::new(
+                    endpoint,
+                    OAuthErrorCode::InvalidRequest,
+                    "access_token_lifetime is a positive number of seconds",
+                )
             })?),
         };
         let started = state
             .assent
-            .start_backchannel(&client, StartBackchannel { request, token_lifetime })
+            .start_backchannel(
+                &client,
+                StartBackchannel {
+                    request,
+                    token_lifetime,
+                },
+            )
             .await
             .map_err(|e| OAuthReply::from_ciba(endpoint, e))?;
         Ok::<_, OAuthReply>(BackchannelResponse {
@@ -168,23 +184,44 @@ async fn request_params(
         return Ok(params);
     };
     if !params.is_empty() {
-        return Err(invalid("with a signed request object, every parameter is inside it"));
+        return Err(invalid(
+            "with a signed request object, every parameter is inside it",
+        ));
     }
     let keys = match &client.client().auth {
         assent_core::ciba::records::ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks)
-            .map_err(|_| OAuthReply::new(endpoint, OAuthErrorCode::ServerError, "the client's stored keys do not parse"))?,
+            .map_err(|_| {
+                OAuthReply::new(
+                    endpoint,
+                    OAuthErrorCode::ServerError,
+                    "the client's stored keys do not parse",
+                )
+            })?,
         assent_core::ciba::records::ClientAuth::Secret { .. } => {
-            return Err(invalid("signed request objects need a key registered for the client"));
+            return Err(invalid(
+                "signed request objects need a key registered for the client",
+            ));
         }
     };
     let now = assent.now().unix_timestamp();
-    let verified = verify_request_object(&object, &keys, &client.client().client_id, assent.issuer(), now, LEEWAY)
-        .map_err(|e| OAuthReply::oauth(endpoint, e))?;
+    let verified = verify_request_object(
+        &object,
+        &keys,
+        &client.client().client_id,
+        assent.issuer(),
+        now,
+        LEEWAY,
+    )
+    .map_err(|e| OAuthReply::oauth(endpoint, e))?;
     let forget_after = time::OffsetDateTime::from_unix_timestamp(verified.expires_at + LEEWAY)
         .unwrap_or_else(|_| assent.now());
     let fresh = assent
         .store()
-        .consume_proof(&format!("request:{}", client.client().client_id), &verified.jti, forget_after)
+        .consume_proof(
+            &format!("request:{}", client.client().client_id),
+            &verified.jti,
+            forget_after,
+        )
         .await
         .map_err(|e| OAuthReply::from_ciba(endpoint, e.into()))?;
     if !fresh {
@@ -211,7 +248,11 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
             ));
         }
         let auth_req_id = form.params.get("auth_req_id").ok_or_else(|| {
-            OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, "auth_req_id is required")
+            OAuthReply::new(
+                endpoint,
+                OAuthErrorCode::InvalidRequest,
+                "auth_req_id is required",
+            )
         })?;
         let dpop = match &form.dpop {
             None => None,
@@ -252,7 +293,11 @@ pub(crate) async fn revoke(State(state): State<AppState>, req: Request) -> Respo
         let mut form = read_form(req, endpoint).await?;
         let client = authenticate(&state.assent, &mut form, endpoint, REVOCATION_PATH).await?;
         let token = form.params.get("token").ok_or_else(|| {
-            OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, "token is required")
+            OAuthReply::new(
+                endpoint,
+                OAuthErrorCode::InvalidRequest,
+                "token is required",
+            )
         })?;
         state
             .assent
@@ -278,7 +323,11 @@ pub(crate) async fn introspect(State(state): State<AppState>, req: Request) -> R
         let mut form = read_form(req, endpoint).await?;
         let client = authenticate(&state.assent, &mut form, endpoint, INTROSPECTION_PATH).await?;
         let token = form.params.get("token").ok_or_else(|| {
-            OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, "token is required")
+            OAuthReply::new(
+                endpoint,
+                OAuthErrorCode::InvalidRequest,
+                "token is required",
+            )
         })?;
         state
             .assent

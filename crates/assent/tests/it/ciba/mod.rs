@@ -33,9 +33,18 @@ impl Reply {
 /// How a test client authenticates.
 #[derive(Clone)]
 pub(crate) enum Auth {
-    Basic { id: String, secret: String },
-    Post { id: String, secret: String },
-    Key { id: String, key: std::sync::Arc<SigningKey> },
+    Basic {
+        id: String,
+        secret: String,
+    },
+    Post {
+        id: String,
+        secret: String,
+    },
+    Key {
+        id: String,
+        key: std::sync::Arc<SigningKey>,
+    },
 }
 
 /// A server with a user `alice` who has one device, and HTTP to its OAuth endpoints.
@@ -76,7 +85,12 @@ impl Setup {
     }
 
     /// Registers a client with a secret, in `mode`.
-    pub async fn secret_client(&self, mode: &str, endpoint: Option<String>, user_code: bool) -> (String, String) {
+    pub async fn secret_client(
+        &self,
+        mode: &str,
+        endpoint: Option<String>,
+        user_code: bool,
+    ) -> (String, String) {
         let created = self
             .server
             .admin
@@ -136,7 +150,13 @@ impl Setup {
     }
 
     /// POSTs a form to `path`, authenticated as `auth`, with an optional DPoP header.
-    pub async fn post(&self, path: &str, auth: &Auth, params: &[(&str, &str)], dpop: Option<&str>) -> Reply {
+    pub async fn post(
+        &self,
+        path: &str,
+        auth: &Auth,
+        params: &[(&str, &str)],
+        dpop: Option<&str>,
+    ) -> Reply {
         let mut form: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -144,7 +164,9 @@ impl Setup {
         let mut request = self.http.post(self.url(path));
         match auth {
             Auth::Basic { id, secret } => {
-                let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
                 let pair = format!("{}:{}", encode(id), encode(secret));
                 let value = base64::engine::general_purpose::STANDARD.encode(pair);
                 request = request.header("Authorization", format!("Basic {value}"));
@@ -154,7 +176,10 @@ impl Setup {
                 form.push(("client_secret".into(), secret.clone()));
             }
             Auth::Key { id, key } => {
-                form.push(("client_assertion_type".into(), "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+                form.push((
+                    "client_assertion_type".into(),
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
                 form.push(("client_assertion".into(), self.assertion(id, key)));
             }
         }
@@ -174,7 +199,11 @@ impl Setup {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({"raw": text}));
-        Reply { status, body, headers }
+        Reply {
+            status,
+            body,
+            headers,
+        }
     }
 
     /// A client assertion (RFC 7523) for `id`, signed with `key`, with a fresh `jti`.
@@ -184,7 +213,8 @@ impl Setup {
             "iss": id, "sub": id, "aud": self.server.base, "iat": now, "exp": now + 60,
             "jti": assent_proto::jose::random_token(16).unwrap(),
         });
-        key.sign("JWT", Some(&key.jwk().thumbprint()), false, &claims).unwrap()
+        key.sign("JWT", Some(&key.jwk().thumbprint()), false, &claims)
+            .unwrap()
     }
 
     /// The server clock's time, in unix seconds.
@@ -194,33 +224,62 @@ impl Setup {
 
     /// Starts a backchannel request for alice.
     pub async fn start(&self, auth: &Auth, extra: &[(&str, &str)]) -> Reply {
-        let mut params = vec![("scope", "openid"), ("login_hint", "alice"), ("binding_message", "Sign in to Acme Bank")];
+        let mut params = vec![
+            ("scope", "openid"),
+            ("login_hint", "alice"),
+            ("binding_message", "Sign in to Acme Bank"),
+        ];
         params.extend_from_slice(extra);
         self.post("/oauth2/bc-authorize", auth, &params, None).await
     }
 
     /// A token request with the CIBA grant.
     pub async fn token(&self, auth: &Auth, auth_req_id: &str, dpop: Option<&str>) -> Reply {
-        let params = [("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", auth_req_id)];
+        let params = [
+            ("grant_type", "urn:openid:params:grant-type:ciba"),
+            ("auth_req_id", auth_req_id),
+        ];
         self.post("/oauth2/token", auth, &params, dpop).await
     }
 
     /// The device answers the one pending request, with the code the client was given.
-    pub async fn answer(&self, decision: assent_proto::statement::Decision, code: Option<&str>) -> String {
+    pub async fn answer(
+        &self,
+        decision: assent_proto::statement::Decision,
+        code: Option<&str>,
+    ) -> String {
         let pending = self.device.pending().await.unwrap();
         assert_eq!(pending.len(), 1, "{pending:?}");
-        self.device.decide(&pending[0].id, decision, code).await.unwrap();
+        self.device
+            .decide(&pending[0].id, decision, code)
+            .await
+            .unwrap();
         pending[0].id.clone()
     }
 
     /// Verifies a JWT Assent signed, against its published JWKS; returns the header `typ` and
     /// the claims.
     pub async fn verified(&self, token: &str) -> (Option<String>, Value) {
-        let jwks: JwkSet = self.http.get(self.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let jwks: JwkSet = self
+            .http
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let parsed = Parsed::parse(token).unwrap();
         let kid = parsed.header.kid.clone().unwrap();
-        let key = jwks.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())).unwrap();
-        (parsed.header.typ.clone(), parsed.verify::<Value>(key).unwrap())
+        let key = jwks
+            .keys
+            .iter()
+            .find(|k| k.kid.as_deref() == Some(kid.as_str()))
+            .unwrap();
+        (
+            parsed.header.typ.clone(),
+            parsed.verify::<Value>(key).unwrap(),
+        )
     }
 }
 

@@ -74,6 +74,9 @@ impl IntoResponse for OAuthReply {
         let status = StatusCode::from_u16(self.error.error.status(self.endpoint))
             .unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = no_store(status, &self.error);
+        response
+            .extensions_mut()
+            .insert(crate::error::RenderedByProtocol);
         if status == StatusCode::UNAUTHORIZED && self.basic {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

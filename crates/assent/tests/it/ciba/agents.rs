@@ -14,7 +14,7 @@ fn proof(setup: &Setup, key: &SigningKey) -> String {
     dpop_proof(
         key,
         "POST",
-        &setup.url("/oauth2/token"),
+        &format!("{}/oauth2/token", setup.issuer()),
         setup.now(),
         &random_token(12).unwrap(),
         None,

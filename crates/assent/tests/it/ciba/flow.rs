@@ -17,7 +17,7 @@ async fn discovery_names_the_endpoints_modes_and_extensions() {
         .json()
         .await
         .unwrap();
-    let base = &setup.server.base;
+    let base = &setup.issuer();
     assert_eq!(meta["issuer"], base.as_str());
     assert_eq!(meta["jwks_uri"], format!("{base}/.well-known/jwks.json"));
     assert_eq!(
@@ -110,7 +110,7 @@ async fn poll_mode_end_to_end_with_client_secret_basic() {
         .verified(tokens.body["id_token"].as_str().unwrap())
         .await;
     assert_eq!(typ.as_deref(), Some("JWT"));
-    assert_eq!(id_token["iss"], setup.server.base.as_str());
+    assert_eq!(id_token["iss"], setup.issuer());
     assert_eq!(id_token["aud"], id.as_str());
     assert_eq!(id_token["acr"], "urn:assent:acr:device");
     assert_eq!(id_token["amr"], json!(["pop", "user"]));
@@ -222,7 +222,7 @@ async fn a_signed_request_object_carries_the_request_and_is_used_once() {
             Some(&key.jwk().thumbprint()),
             false,
             &json!({
-                "iss": id, "aud": setup.server.base, "iat": now, "nbf": now, "exp": now + 300,
+                "iss": id, "aud": setup.issuer(), "iat": now, "nbf": now, "exp": now + 300,
                 "jti": "request-1", "scope": "openid", "login_hint": "alice",
                 "binding_message": "Pay 1.250,00 € to ACME GmbH",
                 "requested_expiry": 60,
@@ -263,7 +263,7 @@ async fn a_signed_request_object_carries_the_request_and_is_used_once() {
     // A request object signed by another key is refused.
     let other = SigningKey::generate().unwrap();
     let forged = other
-        .sign("oauth-authz-req+jwt", None, false, &json!({"iss": id, "aud": setup.server.base, "iat": now, "nbf": now, "exp": now + 300, "jti": "request-2", "scope": "openid", "login_hint": "alice"}))
+        .sign("oauth-authz-req+jwt", None, false, &json!({"iss": id, "aud": setup.issuer(), "iat": now, "nbf": now, "exp": now + 300, "jti": "request-2", "scope": "openid", "login_hint": "alice"}))
         .unwrap();
     let refused = setup
         .post("/oauth2/bc-authorize", &auth, &[("request", &forged)], None)
@@ -320,7 +320,7 @@ async fn an_id_token_hint_and_a_login_hint_token_name_the_user() {
     // An ID token that another server signed is not a hint Assent trusts.
     let stranger = SigningKey::generate().unwrap();
     let forged = stranger
-        .sign("JWT", None, false, &json!({"iss": setup.server.base, "sub": "x", "aud": id, "iat": now, "exp": now + 60, "auth_time": now}))
+        .sign("JWT", None, false, &json!({"iss": setup.issuer(), "sub": "x", "aud": id, "iat": now, "exp": now + 60, "auth_time": now}))
         .unwrap();
     let refused = setup
         .post(

@@ -210,11 +210,16 @@ impl Setup {
     pub fn assertion(&self, id: &str, key: &SigningKey) -> String {
         let now = self.now();
         let claims = json!({
-            "iss": id, "sub": id, "aud": self.server.base, "iat": now, "exp": now + 60,
+            "iss": id, "sub": id, "aud": self.issuer(), "iat": now, "exp": now + 60,
             "jti": assent_proto::jose::random_token(16).unwrap(),
         });
         key.sign("JWT", Some(&key.jwk().thumbprint()), false, &claims)
             .unwrap()
+    }
+
+    /// The OpenID issuer: the server's public URL.
+    pub fn issuer(&self) -> String {
+        self.server.assent.issuer().to_owned()
     }
 
     /// The server clock's time, in unix seconds.

@@ -89,6 +89,8 @@ macro_rules! store_contract {
                 ciba_poll_turn_is_compare_and_set ciba_tokens_are_issued_once
                 concurrent_ciba_token_issues_have_one_winner tokens_are_revoked_once
                 ciba_purge_removes_only_what_expired
+            }
+            ciba_notifications {
                 ciba_notifications_are_due_once_final_and_claimed_once
             }
             races {

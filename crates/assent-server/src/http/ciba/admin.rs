@@ -34,8 +34,8 @@ fn created(registered: RegisteredClient, owner: Option<String>) -> CibaClientCre
 
 /// Register an OpenID CIBA client for an application; its secret (if it has no keys) is in the
 /// answer, once.
-#[utoipa::path(post, path = "/v1/admin/apps/{app_id}/ciba-clients", tag = "admin", request_body = CreateCibaClient,
-    params(("app_id" = String, Path, format = Uuid)), security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/admin/apps/{id}/ciba-clients", tag = "admin", request_body = CreateCibaClient,
+    params(("id" = String, Path, format = Uuid, description = "the application's id")), security(("api_key" = [])),
     responses((status = 201, body = CibaClientCreated), (status = "4XX", body = Problem)))]
 pub(crate) async fn create_ciba_client(
     State(state): State<AppState>,

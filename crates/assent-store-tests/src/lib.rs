@@ -7,6 +7,7 @@
 mod approvals;
 mod audit;
 mod ciba;
+mod ciba_notifications;
 mod devices;
 mod enrollments;
 mod factors;

@@ -13,7 +13,7 @@ pub struct CreateCibaClient {
     pub mode: String,
     /// Where ping and push notifications go (https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(format = Uri, max_length = 2048))]
+    #[cfg_attr(feature = "openapi", schema(format = "uri", max_length = 2048))]
     pub notification_endpoint: Option<String>,
     /// The client's public keys (a JWK Set: EC P-256 for ES256, RSA for PS256): the client
     /// then authenticates with `private_key_jwt` and gets no secret.
@@ -33,7 +33,11 @@ pub struct CreateAgent {
     /// Shown to the owner on every request: "Agent <name>, acting for you, asks to ...".
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 100, pattern = r"^[^\p{Cc}]*\S[^\p{Cc}]*$")
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
+        )
     )]
     pub name: String,
     /// The username of the person the agent acts for; the only user it may ask.
@@ -52,7 +56,7 @@ pub struct CreateAgent {
     pub mode: Option<String>,
     /// Where ping and push notifications go (https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(format = Uri, max_length = 2048))]
+    #[cfg_attr(feature = "openapi", schema(format = "uri", max_length = 2048))]
     pub notification_endpoint: Option<String>,
 }
 

@@ -5,6 +5,7 @@
 mod agents;
 mod errors;
 mod flow;
+mod modes;
 
 use assent_client::DeviceClient;
 use assent_proto::api::{CreateAgent, CreateCibaClient};

@@ -40,17 +40,33 @@ export function endPrompt(id, outcome) {
   return true;
 }
 
+// One authorization detail, every field of it: the amount large, then each other field by name
+// (nested objects, such as an account, field by field), so nothing the user approves is hidden.
 function describeDetail(d) {
   const rows = [];
   const amount = d.amount !== undefined ? `${d.amount}${d.currency ? ' ' + d.currency : ''}` : null;
   const box = el('div', { class: 'detail' }, el('div', { class: 'time', text: d.type }));
   if (amount) box.append(el('div', { class: 'amount', 'data-field': 'amount', text: amount }));
+  const add = (key, label, v) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) {
+      for (const [k, inner] of Object.entries(v)) add(`${key}.${k}`, `${label} ${k.replace(/_/g, ' ')}`, inner);
+      return;
+    }
+    rows.push(el('dt', { text: label }), el('dd', { 'data-field': key, text: typeof v === 'string' ? v : JSON.stringify(v) }));
+  };
   for (const [k, v] of Object.entries(d)) {
     if (k === 'type' || (amount && (k === 'amount' || k === 'currency'))) continue;
-    rows.push(el('dt', { text: k.replace(/_/g, ' ') }), el('dd', { 'data-field': k, text: typeof v === 'string' ? v : JSON.stringify(v) }));
+    add(k, k.replace(/_/g, ' '), v);
   }
   if (rows.length) box.append(el('dl', { class: 'context' }, rows));
   return box;
+}
+
+// The prompt's heading. An agent acts for the user, so its prompt names the agent and says what
+// it asks to do (the details below), never merely "allow the agent".
+function heading(a) {
+  if (a.kind === 'agent_action') return `Agent ${a.application.name}, acting for you, asks to:`;
+  return `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}`;
 }
 
 export async function renderPrompt(id) {
@@ -81,8 +97,10 @@ export async function renderPrompt(id) {
     el('button', { class: 'danger', type: 'button', id: 'fraud', onclick: () => answer(a, 'fraud'), text: 'Deny and report: this wasn’t me' }),
   ];
   show(
-    el('h1', { text: `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}` }),
+    el('h1', { text: heading(a) }),
     hashOk ? null : notice('bad', 'The details of this request do not match their signature hash. Do not approve it.'),
+    a.kind === 'agent_action' && !(a.authorization_details || []).length
+      ? notice('bad', 'This agent does not say what it wants to do. Do not approve it.') : null,
     el('section', { class: 'card', 'aria-label': 'What is asked' },
       a.binding_message ? el('p', { id: 'binding-message' }, el('strong', { text: a.binding_message })) : null,
       (a.authorization_details || []).map(describeDetail),

@@ -83,6 +83,8 @@ export async function renderPrompt(id) {
     return;
   }
   const hashOk = (await detailsHash(a)) === a.details_hash;
+  // An agent shows the code where its user talks with it: there is no sign-in screen.
+  const agent = a.kind === 'agent_action';
   prompt.id = a.id;
   const ctx = a.context || {};
   const place = ctx.geo ? [ctx.geo.city, ctx.geo.country].filter(Boolean).join(', ') : '';
@@ -99,7 +101,7 @@ export async function renderPrompt(id) {
   show(
     el('h1', { text: heading(a) }),
     hashOk ? null : notice('bad', 'The details of this request do not match their signature hash. Do not approve it.'),
-    a.kind === 'agent_action' && !(a.authorization_details || []).length
+    agent && !(a.authorization_details || []).length
       ? notice('bad', 'This agent does not say what it wants to do. Do not approve it.') : null,
     el('section', { class: 'card', 'aria-label': 'What is asked' },
       a.binding_message ? el('p', { id: 'binding-message' }, el('strong', { text: a.binding_message })) : null,
@@ -113,8 +115,10 @@ export async function renderPrompt(id) {
         el('dt', { text: 'Asked at' }), el('dd', { text: when(a.created_at) }),
         el('dt', { text: 'Time left' }), el('dd', {}, left))),
     el('form', { onsubmit: (e) => { e.preventDefault(); answer(a, 'approve', codeInput && codeInput.value.trim()); } },
-      codeInput ? [el('label', { for: 'code', text: 'Code shown on the sign-in screen' }), codeInput,
-        el('p', { id: 'code-help', class: 'time', text: 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
+      codeInput ? [el('label', { for: 'code', text: agent ? 'Code shown by the agent' : 'Code shown on the sign-in screen' }), codeInput,
+        el('p', { id: 'code-help', class: 'time', text: agent
+          ? 'Type the number the agent shows you where you talk with it. If it shows you no number, you did not ask for this: report it.'
+          : 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
       a.user_verification_required ? notice('warn', 'Approving needs your passkey: a fingerprint, face or PIN check.') : null,
       message,
       el('div', { class: 'actions' }, buttons)),
@@ -147,7 +151,7 @@ async function answer(a, decision, code) {
   const message = document.getElementById('prompt-message');
   const buttons = main().querySelectorAll('button');
   if (decision === 'approve' && a.code_required && !code) {
-    message.replaceChildren(notice('bad', 'Type the code shown on the sign-in screen first.'));
+    message.replaceChildren(notice('bad', a.kind === 'agent_action' ? 'Type the code the agent shows you first.' : 'Type the code shown on the sign-in screen first.'));
     document.getElementById('code').focus();
     return;
   }

@@ -30,6 +30,7 @@ import hmac
 import json
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,8 +114,12 @@ class Api:
             f"{self.issuer}/oauth2/introspect", data=body, method="POST",
             headers={"Authorization": self.basic, "Content-Type": "application/x-www-form-urlencoded"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except (urllib.error.URLError, ValueError) as e:
+            # Fail closed: a token whose state cannot be learned is not accepted.
+            raise Refused(401, "invalid_token", f"introspection failed: {e}")
 
     def pay(self, headers, payment: dict, url: str) -> dict:
         authorization = headers.get("Authorization") or ""

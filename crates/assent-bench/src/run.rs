@@ -150,6 +150,11 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
         changed.push(
             "log.level = warn (access logs off: the bench measures serving, not logging)".into(),
         );
+        changed.push(
+            "http.max_connections = http.max_connections_per_address = 1000000 (defaults 10000 \
+             and 1000): every connection comes from loopback, one device stream per user"
+                .into(),
+        );
         if args.web_push {
             changed.push(
                 "push.allow_private_endpoints = true: every device's Web Push subscription is \

@@ -3,6 +3,8 @@
 //! checks behind the signature; and the builder of WebAuthn assertions that the `webauthn` and
 //! `receipt` targets both use.
 
+pub mod oauth;
+
 use arbitrary::Arbitrary;
 use assent_proto::jose::{Jwk, SigningKey, b64};
 use assent_proto::webauthn::{Assertion, challenge_for};

@@ -84,6 +84,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "pending")]
     pub web_push: bool,
 
+    /// Run each flow over OpenID CIBA (poll mode, client_secret_basic): a backchannel request
+    /// instead of `POST /v1/approvals`, and one token request, once the device's answer was
+    /// accepted, instead of the long poll.
+    #[arg(long, conflicts_with = "pending")]
+    pub ciba: bool,
+
     /// Where the JSON and SVG results go.
     #[arg(long, default_value = "bench/results")]
     pub results: PathBuf,

@@ -7,6 +7,7 @@
 
 pub mod calibrate;
 pub mod chart;
+pub mod ciba;
 pub mod cli;
 pub mod device;
 pub mod error;

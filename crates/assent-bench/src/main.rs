@@ -44,7 +44,7 @@ async fn dispatch(args: Args) -> assent_bench::BenchResult<()> {
     Ok(())
 }
 
-/// `flows-<time>` or `pending-<N>-<time>`.
+/// `flows-<time>`, `ciba-flows-<time>` or `pending-<N>-<time>`.
 fn default_name(args: &assent_bench::Args) -> String {
     use assent_core::Clock as _;
     let now = assent_core::SystemClock.now();
@@ -59,6 +59,7 @@ fn default_name(args: &assent_bench::Args) -> String {
     );
     match args.pending {
         Some(n) => format!("pending-{n}-{stamp}"),
+        None if args.ciba => format!("ciba-flows-{stamp}"),
         None => format!("flows-{stamp}"),
     }
 }

@@ -79,7 +79,7 @@ async fn measure(args: &Args, target: &Target, users: usize) -> BenchResult<Meas
         true => Some(PushEndpoint::start().await?),
         false => None,
     };
-    let pop = Arc::new(populate(target, &http, users, push.as_ref(), args.quiet).await?);
+    let pop = Arc::new(populate(target, &http, users, push.as_ref(), args.ciba, args.quiet).await?);
     let setup = SetupInfo {
         users,
         seconds: crate::stats::round3(pop.seconds),
@@ -149,6 +149,11 @@ fn server_info(args: &Args, target: &Target) -> ServerInfo {
     if target.kind != "remote" {
         changed.push(
             "log.level = warn (access logs off: the bench measures serving, not logging)".into(),
+        );
+        changed.push(
+            "http.max_connections = http.max_connections_per_address = 1000000 (defaults 10000 \
+             and 1000): every connection comes from loopback, one device stream per user"
+                .into(),
         );
         if args.web_push {
             changed.push(

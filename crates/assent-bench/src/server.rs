@@ -43,6 +43,10 @@ pub fn bench_config(
     };
     config.risk.reflex_ms = reflex_ms;
     config.push.allow_private_endpoints = allow_private_push;
+    // Every simulated device and relying party connects from loopback, one stream per user:
+    // the caps that stop one address from holding the server would refuse the run itself.
+    config.http.max_connections = 1_000_000;
+    config.http.max_connections_per_address = 1_000_000;
     config.validate()?;
     Ok(config)
 }

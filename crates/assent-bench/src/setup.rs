@@ -20,6 +20,8 @@ pub struct Population {
     /// Device `i` belongs to user `i`.
     pub devices: Vec<SimDevice>,
     pub seconds: f64,
+    /// With `--ciba`: the application's CIBA client, which the flows use instead of `rp`.
+    pub ciba: Option<crate::ciba::CibaClient>,
 }
 
 /// A prefix that keeps this run's users apart from earlier runs on the same database.
@@ -38,6 +40,7 @@ pub async fn populate(
     http: &reqwest::Client,
     users: usize,
     push: Option<&PushEndpoint>,
+    ciba: bool,
     quiet: bool,
 ) -> BenchResult<Population> {
     let started = Instant::now();
@@ -47,6 +50,25 @@ pub async fn populate(
     let rp = Rp {
         base: target.base.clone(),
         api_key: app.api_key,
+    };
+    let ciba = match ciba {
+        false => None,
+        true => {
+            let body = assent_proto::api::CreateCibaClient {
+                mode: "poll".into(),
+                notification_endpoint: None,
+                jwks: None,
+                requires_user_code: false,
+            };
+            let created = admin.create_ciba_client(&app.app_id, &body).await?;
+            Some(crate::ciba::CibaClient {
+                base: target.base.clone(),
+                client_id: created.client_id,
+                secret: created
+                    .client_secret
+                    .ok_or("a CIBA client without a secret")?,
+            })
+        }
     };
     let jwks = assent_client::fetch_jwks(&target.base).await?;
     let bar = crate::progress::bar(users as u64, "enrolling", quiet);
@@ -77,6 +99,7 @@ pub async fn populate(
         rp,
         devices,
         seconds: started.elapsed().as_secs_f64(),
+        ciba,
     })
 }
 

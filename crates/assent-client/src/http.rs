@@ -395,6 +395,25 @@ impl AdminClient {
             .await
     }
 
+    /// Registers an OpenID CIBA client for an application.
+    pub async fn create_ciba_client(
+        &self,
+        app_id: &str,
+        body: &assent_proto::api::CreateCibaClient,
+    ) -> Result<assent_proto::api::CibaClientCreated, ClientError> {
+        self.0
+            .post(&format!("/v1/admin/apps/{app_id}/ciba-clients"), body)
+            .await
+    }
+
+    /// Registers an agent (its application and its `private_key_jwt` CIBA client).
+    pub async fn create_agent(
+        &self,
+        body: &assent_proto::api::CreateAgent,
+    ) -> Result<assent_proto::api::CibaClientCreated, ClientError> {
+        self.0.post("/v1/admin/agents", body).await
+    }
+
     /// How an application's webhook deliveries are doing.
     pub async fn webhook_status(&self, app_id: &str) -> Result<WebhookStatus, ClientError> {
         self.0

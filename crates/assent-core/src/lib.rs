@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod ciba;
 pub mod clock;
 pub mod devices;
 pub mod error;
@@ -24,5 +25,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use devices::auth::{AuthenticatedDevice, UnspentProof};
 pub use error::{CoreError, StoreError};
 pub use notifier::{Notifier, Subscription, Topic};
-pub use service::{Assent, Principal, PushSettings, Settings};
+pub use service::{Assent, CibaSettings, Principal, PushSettings, Settings};
 pub use store::Store;

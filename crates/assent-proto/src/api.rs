@@ -6,6 +6,7 @@ use crate::statement::Decision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod ciba;
 mod factors;
 #[cfg(feature = "openapi")]
 mod schema_docs;
@@ -16,6 +17,7 @@ mod whole;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
+pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use factors::{
     CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodeCount, RecoveryCodes,
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,

@@ -8,6 +8,7 @@ pub mod context;
 pub mod enrollment_link;
 pub mod exact_json;
 pub mod jose;
+pub mod oauth;
 pub mod problem;
 pub mod receipt;
 pub mod statement;

@@ -17,6 +17,11 @@ pub(crate) fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// Marks an error response that a protocol rendered in its own format (an OAuth error body):
+/// the layer that turns bare error statuses into problem documents leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RenderedByProtocol;
+
 /// An error on its way to becoming a problem response.
 #[derive(Debug, Clone)]
 pub struct ApiError {

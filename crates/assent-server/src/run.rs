@@ -144,6 +144,13 @@ impl Server {
                 crate::http::webhook_data,
                 shutdown_rx.clone(),
             ));
+            // CIBA ping and push notifications go through the same kind of outbox, with the
+            // same retry settings.
+            background.push(assent_delivery::ciba_notify::spawn(
+                assent.clone(),
+                config.webhooks.settings(),
+                shutdown_rx.clone(),
+            ));
         }
         if config.push.deliver {
             background.push(assent_delivery::push::dispatch::spawn(
@@ -316,6 +323,9 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             }
             if let Err(e) = assent.expire_pending_devices().await {
                 tracing::error!(error = %e, "removing devices never activated failed");
+            }
+            if let Err(e) = assent.purge_ciba().await {
+                tracing::error!(error = %e, "purging old CIBA requests failed");
             }
         }
     }

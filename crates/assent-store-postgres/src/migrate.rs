@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_display_code_digest.sql"),
     include_str!("../migrations/0004_passkey_sign_count.sql"),
     include_str!("../migrations/0005_cross_node.sql"),
+    include_str!("../migrations/0006_ciba.sql"),
 ];
 
 /// The advisory lock class of Assent ("As" in ASCII), and the key of the migration lock in it.

@@ -3,6 +3,7 @@
 
 use crate::error::corrupt;
 use assent_core::StoreError;
+use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
@@ -401,5 +402,93 @@ pub(crate) fn webhook_progress(row: PgRow) -> Result<WebhookProgress> {
         cursor: unsigned(row.try_get(0)?, "webhook cursor")?,
         last_error: row.try_get(1)?,
         failed: unsigned(row.try_get(2)?, "webhook failures")?,
+    })
+}
+
+macro_rules! ciba_client_columns {
+    () => {
+        "client_id, app_id, name, mode, notification_endpoint, auth_kind, secret_hash, jwks, \
+         requires_user_code, agent_owner, agent_allowed_types, created_at"
+    };
+}
+pub(crate) use ciba_client_columns;
+pub(crate) fn ciba_client(row: PgRow) -> Result<CibaClient> {
+    let auth_kind: &str = row.try_get(5)?;
+    let auth = match (
+        auth_kind,
+        row.try_get::<Option<Vec<u8>>, _>(6)?,
+        row.try_get::<Option<String>, _>(7)?,
+    ) {
+        ("secret", Some(secret_hash), None) => ClientAuth::Secret { secret_hash },
+        ("private_key_jwt", None, Some(jwks)) => ClientAuth::PrivateKeyJwt { jwks },
+        _ => return Err(corrupt("ciba client auth")),
+    };
+    let agent = match (
+        row.try_get::<Option<String>, _>(9)?,
+        row.try_get::<Option<&str>, _>(10)?,
+    ) {
+        (Some(owner), Some(types)) => Some(AgentProfile {
+            owner: UserId::from_stored(owner),
+            allowed_types: json(types, "agent allowed types")?,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("ciba agent profile")),
+    };
+    Ok(CibaClient {
+        client_id: row.try_get(0)?,
+        app_id: AppId::from_stored(row.try_get(1)?),
+        name: row.try_get(2)?,
+        mode: DeliveryMode::parse(row.try_get(3)?).ok_or_else(|| corrupt("ciba delivery mode"))?,
+        notification_endpoint: row.try_get(4)?,
+        auth,
+        requires_user_code: row.try_get(8)?,
+        agent,
+        created_at: time(&row, 11)?,
+    })
+}
+
+/// The stored `(auth_kind, secret_hash, jwks)` of a client's authentication.
+pub(crate) fn ciba_auth(auth: &ClientAuth) -> (&'static str, Option<Vec<u8>>, Option<String>) {
+    match auth {
+        ClientAuth::Secret { secret_hash } => ("secret", Some(secret_hash.clone()), None),
+        ClientAuth::PrivateKeyJwt { jwks } => ("private_key_jwt", None, Some(jwks.clone())),
+    }
+}
+
+/// Scopes are stored space-joined, as OAuth writes them (a scope never contains a space).
+pub(crate) fn scope_text(scope: &[String]) -> String {
+    scope.join(" ")
+}
+
+macro_rules! ciba_request_columns {
+    () => {
+        "id_hash, client_id, approval_id, user_id, scope, acr, notification_token_sealed, \
+         poll_interval, next_poll_at, token_lifetime, created_at, expires_at, tokens_issued_at"
+    };
+}
+pub(crate) use ciba_request_columns;
+pub(crate) fn ciba_request(row: PgRow) -> Result<CibaRequest> {
+    let scope: &str = row.try_get(4)?;
+    Ok(CibaRequest {
+        id_hash: row.try_get(0)?,
+        client_id: row.try_get(1)?,
+        approval_id: ApprovalId::from_stored(row.try_get(2)?),
+        user_id: UserId::from_stored(row.try_get(3)?),
+        scope: scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        acr: row.try_get(5)?,
+        notification_token_sealed: row.try_get(6)?,
+        interval: unsigned(row.try_get(7)?, "ciba poll interval")?,
+        next_poll_at: time(&row, 8)?,
+        token_lifetime: row
+            .try_get::<Option<i64>, _>(9)?
+            .map(|t| unsigned(t, "ciba token lifetime"))
+            .transpose()?,
+        created_at: time(&row, 10)?,
+        expires_at: time(&row, 11)?,
+        tokens_issued_at: time_opt(&row, 12)?,
     })
 }

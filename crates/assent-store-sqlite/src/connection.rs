@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_display_code_digest.sql"),
     include_str!("../migrations/0015_passkey_sign_count.sql"),
     include_str!("../migrations/0016_cross_node.sql"),
+    include_str!("../migrations/0017_ciba.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -9,7 +9,13 @@
 //! and before the writer's caller hears of it. A read that raced such a write (it read the row
 //! before the commit) may not keep what it read: each fill carries the epoch it started in, and
 //! every forgetting moves the epoch on.
+//!
+//! CIBA clients are kept too (the token endpoint reads the client on every poll): a client is
+//! inserted once and never changed or removed, so a client read from the database stays true
+//! and needs no epoch. CIBA requests are never kept: their poll turn and token issuance change
+//! under concurrent polls, and those writes must be decided by the database alone.
 
+use assent_core::ciba::records::{CibaClient, ClientAuth};
 use assent_core::ids::{ApprovalId, DeviceId};
 use assent_core::model::{Approval, Device, MAX_KEPT_APPROVAL_BYTES};
 use std::collections::HashMap;
@@ -20,6 +26,11 @@ const DEVICES: usize = 16_384;
 /// Requests kept. Two thousand covers every request in flight at tens of thousands of sign-ins
 /// a minute; with 100,000 pending, most are read from the database, as before.
 const APPROVALS: usize = 2_048;
+/// CIBA clients kept: clients are registered by an admin, so a few hundred is already many.
+const CIBA_CLIENTS: usize = 1_024;
+/// A client whose free-form fields (name, endpoint, key set) are larger than this is read from
+/// the database each time, so the clients kept stay within a few megabytes.
+const MAX_KEPT_CLIENT_BYTES: usize = 8 * 1024;
 
 /// The remembered rows.
 #[derive(Default)]
@@ -34,6 +45,7 @@ struct Inner {
     devices: HashMap<DeviceId, Device>,
     device_by_jkt: HashMap<String, DeviceId>,
     approvals: HashMap<ApprovalId, Approval>,
+    ciba_clients: HashMap<String, CibaClient>,
 }
 
 /// Taken before a read from the database; a fill presents it.
@@ -57,6 +69,40 @@ impl Memo {
 
     pub(crate) fn approval(&self, id: &ApprovalId) -> Option<Approval> {
         self.inner.lock().ok()?.approvals.get(id).cloned()
+    }
+
+    pub(crate) fn ciba_client(&self, client_id: &str) -> Option<CibaClient> {
+        self.inner.lock().ok()?.ciba_clients.get(client_id).cloned()
+    }
+
+    /// Keeps a client read from the database. No ticket: a stored client never changes, so no
+    /// write can have made what was read stale. Only found clients are kept (one not found may
+    /// be registered a moment later), and only small ones ([`MAX_KEPT_CLIENT_BYTES`]).
+    pub(crate) fn keep_ciba_client(&self, client: &CibaClient) {
+        let jwks = match &client.auth {
+            ClientAuth::PrivateKeyJwt { jwks } => jwks.len(),
+            ClientAuth::Secret { .. } => 0,
+        };
+        let endpoint = client.notification_endpoint.as_ref().map_or(0, String::len);
+        let types: usize = client
+            .agent
+            .iter()
+            .flat_map(|a| &a.allowed_types)
+            .map(String::len)
+            .sum();
+        if client.client_id.len() + client.name.len() + endpoint + jwks + types
+            > MAX_KEPT_CLIENT_BYTES
+        {
+            return;
+        }
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner.ciba_clients.len() >= CIBA_CLIENTS {
+                inner.ciba_clients.clear();
+            }
+            inner
+                .ciba_clients
+                .insert(client.client_id.clone(), client.clone());
+        }
     }
 
     /// Keeps a device read from the database, unless a write was forgotten since `ticket`.
@@ -187,5 +233,28 @@ mod tests {
             None,
             "memory bounded in bytes too"
         );
+    }
+
+    #[test]
+    fn only_small_ciba_clients_are_kept() {
+        use assent_core::ciba::records::DeliveryMode;
+        let client = |id: &str, jwks: String| CibaClient {
+            client_id: id.into(),
+            app_id: assent_core::ids::AppId::generate(),
+            name: "agent".into(),
+            mode: DeliveryMode::Poll,
+            notification_endpoint: None,
+            auth: ClientAuth::PrivateKeyJwt { jwks },
+            requires_user_code: false,
+            agent: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let memo = Memo::default();
+        let small = client("small", "{}".into());
+        let large = client("large", "x".repeat(MAX_KEPT_CLIENT_BYTES));
+        memo.keep_ciba_client(&small);
+        memo.keep_ciba_client(&large);
+        assert_eq!(memo.ciba_client("small"), Some(small));
+        assert_eq!(memo.ciba_client("large"), None, "memory bounded in bytes");
     }
 }

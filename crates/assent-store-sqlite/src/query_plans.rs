@@ -95,3 +95,45 @@ fn removing_a_device_does_not_read_every_request() {
     let scanned = delete.get_status(rusqlite::StatementStatus::FullscanStep);
     assert_eq!(scanned, 0, "rows read in full scans to delete one device");
 }
+
+/// Every CIBA statement that runs per poll, per decision or per purge finds its rows by a key or
+/// an index: the requests and revocations of all clients pile up until their expiry.
+#[test]
+fn ciba_statements_find_their_rows_through_an_index() {
+    use crate::store::ciba::{
+        CLAIM_NOTIFICATION, ISSUE_TOKENS, MOVE_POLL, NOTIFICATION_DELIVERED, PURGE_NOTIFICATIONS,
+        PURGE_REQUESTS, PURGE_REVOKED, TOKEN_REVOKED, due_notifications_sql,
+        request_by_approval_sql, request_by_hash_sql,
+    };
+    for (sql, index) in [
+        (request_by_hash_sql(), "PRIMARY KEY (id_hash=?)"),
+        (MOVE_POLL.to_owned(), "PRIMARY KEY (id_hash=?)"),
+        (ISSUE_TOKENS.to_owned(), "PRIMARY KEY (id_hash=?)"),
+        (request_by_approval_sql(), "(approval_id=?)"),
+        (TOKEN_REVOKED.to_owned(), "PRIMARY KEY (jti=?)"),
+        (
+            PURGE_REQUESTS.to_owned(),
+            "INDEX ciba_requests_expiry (expires_at<?)",
+        ),
+        (
+            PURGE_REVOKED.to_owned(),
+            "INDEX revoked_tokens_expiry (expires_at<?)",
+        ),
+        (
+            PURGE_NOTIFICATIONS.to_owned(),
+            "INDEX ciba_requests_expiry (expires_at<?)",
+        ),
+        (
+            due_notifications_sql(),
+            "INDEX ciba_notifications_open (next_attempt_at<?)",
+        ),
+        (CLAIM_NOTIFICATION.to_owned(), "PRIMARY KEY (id_hash=?)"),
+        (NOTIFICATION_DELIVERED.to_owned(), "PRIMARY KEY (id_hash=?)"),
+    ] {
+        let plan = plan(&sql);
+        // `EXISTS (...)` reads one constant row around its subquery; no table is scanned.
+        let scans = plan.replace("SCAN CONSTANT ROW", "");
+        assert!(!scans.contains("SCAN"), "{sql}: {plan}");
+        assert!(plan.contains(index), "{sql}: {plan}");
+    }
+}

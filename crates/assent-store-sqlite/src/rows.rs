@@ -1,6 +1,7 @@
 //! Mapping between rows and domain records.
 
 use assent_core::StoreError;
+use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
@@ -303,5 +304,84 @@ pub(crate) fn push_job(row: &Row<'_>) -> rusqlite::Result<PushJob> {
         last_error: row.get(12)?,
         created_at: from_millis(row.get(13)?),
         updated_at: from_millis(row.get(14)?),
+    })
+}
+
+pub(crate) const CIBA_CLIENT_COLUMNS: &str = "client_id, app_id, name, mode, notification_endpoint, \
+    auth_kind, secret_hash, jwks, requires_user_code, agent_owner, agent_allowed_types, created_at";
+pub(crate) fn ciba_client(row: &Row<'_>) -> rusqlite::Result<CibaClient> {
+    let mode: String = row.get(3)?;
+    let auth_kind: String = row.get(5)?;
+    let auth = match (
+        auth_kind.as_str(),
+        row.get::<_, Option<Vec<u8>>>(6)?,
+        row.get::<_, Option<String>>(7)?,
+    ) {
+        ("secret", Some(secret_hash), None) => ClientAuth::Secret { secret_hash },
+        ("private_key_jwt", None, Some(jwks)) => ClientAuth::PrivateKeyJwt { jwks },
+        _ => return Err(corrupt("ciba client auth")),
+    };
+    let agent = match (
+        row.get::<_, Option<String>>(9)?,
+        row.get::<_, Option<String>>(10)?,
+    ) {
+        (Some(owner), Some(types)) => Some(AgentProfile {
+            owner: UserId::from_stored(owner),
+            allowed_types: json(types, "agent allowed types")?,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("ciba agent profile")),
+    };
+    Ok(CibaClient {
+        client_id: row.get(0)?,
+        app_id: AppId::from_stored(row.get(1)?),
+        name: row.get(2)?,
+        mode: DeliveryMode::parse(&mode).ok_or_else(|| corrupt("ciba delivery mode"))?,
+        notification_endpoint: row.get(4)?,
+        auth,
+        requires_user_code: row.get(8)?,
+        agent,
+        created_at: from_millis(row.get(11)?),
+    })
+}
+
+/// The stored `(auth_kind, secret_hash, jwks)` of a client's authentication.
+pub(crate) fn ciba_auth(auth: &ClientAuth) -> (&'static str, Option<&[u8]>, Option<&str>) {
+    match auth {
+        ClientAuth::Secret { secret_hash } => ("secret", Some(secret_hash), None),
+        ClientAuth::PrivateKeyJwt { jwks } => ("private_key_jwt", None, Some(jwks)),
+    }
+}
+
+/// Scopes are stored space-joined, as OAuth writes them (a scope never contains a space).
+pub(crate) fn scope_text(scope: &[String]) -> String {
+    scope.join(" ")
+}
+
+fn scope_list(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(crate) const CIBA_REQUEST_COLUMNS: &str = "id_hash, client_id, approval_id, user_id, scope, acr, \
+    notification_token_sealed, poll_interval, next_poll_at, token_lifetime, created_at, expires_at, \
+    tokens_issued_at";
+pub(crate) fn ciba_request(row: &Row<'_>) -> rusqlite::Result<CibaRequest> {
+    Ok(CibaRequest {
+        id_hash: row.get(0)?,
+        client_id: row.get(1)?,
+        approval_id: ApprovalId::from_stored(row.get(2)?),
+        user_id: UserId::from_stored(row.get(3)?),
+        scope: scope_list(&row.get::<_, String>(4)?),
+        acr: row.get(5)?,
+        notification_token_sealed: row.get(6)?,
+        interval: row.get(7)?,
+        next_poll_at: from_millis(row.get(8)?),
+        token_lifetime: row.get(9)?,
+        created_at: from_millis(row.get(10)?),
+        expires_at: from_millis(row.get(11)?),
+        tokens_issued_at: time_opt(row.get(12)?),
     })
 }

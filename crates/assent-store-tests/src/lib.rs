@@ -6,6 +6,8 @@
 
 mod approvals;
 mod audit;
+mod ciba;
+mod ciba_notifications;
 mod devices;
 mod enrollments;
 mod factors;
@@ -81,6 +83,16 @@ macro_rules! store_contract {
                 prompt_turns_are_held_one_at_a_time
                 pattern_alerts_are_claimed_once_per_quiet_period
                 webhook_claims_have_one_holder_and_only_its_progress_lands
+            }
+            ciba {
+                ciba_clients_round_trip_and_are_registered_once
+                ciba_requests_are_found_by_hash_and_by_approval
+                ciba_poll_turn_is_compare_and_set ciba_tokens_are_issued_once
+                concurrent_ciba_token_issues_have_one_winner tokens_are_revoked_once
+                ciba_purge_removes_only_what_expired
+            }
+            ciba_notifications {
+                ciba_notifications_are_due_once_final_and_claimed_once
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

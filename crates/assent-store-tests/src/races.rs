@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::Duration;
 
 /// Runs `n` copies of `race` at once and counts the ones that returned `true`.
-async fn winners<F, Fut>(n: usize, race: F) -> usize
+pub(crate) async fn winners<F, Fut>(n: usize, race: F) -> usize
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = bool> + Send + 'static,
@@ -28,7 +28,7 @@ where
 }
 
 /// The chain verifies, holds `rows` rows numbered without gaps, and its recorded head agrees.
-async fn assert_one_chain(store: &Arc<dyn Store>, rows: usize) {
+pub(crate) async fn assert_one_chain(store: &Arc<dyn Store>, rows: usize) {
     let report = verify_chain(store.as_ref()).await.unwrap();
     assert!(report.intact, "{report:?}");
     assert_eq!(report.rows, u64::try_from(rows).unwrap());

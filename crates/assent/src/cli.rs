@@ -127,10 +127,68 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: FactorCommand,
     },
+    /// OpenID CIBA clients of applications.
+    Ciba {
+        #[command(subcommand)]
+        command: CibaCommand,
+    },
+    /// Agents: non-human identities that ask their owner through CIBA.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Reload the server's policy and risk lists from their files.
     PolicyReload,
     /// Check the audit chain on the server.
     AuditVerify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CibaCommand {
+    /// Register a CIBA client for an application; prints its client id (and secret, once).
+    Create {
+        /// The application's id.
+        app_id: String,
+        /// How the client learns the outcome: poll, ping or push.
+        #[arg(long, default_value = "poll")]
+        mode: String,
+        /// Where ping and push notifications go (https).
+        #[arg(long)]
+        notification_endpoint: Option<String>,
+        /// The client's JWK Set file: it then authenticates with private_key_jwt, no secret.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+        /// Every request must carry the user's user_code (their current TOTP code).
+        #[arg(long)]
+        user_code: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Register an agent acting for OWNER; prints its client id.
+    Create {
+        /// Shown to the owner on every request.
+        name: String,
+        /// The username the agent acts for (the only user it may ask).
+        #[arg(long)]
+        owner: String,
+        /// The agent's JWK Set file (its public keys; a P-256 key binds its grants).
+        #[arg(long)]
+        jwks: PathBuf,
+        /// The authorization_details types it may ask for, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        types: Vec<String>,
+        /// poll, ping or push.
+        #[arg(long, default_value = "poll")]
+        mode: String,
+        #[arg(long)]
+        notification_endpoint: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -233,6 +233,28 @@ pub enum AuditEvent {
         /// When checks are admitted again (Unix seconds).
         until: i64,
     },
+    /// An admin registered an OpenID CIBA client (an agent when `agent_owner` is set).
+    CibaClientRegistered {
+        client_id: String,
+        app_id: String,
+        mode: String,
+        auth_method: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_owner: Option<String>,
+    },
+    /// The tokens of an approved backchannel request were issued (once), with the access
+    /// token's id and expiry.
+    CibaTokensIssued {
+        approval_id: String,
+        client_id: String,
+        token_id: String,
+        expires_at: i64,
+    },
+    /// An access token was revoked before its expiry.
+    AccessTokenRevoked {
+        token_id: String,
+        client_id: String,
+    },
 }
 
 impl AuditEvent {
@@ -270,6 +292,9 @@ impl AuditEvent {
             AuditEvent::FactorRefused { .. } => "factor_refused",
             AuditEvent::FactorRateLimited { .. } => "factor_rate_limited",
             AuditEvent::PasskeyCloneSuspected { .. } => "passkey_clone_suspected",
+            AuditEvent::CibaClientRegistered { .. } => "ciba_client_registered",
+            AuditEvent::CibaTokensIssued { .. } => "ciba_tokens_issued",
+            AuditEvent::AccessTokenRevoked { .. } => "access_token_revoked",
         }
     }
 
@@ -311,7 +336,10 @@ impl AuditEvent {
             }
             AuditEvent::ApprovalCreated { approval_id, .. }
             | AuditEvent::ApprovalDelivered { approval_id, .. }
-            | AuditEvent::ApprovalDecided { approval_id, .. } => format!("approval:{approval_id}"),
+            | AuditEvent::ApprovalDecided { approval_id, .. }
+            | AuditEvent::CibaTokensIssued { approval_id, .. } => format!("approval:{approval_id}"),
+            AuditEvent::CibaClientRegistered { client_id, .. }
+            | AuditEvent::AccessTokenRevoked { client_id, .. } => format!("client:{client_id}"),
         }
     }
 

@@ -62,6 +62,32 @@ pub struct Settings {
     pub recovery_codes: u32,
     /// Pushes: which channels this server sends on, and how it sends.
     pub push: PushSettings,
+    /// OpenID CIBA and agent grants.
+    pub ciba: CibaSettings,
+}
+
+/// OpenID CIBA tunables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CibaSettings {
+    /// Seconds a client waits between token requests, until a `slow_down` adds 5.
+    pub interval: u32,
+    /// How long an access token lives when the client does not ask for less.
+    pub token_lifetime: Duration,
+    /// The longest an access token may live, whatever the client asks.
+    pub max_token_lifetime: Duration,
+    /// The `aud` of access tokens (the resource servers' identifier); the issuer when unset.
+    pub audience: Option<String>,
+}
+
+impl Default for CibaSettings {
+    fn default() -> Self {
+        CibaSettings {
+            interval: 5,
+            token_lifetime: Duration::minutes(5),
+            max_token_lifetime: Duration::hours(1),
+            audience: None,
+        }
+    }
 }
 
 /// What the push outbox needs to know in the core.
@@ -147,6 +173,7 @@ impl Default for Settings {
             attempt_window: Duration::minutes(15),
             recovery_codes: 10,
             push: PushSettings::default(),
+            ciba: CibaSettings::default(),
         }
     }
 }

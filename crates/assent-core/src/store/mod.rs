@@ -6,6 +6,7 @@
 mod alerts;
 mod approvals;
 mod audit;
+mod ciba;
 mod devices;
 mod enrollments;
 mod factors;
@@ -18,6 +19,7 @@ mod webhooks;
 pub use alerts::AlertStore;
 pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
+pub use ciba::CibaStore;
 pub use devices::DeviceStore;
 pub use enrollments::EnrollmentStore;
 pub use factors::FactorStore;
@@ -40,6 +42,7 @@ pub trait Store:
     + PushStore
     + ApprovalStore
     + AuditStore
+    + CibaStore
     + Send
     + Sync
     + 'static
@@ -57,6 +60,7 @@ impl<T> Store for T where
         + PushStore
         + ApprovalStore
         + AuditStore
+        + CibaStore
         + Send
         + Sync
         + 'static

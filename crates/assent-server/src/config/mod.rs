@@ -48,6 +48,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
+    pub ciba: CibaConfig,
 }
 
 impl Default for Config {
@@ -70,6 +71,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             policy: PolicyConfig::default(),
             risk: RiskConfig::default(),
+            ciba: CibaConfig::default(),
         }
     }
 }
@@ -158,7 +160,12 @@ impl Config {
                 "fatigue.budget_window_secs and fatigue.suspension_secs must be at least 1".into(),
             );
         }
-        if let Some(problem) = self.push.problem().or_else(|| self.email.problem()) {
+        if let Some(problem) = self
+            .push
+            .problem()
+            .or_else(|| self.email.problem())
+            .or_else(|| self.ciba.problem())
+        {
             return fail(problem);
         }
         if self.http.body_limit_bytes < 1024 {
@@ -277,6 +284,7 @@ impl Config {
                 lease: seconds(self.push.lease_secs),
                 admin_emails: self.email.admin_recipients.clone(),
             },
+            ciba: self.ciba.settings(),
         }
     }
 

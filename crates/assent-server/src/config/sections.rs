@@ -278,3 +278,59 @@ impl Default for DeviceConfig {
         }
     }
 }
+
+/// OpenID CIBA and agent grants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CibaConfig {
+    /// Seconds a client waits between token requests (a `slow_down` adds 5).
+    pub interval_secs: u32,
+    /// How long an access token lives when the client does not ask for less.
+    pub token_lifetime_secs: u64,
+    /// The longest an access token may live, whatever the client asks.
+    pub max_token_lifetime_secs: u64,
+    /// The `aud` of access tokens (your resource servers' identifier); empty: the issuer.
+    pub audience: String,
+}
+
+impl Default for CibaConfig {
+    fn default() -> Self {
+        CibaConfig {
+            interval_secs: 5,
+            token_lifetime_secs: 300,
+            max_token_lifetime_secs: 3600,
+            audience: String::new(),
+        }
+    }
+}
+
+impl CibaConfig {
+    /// What is wrong with the section, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if !(1..=60).contains(&self.interval_secs) {
+            return Some("ciba.interval_secs must be between 1 and 60".into());
+        }
+        if self.max_token_lifetime_secs == 0 || self.max_token_lifetime_secs > 86_400 {
+            return Some("ciba.max_token_lifetime_secs must be between 1 and 86400".into());
+        }
+        if self.token_lifetime_secs == 0 || self.token_lifetime_secs > self.max_token_lifetime_secs
+        {
+            return Some(
+                "ciba.token_lifetime_secs must be between 1 and ciba.max_token_lifetime_secs"
+                    .into(),
+            );
+        }
+        None
+    }
+
+    /// The domain settings this section implies.
+    pub fn settings(&self) -> assent_core::CibaSettings {
+        use assent_core::clock::seconds;
+        assent_core::CibaSettings {
+            interval: self.interval_secs,
+            token_lifetime: seconds(self.token_lifetime_secs),
+            max_token_lifetime: seconds(self.max_token_lifetime_secs),
+            audience: (!self.audience.is_empty()).then(|| self.audience.clone()),
+        }
+    }
+}

@@ -23,6 +23,10 @@ pub(crate) fn document_errors(api: &mut OpenApi) {
             &mut item.options,
         ];
         for operation in operations.into_iter().flatten() {
+            let oauth = operation
+                .tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|t| t == "openid"));
             let responses = &mut operation.responses.responses;
             let errors: Vec<String> = responses
                 .keys()
@@ -36,11 +40,14 @@ pub(crate) fn document_errors(api: &mut OpenApi) {
                     }
                     _ => generic_description(&status).to_owned(),
                 };
-                responses.insert(status, problem(&description));
+                responses.insert(status, problem(&description, oauth));
             }
             for status in ["4XX", "5XX"] {
                 if !responses.contains_key(status) {
-                    responses.insert(status.to_owned(), problem(generic_description(status)));
+                    responses.insert(
+                        status.to_owned(),
+                        problem(generic_description(status), oauth),
+                    );
                 }
             }
         }
@@ -55,19 +62,29 @@ fn generic_description(status: &str) -> &'static str {
     }
 }
 
-fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                PROBLEM_JSON,
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
+/// An error answer: a problem document; on the OAuth endpoints also an OAuth error body
+/// (`application/json`), which is what the protocol's own refusals are, while refusals before
+/// the protocol (a deadline, a connection cap) stay problems.
+fn problem(description: &str, oauth: bool) -> RefOr<utoipa::openapi::Response> {
+    let mut response = ResponseBuilder::new().description(description).content(
+        PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
             .build(),
-    )
+    );
+    if oauth {
+        response = response.content(
+            OAUTH_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("OAuthError")))
+                .build(),
+        );
+    }
+    RefOr::T(response.build())
 }
+
+/// The media type of an OAuth error body.
+pub(crate) const OAUTH_JSON: &str = "application/json";
 
 #[cfg(test)]
 mod tests {
@@ -89,11 +106,22 @@ mod tests {
                         continue;
                     }
                     let content = response["content"].as_object().unwrap();
-                    assert_eq!(
-                        content.keys().collect::<Vec<_>>(),
-                        [PROBLEM_JSON],
-                        "{method} {path} {status}"
-                    );
+                    let oauth = operation["tags"]
+                        .as_array()
+                        .is_some_and(|tags| tags.iter().any(|t| t == "openid"));
+                    if oauth {
+                        assert_eq!(
+                            content[OAUTH_JSON]["schema"]["$ref"],
+                            "#/components/schemas/OAuthError",
+                            "{method} {path} {status}"
+                        );
+                    } else {
+                        assert_eq!(
+                            content.keys().collect::<Vec<_>>(),
+                            [PROBLEM_JSON],
+                            "{method} {path} {status}"
+                        );
+                    }
                     assert_eq!(
                         content[PROBLEM_JSON]["schema"]["$ref"],
                         "#/components/schemas/Problem"

@@ -1,6 +1,7 @@
 //! Routes, shared state and the OpenAPI description, which is generated from the handlers'
 //! annotations so it cannot drift from the code.
 
+mod ciba;
 mod errors_doc;
 mod meta;
 mod v1;
@@ -47,12 +48,13 @@ pub(crate) struct AppState {
         license(name = "Apache-2.0")
     ),
     modifiers(&Security),
-    components(schemas(assent_proto::problem::Problem, assent_proto::ProblemCode)),
+    components(schemas(assent_proto::problem::Problem, assent_proto::ProblemCode, ciba::OAuthErrorBody)),
     tags(
         (name = "relying party", description = "Ask for approvals and read their outcome (Bearer application API key)"),
         (name = "factors", description = "Fallbacks for when push cannot work: TOTP, recovery codes, and what a user can use now (Bearer application API key)"),
         (name = "device", description = "Enroll, fetch requests and answer them (DPoP-shaped device proofs, signed statements)"),
         (name = "admin", description = "Applications, users, enrollments, devices, audit (Bearer admin API key)"),
+        (name = "openid", description = "OpenID Connect CIBA: discovery, backchannel authentication, tokens, revocation, introspection (OAuth error bodies, not problem documents)"),
         (name = "meta", description = "Health, keys, this description")
     )
 )]
@@ -125,6 +127,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::live))
         .routes(routes!(meta::ready))
         .routes(routes!(meta::jwks))
+        .routes(routes!(ciba::endpoints::discovery))
+        .routes(routes!(ciba::endpoints::backchannel))
+        .routes(routes!(ciba::endpoints::token))
+        .routes(routes!(ciba::endpoints::revoke))
+        .routes(routes!(ciba::endpoints::introspect))
+        .routes(routes!(ciba::admin::create_ciba_client))
+        .routes(routes!(ciba::admin::create_agent))
 }
 
 /// The OpenAPI 3.1 description of the API.

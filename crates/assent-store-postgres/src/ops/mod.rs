@@ -8,6 +8,7 @@
 mod alerts;
 mod approvals;
 mod audit;
+mod ciba;
 mod devices;
 mod enrollments;
 mod factors;

@@ -5,6 +5,7 @@
 mod alerts;
 pub(crate) mod approvals;
 mod audit;
+pub(crate) mod ciba;
 pub(crate) mod devices;
 mod enrollments;
 mod factors;

@@ -2,7 +2,8 @@
 
 use super::CmdResult;
 use crate::cli::{
-    AdminArgs, AdminCommand, AdminDeviceCommand, AppCommand, FactorCommand, UserCommand,
+    AdminArgs, AdminCommand, AdminDeviceCommand, AgentCommand, AppCommand, CibaCommand,
+    FactorCommand, UserCommand,
 };
 use crate::output;
 use assent_client::AdminClient;
@@ -58,6 +59,50 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                     created.secret
                 );
             }
+        }
+        AdminCommand::Ciba {
+            command:
+                CibaCommand::Create {
+                    app_id,
+                    mode,
+                    notification_endpoint,
+                    jwks,
+                    user_code,
+                    json,
+                },
+        } => {
+            let jwks = jwks.map(|path| read_jwks(&path)).transpose()?;
+            let body = assent_proto::api::CreateCibaClient {
+                mode,
+                notification_endpoint,
+                jwks,
+                requires_user_code: user_code,
+            };
+            let created = client.create_ciba_client(&app_id, &body).await?;
+            print_client(&created, json);
+        }
+        AdminCommand::Agent {
+            command:
+                AgentCommand::Create {
+                    name,
+                    owner,
+                    jwks,
+                    types,
+                    mode,
+                    notification_endpoint,
+                    json,
+                },
+        } => {
+            let body = assent_proto::api::CreateAgent {
+                name,
+                owner,
+                jwks: read_jwks(&jwks)?,
+                authorization_details_types: types,
+                mode: Some(mode),
+                notification_endpoint,
+            };
+            let created = client.create_agent(&body).await?;
+            print_client(&created, json);
         }
         AdminCommand::User {
             command: UserCommand::Create { username, json },
@@ -191,5 +236,29 @@ fn or_none(items: &[String]) -> String {
         "nothing (enroll a device or a fallback factor)".to_owned()
     } else {
         items.join(", ")
+    }
+}
+
+/// A JWK Set file, as JSON.
+fn read_jwks(path: &std::path::Path) -> CmdResult<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the JWK Set {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()).into())
+}
+
+fn print_client(created: &assent_proto::api::CibaClientCreated, json: bool) {
+    if json {
+        output::json(created);
+        return;
+    }
+    println!(
+        "CIBA client {} ({} mode, {}) for application {}",
+        created.client_id, created.mode, created.token_endpoint_auth_method, created.app_id
+    );
+    if let Some(owner) = &created.owner {
+        println!("Agent acting for {owner}");
+    }
+    if let Some(secret) = &created.client_secret {
+        println!("Client secret (shown once, stored hashed): {secret}");
     }
 }

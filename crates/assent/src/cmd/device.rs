@@ -172,12 +172,21 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
 
 /// Shows every detail of a request, as the user must see it before answering.
 pub fn describe(a: &DeviceApproval) -> String {
-    let mut out = format!(
-        "── {} request from {} ── {}\n",
-        a.kind.as_str(),
-        a.application.name,
-        a.id
-    );
+    // An agent's request says who acts and for whom, and then what it unlocks: never just
+    // "allow the agent".
+    let mut out = if a.kind == assent_proto::api::ApprovalKind::AgentAction {
+        format!(
+            "── Agent {}, acting for you, asks to: ── {}\n",
+            a.application.name, a.id
+        )
+    } else {
+        format!(
+            "── {} request from {} ── {}\n",
+            a.kind.as_str(),
+            a.application.name,
+            a.id
+        )
+    };
     if let Some(message) = &a.binding_message {
         out += &format!("  Message   {message}\n");
     }

@@ -8,6 +8,13 @@ use std::process::{Child, Stdio};
 /// web authenticator's assets under `/app`, which the description leaves out.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/.well-known/jwks.json"),
+    ("get", "/.well-known/openid-configuration"),
+    ("post", "/oauth2/bc-authorize"),
+    ("post", "/oauth2/token"),
+    ("post", "/oauth2/revoke"),
+    ("post", "/oauth2/introspect"),
+    ("post", "/v1/admin/apps/{id}/ciba-clients"),
+    ("post", "/v1/admin/agents"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
     ("post", "/v1/approvals"),

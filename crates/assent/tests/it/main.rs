@@ -4,6 +4,7 @@
 
 mod audit_tamper;
 mod authenticator_api;
+mod ciba;
 mod cli;
 mod concurrency;
 mod connections;

@@ -40,17 +40,33 @@ export function endPrompt(id, outcome) {
   return true;
 }
 
+// One authorization detail, every field of it: the amount large, then each other field by name
+// (nested objects, such as an account, field by field), so nothing the user approves is hidden.
 function describeDetail(d) {
   const rows = [];
   const amount = d.amount !== undefined ? `${d.amount}${d.currency ? ' ' + d.currency : ''}` : null;
   const box = el('div', { class: 'detail' }, el('div', { class: 'time', text: d.type }));
   if (amount) box.append(el('div', { class: 'amount', 'data-field': 'amount', text: amount }));
+  const add = (key, label, v) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) {
+      for (const [k, inner] of Object.entries(v)) add(`${key}.${k}`, `${label} ${k.replace(/_/g, ' ')}`, inner);
+      return;
+    }
+    rows.push(el('dt', { text: label }), el('dd', { 'data-field': key, text: typeof v === 'string' ? v : JSON.stringify(v) }));
+  };
   for (const [k, v] of Object.entries(d)) {
     if (k === 'type' || (amount && (k === 'amount' || k === 'currency'))) continue;
-    rows.push(el('dt', { text: k.replace(/_/g, ' ') }), el('dd', { 'data-field': k, text: typeof v === 'string' ? v : JSON.stringify(v) }));
+    add(k, k.replace(/_/g, ' '), v);
   }
   if (rows.length) box.append(el('dl', { class: 'context' }, rows));
   return box;
+}
+
+// The prompt's heading. An agent acts for the user, so its prompt names the agent and says what
+// it asks to do (the details below), never merely "allow the agent".
+function heading(a) {
+  if (a.kind === 'agent_action') return `Agent ${a.application.name}, acting for you, asks to:`;
+  return `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}`;
 }
 
 export async function renderPrompt(id) {
@@ -67,6 +83,8 @@ export async function renderPrompt(id) {
     return;
   }
   const hashOk = (await detailsHash(a)) === a.details_hash;
+  // An agent shows the code where its user talks with it: there is no sign-in screen.
+  const agent = a.kind === 'agent_action';
   prompt.id = a.id;
   const ctx = a.context || {};
   const place = ctx.geo ? [ctx.geo.city, ctx.geo.country].filter(Boolean).join(', ') : '';
@@ -81,8 +99,10 @@ export async function renderPrompt(id) {
     el('button', { class: 'danger', type: 'button', id: 'fraud', onclick: () => answer(a, 'fraud'), text: 'Deny and report: this wasn’t me' }),
   ];
   show(
-    el('h1', { text: `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}` }),
+    el('h1', { text: heading(a) }),
     hashOk ? null : notice('bad', 'The details of this request do not match their signature hash. Do not approve it.'),
+    agent && !(a.authorization_details || []).length
+      ? notice('bad', 'This agent does not say what it wants to do. Do not approve it.') : null,
     el('section', { class: 'card', 'aria-label': 'What is asked' },
       a.binding_message ? el('p', { id: 'binding-message' }, el('strong', { text: a.binding_message })) : null,
       (a.authorization_details || []).map(describeDetail),
@@ -95,8 +115,10 @@ export async function renderPrompt(id) {
         el('dt', { text: 'Asked at' }), el('dd', { text: when(a.created_at) }),
         el('dt', { text: 'Time left' }), el('dd', {}, left))),
     el('form', { onsubmit: (e) => { e.preventDefault(); answer(a, 'approve', codeInput && codeInput.value.trim()); } },
-      codeInput ? [el('label', { for: 'code', text: 'Code shown on the sign-in screen' }), codeInput,
-        el('p', { id: 'code-help', class: 'time', text: 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
+      codeInput ? [el('label', { for: 'code', text: agent ? 'Code shown by the agent' : 'Code shown on the sign-in screen' }), codeInput,
+        el('p', { id: 'code-help', class: 'time', text: agent
+          ? 'Type the number the agent shows you where you talk with it. If it shows you no number, you did not ask for this: report it.'
+          : 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
       a.user_verification_required ? notice('warn', 'Approving needs your passkey: a fingerprint, face or PIN check.') : null,
       message,
       el('div', { class: 'actions' }, buttons)),
@@ -129,7 +151,7 @@ async function answer(a, decision, code) {
   const message = document.getElementById('prompt-message');
   const buttons = main().querySelectorAll('button');
   if (decision === 'approve' && a.code_required && !code) {
-    message.replaceChildren(notice('bad', 'Type the code shown on the sign-in screen first.'));
+    message.replaceChildren(notice('bad', a.kind === 'agent_action' ? 'Type the code the agent shows you first.' : 'Type the code shown on the sign-in screen first.'));
     document.getElementById('code').focus();
     return;
   }

@@ -29,6 +29,13 @@ pub(crate) fn render_problems(mut response: Response) -> Response {
 }
 
 fn is_unrendered_error(response: &Response) -> bool {
+    if response
+        .extensions()
+        .get::<crate::error::RenderedByProtocol>()
+        .is_some()
+    {
+        return false;
+    }
     let status = response.status();
     let is_problem = response
         .headers()

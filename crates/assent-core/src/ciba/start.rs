@@ -74,13 +74,26 @@ impl Assent {
                 ));
             }
         };
-        let user = self
+        let user = match self
             .hinted_user(
                 client_keys(client)?.as_ref(),
                 &client.client_id,
                 &request.hint,
             )
-            .await?;
+            .await
+        {
+            // An agent learns nothing about other users: a name that is not its owner's is
+            // refused the same way whether or not such a user exists.
+            Err(CibaError::OAuth(e))
+                if client.agent.is_some() && e.error == OAuthErrorCode::UnknownUserId =>
+            {
+                return Err(refuse(
+                    OAuthErrorCode::AccessDenied,
+                    "an agent may ask only its owner",
+                ));
+            }
+            other => other?,
+        };
         let kind = match &client.agent {
             Some(agent) => {
                 if agent.owner != user.id {

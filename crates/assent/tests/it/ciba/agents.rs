@@ -112,6 +112,24 @@ async fn an_agent_asks_only_its_owner_only_for_its_types_and_never_for_nothing()
         (other_user.status, other_user.error()),
         (403, "access_denied")
     );
+    // A name that is nobody's is refused the same way: an agent cannot probe for users.
+    let nobody = setup
+        .post(
+            "/oauth2/bc-authorize",
+            &auth,
+            &[
+                ("scope", "openid"),
+                ("login_hint", "mallory"),
+                ("authorization_details", PAYMENT),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!((nobody.status, nobody.error()), (403, "access_denied"));
+    assert_eq!(
+        nobody.body["error_description"],
+        other_user.body["error_description"]
+    );
     let nothing = setup.start(&auth, &[]).await;
     assert_eq!(
         (nothing.status, nothing.error()),

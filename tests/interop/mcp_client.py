@@ -14,7 +14,8 @@ prints one JSON object per line on stdout, for the Rust test that drives the own
 The steps: "approved" (request_approval waiting, with a progress callback: the test approves
 with the code the notification carries); "pending" (wait_seconds 0: the code and a request_id
 are in the result, the test denies) then "denied" (approval_status waits and gets the denial);
-"unknown" (approval_status on the same id again); "invalid" (wait_seconds over 600);
+"unknown" (approval_status on the same id again); "expiring" (wait_seconds 0: the test moves
+the server's clock past the expiry) then "expired" (approval_status gets the expiry); "invalid" (wait_seconds over 600);
 "stranger" (a request for a user who is not the agent's owner).
 """
 
@@ -88,6 +89,13 @@ async def run(owner, details, command):
             result_event("denied", denied)
             unknown = await session.call_tool("approval_status", {"request_id": request_id})
             result_event("unknown", unknown)
+
+            expiring = await session.call_tool("request_approval", {**ask, "wait_seconds": 0})
+            expiring = result_event("expiring", expiring)
+            expired = await session.call_tool(
+                "approval_status", {"request_id": expiring["request_id"], "wait_seconds": 30}
+            )
+            result_event("expired", expired)
 
             invalid = await session.call_tool("request_approval", {**ask, "wait_seconds": 601})
             result_event("invalid", invalid)

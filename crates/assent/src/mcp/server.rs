@@ -239,9 +239,12 @@ impl AssentMcp {
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let now = Instant::now();
+        // Waiting past the expiry leaves room for one poll after it, whose answer says how
+        // the request ended.
+        let last_poll = open.expires_at + Duration::from_secs(open.interval.saturating_add(1));
         let deadline = match wait_seconds {
-            Some(w) => now + Duration::from_secs(w),
-            None => open.expires_at,
+            Some(w) => (now + Duration::from_secs(w)).min(last_poll),
+            None => last_poll,
         };
         let total = deadline.saturating_duration_since(now).as_secs();
         let token = context.meta.get_progress_token();

@@ -115,7 +115,9 @@ pub type Progress<'a> = &'a (dyn Fn(&Open, u64) + Send + Sync);
 
 /// Polls until an outcome, `deadline`, or cancellation. Token requests go no faster than
 /// Assent's `interval` (each `slow_down` adds five seconds, as Assent does on its side), and
-/// none is made that would come after the deadline.
+/// none is made that would come after the deadline. A request past its expiry is still
+/// polled: Assent's answer (`expired_token`, or the grant of an answer given at the last
+/// moment) is the outcome, not this machine's clock.
 pub async fn wait(
     agent: &AgentClient,
     mut open: Open,
@@ -125,7 +127,7 @@ pub async fn wait(
 ) -> Outcome {
     let started = Instant::now();
     loop {
-        if open.next_poll > deadline || open.expires_at <= Instant::now() {
+        if open.next_poll > deadline {
             return Outcome::StillPending(open);
         }
         tokio::select! {

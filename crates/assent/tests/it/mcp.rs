@@ -44,7 +44,13 @@ async fn answer(setup: &Setup, decision: Decision, code: Option<&str>) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mcp_host_gets_a_verified_grant_through_assent_mcp_and_a_denial_as_a_tool_error() {
-    let setup = Setup::with(|c| c.ciba.interval_secs = 1).await;
+    // Requests live 30 seconds here: the test moves the server's clock past that, which stays
+    // within the minute of clock skew Assent allows the agent's assertions.
+    let setup = Setup::with(|c| {
+        c.ciba.interval_secs = 1;
+        c.approvals.default_ttl_secs = 30;
+    })
+    .await;
     setup.server.user_with_device("bob").await;
 
     // The agent's key, made as the documentation says, and the agent registered with it.
@@ -119,6 +125,9 @@ async fn an_mcp_host_gets_a_verified_grant_through_assent_mcp_and_a_denial_as_a_
                         assert!(event["content"]["display_code"].is_string(), "{event}");
                         denied_id = Some(answer(&setup, Decision::Deny, None).await);
                     }
+                    if step == "expiring" {
+                        setup.server.clock.advance(time::Duration::seconds(31));
+                    }
                     let is_error = event["is_error"].as_bool().unwrap();
                     results.insert(step, (is_error, event["content"].clone()));
                 }
@@ -182,11 +191,12 @@ async fn an_mcp_host_gets_a_verified_grant_through_assent_mcp_and_a_denial_as_a_
     assert!(pending["request_id"].is_string());
     assert!(denied_id.is_some());
 
-    // A denial, a request already ended, a bad input and a user who is not the owner: tool
+    // A denial, a request already ended, an expiry, a bad input and a user who is not the owner: tool
     // errors the agent reads, with no grant in them.
     for (step, status) in [
         ("denied", "denied"),
         ("unknown", "unknown_request"),
+        ("expired", "expired"),
         ("invalid", "invalid_input"),
         ("stranger", "access_denied"),
     ] {

@@ -43,8 +43,41 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// A Model Context Protocol server (stdio) that lets an AI agent ask its owner through
+    /// Assent, with the agent's credentials; `keygen` makes the agent's key.
+    Mcp(McpArgs),
     /// Print the OpenAPI description of the API.
     Openapi,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct McpArgs {
+    /// Assent's public URL (its issuer): https, or http to localhost.
+    #[arg(long, env = "ASSENT_MCP_SERVER")]
+    pub server: Option<String>,
+    /// The agent's client id (from `assent admin agent create`).
+    #[arg(long, env = "ASSENT_MCP_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The agent's private P-256 key: PKCS#8, PEM or DER, readable by its owner only.
+    #[arg(long, env = "ASSENT_MCP_KEY")]
+    pub key: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<McpCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Write a new agent key (PKCS#8 PEM, mode 0600) and its public JWK Set for
+    /// `assent admin agent create --jwks`.
+    Keygen {
+        /// Where the private key goes (never over an existing file).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where its public JWK Set goes.
+        #[arg(long)]
+        jwks: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod demo;
+mod mcp;
 mod output;
 
 use clap::Parser as _;

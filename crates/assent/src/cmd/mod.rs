@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 pub mod device;
+mod mcp;
 mod policy;
 mod receipt;
 mod serve;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Audit { command } => audit::run(command).await,
         Command::Receipt { command } => receipt::run(command).await,
         Command::Policy { command } => policy::run(command),
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Openapi => {
             crate::output::json(&assent_server::openapi());
             Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ mod geoip;
 mod hashing_memory;
 mod http_surface;
 mod lifecycle;
+mod mcp;
 mod native_push;
 mod negative;
 mod node_death;

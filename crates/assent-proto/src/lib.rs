@@ -5,6 +5,7 @@
 pub mod api;
 pub mod canonical;
 pub mod context;
+pub mod duo;
 pub mod enrollment_link;
 pub mod exact_json;
 pub mod jose;

@@ -16,6 +16,7 @@ mod parse_errors;
 pub mod policy_files;
 mod run;
 mod serve;
+pub mod tls;
 mod tracked;
 
 pub use config::Config;

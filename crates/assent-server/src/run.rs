@@ -36,6 +36,8 @@ pub enum StartError {
     Policy(#[from] crate::policy_files::PolicyLoadError),
     #[error("push: {0}")]
     Push(String),
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -58,6 +60,8 @@ pub struct RunningServer {
     /// The sweeper and the webhook and push dispatchers, which end on the shutdown signal.
     background: Vec<JoinHandle<()>>,
     policy_sources: crate::policy_files::PolicySources,
+    /// TLS on the listener, reloaded on SIGHUP.
+    tls: Option<Arc<crate::tls::Tls>>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -173,7 +177,13 @@ impl Server {
             http,
             crate::file_limit::raise_to_hard_limit(),
         ));
-        let task = tokio::spawn(serve(listener, app, limits, gate, shutdown_rx));
+        let tls = config
+            .tls
+            .files()
+            .map(crate::tls::Tls::new)
+            .transpose()?
+            .map(Arc::new);
+        let task = tokio::spawn(serve(listener, app, limits, gate, tls.clone(), shutdown_rx));
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {
             addr,
@@ -183,6 +193,7 @@ impl Server {
             task,
             background,
             policy_sources,
+            tls,
         })
     }
 }
@@ -263,7 +274,7 @@ impl RunningServer {
     }
 
     /// Runs until the process receives SIGINT or SIGTERM, then shuts down gracefully. SIGHUP
-    /// reloads the policy and the risk lists.
+    /// reloads the policy, the risk lists and the TLS certificate and key.
     pub async fn run_until_signal(self) -> std::io::Result<()> {
         #[cfg(unix)]
         {
@@ -275,6 +286,12 @@ impl RunningServer {
                         _ = hangup.recv() => {
                             if let Err(e) = self.policy_sources.apply(&self.assent) {
                                 tracing::error!(error = %e, "policy reload refused; the running policy stays");
+                            }
+                            if let Some(tls) = &self.tls {
+                                match tls.reload() {
+                                    Ok(()) => tracing::info!("TLS certificate and key reloaded"),
+                                    Err(e) => tracing::error!(error = %e, "TLS reload refused; the running certificate stays"),
+                                }
                             }
                         }
                     }

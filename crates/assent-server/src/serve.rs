@@ -24,6 +24,7 @@ use hyper_util::server::conn::auto::Builder;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -61,6 +62,7 @@ pub(crate) async fn serve(
     app: Router,
     limits: ConnectionLimits,
     gate: Gate,
+    tls: Option<Arc<crate::tls::Tls>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     // Every connection task holds a receiver; `closed()` resolves when the last one is gone.
@@ -92,18 +94,32 @@ pub(crate) async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY refused");
         }
-        tokio::spawn(connection(
-            stream,
-            peer,
-            Served {
-                app: app.clone(),
-                limits,
-                health_only,
-                _slot: slot,
-            },
-            shutdown.clone(),
-            open_rx.clone(),
-        ));
+        let served = Served {
+            app: app.clone(),
+            limits,
+            health_only,
+            _slot: slot,
+        };
+        let (shutdown, open) = (shutdown.clone(), open_rx.clone());
+        match &tls {
+            None => {
+                tokio::spawn(connection(stream, peer, served, shutdown, open));
+            }
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                tokio::spawn(async move {
+                    // The handshake is part of the first deadline: a client that starts one and
+                    // stalls holds a slot no longer than one that sends no request head.
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => connection(stream, peer, served, shutdown, open).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake not done within the deadline"),
+                    }
+                });
+            }
+        }
     }
     drop(open_rx);
     drop(listener);
@@ -156,13 +172,15 @@ struct Served {
 }
 
 /// One connection, until the client closes it, a deadline passes, or shutdown drains it.
-async fn connection(
-    stream: tokio::net::TcpStream,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     served: Served,
     mut shutdown: watch::Receiver<bool>,
     _open: watch::Receiver<()>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = served.limits;
     let health_only = served.health_only;
     let activity = Activity::new();

@@ -49,6 +49,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
     pub ciba: CibaConfig,
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -72,6 +73,7 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             risk: RiskConfig::default(),
             ciba: CibaConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -165,6 +167,7 @@ impl Config {
             .problem()
             .or_else(|| self.email.problem())
             .or_else(|| self.ciba.problem())
+            .or_else(|| self.tls.problem())
         {
             return fail(problem);
         }
@@ -233,10 +236,15 @@ impl Config {
             std::net::Ipv4Addr::LOCALHOST.into(),
             std::net::Ipv6Addr::LOCALHOST.into(),
         ];
-        if loopback.contains(&self.listen.ip()) {
-            format!("http://localhost:{}", self.listen.port())
+        let scheme = if self.tls.files().is_some() {
+            "https"
         } else {
-            format!("http://{}", self.listen)
+            "http"
+        };
+        if loopback.contains(&self.listen.ip()) {
+            format!("{scheme}://localhost:{}", self.listen.port())
+        } else {
+            format!("{scheme}://{}", self.listen)
         }
     }
 

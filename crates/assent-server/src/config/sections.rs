@@ -334,3 +334,29 @@ impl CibaConfig {
         }
     }
 }
+
+/// TLS on the listener: both files, or neither (plain HTTP).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The certificate chain, PEM, the server's own certificate first.
+    pub cert_file: String,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
+}
+
+impl TlsConfig {
+    /// What is wrong with the section, if anything (whether the files load is checked at start).
+    pub fn problem(&self) -> Option<String> {
+        (self.cert_file.is_empty() != self.key_file.is_empty())
+            .then(|| "tls.cert_file and tls.key_file are given together, or neither".into())
+    }
+
+    /// The files, when TLS is on.
+    pub fn files(&self) -> Option<crate::tls::TlsFiles> {
+        (!self.cert_file.is_empty()).then(|| crate::tls::TlsFiles {
+            cert: self.cert_file.clone().into(),
+            key: self.key_file.clone().into(),
+        })
+    }
+}

@@ -34,4 +34,5 @@ mod schemathesis;
 mod state_machine;
 mod streams;
 mod support;
+mod tls;
 mod webhooks;

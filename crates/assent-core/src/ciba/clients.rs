@@ -61,9 +61,18 @@ pub struct RegisteredClient {
 pub struct AuthenticatedClient {
     pub(crate) client: CibaClient,
     pub(crate) app: App,
+    /// Its registered keys, read once: they verify its assertion, request objects and login
+    /// hint tokens.
+    pub(crate) keys: Option<ClientKeySet>,
 }
 
 impl AuthenticatedClient {
+    /// The keys the client registered (`private_key_jwt` clients), for its signed request
+    /// objects.
+    pub fn keys(&self) -> Option<&ClientKeySet> {
+        self.keys.as_ref()
+    }
+
     pub fn client(&self) -> &CibaClient {
         &self.client
     }
@@ -281,11 +290,9 @@ impl Assent {
                     .client_called(&id)
                     .await?
                     .ok_or_else(|| invalid_client(unknown))?;
-                let ClientAuth::PrivateKeyJwt { jwks } = &client.auth else {
+                let Some(keys) = client_keys(&client)? else {
                     return Err(invalid_client(unknown));
                 };
-                let keys = ClientKeySet::parse(jwks)
-                    .map_err(|e| StoreError::Corrupt(format!("client {id} keys: {e}")))?;
                 let audiences = vec![
                     self.issuer().to_owned(),
                     endpoint_url.to_owned(),
@@ -329,7 +336,8 @@ impl Assent {
                     client.client_id
                 ))
             })?;
-        Ok(AuthenticatedClient { client, app })
+        let keys = client_keys(&client)?;
+        Ok(AuthenticatedClient { client, app, keys })
     }
 
     async fn client_called(&self, id: &str) -> Result<Option<CibaClient>, StoreError> {
@@ -359,5 +367,15 @@ impl Assent {
         types.sort();
         types.dedup();
         Ok(types)
+    }
+}
+
+/// A client's registered keys, when it authenticates with them.
+fn client_keys(client: &CibaClient) -> Result<Option<ClientKeySet>, CibaError> {
+    match &client.auth {
+        ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks).map(Some).map_err(|e| {
+            StoreError::Corrupt(format!("client {} keys: {e}", client.client_id)).into()
+        }),
+        ClientAuth::Secret { .. } => Ok(None),
     }
 }

@@ -5,9 +5,9 @@
 
 use super::clients::AuthenticatedClient;
 use super::error::{CibaError, refuse};
-use super::records::{CibaRequest, ClientAuth, DeliveryMode};
+use super::records::{CibaRequest, DeliveryMode};
 use crate::approvals::{AuthorizationDetails, BindingMessage, Lifetime, NewApproval};
-use crate::error::{CoreError, StoreError};
+use crate::error::CoreError;
 use crate::ids::{UserId, Username};
 use crate::model::User;
 use crate::secrets;
@@ -62,7 +62,7 @@ impl Assent {
         client: &AuthenticatedClient,
         start: StartBackchannel,
     ) -> Result<Started, CibaError> {
-        let AuthenticatedClient { client, app } = client;
+        let AuthenticatedClient { client, app, keys } = client;
         let request = start.request;
         let token = match (client.mode, request.client_notification_token) {
             (DeliveryMode::Poll, _) => None,
@@ -75,11 +75,7 @@ impl Assent {
             }
         };
         let user = match self
-            .hinted_user(
-                client_keys(client)?.as_ref(),
-                &client.client_id,
-                &request.hint,
-            )
+            .hinted_user(keys.as_ref(), &client.client_id, &request.hint)
             .await
         {
             // An agent learns nothing about other users: a name that is not its owner's is
@@ -324,18 +320,6 @@ impl Assent {
             .user(self.store.as_ref(), &id)
             .await?
             .ok_or_else(unknown)
-    }
-}
-
-/// The client's registered keys, when it authenticates with them.
-pub(crate) fn client_keys(
-    client: &super::records::CibaClient,
-) -> Result<Option<ClientKeySet>, CibaError> {
-    match &client.auth {
-        ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks).map(Some).map_err(|e| {
-            StoreError::Corrupt(format!("client {} keys: {e}", client.client_id)).into()
-        }),
-        ClientAuth::Secret { .. } => Ok(None),
     }
 }
 

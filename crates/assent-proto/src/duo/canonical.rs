@@ -51,16 +51,11 @@ pub fn canon_params(params: &[(String, String)]) -> String {
         .map(|(name, value)| (percent_encode(name), percent_encode(value)))
         .collect();
     encoded.sort_unstable();
-    let mut out = String::new();
-    for (index, (name, value)) in encoded.iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-    }
-    out
+    let pairs: Vec<String> = encoded
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    pairs.join("&")
 }
 
 /// The SHA-512 hex of the `X-Duo-*` headers as duo_client signs them in version 5: names
@@ -76,16 +71,11 @@ pub fn canon_duo_headers(headers: &[(String, String)]) -> String {
         .filter(|(name, _)| name.starts_with("x-duo-"))
         .collect();
     lowered.sort_unstable();
-    let mut joined = String::new();
-    for (index, (name, value)) in lowered.iter().enumerate() {
-        if index > 0 {
-            joined.push('\0');
-        }
-        joined.push_str(name);
-        joined.push('\0');
-        joined.push_str(value);
-    }
-    sha512_hex(joined.as_bytes())
+    let pairs: Vec<String> = lowered
+        .iter()
+        .map(|(name, value)| format!("{name}\0{value}"))
+        .collect();
+    sha512_hex(pairs.join("\0").as_bytes())
 }
 
 /// The canonical string of signature version 2: the date header's text exactly as sent, the

@@ -10,8 +10,7 @@ use assent_core::ciba::{AuthenticatedClient, StartBackchannel};
 use assent_proto::oauth::backchannel::BackchannelRequest;
 use assent_proto::oauth::dpop::{DpopCheck, verify_dpop_proof};
 use assent_proto::oauth::error::{Endpoint, OAuthErrorCode};
-use assent_proto::oauth::form::{ClientCredentials, Params, client_credentials};
-use assent_proto::oauth::keys::ClientKeySet;
+use assent_proto::oauth::form::{Params, client_credentials};
 use assent_proto::oauth::metadata::ProviderMetadata;
 use assent_proto::oauth::request_object::verify_request_object;
 use assent_proto::oauth::tokens::BackchannelResponse;
@@ -32,16 +31,40 @@ pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 pub(crate) const REVOCATION_PATH: &str = "/oauth2/revoke";
 pub(crate) const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 
-/// A form request, read and split: its parameters, the client's credentials, and the DPoP
-/// header if any.
-struct FormRequest {
+/// A form request from an authenticated client: its parameters (the credentials taken out)
+/// and the DPoP header if any.
+struct ClientForm {
+    client: AuthenticatedClient,
     params: Params,
-    credentials: ClientCredentials,
-    basic: bool,
     dpop: Option<String>,
 }
 
-async fn read_form(req: Request, endpoint: Endpoint) -> Result<FormRequest, OAuthReply> {
+/// A required parameter, or `invalid_request` naming it.
+fn required<'a>(params: &'a Params, name: &str, endpoint: Endpoint) -> Result<&'a str, OAuthReply> {
+    params.get(name).ok_or_else(|| {
+        OAuthReply::new(
+            endpoint,
+            OAuthErrorCode::InvalidRequest,
+            format!("{name} is required"),
+        )
+    })
+}
+
+/// The endpoint's answer: the body with `Cache-Control: no-store`, or the OAuth error.
+fn answer<T: serde::Serialize>(result: Result<T, OAuthReply>) -> Response {
+    match result {
+        Ok(body) => no_store(StatusCode::OK, &body),
+        Err(reply) => reply.into_response(),
+    }
+}
+
+/// Reads the form at `path` and authenticates its client.
+async fn client_form(
+    assent: &Assent,
+    req: Request,
+    endpoint: Endpoint,
+    path: &str,
+) -> Result<ClientForm, OAuthReply> {
     let refuse =
         |description: &str| OAuthReply::new(endpoint, OAuthErrorCode::InvalidRequest, description);
     let (parts, body) = req.into_parts();
@@ -81,34 +104,19 @@ async fn read_form(req: Request, endpoint: Endpoint) -> Result<FormRequest, OAut
             basic,
             ..OAuthReply::oauth(endpoint, e)
         })?;
-    Ok(FormRequest {
-        params,
-        credentials,
-        basic,
-        dpop,
-    })
-}
-
-async fn authenticate(
-    assent: &Assent,
-    form: &mut FormRequest,
-    endpoint: Endpoint,
-    path: &str,
-) -> Result<AuthenticatedClient, OAuthReply> {
     let url = format!("{}{path}", assent.issuer());
-    let credentials = std::mem::replace(
-        &mut form.credentials,
-        ClientCredentials::IdOnly {
-            client_id: String::new(),
-        },
-    );
-    assent
+    let client = assent
         .authenticate_client(credentials, &url)
         .await
         .map_err(|e| OAuthReply {
-            basic: form.basic,
+            basic,
             ..OAuthReply::from_ciba(endpoint, e)
-        })
+        })?;
+    Ok(ClientForm {
+        client,
+        params,
+        dpop,
+    })
 }
 
 /// OpenID Provider metadata (OpenID Connect Discovery 1.0, with CIBA's members).
@@ -131,8 +139,8 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
 pub(crate) async fn backchannel(State(state): State<AppState>, req: Request) -> Response {
     let endpoint = Endpoint::Backchannel;
     let result = async {
-        let mut form = read_form(req, endpoint).await?;
-        let client = authenticate(&state.assent, &mut form, endpoint, BACKCHANNEL_PATH).await?;
+        let form = client_form(&state.assent, req, endpoint, BACKCHANNEL_PATH).await?;
+        let client = form.client;
         let params = request_params(&state.assent, &client, form.params).await?;
         let request =
             BackchannelRequest::from_params(&params).map_err(|e| OAuthReply::oauth(endpoint, e))?;
@@ -165,10 +173,7 @@ pub(crate) async fn backchannel(State(state): State<AppState>, req: Request) -> 
         })
     }
     .await;
-    match result {
-        Ok(body) => no_store(StatusCode::OK, &body),
-        Err(reply) => reply.into_response(),
-    }
+    answer(result)
 }
 
 /// The authentication request's parameters: the form's, or those of its signed request object
@@ -188,25 +193,13 @@ async fn request_params(
             "with a signed request object, every parameter is inside it",
         ));
     }
-    let keys = match &client.client().auth {
-        assent_core::ciba::records::ClientAuth::PrivateKeyJwt { jwks } => ClientKeySet::parse(jwks)
-            .map_err(|_| {
-                OAuthReply::new(
-                    endpoint,
-                    OAuthErrorCode::ServerError,
-                    "the client's stored keys do not parse",
-                )
-            })?,
-        assent_core::ciba::records::ClientAuth::Secret { .. } => {
-            return Err(invalid(
-                "signed request objects need a key registered for the client",
-            ));
-        }
-    };
+    let keys = client
+        .keys()
+        .ok_or_else(|| invalid("signed request objects need a key registered for the client"))?;
     let now = assent.now().unix_timestamp();
     let verified = verify_request_object(
         &object,
-        &keys,
+        keys,
         &client.client().client_id,
         assent.issuer(),
         now,
@@ -238,8 +231,7 @@ async fn request_params(
 pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Response {
     let endpoint = Endpoint::Token;
     let result = async {
-        let mut form = read_form(req, endpoint).await?;
-        let client = authenticate(&state.assent, &mut form, endpoint, TOKEN_PATH).await?;
+        let form = client_form(&state.assent, req, endpoint, TOKEN_PATH).await?;
         if form.params.get("grant_type") != Some(CIBA_GRANT) {
             return Err(OAuthReply::new(
                 endpoint,
@@ -247,13 +239,7 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
                 format!("the only grant type is {CIBA_GRANT}"),
             ));
         }
-        let auth_req_id = form.params.get("auth_req_id").ok_or_else(|| {
-            OAuthReply::new(
-                endpoint,
-                OAuthErrorCode::InvalidRequest,
-                "auth_req_id is required",
-            )
-        })?;
+        let auth_req_id = required(&form.params, "auth_req_id", endpoint)?;
         let dpop = match &form.dpop {
             None => None,
             Some(proof) => {
@@ -271,15 +257,12 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
         };
         state
             .assent
-            .ciba_token(&client, auth_req_id, dpop)
+            .ciba_token(&form.client, auth_req_id, dpop)
             .await
             .map_err(|e| OAuthReply::from_ciba(endpoint, e))
     }
     .await;
-    match result {
-        Ok(issued) => no_store(StatusCode::OK, &issued.response),
-        Err(reply) => reply.into_response(),
-    }
+    answer(result.map(|issued| issued.response))
 }
 
 /// Token revocation (RFC 7009): the client's own access token stops being good at once.
@@ -290,26 +273,16 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
 pub(crate) async fn revoke(State(state): State<AppState>, req: Request) -> Response {
     let endpoint = Endpoint::Revocation;
     let result = async {
-        let mut form = read_form(req, endpoint).await?;
-        let client = authenticate(&state.assent, &mut form, endpoint, REVOCATION_PATH).await?;
-        let token = form.params.get("token").ok_or_else(|| {
-            OAuthReply::new(
-                endpoint,
-                OAuthErrorCode::InvalidRequest,
-                "token is required",
-            )
-        })?;
+        let form = client_form(&state.assent, req, endpoint, REVOCATION_PATH).await?;
+        let token = required(&form.params, "token", endpoint)?;
         state
             .assent
-            .revoke_access_token(&client, token)
+            .revoke_access_token(&form.client, token)
             .await
             .map_err(|e| OAuthReply::from_ciba(endpoint, e))
     }
     .await;
-    match result {
-        Ok(()) => no_store(StatusCode::OK, &serde_json::json!({})),
-        Err(reply) => reply.into_response(),
-    }
+    answer(result.map(|()| serde_json::json!({})))
 }
 
 /// Token introspection (RFC 7662): whether an access token is good now, and what it grants.
@@ -320,24 +293,14 @@ pub(crate) async fn revoke(State(state): State<AppState>, req: Request) -> Respo
 pub(crate) async fn introspect(State(state): State<AppState>, req: Request) -> Response {
     let endpoint = Endpoint::Introspection;
     let result = async {
-        let mut form = read_form(req, endpoint).await?;
-        let client = authenticate(&state.assent, &mut form, endpoint, INTROSPECTION_PATH).await?;
-        let token = form.params.get("token").ok_or_else(|| {
-            OAuthReply::new(
-                endpoint,
-                OAuthErrorCode::InvalidRequest,
-                "token is required",
-            )
-        })?;
+        let form = client_form(&state.assent, req, endpoint, INTROSPECTION_PATH).await?;
+        let token = required(&form.params, "token", endpoint)?;
         state
             .assent
-            .introspect_access_token(&client, token)
+            .introspect_access_token(&form.client, token)
             .await
             .map_err(|e| OAuthReply::from_ciba(endpoint, e))
     }
     .await;
-    match result {
-        Ok(body) => no_store(StatusCode::OK, &body),
-        Err(reply) => reply.into_response(),
-    }
+    answer(result)
 }

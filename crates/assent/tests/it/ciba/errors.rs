@@ -1,7 +1,7 @@
 //! Every error the CIBA specification names, each in its own test, with its status: OAuth error
 //! bodies, never problem documents.
 
-use super::{Auth, Setup};
+use super::{Auth, Setup, hint_token};
 use assent_proto::jose::SigningKey;
 use assent_proto::statement::Decision;
 use serde_json::json;
@@ -213,14 +213,7 @@ async fn expired_login_hint_token() {
     let setup = Setup::new().await;
     let (id, key) = setup.key_client().await;
     let now = setup.now();
-    let hint = key
-        .sign(
-            "JWT",
-            None,
-            false,
-            &json!({"sub_id": {"format": "opaque", "id": "alice"}, "exp": now - 1}),
-        )
-        .unwrap();
+    let hint = hint_token(&key, now - 1);
     let auth = Auth::Key { id, key };
     let r = setup
         .post(
@@ -233,14 +226,7 @@ async fn expired_login_hint_token() {
     assert_eq!((r.status, r.error()), (400, "expired_login_hint_token"));
     // One signed by a key the client did not register is not trusted at all.
     let stranger = SigningKey::generate().unwrap();
-    let forged = stranger
-        .sign(
-            "JWT",
-            None,
-            false,
-            &json!({"sub_id": {"format": "opaque", "id": "alice"}, "exp": now + 60}),
-        )
-        .unwrap();
+    let forged = hint_token(&stranger, now + 60);
     let r = setup
         .post(
             "/oauth2/bc-authorize",

@@ -1,7 +1,7 @@
 //! The poll flow end to end, the ways a client authenticates, signed request objects, hints,
 //! revocation and introspection.
 
-use super::{Auth, Setup};
+use super::{Auth, Setup, hint_token};
 use assent_proto::jose::{JwkSet, SigningKey};
 use assent_proto::oauth::tokens::at_hash;
 use assent_proto::statement::Decision;
@@ -280,12 +280,7 @@ async fn an_id_token_hint_and_a_login_hint_token_name_the_user() {
         key: key.clone(),
     };
     // A first sign-in, to get an ID token.
-    let started = setup.start(&auth, &[]).await;
-    let req_id = started.body["auth_req_id"].as_str().unwrap().to_owned();
-    setup
-        .answer(Decision::Approve, started.body["display_code"].as_str())
-        .await;
-    let tokens = setup.token(&auth, &req_id, None).await;
+    let tokens = setup.approved_tokens(&auth).await;
     let id_token = tokens.body["id_token"].as_str().unwrap().to_owned();
 
     let by_id_token = setup
@@ -299,14 +294,7 @@ async fn an_id_token_hint_and_a_login_hint_token_name_the_user() {
     assert_eq!(by_id_token.status, 200, "{}", by_id_token.body);
 
     let now = setup.now();
-    let hint = key
-        .sign(
-            "JWT",
-            None,
-            false,
-            &json!({"sub_id": {"format": "opaque", "id": "alice"}, "exp": now + 60}),
-        )
-        .unwrap();
+    let hint = hint_token(&key, now + 60);
     let by_hint_token = setup
         .post(
             "/oauth2/bc-authorize",
@@ -338,12 +326,7 @@ async fn revocation_ends_a_token_and_introspection_says_so() {
     let setup = Setup::new().await;
     let (id, secret) = setup.secret_client("poll", None, false).await;
     let auth = Auth::Basic { id, secret };
-    let started = setup.start(&auth, &[]).await;
-    let req_id = started.body["auth_req_id"].as_str().unwrap().to_owned();
-    setup
-        .answer(Decision::Approve, started.body["display_code"].as_str())
-        .await;
-    let tokens = setup.token(&auth, &req_id, None).await;
+    let tokens = setup.approved_tokens(&auth).await;
     let access = tokens.body["access_token"].as_str().unwrap().to_owned();
 
     let active = setup
@@ -398,12 +381,7 @@ async fn an_expired_access_token_is_inactive() {
     let setup = Setup::new().await;
     let (id, secret) = setup.secret_client("poll", None, false).await;
     let auth = Auth::Basic { id, secret };
-    let started = setup.start(&auth, &[]).await;
-    let req_id = started.body["auth_req_id"].as_str().unwrap().to_owned();
-    setup
-        .answer(Decision::Approve, started.body["display_code"].as_str())
-        .await;
-    let tokens = setup.token(&auth, &req_id, None).await;
+    let tokens = setup.approved_tokens(&auth).await;
     let access = tokens.body["access_token"].as_str().unwrap().to_owned();
     setup.server.clock.advance(Duration::seconds(301));
     let expired = setup

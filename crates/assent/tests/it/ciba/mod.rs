@@ -10,6 +10,7 @@ mod modes;
 use assent_client::DeviceClient;
 use assent_proto::api::{CreateAgent, CreateCibaClient};
 use assent_proto::jose::{JwkSet, Parsed, SigningKey};
+use assent_proto::statement::Decision;
 use assent_testkit::TestServer;
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -248,6 +249,16 @@ impl Setup {
         self.post("/oauth2/token", auth, &params, dpop).await
     }
 
+    /// A backchannel request for alice that the device approves with the displayed code, and
+    /// the token response that follows.
+    pub async fn approved_tokens(&self, auth: &Auth) -> Reply {
+        let started = self.start(auth, &[]).await;
+        let req_id = started.body["auth_req_id"].as_str().unwrap().to_owned();
+        self.answer(Decision::Approve, started.body["display_code"].as_str())
+            .await;
+        self.token(auth, &req_id, None).await
+    }
+
     /// The device answers the one pending request, with the code the client was given.
     pub async fn answer(
         &self,
@@ -292,4 +303,15 @@ impl Setup {
 /// The public JWK Set of `key`.
 pub(crate) fn jwks_of(key: &SigningKey) -> Value {
     json!({"keys": [key.jwk().public_with_kid(&key.jwk().thumbprint())]})
+}
+
+/// A login hint token naming alice (RFC 9493 `sub_id`, format `opaque`), signed by `key`.
+pub(crate) fn hint_token(key: &SigningKey, exp: i64) -> String {
+    key.sign(
+        "JWT",
+        None,
+        false,
+        &json!({"sub_id": {"format": "opaque", "id": "alice"}, "exp": exp}),
+    )
+    .unwrap()
 }

@@ -406,6 +406,18 @@ impl AdminClient {
             .await
     }
 
+    /// Creates a Duo Auth API integration for an application; its secret key is in the answer,
+    /// once.
+    pub async fn create_duo_integration(
+        &self,
+        app_id: &str,
+        body: &assent_proto::api::CreateDuoIntegration,
+    ) -> Result<assent_proto::api::DuoIntegrationCreated, ClientError> {
+        self.0
+            .post(&format!("/v1/admin/apps/{app_id}/duo-integrations"), body)
+            .await
+    }
+
     /// Registers an agent (its application and its `private_key_jwt` CIBA client).
     pub async fn create_agent(
         &self,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod ciba;
 pub mod clock;
 pub mod devices;
+pub mod duo;
 pub mod error;
 pub mod factors;
 #[cfg(any(test, feature = "fixtures"))]

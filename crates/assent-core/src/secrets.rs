@@ -70,6 +70,32 @@ pub fn new_display_code(len: u8) -> Result<String, CoreError> {
     Ok(code)
 }
 
+/// `len` characters drawn uniformly from `alphabet` (at most 256 symbols), for keys whose form
+/// other software expects (Duo's integration and secret keys).
+pub fn random_chars(len: usize, alphabet: &[u8]) -> Result<String, CoreError> {
+    let size = alphabet.len();
+    if size == 0 || size > 256 {
+        return Err(CoreError::Internal(
+            "an alphabet of 1 to 256 symbols".into(),
+        ));
+    }
+    // Rejection sampling below the largest multiple of the alphabet's size keeps every symbol
+    // equally likely.
+    let limit = 256 - 256 % size;
+    let rng = ring::rand::SystemRandom::new();
+    let mut out = String::with_capacity(len);
+    let mut bytes = [0u8; 64];
+    while out.len() < len {
+        rng.fill(&mut bytes).map_err(|_| CoreError::Crypto)?;
+        for &byte in &bytes {
+            if usize::from(byte) < limit && out.len() < len {
+                out.push(char::from(alphabet[usize::from(byte) % size]));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Constant-time equality of two short strings (the typed code against the displayed one).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()

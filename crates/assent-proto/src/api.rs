@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod ciba;
+mod duo;
 mod factors;
 #[cfg(feature = "openapi")]
 mod schema_docs;
@@ -18,6 +19,7 @@ mod whole;
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
+pub use duo::{CreateDuoIntegration, DuoIntegrationCreated};
 pub use factors::{
     CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodeCount, RecoveryCodes,
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,

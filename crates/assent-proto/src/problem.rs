@@ -66,6 +66,7 @@ problem_codes! {
     EnrollmentCodeUsed => ("enrollment_code_used", 409, "The enrollment code was already used"),
     EnrollmentCodeExpired => ("enrollment_code_expired", 410, "The enrollment code has expired"),
     DeniedByPolicy => ("denied_by_policy", 403, "The policy refuses this request"),
+    NumberMatchingUnavailable => ("number_matching_unavailable", 403, "The policy asks for number matching and the client cannot show a code"),
     InvalidPolicy => ("invalid_policy", 422, "The policy file is not valid; the running policy is unchanged"),
     DevicePendingActivation => ("device_pending_activation", 403, "The device waits for approval from another of the user's devices"),
     InvalidCode => ("invalid_code", 401, "The code is not valid"),

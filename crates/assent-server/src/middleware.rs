@@ -38,7 +38,8 @@ pub(crate) async fn request_context(
     let is_long_poll = request
         .uri()
         .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("wait=")));
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("wait=")))
+        || crate::http::is_duo_long_call(request.uri().path());
     let deadline = if is_long_poll {
         deadlines.long_poll
     } else {

@@ -5,6 +5,7 @@ use crate::error::corrupt;
 use assent_core::StoreError;
 use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
+use assent_core::duo::records::DuoIntegration;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
@@ -490,5 +491,22 @@ pub(crate) fn ciba_request(row: PgRow) -> Result<CibaRequest> {
         created_at: time(&row, 10)?,
         expires_at: time(&row, 11)?,
         tokens_issued_at: time_opt(&row, 12)?,
+    })
+}
+
+macro_rules! duo_integration_columns {
+    () => {
+        "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, created_at"
+    };
+}
+pub(crate) use duo_integration_columns;
+pub(crate) fn duo_integration(row: PgRow) -> Result<DuoIntegration> {
+    Ok(DuoIntegration {
+        ikey: row.try_get(0)?,
+        app_id: AppId::from_stored(row.try_get(1)?),
+        skey_sealed: row.try_get(2)?,
+        api_host: row.try_get(3)?,
+        allow_unmatched_push: row.try_get(4)?,
+        created_at: time(&row, 5)?,
     })
 }

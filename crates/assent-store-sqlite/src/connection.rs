@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_passkey_sign_count.sql"),
     include_str!("../migrations/0016_cross_node.sql"),
     include_str!("../migrations/0017_ciba.sql"),
+    include_str!("../migrations/0018_duo.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -3,6 +3,7 @@
 use assent_core::StoreError;
 use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
+use assent_core::duo::records::DuoIntegration;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
@@ -383,5 +384,18 @@ pub(crate) fn ciba_request(row: &Row<'_>) -> rusqlite::Result<CibaRequest> {
         created_at: from_millis(row.get(10)?),
         expires_at: from_millis(row.get(11)?),
         tokens_issued_at: time_opt(row.get(12)?),
+    })
+}
+
+pub(crate) const DUO_INTEGRATION_COLUMNS: &str =
+    "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, created_at";
+pub(crate) fn duo_integration(row: &Row<'_>) -> rusqlite::Result<DuoIntegration> {
+    Ok(DuoIntegration {
+        ikey: row.get(0)?,
+        app_id: AppId::from_stored(row.get(1)?),
+        skey_sealed: row.get(2)?,
+        api_host: row.get(3)?,
+        allow_unmatched_push: row.get(4)?,
+        created_at: from_millis(row.get(5)?),
     })
 }

@@ -9,6 +9,7 @@ mod audit;
 mod ciba;
 mod ciba_notifications;
 mod devices;
+mod duo;
 mod enrollments;
 mod factors;
 mod identity;
@@ -93,6 +94,10 @@ macro_rules! store_contract {
             }
             ciba_notifications {
                 ciba_notifications_are_due_once_final_and_claimed_once
+            }
+            duo {
+                duo_integrations_round_trip_and_are_created_once
+                duo_integrations_are_listed_oldest_first
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

@@ -170,6 +170,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Duo Auth API integrations of applications (for login_duo, pam_duo, duo_client, ...).
+    Duo {
+        #[command(subcommand)]
+        command: DuoCommand,
+    },
     /// Reload the server's policy and risk lists from their files.
     PolicyReload,
     /// Check the audit chain on the server.
@@ -197,6 +202,24 @@ pub enum CibaCommand {
         /// Every request must carry the user's user_code (their current TOTP code).
         #[arg(long)]
         user_code: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DuoCommand {
+    /// Create an integration for an application; prints its ikey, skey (once) and api_host.
+    Create {
+        /// The application's id.
+        app_id: String,
+        /// The host name (and :port) clients use; the server's public URL's by default.
+        #[arg(long)]
+        api_host: Option<String>,
+        /// Let pushes go without number matching when the client cannot show a code (lower
+        /// assurance; see docs/duo.md).
+        #[arg(long)]
+        allow_unmatched_push: bool,
         #[arg(long)]
         json: bool,
     },

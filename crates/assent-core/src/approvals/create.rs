@@ -1,7 +1,7 @@
 //! Creating a request: what it needs (risk and policy), whether it may prompt at all (the
 //! fatigue defense), and the record written with its audit row.
 
-use super::{BindingMessage, NewApproval};
+use super::{BindingMessage, CodeDisplay, NewApproval};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::ApprovalId;
@@ -36,6 +36,19 @@ impl Assent {
         &self,
         app: &App,
         request: NewApproval,
+    ) -> Result<CreatedApproval, CoreError> {
+        self.create_approval_with_code(app, request, None).await
+    }
+
+    /// [`Assent::create_approval`] with the number-matching code already chosen, for a client
+    /// that showed it before asking (Duo's Verified Push shows it at preauth). It is used when
+    /// the policy asks for number matching; a code shorter than the policy asks for is refused
+    /// (`number_matching_unavailable`), since the client has shown it already.
+    pub async fn create_approval_with_code(
+        &self,
+        app: &App,
+        request: NewApproval,
+        chosen_code: Option<String>,
     ) -> Result<CreatedApproval, CoreError> {
         let user = self.user_called(&request.user).await?;
         let devices = self.store.list_devices(Some(&user.id)).await?;
@@ -84,6 +97,36 @@ impl Assent {
             request.authorization_details.as_slice(),
         )
         .map_err(|e| CoreError::rejected(ProblemCode::InvalidRequest, e.to_string()))?;
+        // `approvals.number_matching = false` switches it off whatever the policy says.
+        let wants_code = prompt && self.settings.number_matching && outcome.number_matching;
+        let waived = wants_code && request.code_display == CodeDisplay::Waived;
+        let length = outcome.code_length.unwrap_or(self.settings.code_length);
+        if wants_code
+            && chosen_code
+                .as_ref()
+                .is_some_and(|c| c.len() < usize::from(length))
+        {
+            return Err(CoreError::rejected(
+                ProblemCode::NumberMatchingUnavailable,
+                format!(
+                    "the policy asks for a {length}-digit code (rule: {}) and the client showed a shorter one",
+                    decision.rule
+                ),
+            ));
+        }
+        let wants_code = match (wants_code, request.code_display) {
+            (true, CodeDisplay::Unavailable) => {
+                return Err(CoreError::rejected(
+                    ProblemCode::NumberMatchingUnavailable,
+                    format!(
+                        "the policy asks for number matching (rule: {}) and this client cannot show a code",
+                        decision.rule
+                    ),
+                ));
+            }
+            (true, CodeDisplay::Waived) => false,
+            (wants, _) => wants,
+        };
         // Only a request that will be sent spends the budget or replaces a pending one. The
         // user's prompt turn (the store's, so it holds across nodes) is held until the request is
         // written: simultaneous requests for one user, on any node, are counted one after
@@ -97,12 +140,10 @@ impl Assent {
             None
         };
         let now = self.now();
-        // `approvals.number_matching = false` switches it off whatever the policy says.
-        let display_code = if prompt && self.settings.number_matching && outcome.number_matching {
-            let length = outcome.code_length.unwrap_or(self.settings.code_length);
-            Some(secrets::new_display_code(length)?)
-        } else {
-            None
+        let display_code = match (wants_code, chosen_code) {
+            (false, _) => None,
+            (true, Some(code)) => Some(code),
+            (true, None) => Some(secrets::new_display_code(length)?),
         };
         let id = ApprovalId::generate();
         let code = display_code.as_ref().map(|c| MatchingCode {
@@ -139,6 +180,7 @@ impl Assent {
             kind: approval.kind.as_str().to_owned(),
             expires_at: approval.expires_at.unix_timestamp(),
             number_matching: approval.code.is_some(),
+            number_matching_waived: waived,
             user_verification: approval.user_verification,
             details_hash: hash,
             risk_score: risk.score,

@@ -14,8 +14,8 @@ mod watch;
 pub use answer::Answered;
 pub use create::CreatedApproval;
 pub use request::{
-    AuthorizationDetails, BindingMessage, Lifetime, MAX_AUTHORIZATION_DETAILS, MAX_BINDING_MESSAGE,
-    NewApproval,
+    AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, MAX_AUTHORIZATION_DETAILS,
+    MAX_BINDING_MESSAGE, NewApproval,
 };
 pub use views::{ApprovalForApp, ApprovalForDevice};
 pub use watch::ApprovalWatch;

@@ -122,4 +122,21 @@ pub struct NewApproval {
     pub lifetime: Lifetime,
     /// The relying party asks for a passkey check with user verification on the device.
     pub user_verification: bool,
+    /// Whether the relying party can show the number-matching code.
+    pub code_display: CodeDisplay,
+}
+
+/// Whether the relying party can show the user the code to type on the device. Assent's own
+/// API and CIBA always can; a Duo client says so per request (`client_supports_verified_push`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodeDisplay {
+    /// The code is returned to the relying party, which shows it.
+    #[default]
+    Shown,
+    /// The client cannot show a code: a request whose policy asks for number matching is
+    /// refused (`number_matching_unavailable`) before any prompt or budget is spent.
+    Unavailable,
+    /// The client cannot show a code and the operator accepted pushes without number matching
+    /// for it: the request goes without a code, and its audit row says so.
+    Waived,
 }

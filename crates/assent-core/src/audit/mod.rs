@@ -120,6 +120,10 @@ pub enum AuditEvent {
         kind: String,
         expires_at: i64,
         number_matching: bool,
+        /// The policy asked for number matching and the operator's integration setting let the
+        /// request go without it (a Duo client that cannot show a code).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        number_matching_waived: bool,
         user_verification: bool,
         details_hash: String,
         risk_score: u8,
@@ -242,6 +246,13 @@ pub enum AuditEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent_owner: Option<String>,
     },
+    /// An admin created a Duo Auth API integration for an application.
+    DuoIntegrationCreated {
+        ikey: String,
+        app_id: String,
+        api_host: String,
+        allow_unmatched_push: bool,
+    },
     /// The tokens of an approved backchannel request were issued (once), with the access
     /// token's id and expiry.
     CibaTokensIssued {
@@ -294,6 +305,7 @@ impl AuditEvent {
             AuditEvent::PasskeyCloneSuspected { .. } => "passkey_clone_suspected",
             AuditEvent::CibaClientRegistered { .. } => "ciba_client_registered",
             AuditEvent::CibaTokensIssued { .. } => "ciba_tokens_issued",
+            AuditEvent::DuoIntegrationCreated { .. } => "duo_integration_created",
             AuditEvent::AccessTokenRevoked { .. } => "access_token_revoked",
         }
     }
@@ -340,6 +352,7 @@ impl AuditEvent {
             | AuditEvent::CibaTokensIssued { approval_id, .. } => format!("approval:{approval_id}"),
             AuditEvent::CibaClientRegistered { client_id, .. }
             | AuditEvent::AccessTokenRevoked { client_id, .. } => format!("client:{client_id}"),
+            AuditEvent::DuoIntegrationCreated { ikey, .. } => format!("duo:{ikey}"),
         }
     }
 

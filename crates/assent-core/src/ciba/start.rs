@@ -6,7 +6,7 @@
 use super::clients::AuthenticatedClient;
 use super::error::{CibaError, refuse};
 use super::records::{CibaRequest, DeliveryMode};
-use crate::approvals::{AuthorizationDetails, BindingMessage, Lifetime, NewApproval};
+use crate::approvals::{AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, NewApproval};
 use crate::error::CoreError;
 use crate::ids::{UserId, Username};
 use crate::model::User;
@@ -164,6 +164,7 @@ impl Assent {
             context: RequestContext::default(),
             lifetime,
             user_verification,
+            code_display: CodeDisplay::Shown,
         };
         let created = self
             .create_approval(app, new)

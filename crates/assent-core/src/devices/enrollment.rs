@@ -47,6 +47,20 @@ impl Assent {
         username: &str,
         recovery_code: Option<&str>,
     ) -> Result<EnrollmentIssued, CoreError> {
+        self.create_enrollment_lasting(by, username, recovery_code, self.settings.enrollment_ttl)
+            .await
+    }
+
+    /// [`Assent::create_enrollment`] with a link that lasts `ttl` (at most the configured
+    /// `enrollment.ttl_secs`).
+    pub async fn create_enrollment_lasting(
+        &self,
+        by: &Principal,
+        username: &str,
+        recovery_code: Option<&str>,
+        ttl: time::Duration,
+    ) -> Result<EnrollmentIssued, CoreError> {
+        let ttl = ttl.clamp(time::Duration::SECOND, self.settings.enrollment_ttl);
         let user = self.user_named(username).await?;
         let activation = self.activation_for(by, &user, recovery_code).await?;
         if let Principal::App(app) = by {
@@ -59,7 +73,7 @@ impl Assent {
             user_id: user.id.clone(),
             code_hash: secrets::sha256(code.as_bytes()),
             created_at: now,
-            expires_at: now + self.settings.enrollment_ttl,
+            expires_at: now + ttl,
             used_at: None,
             activation,
         };

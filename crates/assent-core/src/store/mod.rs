@@ -8,6 +8,7 @@ mod approvals;
 mod audit;
 mod ciba;
 mod devices;
+mod duo;
 mod enrollments;
 mod factors;
 mod identity;
@@ -21,6 +22,7 @@ pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
 pub use ciba::CibaStore;
 pub use devices::DeviceStore;
+pub use duo::DuoStore;
 pub use enrollments::EnrollmentStore;
 pub use factors::FactorStore;
 pub use identity::IdentityStore;
@@ -43,6 +45,7 @@ pub trait Store:
     + ApprovalStore
     + AuditStore
     + CibaStore
+    + DuoStore
     + Send
     + Sync
     + 'static
@@ -61,6 +64,7 @@ impl<T> Store for T where
         + ApprovalStore
         + AuditStore
         + CibaStore
+        + DuoStore
         + Send
         + Sync
         + 'static

@@ -11,10 +11,12 @@
 //! * signature version 5: the same lines plus the SHA-512 of the body and of the `X-Duo-*`
 //!   headers, always HMAC-SHA512 (duo_client's default since 5.0).
 
+pub mod api;
 pub mod canonical;
 mod date;
 mod error;
 pub mod params;
+pub mod request;
 pub mod signature;
 
 pub use error::DuoSigError;

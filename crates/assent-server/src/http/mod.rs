@@ -2,6 +2,7 @@
 //! annotations so it cannot drift from the code.
 
 mod ciba;
+mod duo;
 mod errors_doc;
 mod meta;
 mod v1;
@@ -134,6 +135,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ciba::endpoints::introspect))
         .routes(routes!(ciba::admin::create_ciba_client))
         .routes(routes!(ciba::admin::create_agent))
+        .routes(routes!(duo::admin::create_duo_integration))
 }
 
 /// The OpenAPI 3.1 description of the API.
@@ -154,6 +156,7 @@ pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -
             axum::routing::get(move || meta::openapi_json(api.clone())),
         )
         .merge(web::router())
+        .merge(duo::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -162,6 +165,11 @@ pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -
             request_context,
         ))
         .with_state(state)
+}
+
+/// Whether a path is a Duo call that may hold its request (a synchronous push, a long poll).
+pub(crate) fn is_duo_long_call(path: &str) -> bool {
+    duo::is_long_call(path)
 }
 
 /// Resolves once the server begins shutting down.

@@ -10,6 +10,7 @@ mod approvals;
 mod audit;
 mod ciba;
 mod devices;
+mod duo;
 mod enrollments;
 mod factors;
 mod identity;

@@ -7,6 +7,7 @@ pub(crate) mod approvals;
 mod audit;
 pub(crate) mod ciba;
 pub(crate) mod devices;
+mod duo;
 mod enrollments;
 mod factors;
 mod identity;

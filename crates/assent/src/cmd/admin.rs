@@ -2,7 +2,7 @@
 
 use super::CmdResult;
 use crate::cli::{
-    AdminArgs, AdminCommand, AdminDeviceCommand, AgentCommand, AppCommand, CibaCommand,
+    AdminArgs, AdminCommand, AdminDeviceCommand, AgentCommand, AppCommand, CibaCommand, DuoCommand,
     FactorCommand, UserCommand,
 };
 use crate::output;
@@ -80,6 +80,43 @@ pub async fn run(args: AdminArgs) -> CmdResult {
             };
             let created = client.create_ciba_client(&app_id, &body).await?;
             print_client(&created, json);
+        }
+        AdminCommand::Duo {
+            command:
+                DuoCommand::Create {
+                    app_id,
+                    api_host,
+                    allow_unmatched_push,
+                    json,
+                },
+        } => {
+            let body = assent_proto::api::CreateDuoIntegration {
+                api_host,
+                allow_unmatched_push,
+            };
+            let created = client.create_duo_integration(&app_id, &body).await?;
+            if json {
+                output::json(&serde_json::json!({
+                    "ikey": created.ikey,
+                    "skey": created.skey,
+                    "api_host": created.api_host,
+                    "app_id": created.app_id,
+                    "allow_unmatched_push": created.allow_unmatched_push,
+                }));
+            } else {
+                println!("Duo integration for application {}", created.app_id);
+                println!("Integration key (ikey): {}", created.ikey);
+                println!(
+                    "Secret key (skey, shown once, kept sealed): {}",
+                    created.skey
+                );
+                println!("API host (api_host): {}", created.api_host);
+                if created.allow_unmatched_push {
+                    println!(
+                        "Pushes may go without number matching when the client cannot show a code (lower assurance)."
+                    );
+                }
+            }
         }
         AdminCommand::Agent {
             command:

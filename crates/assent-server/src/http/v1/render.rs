@@ -47,6 +47,7 @@ pub(crate) fn new_approval(
         context: body.context.unwrap_or_default(),
         lifetime,
         user_verification: body.user_verification,
+        code_display: assent_core::approvals::CodeDisplay::Shown,
     })
 }
 

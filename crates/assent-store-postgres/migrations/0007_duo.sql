@@ -8,5 +8,6 @@ CREATE TABLE duo_integrations (
     skey_sealed           bytea NOT NULL,
     api_host              text NOT NULL,
     allow_unmatched_push  boolean NOT NULL,
+    allow_legacy_v1       boolean NOT NULL,
     created_at            bigint NOT NULL
 );

@@ -496,7 +496,7 @@ pub(crate) fn ciba_request(row: PgRow) -> Result<CibaRequest> {
 
 macro_rules! duo_integration_columns {
     () => {
-        "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, created_at"
+        "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, allow_legacy_v1, created_at"
     };
 }
 pub(crate) use duo_integration_columns;
@@ -507,6 +507,7 @@ pub(crate) fn duo_integration(row: PgRow) -> Result<DuoIntegration> {
         skey_sealed: row.try_get(2)?,
         api_host: row.try_get(3)?,
         allow_unmatched_push: row.try_get(4)?,
-        created_at: time(&row, 5)?,
+        allow_legacy_v1: row.try_get(5)?,
+        created_at: time(&row, 6)?,
     })
 }

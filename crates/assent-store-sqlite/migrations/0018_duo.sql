@@ -8,5 +8,6 @@ CREATE TABLE duo_integrations (
     skey_sealed           BLOB NOT NULL,
     api_host              TEXT NOT NULL,
     allow_unmatched_push  INTEGER NOT NULL,
+    allow_legacy_v1       INTEGER NOT NULL,
     created_at            INTEGER NOT NULL
 );

@@ -388,7 +388,7 @@ pub(crate) fn ciba_request(row: &Row<'_>) -> rusqlite::Result<CibaRequest> {
 }
 
 pub(crate) const DUO_INTEGRATION_COLUMNS: &str =
-    "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, created_at";
+    "ikey, app_id, skey_sealed, api_host, allow_unmatched_push, allow_legacy_v1, created_at";
 pub(crate) fn duo_integration(row: &Row<'_>) -> rusqlite::Result<DuoIntegration> {
     Ok(DuoIntegration {
         ikey: row.get(0)?,
@@ -396,6 +396,7 @@ pub(crate) fn duo_integration(row: &Row<'_>) -> rusqlite::Result<DuoIntegration>
         skey_sealed: row.get(2)?,
         api_host: row.get(3)?,
         allow_unmatched_push: row.get(4)?,
-        created_at: from_millis(row.get(5)?),
+        allow_legacy_v1: row.get(5)?,
+        created_at: from_millis(row.get(6)?),
     })
 }

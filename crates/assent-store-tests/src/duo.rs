@@ -16,6 +16,7 @@ fn created(integration: &DuoIntegration) -> AuditEvent {
         app_id: integration.app_id.to_string(),
         api_host: integration.api_host.clone(),
         allow_unmatched_push: integration.allow_unmatched_push,
+        allow_legacy_v1: integration.allow_legacy_v1,
     }
 }
 
@@ -29,6 +30,7 @@ fn integration(app: &App, ikey: &str, age_ms: i64) -> DuoIntegration {
         skey_sealed: vec![0xC3; 72],
         api_host: "assent.example.com".into(),
         allow_unmatched_push: false,
+        allow_legacy_v1: false,
         created_at: base + Duration::milliseconds(age_ms),
     }
 }
@@ -47,6 +49,7 @@ pub(crate) async fn duo_integrations_round_trip_and_are_created_once(store: Arc<
         skey_sealed: (0..=255).collect(),
         api_host: "duo.example.org:8443".into(),
         allow_unmatched_push: true,
+        allow_legacy_v1: true,
         ..integration(&acme, "", 1)
     };
     assert_eq!(store.duo_integration(&plain.ikey).await.unwrap(), None);

@@ -220,6 +220,10 @@ pub enum DuoCommand {
         /// assurance; see docs/duo.md).
         #[arg(long)]
         allow_unmatched_push: bool,
+        /// Also answer the legacy Auth API v1 of duo_unix before 2.0 (Debian 12's login_duo and
+        /// pam_duo): dateless signatures, so lower assurance; see docs/duo.md.
+        #[arg(long)]
+        allow_legacy_v1: bool,
         #[arg(long)]
         json: bool,
     },

@@ -252,6 +252,9 @@ pub enum AuditEvent {
         app_id: String,
         api_host: String,
         allow_unmatched_push: bool,
+        /// Whether legacy Auth API v1 requests (dateless signatures) are accepted.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        allow_legacy_v1: bool,
     },
     /// The tokens of an approved backchannel request were issued (once), with the access
     /// token's id and expiry.

@@ -12,7 +12,7 @@ use crate::secrets;
 use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::duo::api::DuoErrorCode;
-use assent_proto::duo::canonical::{canonical_v2, canonical_v5};
+use assent_proto::duo::canonical::{canonical_v1, canonical_v2, canonical_v5};
 use assent_proto::duo::signature::{
     DEFAULT_DATE_WINDOW, SigVersion, date_is_fresh, parse_authorization, parse_date, verify,
 };
@@ -28,6 +28,7 @@ pub struct NewDuoIntegration {
     /// The host name clients are told to use; the public URL's host (and port) by default.
     pub api_host: Option<String>,
     pub allow_unmatched_push: bool,
+    pub allow_legacy_v1: bool,
 }
 
 /// An integration just created, with its secret key: shown this once.
@@ -54,6 +55,8 @@ pub struct SignedRequest<'a> {
     pub json_body: Option<&'a [u8]>,
     /// Every `X-Duo-*` header.
     pub duo_headers: &'a [(String, String)],
+    /// A call of the legacy Auth API v1 (`/rest/v1/*.bson`): signed without a date.
+    pub legacy_v1: bool,
 }
 
 /// An integration whose signature verified for this request; only
@@ -129,6 +132,7 @@ impl Assent {
             skey_sealed,
             api_host,
             allow_unmatched_push: new.allow_unmatched_push,
+            allow_legacy_v1: new.allow_legacy_v1,
             created_at: self.now(),
         };
         let event = AuditEvent::DuoIntegrationCreated {
@@ -136,6 +140,7 @@ impl Assent {
             app_id: integration.app_id.to_string(),
             api_host: integration.api_host.clone(),
             allow_unmatched_push: integration.allow_unmatched_push,
+            allow_legacy_v1: integration.allow_legacy_v1,
         };
         self.store
             .insert_duo_integration(&integration, self.audit(by.actor(), event))
@@ -161,21 +166,26 @@ impl Assent {
             .authorization
             .ok_or_else(|| missing("no Authorization header"))?;
         let presented = parse_authorization(header).map_err(|e| missing(&e.to_string()))?;
-        let date_text = request
-            .date
-            .ok_or_else(|| missing("no Date or X-Duo-Date header"))?;
-        let date = parse_date(date_text).ok_or_else(|| {
-            missing("the date header is not an RFC 2822 date (Tue, 21 Aug 2012 17:29:18 -0000)")
-        })?;
-        let now = self.now().unix_timestamp();
-        if !date_is_fresh(date, now, DEFAULT_DATE_WINDOW) {
-            return Err(refuse(
-                DuoErrorCode::DateOutOfWindow,
-                format!(
-                    "the request is dated more than {DEFAULT_DATE_WINDOW} seconds from the server's time"
-                ),
-            ));
-        }
+        let dated = if request.legacy_v1 {
+            None
+        } else {
+            let text = request
+                .date
+                .ok_or_else(|| missing("no Date or X-Duo-Date header"))?;
+            let date = parse_date(text).ok_or_else(|| {
+                missing("the date header is not an RFC 2822 date (Tue, 21 Aug 2012 17:29:18 -0000)")
+            })?;
+            let now = self.now().unix_timestamp();
+            if !date_is_fresh(date, now, DEFAULT_DATE_WINDOW) {
+                return Err(refuse(
+                    DuoErrorCode::DateOutOfWindow,
+                    format!(
+                        "the request is dated more than {DEFAULT_DATE_WINDOW} seconds from the server's time"
+                    ),
+                ));
+            }
+            Some((text, date))
+        };
         let integration = self
             .store
             .duo_integration(&presented.ikey)
@@ -186,13 +196,22 @@ impl Assent {
                     "no integration has this key",
                 )
             })?;
+        if request.legacy_v1 && !integration.allow_legacy_v1 {
+            return Err(refuse(
+                DuoErrorCode::Forbidden,
+                "this integration does not accept the legacy Auth API v1 (signatures without a date); use a client of the Auth API v2, or an admin allows v1 for it",
+            ));
+        }
         let skey = self
             .data_key
             .open(&integration.skey_sealed, &skey_context(&integration.ikey))
             .map_err(|e| {
                 CoreError::Internal(format!("Duo secret key of {}: {e}", integration.ikey))
             })?;
-        let versions: &[SigVersion] = if request.json_body.is_some() {
+        let date_text = dated.map_or("", |(text, _)| text);
+        let versions: &[SigVersion] = if request.legacy_v1 {
+            &[SigVersion::V1]
+        } else if request.json_body.is_some() {
             &[SigVersion::V5]
         } else if request.method.eq_ignore_ascii_case("GET") {
             &[SigVersion::V5, SigVersion::V2]
@@ -202,6 +221,9 @@ impl Assent {
         let signed = request.hosts.iter().any(|host| {
             versions.iter().any(|&version| {
                 let canonical = match version {
+                    SigVersion::V1 => {
+                        canonical_v1(request.method, host, request.path, request.params)
+                    }
                     SigVersion::V2 => canonical_v2(
                         date_text,
                         request.method,
@@ -228,6 +250,11 @@ impl Assent {
                 "the signature does not match this request under the integration's secret key",
             ));
         }
+        // A v1 signature has no date: nothing tells a replay from a repeated call (duo_unix
+        // polls with identical requests), which is why v1 is the integration's explicit choice.
+        let Some((_, date)) = dated else {
+            return self.duo_caller(integration).await;
+        };
         // The date has one-second resolution, so the window bounds how long a signature must
         // be remembered: past it the date check refuses the request anyway.
         let forget_after = time::OffsetDateTime::from_unix_timestamp(date)
@@ -249,6 +276,10 @@ impl Assent {
                 "this signature was used already: every request is signed anew",
             ));
         }
+        self.duo_caller(integration).await
+    }
+
+    async fn duo_caller(&self, integration: DuoIntegration) -> Result<DuoCaller, DuoError> {
         let app = self
             .records
             .app(self.store.as_ref(), &integration.app_id)

@@ -19,5 +19,9 @@ pub struct DuoIntegration {
     /// Whether a push this integration asks for may go without number matching when its client
     /// cannot show a code: a documented lower-assurance choice of the operator, off by default.
     pub allow_unmatched_push: bool,
+    /// Whether the legacy Auth API v1 (`/rest/v1/*.bson`, duo_unix before 2.0) is answered for
+    /// this integration: its signatures carry no date, so a captured request stays valid; off
+    /// by default.
+    pub allow_legacy_v1: bool,
     pub created_at: OffsetDateTime,
 }

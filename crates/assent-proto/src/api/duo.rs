@@ -19,6 +19,11 @@ pub struct CreateDuoIntegration {
     /// knows their password can be tricked into approving. Off by default.
     #[serde(default)]
     pub allow_unmatched_push: bool,
+    /// Also answer the legacy Auth API v1 (`/rest/v1/*.bson`) that duo_unix before 2.0 speaks
+    /// (Debian 12's `login_duo` and `pam_duo`). Its signatures carry no date, so a captured
+    /// request can be sent again at any time. Off by default.
+    #[serde(default)]
+    pub allow_legacy_v1: bool,
 }
 
 /// The integration just created; `skey` is shown this once.
@@ -32,4 +37,5 @@ pub struct DuoIntegrationCreated {
     pub api_host: String,
     pub app_id: String,
     pub allow_unmatched_push: bool,
+    pub allow_legacy_v1: bool,
 }

@@ -78,6 +78,19 @@ pub fn canon_duo_headers(headers: &[(String, String)]) -> String {
     sha512_hex(pairs.join("\0").as_bytes())
 }
 
+/// The canonical string of the legacy Auth API v1 (duo_unix before 2.0): the method in upper
+/// case, the host in lower case, the path and the parameter line, joined by `\n`. It has no
+/// date.
+pub fn canonical_v1(method: &str, host: &str, path: &str, params: &[(String, String)]) -> String {
+    [
+        &method.to_uppercase(),
+        &host.to_lowercase(),
+        path,
+        &canon_params(params),
+    ]
+    .join("\n")
+}
+
 /// The canonical string of signature version 2: the date header's text exactly as sent, the
 /// method in upper case, the host in lower case, the path, and the parameter line
 /// ([`canon_params`]), joined by `\n`. The date is signed as text, not as a parsed time, so

@@ -12,6 +12,7 @@
 //!   headers, always HMAC-SHA512 (duo_client's default since 5.0).
 
 pub mod api;
+pub mod bson;
 pub mod canonical;
 mod date;
 mod error;

@@ -20,6 +20,9 @@ pub const MAX_IKEY_LEN: usize = 64;
 /// request to the weaker version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigVersion {
+    /// Method, host, path and parameters, with no date: the legacy Auth API v1 of duo_unix
+    /// before 2.0 (HMAC-SHA1). Nothing bounds how long such a signature stays valid.
+    V1,
     /// Date, method, host, path and parameters; HMAC-SHA1 or HMAC-SHA512.
     V2,
     /// Version 2's lines plus the body and `X-Duo-*` headers; HMAC-SHA512 only.
@@ -31,7 +34,7 @@ impl SigVersion {
     /// and headers with SHA-512, so a SHA-1 signature is never accepted for it.
     pub fn accepts(self, digest: Digest) -> bool {
         match self {
-            SigVersion::V2 => true,
+            SigVersion::V1 | SigVersion::V2 => true,
             SigVersion::V5 => digest == Digest::Sha512,
         }
     }

@@ -23,14 +23,15 @@ impl DuoStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let insert = sqlx::query(
             "INSERT INTO duo_integrations (ikey, app_id, skey_sealed, api_host,
-                allow_unmatched_push, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+                allow_unmatched_push, allow_legacy_v1, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(integration.ikey.clone())
         .bind(integration.app_id.to_string())
         .bind(integration.skey_sealed.clone())
         .bind(integration.api_host.clone())
         .bind(integration.allow_unmatched_push)
+        .bind(integration.allow_legacy_v1)
         .bind(to_millis(integration.created_at));
         write_audited(&self.pool, vec![insert], &audit).await
     }

@@ -25,8 +25,8 @@ impl DuoStore for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO duo_integrations (ikey, app_id, skey_sealed, api_host,
-                    allow_unmatched_push, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    allow_unmatched_push, allow_legacy_v1, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -35,6 +35,7 @@ impl DuoStore for SqliteStore {
                     integration.skey_sealed,
                     integration.api_host,
                     integration.allow_unmatched_push,
+                    integration.allow_legacy_v1,
                     to_millis(integration.created_at),
                 ])
             })

@@ -87,12 +87,14 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                     app_id,
                     api_host,
                     allow_unmatched_push,
+                    allow_legacy_v1,
                     json,
                 },
         } => {
             let body = assent_proto::api::CreateDuoIntegration {
                 api_host,
                 allow_unmatched_push,
+                allow_legacy_v1,
             };
             let created = client.create_duo_integration(&app_id, &body).await?;
             if json {
@@ -102,6 +104,7 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                     "api_host": created.api_host,
                     "app_id": created.app_id,
                     "allow_unmatched_push": created.allow_unmatched_push,
+                    "allow_legacy_v1": created.allow_legacy_v1,
                 }));
             } else {
                 println!("Duo integration for application {}", created.app_id);
@@ -111,6 +114,11 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                     created.skey
                 );
                 println!("API host (api_host): {}", created.api_host);
+                if created.allow_legacy_v1 {
+                    println!(
+                        "The legacy Auth API v1 is answered too (dateless signatures: lower assurance)."
+                    );
+                }
                 if created.allow_unmatched_push {
                     println!(
                         "Pushes may go without number matching when the client cannot show a code (lower assurance)."

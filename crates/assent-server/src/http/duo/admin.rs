@@ -25,6 +25,7 @@ pub(crate) async fn create_duo_integration(
         app_id,
         api_host: request.api_host,
         allow_unmatched_push: request.allow_unmatched_push,
+        allow_legacy_v1: request.allow_legacy_v1,
     };
     let created = state.assent.create_duo_integration(&admin, new).await?;
     let integration = created.integration;
@@ -36,6 +37,7 @@ pub(crate) async fn create_duo_integration(
             api_host: integration.api_host,
             app_id: integration.app_id.to_string(),
             allow_unmatched_push: integration.allow_unmatched_push,
+            allow_legacy_v1: integration.allow_legacy_v1,
         }),
     ))
 }

@@ -4,6 +4,7 @@
 //! Duo's API, described by docs/duo.md, so it is not in `/openapi.json`.
 
 pub(crate) mod admin;
+mod legacy;
 mod reply;
 mod signed;
 
@@ -32,12 +33,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/auth/v2/preauth", post(preauth))
         .route("/auth/v2/auth", post(auth))
         .route("/auth/v2/auth_status", get(auth_status))
+        .merge(legacy::router())
 }
 
 /// Whether a path is one of the Auth API's that may hold a call (a synchronous push, a long
 /// poll), for the request deadline.
 pub(crate) fn is_long_call(path: &str) -> bool {
-    matches!(path, "/auth/v2/auth" | "/auth/v2/auth_status")
+    matches!(
+        path,
+        "/auth/v2/auth" | "/auth/v2/auth_status" | "/rest/v1/auth.bson" | "/rest/v1/status.bson"
+    )
 }
 
 /// Reads and authenticates a call.

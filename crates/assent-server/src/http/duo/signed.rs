@@ -40,6 +40,7 @@ impl Received {
             params: &self.signed_params,
             json_body: self.json_body.as_deref(),
             duo_headers: &self.duo_headers,
+            legacy_v1: self.path.starts_with("/rest/v1/"),
         }
     }
 }

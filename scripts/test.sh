@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Python test peers (.venv: PyJWT, cryptography, standardwebhooks, mmdb-writer, pyotp, http-ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp)"
-if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks, mmdb_writer, pyotp, http_ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp" 2>/dev/null; then
+step "Python test peers (.venv: PyJWT, cryptography, standardwebhooks, mmdb-writer, pyotp, http-ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client)"
+if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks, mmdb_writer, pyotp, http_ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client" 2>/dev/null; then
   if ! python3 -m venv .venv 2>/dev/null; then
     # Debian splits venv out of the interpreter.
     apt-get update -qq && apt-get install -y -qq python3-venv
@@ -26,6 +26,13 @@ fi
 # playwright-core drives the system Chromium; it never downloads a browser.
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/e2e --no-audit --no-fund --silent
 /usr/bin/chromium --version
+
+step "Duo peers (Debian login-duo: duo_unix's login_duo, unmodified)"
+if [ ! -x /usr/sbin/login_duo ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq login-duo >/dev/null
+fi
+/usr/sbin/login_duo -v 2>&1 | head -1 || true
 
 step "Formatting"
 cargo fmt --all --check

@@ -21,6 +21,7 @@ mod geoip;
 mod hashing_memory;
 mod http_surface;
 mod lifecycle;
+mod login_duo;
 mod mcp;
 mod native_push;
 mod negative;

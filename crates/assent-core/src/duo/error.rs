@@ -17,7 +17,41 @@ pub enum DuoError {
     },
     /// A failure inside Assent, answered as Duo's internal error without its message.
     #[error(transparent)]
-    Core(#[from] CoreError),
+    Core(CoreError),
+}
+
+/// A refusal of the core in Duo's terms: the caller's fault is a 4xx with the detail, only a
+/// failure inside Assent is the internal error.
+impl From<CoreError> for DuoError {
+    fn from(e: CoreError) -> Self {
+        use assent_proto::ProblemCode;
+        match e {
+            CoreError::Rejected { code, detail } => {
+                let duo = match code {
+                    ProblemCode::NotFound => DuoErrorCode::NotFound,
+                    ProblemCode::Forbidden | ProblemCode::NumberMatchingUnavailable => {
+                        DuoErrorCode::Forbidden
+                    }
+                    _ => DuoErrorCode::InvalidParameters,
+                };
+                refuse(duo, detail)
+            }
+            CoreError::RateLimited {
+                detail,
+                retry_after,
+            } => DuoError::Refused {
+                code: DuoErrorCode::TooManyRequests,
+                detail: Some(detail),
+                retry_after: Some(retry_after.max(1)),
+            },
+            CoreError::Suspended { retry_after, .. } => DuoError::Refused {
+                code: DuoErrorCode::TooManyRequests,
+                detail: Some(e.to_string()),
+                retry_after: Some(retry_after.max(1)),
+            },
+            other => DuoError::Core(other),
+        }
+    }
 }
 
 impl From<StoreError> for DuoError {

@@ -48,7 +48,8 @@ fn result(result: &'static str, status: &'static str, msg: impl Into<String>) ->
         result,
         status,
         status_msg: msg.into(),
-        txid: None,
+        approval_id: None,
+        receipt: None,
         verified_push_code: None,
     }
 }
@@ -90,8 +91,15 @@ fn factor<'a>(params: &'a DuoParams) -> Result<Factor<'a>, DuoError> {
     }
 }
 
-/// How an ended request reads in Duo's terms.
+/// How an ended request reads in Duo's terms, with its id and receipt.
 fn outcome(approval: &Approval) -> api::AuthResult {
+    let mut answer = status_of(approval);
+    answer.approval_id = Some(approval.id.to_string());
+    answer.receipt = approval.receipt.clone();
+    answer
+}
+
+fn status_of(approval: &Approval) -> api::AuthResult {
     match (approval.state, approval.reason) {
         (ApprovalState::Approved, Some(EndReason::AllowedByPolicy)) => {
             result("allow", "bypass", "Allowed by policy without a prompt.")
@@ -224,20 +232,15 @@ impl Assent {
             Some(id) if devices.iter().any(|d| d.id.as_str() == id) => {}
             Some(_) => return Err(invalid("device: not an active device of this user")),
         }
-        // Already suspended: Duo's lockout, with the reason and the way out.
-        if let Some(suspension) = self.store.suspension(&user.id).await?
-            && suspension.until > self.now()
-        {
-            return Ok(AuthAnswer::Done(result(
-                "deny",
-                "locked_out",
-                format!(
-                    "Push is suspended for this user until {} ({}); use a passcode.",
-                    crate::clock::rfc3339(suspension.until),
-                    suspension.reason.as_str()
-                ),
-            )));
-        }
+        // Whether push was suspended before this call: a suspension this call starts (it spent
+        // the budget) is Duo's rate limit, one that was there already Duo's lockout. The core
+        // decides as for any request: a policy that allows or denies does so while suspended.
+        let now = self.now();
+        let suspended_before = self
+            .store
+            .suspension(&user.id)
+            .await?
+            .is_some_and(|s| s.until > now);
         let chosen_code = self.verified_push_code(caller, user, params)?;
         let code_display = match (&chosen_code, caller.integration.allow_unmatched_push) {
             (Some(_), _) => CodeDisplay::Shown,
@@ -302,7 +305,7 @@ impl Assent {
             .await
         {
             Ok(created) => created,
-            Err(e) => return self.push_refused(e).map(AuthAnswer::Done),
+            Err(e) => return self.push_refused(e, suspended_before).map(AuthAnswer::Done),
         };
         let approval = created.approval;
         let code = created.display_code;
@@ -332,7 +335,6 @@ impl Assent {
             }
         };
         let mut answer = outcome(&ended);
-        answer.txid = Some(id);
         answer.verified_push_code = code;
         Ok(AuthAnswer::Done(answer))
     }
@@ -365,8 +367,21 @@ impl Assent {
     }
 
     /// A push the core refused, in Duo's terms.
-    fn push_refused(&self, e: CoreError) -> Result<api::AuthResult, DuoError> {
+    fn push_refused(
+        &self,
+        e: CoreError,
+        suspended_before: bool,
+    ) -> Result<api::AuthResult, DuoError> {
         match e {
+            // Suspended already: Duo's lockout, with the reason and the way out.
+            CoreError::Suspended { until, reason, .. } if suspended_before => Ok(result(
+                "deny",
+                "locked_out",
+                format!(
+                    "Push is suspended for this user until {} ({reason}); use a passcode.",
+                    crate::clock::rfc3339(until)
+                ),
+            )),
             // The budget ran out with this very request: Duo's rate limit, retried after the
             // suspension (a client that retries sooner is told it is locked out).
             CoreError::Suspended {
@@ -433,8 +448,6 @@ impl Assent {
         if !ended.state.is_final() {
             return Ok(pushed(c.as_deref()));
         }
-        let mut answer = outcome(&ended);
-        answer.txid = Some(a);
-        Ok(answer)
+        Ok(outcome(&ended))
     }
 }

@@ -163,9 +163,14 @@ pub struct AuthResult {
     /// `pushed`, `bypass`.
     pub status: &'static str,
     pub status_msg: String,
-    /// The request's id at Assent, for its receipt.
+    /// The request's id at Assent, once it ended: with the application's API key,
+    /// `GET /v1/approvals/{id}` reads it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub txid: Option<String>,
+    pub approval_id: Option<String>,
+    /// The request's receipt once it ended (a compact JWS anyone can verify with Assent's
+    /// published key: docs/protocol.md, "Receipts").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
     /// The code the client shows and the user types on the device (Verified Push).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_push_code: Option<String>,

@@ -12,6 +12,7 @@ mod crash;
 mod cross_node;
 mod detectors;
 mod display_codes;
+mod duo;
 mod exact_details;
 mod factors;
 mod fatigue;

@@ -1,6 +1,7 @@
 //! Duo request signatures: an arbitrary `Authorization` header through `parse_authorization`,
 //! and a request from arbitrary parts (date, method, host, path, parameters, body, headers,
-//! version, digest, secret key) through `canonical_v2`/`canonical_v5`, `sign` and `verify`.
+//! version, digest, secret key) through `canonical_v1`/`canonical_v2`/`canonical_v5`, `sign`
+//! and `verify`.
 //! Besides "no panic": what parses formats back to the same credentials; a signature made by
 //! `sign` verifies exactly when the version accepts its digest and the key is not empty; one
 //! changed byte of the canonical string, of the key, or of any request part that changes the
@@ -8,7 +9,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use assent_proto::duo::canonical::{canonical_v2, canonical_v5};
+use assent_proto::duo::canonical::{canonical_v1, canonical_v2, canonical_v5};
 use assent_proto::duo::signature::{
     Digest, SigVersion, format_authorization, parse_authorization, sign, verify,
 };
@@ -43,6 +44,8 @@ struct Input {
     header: String,
     request: Request,
     v5: bool,
+    /// The legacy v1 form (no date), when `v5` is not chosen.
+    v1: bool,
     sha1: bool,
     skey: Vec<u8>,
     /// Which byte to change, and by how much (a zero delta is made one).
@@ -52,8 +55,11 @@ struct Input {
 }
 
 impl Request {
-    fn canonical(&self, v5: bool) -> String {
-        if v5 {
+    fn canonical(&self, version: SigVersion) -> String {
+        if version == SigVersion::V1 {
+            return canonical_v1(&self.method, &self.host, &self.path, &self.params);
+        }
+        if version == SigVersion::V5 {
             canonical_v5(
                 &self.date,
                 &self.method,
@@ -108,6 +114,7 @@ fuzz_target!(|input: Input| {
     let Input {
         mut request,
         v5,
+        v1,
         sha1,
         skey,
         at,
@@ -115,9 +122,13 @@ fuzz_target!(|input: Input| {
         part,
         ..
     } = input;
-    let version = if v5 { SigVersion::V5 } else { SigVersion::V2 };
+    let version = match (v5, v1) {
+        (true, _) => SigVersion::V5,
+        (false, true) => SigVersion::V1,
+        (false, false) => SigVersion::V2,
+    };
     let digest = if sha1 { Digest::Sha1 } else { Digest::Sha512 };
-    let canonical = request.canonical(v5);
+    let canonical = request.canonical(version);
     let signature = sign(&skey, &canonical, digest);
     assert_eq!(signature.len(), digest.hex_len());
     let verifies = verify(&skey, version, &canonical, &signature);
@@ -169,7 +180,7 @@ fuzz_target!(|input: Input| {
             }
         }
     }
-    let after = request.canonical(v5);
+    let after = request.canonical(version);
     if after != canonical {
         assert!(!verify(&skey, version, &after, &signature));
     }

@@ -109,6 +109,41 @@ fn canon_params_matches_duo_client() {
 }
 
 #[test]
+fn canonical_v1_and_its_signature_match_duo_client() {
+    // Generated with duo_client 5.7.0's `canonicalize(..., sig_version=1)` and `sign(...,
+    // digestmod=hashlib.sha1)`: the legacy v1 form duo_unix 1.11 signs, with no date line.
+    let params = pairs(&[
+        ("user", "alice"),
+        ("ipaddr", "203.0.113.7"),
+        ("hostname", "bastion"),
+        ("failmode", "closed"),
+        ("pushinfo", "Server+IP=10.0.0.1&Command=ls%20-l"),
+    ]);
+    let canonical = canonical_v1(
+        "POST",
+        "API-Example.duosecurity.com",
+        "/rest/v1/auth.bson",
+        &params,
+    );
+    assert_eq!(
+        canonical,
+        "POST\napi-example.duosecurity.com\n/rest/v1/auth.bson\nfailmode=closed&hostname=bastion&ipaddr=203.0.113.7&pushinfo=Server%2BIP%3D10.0.0.1%26Command%3Dls%2520-l&user=alice"
+    );
+    let skey = b"Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
+    let signature = "bd24f57eca426079e3cae4898f3eef8b2a2558b1";
+    assert_eq!(
+        crate::duo::signature::sign(skey, &canonical, crate::duo::signature::Digest::Sha1),
+        signature
+    );
+    assert!(crate::duo::signature::verify(
+        skey,
+        crate::duo::signature::SigVersion::V1,
+        &canonical,
+        signature
+    ));
+}
+
+#[test]
 fn canonical_v2_matches_duo_client() {
     // test_v2: the method is upper-cased, the host lower-cased, the path kept.
     let expected = format!(

@@ -58,6 +58,29 @@ fn invalid(detail: impl Into<String>) -> DuoError {
     refuse(DuoErrorCode::InvalidParameters, detail)
 }
 
+/// Longest `display_username` and `hostname`, in characters: what a device shows on one line.
+const MAX_NAME_CHARS: usize = 256;
+/// Longest `ipaddr`: an IPv6 address with a zone is under 64 characters.
+const MAX_IPADDR_CHARS: usize = 64;
+
+/// An optional text parameter shown on the device: at most `max` characters, none of them a
+/// control character.
+fn shown_text<'a>(
+    params: &'a DuoParams,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, DuoError> {
+    let Some(text) = params.get(name)? else {
+        return Ok(None);
+    };
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "{name}: at most {max} characters, no control characters"
+        )));
+    }
+    Ok(Some(text))
+}
+
 /// The factor a call names: `factor` itself, or for `factor=prompt` (duo_unix) the `prompt`
 /// the user picked from preauth's menu (`push1`, ...) or typed (a passcode).
 fn factor<'a>(params: &'a DuoParams) -> Result<Factor<'a>, DuoError> {
@@ -249,7 +272,7 @@ impl Assent {
         };
         let mut details = Map::new();
         details.insert("type".into(), Value::String(PUSH_DETAILS_TYPE.into()));
-        if let Some(name) = params.get("display_username")? {
+        if let Some(name) = shown_text(params, "display_username", MAX_NAME_CHARS)? {
             details.insert("display_username".into(), Value::String(name.into()));
         }
         if let Some(pushinfo) = params.get("pushinfo")? {
@@ -285,9 +308,9 @@ impl Assent {
             Lifetime::parse(Some(u32::try_from(secs).unwrap_or(60)), &self.settings)?
         };
         let context = RequestContext {
-            ip: params.get("ipaddr")?.map(str::to_owned),
+            ip: shown_text(params, "ipaddr", MAX_IPADDR_CHARS)?.map(str::to_owned),
             user_agent: facts.user_agent,
-            device_id: params.get("hostname")?.map(str::to_owned),
+            device_id: shown_text(params, "hostname", MAX_NAME_CHARS)?.map(str::to_owned),
             geo: None,
         };
         let new = NewApproval {

@@ -105,7 +105,7 @@ async fn bad_parameters_are_refused_with_the_parameter_named() {
         .fail(40002, INVALID_PARAMETERS);
     assert!(detail.starts_with("factor:"), "{detail}");
 
-    // 2,049 bytes of pushinfo: one byte over Duo's limit.
+    // 2,049 bytes of pushinfo: one byte over Assent's limit (Duo's own is 20,000).
     let pushinfo = format!("note={}", "a".repeat(2049 - "note=".len()));
     let long = [
         ("factor", "push"),
@@ -128,6 +128,26 @@ async fn bad_parameters_are_refused_with_the_parameter_named() {
     ];
     let started = signer.request(&server, "POST", auth, &at_limit).await;
     assert!(started.ok()["txid"].is_string(), "{started:?}");
+
+    // What the device shows is bounded, and free of control characters.
+    let long_name = "n".repeat(257);
+    for (name, value) in [
+        ("display_username", long_name.as_str()),
+        ("hostname", "bastion\n1"),
+        ("ipaddr", long_name.as_str()),
+    ] {
+        let params = [
+            ("username", "alice"),
+            ("factor", "push"),
+            ("async", "1"),
+            (name, value),
+        ];
+        let detail = signer
+            .request(&server, "POST", auth, &params)
+            .await
+            .fail(40002, INVALID_PARAMETERS);
+        assert!(detail.starts_with(name), "{detail}");
+    }
 
     let enroll = [("username", "bob"), ("bypass_codes", "1")];
     let detail = signer

@@ -8,6 +8,7 @@ pub mod ciba;
 pub mod clock;
 pub mod devices;
 pub mod duo;
+pub mod groups;
 pub mod error;
 pub mod factors;
 #[cfg(any(test, feature = "fixtures"))]

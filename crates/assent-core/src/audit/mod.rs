@@ -248,6 +248,14 @@ pub enum AuditEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent_owner: Option<String>,
     },
+    /// An admin created a group of users.
+    GroupCreated { name: String },
+    /// An admin added a user to a group.
+    GroupMemberAdded { group: String, user_id: String },
+    /// An admin removed a user from a group.
+    GroupMemberRemoved { group: String, user_id: String },
+    /// An admin set the groups an application may ask the members of (none: any user).
+    AppScopeSet { app_id: String, groups: Vec<String> },
     /// An admin created a Duo Auth API integration for an application.
     DuoIntegrationCreated {
         ikey: String,
@@ -311,6 +319,10 @@ impl AuditEvent {
             AuditEvent::CibaClientRegistered { .. } => "ciba_client_registered",
             AuditEvent::CibaTokensIssued { .. } => "ciba_tokens_issued",
             AuditEvent::DuoIntegrationCreated { .. } => "duo_integration_created",
+            AuditEvent::GroupCreated { .. } => "group_created",
+            AuditEvent::GroupMemberAdded { .. } => "group_member_added",
+            AuditEvent::GroupMemberRemoved { .. } => "group_member_removed",
+            AuditEvent::AppScopeSet { .. } => "app_scope_set",
             AuditEvent::AccessTokenRevoked { .. } => "access_token_revoked",
         }
     }
@@ -358,6 +370,10 @@ impl AuditEvent {
             AuditEvent::CibaClientRegistered { client_id, .. }
             | AuditEvent::AccessTokenRevoked { client_id, .. } => format!("client:{client_id}"),
             AuditEvent::DuoIntegrationCreated { ikey, .. } => format!("duo:{ikey}"),
+            AuditEvent::GroupCreated { name } => format!("group:{name}"),
+            AuditEvent::GroupMemberAdded { user_id, .. }
+            | AuditEvent::GroupMemberRemoved { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::AppScopeSet { app_id, .. } => format!("app:{app_id}"),
         }
     }
 

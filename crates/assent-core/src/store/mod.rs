@@ -11,6 +11,7 @@ mod devices;
 mod duo;
 mod enrollments;
 mod factors;
+mod groups;
 mod identity;
 mod pushes;
 mod signals;
@@ -25,6 +26,7 @@ pub use devices::DeviceStore;
 pub use duo::DuoStore;
 pub use enrollments::EnrollmentStore;
 pub use factors::FactorStore;
+pub use groups::GroupStore;
 pub use identity::IdentityStore;
 pub use pushes::PushStore;
 pub use signals::SignalStore;
@@ -46,6 +48,7 @@ pub trait Store:
     + AuditStore
     + CibaStore
     + DuoStore
+    + GroupStore
     + Send
     + Sync
     + 'static
@@ -65,6 +68,7 @@ impl<T> Store for T where
         + AuditStore
         + CibaStore
         + DuoStore
+        + GroupStore
         + Send
         + Sync
         + 'static

@@ -406,6 +406,58 @@ impl AdminClient {
             .await
     }
 
+    /// Creates a group of users.
+    pub async fn create_group(
+        &self,
+        name: &str,
+    ) -> Result<assent_proto::api::GroupInfo, ClientError> {
+        let body = assent_proto::api::CreateGroup {
+            name: name.to_owned(),
+        };
+        self.0.post("/v1/admin/groups", &body).await
+    }
+
+    /// Every group with its members.
+    pub async fn list_groups(&self) -> Result<assent_proto::api::GroupList, ClientError> {
+        self.0.get("/v1/admin/groups").await
+    }
+
+    /// Adds a user to a group.
+    pub async fn add_group_member(&self, group: &str, username: &str) -> Result<(), ClientError> {
+        let path = format!(
+            "/v1/admin/groups/{}/members/{}",
+            segment(group),
+            segment(username)
+        );
+        self.0.put(&path, &serde_json::Value::Null).await
+    }
+
+    /// Removes a user from a group.
+    pub async fn remove_group_member(
+        &self,
+        group: &str,
+        username: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/v1/admin/groups/{}/members/{}",
+            segment(group),
+            segment(username)
+        );
+        self.0.delete(&path).await
+    }
+
+    /// Limits an application to the members of `groups` (none: any user).
+    pub async fn set_app_scope(
+        &self,
+        app_id: &str,
+        groups: Vec<String>,
+    ) -> Result<assent_proto::api::AppScopeInfo, ClientError> {
+        let body = assent_proto::api::AppScope { groups };
+        self.0
+            .put(&format!("/v1/admin/apps/{}/scope", segment(app_id)), &body)
+            .await
+    }
+
     /// Creates a Duo Auth API integration for an application; its secret key is in the answer,
     /// once.
     pub async fn create_duo_integration(

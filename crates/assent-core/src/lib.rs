@@ -8,11 +8,11 @@ pub mod ciba;
 pub mod clock;
 pub mod devices;
 pub mod duo;
-pub mod groups;
 pub mod error;
 pub mod factors;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod groups;
 pub mod ids;
 pub mod model;
 pub mod notifier;

@@ -9,6 +9,7 @@ use serde_json::Value;
 mod ciba;
 mod duo;
 mod factors;
+mod groups;
 #[cfg(feature = "openapi")]
 mod schema_docs;
 #[cfg(feature = "openapi")]
@@ -24,6 +25,7 @@ pub use factors::{
     CodeVerified, EnrollTotp, FactorDevice, PushFactor, RecoveryCodeCount, RecoveryCodes,
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
+pub use groups::{AppScope, AppScopeInfo, CreateGroup, GroupInfo, GroupList};
 pub use push::{PushKeys, PushSubscriptionBody, PushTokenBody, UserEmail, VapidPublicKey};
 
 /// `POST /v1/approvals`.

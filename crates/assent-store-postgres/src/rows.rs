@@ -6,6 +6,7 @@ use assent_core::StoreError;
 use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
 use assent_core::duo::records::DuoIntegration;
+use assent_core::groups::records::Group;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
@@ -509,5 +510,18 @@ pub(crate) fn duo_integration(row: PgRow) -> Result<DuoIntegration> {
         allow_unmatched_push: row.try_get(4)?,
         allow_legacy_v1: row.try_get(5)?,
         created_at: time(&row, 6)?,
+    })
+}
+
+macro_rules! group_columns {
+    () => {
+        "name, created_at"
+    };
+}
+pub(crate) use group_columns;
+pub(crate) fn group(row: PgRow) -> Result<Group> {
+    Ok(Group {
+        name: row.try_get(0)?,
+        created_at: time(&row, 1)?,
     })
 }

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_cross_node.sql"),
     include_str!("../migrations/0017_ciba.sql"),
     include_str!("../migrations/0018_duo.sql"),
+    include_str!("../migrations/0019_groups.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

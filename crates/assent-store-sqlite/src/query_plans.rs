@@ -137,3 +137,21 @@ fn ciba_statements_find_their_rows_through_an_index() {
         assert!(plan.contains(index), "{sql}: {plan}");
     }
 }
+
+/// A user's groups and an application's scope are read on every request: each from an index
+/// alone (no table row, no sort), however many groups and scopes there are.
+#[test]
+fn groups_and_scopes_are_read_from_an_index_alone() {
+    use crate::store::groups::{APP_SCOPE, GROUPS_OF};
+    for (sql, index) in [
+        (GROUPS_OF, "COVERING INDEX group_members_user (user_id=?)"),
+        (
+            APP_SCOPE,
+            "COVERING INDEX sqlite_autoindex_app_scopes_1 (app_id=?)",
+        ),
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "already in order: {plan}");
+    }
+}

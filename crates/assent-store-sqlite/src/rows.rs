@@ -4,6 +4,7 @@ use assent_core::StoreError;
 use assent_core::ciba::records::{AgentProfile, CibaClient, CibaRequest, ClientAuth, DeliveryMode};
 use assent_core::clock::from_millis;
 use assent_core::duo::records::DuoIntegration;
+use assent_core::groups::records::Group;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
@@ -398,5 +399,13 @@ pub(crate) fn duo_integration(row: &Row<'_>) -> rusqlite::Result<DuoIntegration>
         allow_unmatched_push: row.get(4)?,
         allow_legacy_v1: row.get(5)?,
         created_at: from_millis(row.get(6)?),
+    })
+}
+
+pub(crate) const GROUP_COLUMNS: &str = "name, created_at";
+pub(crate) fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
+    Ok(Group {
+        name: row.get(0)?,
+        created_at: from_millis(row.get(1)?),
     })
 }

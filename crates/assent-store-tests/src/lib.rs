@@ -12,6 +12,7 @@ mod devices;
 mod duo;
 mod enrollments;
 mod factors;
+mod groups;
 mod identity;
 mod pushes;
 mod races;
@@ -98,6 +99,11 @@ macro_rules! store_contract {
             duo {
                 duo_integrations_round_trip_and_are_created_once
                 duo_integrations_are_listed_oldest_first
+            }
+            groups {
+                groups_round_trip_and_are_created_once
+                group_members_are_added_and_removed_once
+                concurrent_member_changes_have_one_winner app_scopes_are_replaced_whole
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

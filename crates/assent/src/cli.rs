@@ -170,6 +170,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Groups of users (policy's user.groups, application scopes).
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
     /// Duo Auth API integrations of applications (for login_duo, pam_duo, duo_client, ...).
     Duo {
         #[command(subcommand)]
@@ -273,6 +278,30 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Limit the application to the members of groups (no --groups: any user again).
+    Scope {
+        app_id: String,
+        /// Group names, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Create { name: String },
+    /// List the groups and their members.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a user to a group.
+    Add { group: String, username: String },
+    /// Remove a user from a group.
+    Remove { group: String, username: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,6 +51,7 @@ impl Assent {
         chosen_code: Option<String>,
     ) -> Result<CreatedApproval, CoreError> {
         let user = self.user_called(&request.user).await?;
+        self.ensure_in_scope(app, &user).await?;
         let devices = self.store.list_devices(Some(&user.id)).await?;
         let active = devices
             .iter()

@@ -249,13 +249,24 @@ pub enum AuditEvent {
         agent_owner: Option<String>,
     },
     /// An admin created a group of users.
-    GroupCreated { name: String },
+    GroupCreated {
+        name: String,
+    },
     /// An admin added a user to a group.
-    GroupMemberAdded { group: String, user_id: String },
+    GroupMemberAdded {
+        group: String,
+        user_id: String,
+    },
     /// An admin removed a user from a group.
-    GroupMemberRemoved { group: String, user_id: String },
+    GroupMemberRemoved {
+        group: String,
+        user_id: String,
+    },
     /// An admin set the groups an application may ask the members of (none: any user).
-    AppScopeSet { app_id: String, groups: Vec<String> },
+    AppScopeSet {
+        app_id: String,
+        groups: Vec<String>,
+    },
     /// An admin created a Duo Auth API integration for an application.
     DuoIntegrationCreated {
         ikey: String,

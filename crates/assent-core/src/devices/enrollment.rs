@@ -61,7 +61,7 @@ impl Assent {
         ttl: time::Duration,
     ) -> Result<EnrollmentIssued, CoreError> {
         let ttl = ttl.clamp(time::Duration::SECOND, self.settings.enrollment_ttl);
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         let activation = self.activation_for(by, &user, recovery_code).await?;
         if let Principal::App(app) = by {
             tracing::info!(app = %app.id, user = %user.id, activation = activation.as_str(), "application creates an enrollment");

@@ -45,6 +45,7 @@ impl Assent {
             (_, None) => format!("{}: your multi-factor settings were reset.", app.name),
         };
         let user = self.user_named(username).await?;
+        self.ensure_in_scope(app, &user).await?;
         let event = AuditEvent::UserEventReported {
             user_id: user.id.to_string(),
             app_id: app.id.to_string(),

@@ -180,7 +180,7 @@ impl Assent {
         max_wait: Duration,
     ) -> Result<AuthAnswer, DuoError> {
         let user = self
-            .duo_user(params)
+            .duo_user(&caller.app, params)
             .await?
             .ok_or_else(|| invalid("username: no such user"))?;
         let is_async = params.flag("async")?;

@@ -50,6 +50,14 @@ impl Assent {
             .await?
         {
             Some(user) => user,
+            // An application limited to groups cannot add users: a new one would be outside
+            // its scope at once.
+            None if !self.app_scope(&caller.app.id).await?.is_empty() => {
+                return Err(refuse(
+                    DuoErrorCode::Forbidden,
+                    "username: this application is limited to groups and cannot create users",
+                ));
+            }
             None => self.create_user(&by, username.as_str()).await?,
         };
         let issued = self

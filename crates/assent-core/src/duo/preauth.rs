@@ -8,7 +8,7 @@ use super::integrations::DuoCaller;
 use super::txid::Txid;
 use crate::error::CoreError;
 use crate::ids::{UserId, Username};
-use crate::model::{Device, User};
+use crate::model::{App, Device, User};
 use crate::secrets;
 use crate::service::Assent;
 use assent_proto::duo::api::{self, DuoErrorCode};
@@ -34,8 +34,20 @@ pub struct PreauthAnswer {
 
 impl Assent {
     /// The user a call names by `username` or `user_id` (one of them); `None` when no such
-    /// user exists.
-    pub(crate) async fn duo_user(&self, params: &DuoParams) -> Result<Option<User>, DuoError> {
+    /// user exists, or when the user is outside the application's scope.
+    pub(crate) async fn duo_user(
+        &self,
+        app: &App,
+        params: &DuoParams,
+    ) -> Result<Option<User>, DuoError> {
+        let found = self.duo_named_user(params).await?;
+        match found {
+            Some(user) if self.in_scope(app, &user).await? => Ok(Some(user)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn duo_named_user(&self, params: &DuoParams) -> Result<Option<User>, DuoError> {
         match (params.get("username")?, params.get("user_id")?) {
             (Some(name), None) => match Username::parse(name) {
                 Ok(name) => Ok(self
@@ -83,7 +95,7 @@ impl Assent {
             verification_code: None,
             expiration: None,
         };
-        let Some(user) = self.duo_user(params).await? else {
+        let Some(user) = self.duo_user(&caller.app, params).await? else {
             return Ok(enroll("Enroll a device with Assent to proceed"));
         };
         let devices = self.active_devices(&user).await?;

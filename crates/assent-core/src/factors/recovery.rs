@@ -76,7 +76,7 @@ impl Assent {
         by: &Principal,
         username: &str,
     ) -> Result<Vec<String>, CoreError> {
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         if let Principal::App(_) = by {
             let has_device = self
                 .store
@@ -123,7 +123,7 @@ impl Assent {
         username: &str,
         code: &str,
     ) -> Result<u32, CoreError> {
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         self.consume_recovery_code(&user, code, by, Purpose::Verify)
             .await
     }

@@ -27,9 +27,14 @@ pub struct FactorSummary {
 }
 
 impl Assent {
-    /// What the user can use right now.
-    pub async fn user_factors(&self, username: &str) -> Result<FactorSummary, CoreError> {
-        let user = self.user_named(username).await?;
+    /// What the user can use right now, as `by` may see it (an application only for users in
+    /// its scope).
+    pub async fn user_factors(
+        &self,
+        by: &crate::service::Principal,
+        username: &str,
+    ) -> Result<FactorSummary, CoreError> {
+        let user = self.user_for(by, username).await?;
         let now = self.now();
         let devices: Vec<Device> = self
             .store

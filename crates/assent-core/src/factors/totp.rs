@@ -39,7 +39,7 @@ impl Assent {
         username: &str,
         choice: &TotpChoice,
     ) -> Result<TotpEnrollment, CoreError> {
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         let params = TotpParams::parse(choice.algorithm.as_deref(), choice.digits, choice.period)
             .map_err(|d| CoreError::rejected(ProblemCode::InvalidRequest, d))?;
         let seed = params.new_seed()?;
@@ -95,7 +95,7 @@ impl Assent {
 
     /// Removes a user's TOTP factor (an admin's reset, before a new enrollment).
     pub async fn remove_totp(&self, by: &Principal, username: &str) -> Result<(), CoreError> {
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         let event = AuditEvent::TotpRemoved {
             user_id: user.id.to_string(),
         };
@@ -120,7 +120,7 @@ impl Assent {
         username: &str,
         code: &str,
     ) -> Result<(), CoreError> {
-        let user = self.user_named(username).await?;
+        let user = self.user_for(by, username).await?;
         let secret = self
             .store
             .totp(&user.id)

@@ -91,9 +91,8 @@ impl Assent {
         Ok(())
     }
 
-    /// Sets or removes the e-mail address where a user's security alerts go. An application
-    /// may set it for its own users only in the sense that any application may name any user
-    /// today (application scopes are not there yet); the change is audited without the address.
+    /// Sets or removes the e-mail address where a user's security alerts go. An application may
+    /// set it only for the users in its scope; the change is audited without the address.
     pub async fn set_user_email(
         &self,
         by: &Principal,
@@ -107,6 +106,12 @@ impl Assent {
             .user_by_name(&name)
             .await?
             .ok_or_else(|| CoreError::rejected(ProblemCode::NotFound, "no such user"))?;
+        // Outside an application's scope, a user is as unknown as one who does not exist.
+        if let Principal::App(app) = by
+            && !self.in_scope(app, &user).await?
+        {
+            return Err(CoreError::rejected(ProblemCode::NotFound, "no such user"));
+        }
         if let Some(address) = email {
             email_is_plausible(address).map_err(invalid)?;
         }

@@ -162,6 +162,7 @@ impl Assent {
             ..RiskSettings::default()
         };
         let risk = assess(&input, &settings);
+        let groups = self.store.groups_of(&user.id).await?;
         let count = |state| history.iter().filter(|p| p.state == state).count();
         use assent_proto::states::ApprovalState::{Approved, Denied, Fraud};
         let facts = json!({
@@ -188,7 +189,7 @@ impl Assent {
             "risk": {"score": risk.score, "reasons": risk.signals()},
             "user": {
                 "devices": active_devices,
-                "groups": Vec::<String>::new(),
+                "groups": groups,
                 "approvals": count(Approved),
                 "denials": count(Denied),
                 "frauds": count(Fraud),

@@ -11,7 +11,7 @@ mod web;
 pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
-use v1::{admin, device, factors, rp};
+use v1::{admin, device, factors, groups, rp};
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};
@@ -136,6 +136,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ciba::admin::create_ciba_client))
         .routes(routes!(ciba::admin::create_agent))
         .routes(routes!(duo::admin::create_duo_integration))
+        .routes(routes!(groups::create_group, groups::list_groups))
+        .routes(routes!(groups::add_member, groups::remove_member))
+        .routes(routes!(groups::set_app_scope))
 }
 
 /// The OpenAPI 3.1 description of the API.

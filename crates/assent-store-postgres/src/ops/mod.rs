@@ -13,6 +13,7 @@ mod devices;
 mod duo;
 mod enrollments;
 mod factors;
+mod groups;
 mod identity;
 mod pushes;
 mod signals;

@@ -10,6 +10,7 @@ pub(crate) mod devices;
 mod duo;
 mod enrollments;
 mod factors;
+pub(crate) mod groups;
 mod identity;
 mod pushes;
 pub(crate) mod signals;

@@ -3,7 +3,7 @@
 use super::CmdResult;
 use crate::cli::{
     AdminArgs, AdminCommand, AdminDeviceCommand, AgentCommand, AppCommand, CibaCommand, DuoCommand,
-    FactorCommand, UserCommand,
+    FactorCommand, GroupCommand, UserCommand,
 };
 use crate::output;
 use assent_client::AdminClient;
@@ -60,6 +60,50 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                 );
             }
         }
+        AdminCommand::App {
+            command:
+                AppCommand::Scope {
+                    app_id,
+                    groups,
+                    json,
+                },
+        } => {
+            let scope = client.set_app_scope(&app_id, groups).await?;
+            if json {
+                output::json(&scope);
+            } else if scope.groups.is_empty() {
+                println!("Application {app_id} may ask any user");
+            } else {
+                println!(
+                    "Application {app_id} may ask the members of: {}",
+                    scope.groups.join(", ")
+                );
+            }
+        }
+        AdminCommand::Group { command } => match command {
+            GroupCommand::Create { name } => {
+                let group = client.create_group(&name).await?;
+                println!("Group {}", group.name);
+            }
+            GroupCommand::List { json } => {
+                let list = client.list_groups().await?;
+                if json {
+                    output::json(&list);
+                } else {
+                    for group in &list.groups {
+                        println!("{}: {}", group.name, group.members.join(", "));
+                    }
+                }
+            }
+            GroupCommand::Add { group, username } => {
+                client.add_group_member(&group, &username).await?;
+                println!("{username} is a member of {group}");
+            }
+            GroupCommand::Remove { group, username } => {
+                client.remove_group_member(&group, &username).await?;
+                println!("{username} is not a member of {group}");
+            }
+        },
         AdminCommand::Ciba {
             command:
                 CibaCommand::Create {

@@ -62,6 +62,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/devices/{id}/revoke"),
     ("get", "/v1/audit/verify"),
     ("post", "/v1/admin/apps/{id}/duo-integrations"),
+    ("post", "/v1/admin/groups"),
+    ("get", "/v1/admin/groups"),
+    ("put", "/v1/admin/groups/{name}/members/{username}"),
+    ("delete", "/v1/admin/groups/{name}/members/{username}"),
+    ("put", "/v1/admin/apps/{id}/scope"),
 ];
 
 /// Duo's Auth API (v2, and the legacy v1 of duo_unix before 2.0): served, and described by

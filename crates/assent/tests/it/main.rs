@@ -19,6 +19,7 @@ mod fatigue;
 mod flood;
 mod flow;
 mod geoip;
+mod groups;
 mod hashing_memory;
 mod http_surface;
 mod lifecycle;

@@ -56,6 +56,16 @@ async fn schemathesis_finds_no_disagreement_between_openapi_and_the_server() {
     std::fs::create_dir_all(&work_dir).unwrap();
     let report_dir = work_dir.join("report");
     for (who, key) in [("application", &app.api_key), ("admin", &server.admin_key)] {
+        // With the admin key, the resources created (applications, users, groups) have parts
+        // that rightly do not exist yet: a new application has no webhook, a new user no TOTP.
+        // The stateful phase links each creation to those parts and its resource check takes
+        // no operation's setting (tests/interop/schemathesis.toml), so that run leaves the
+        // check out; the application key's run, whose creations are requests, keeps it.
+        let excluded: &[&str] = if who == "admin" {
+            &["--exclude-checks", "ensure_resource_availability"]
+        } else {
+            &[]
+        };
         let output = tokio::process::Command::new(schemathesis())
             .current_dir(&work_dir)
             .arg("--config-file")
@@ -74,6 +84,7 @@ async fn schemathesis_finds_no_disagreement_between_openapi_and_the_server() {
             // recursion depth mismatch" (its recursion counter is not thread-safe), an error of
             // the tool, not of Assent.
             .args(["--workers", "1", "--no-color", "--output-truncate", "true"])
+            .args(excluded)
             .arg("--header")
             .arg(format!("Authorization: Bearer {key}"))
             .arg("--report-dir")

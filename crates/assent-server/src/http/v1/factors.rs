@@ -111,11 +111,14 @@ pub(crate) async fn recovery_codes(
     responses((status = 200, body = UserFactors), (status = "4XX", body = Problem)))]
 pub(crate) async fn factors(
     State(state): State<AppState>,
-    AppAuth(_app): AppAuth,
+    AppAuth(app): AppAuth,
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
     Ok(Json(user_factors(
-        state.assent.user_factors(&username).await?,
+        state
+            .assent
+            .user_factors(&Principal::App(app), &username)
+            .await?,
     )))
 }
 
@@ -139,11 +142,11 @@ pub(crate) async fn admin_recovery_codes(
     responses((status = 200, body = UserFactors), (status = "4XX", body = Problem)))]
 pub(crate) async fn admin_factors(
     State(state): State<AppState>,
-    AdminAuth(_admin): AdminAuth,
+    AdminAuth(admin): AdminAuth,
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<UserFactors>, ApiError> {
     Ok(Json(user_factors(
-        state.assent.user_factors(&username).await?,
+        state.assent.user_factors(&admin, &username).await?,
     )))
 }
 

@@ -6,7 +6,7 @@
 
 use super::signed::{self, Received};
 use crate::http::AppState;
-use assent_core::duo::{AuthAnswer, ClientFacts, DuoCaller, DuoError};
+use assent_core::duo::{AuthAnswer, DuoCaller, DuoError};
 use assent_core::{CoreError, StoreError};
 use assent_proto::duo::api::{AuthResult, DuoErrorCode};
 use assent_proto::duo::bson::to_bson;
@@ -17,10 +17,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
-use time::Duration;
-
-/// The longest `status.bson` holds a call while the request is pending.
-const STATUS_WAIT: Duration = Duration::seconds(30);
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -120,16 +116,7 @@ fn translated(params: &DuoParams) -> DuoParams {
 }
 
 async fn caller(state: &AppState, request: Request) -> Result<(DuoCaller, Received), Response> {
-    let received = match signed::read(request).await {
-        Ok(received) => received,
-        Err(_) => {
-            return Err(fail(
-                DuoErrorCode::InvalidParameters,
-                Some("the request could not be read".into()),
-                None,
-            ));
-        }
-    };
+    let received = signed::read(request).await.map_err(refused)?;
     let caller = state
         .assent
         .authenticate_duo(&received.signed())
@@ -182,13 +169,14 @@ async fn auth(State(state): State<AppState>, request: Request) -> Response {
         Err(response) => return response,
     };
     let params = translated(&received.params);
-    let facts = ClientFacts {
-        user_agent: received.user_agent.clone(),
-    };
-    let max_wait = Duration::try_from(state.max_wait).unwrap_or(Duration::seconds(60));
     match state
         .assent
-        .duo_auth(&caller, &params, facts, max_wait)
+        .duo_auth(
+            &caller,
+            &params,
+            super::facts(&received),
+            super::sync_wait(&state),
+        )
         .await
     {
         Ok(AuthAnswer::Done(done)) => ok(json!({"result": done.result, "status": done.status_msg})),
@@ -202,12 +190,9 @@ async fn status(State(state): State<AppState>, request: Request) -> Response {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let wait = Duration::try_from(state.max_wait)
-        .unwrap_or(STATUS_WAIT)
-        .min(STATUS_WAIT);
     match state
         .assent
-        .duo_auth_status(&caller, &received.params, wait)
+        .duo_auth_status(&caller, &received.params, super::status_wait(&state))
         .await
     {
         Ok(result) => ok(result_document(&result)),

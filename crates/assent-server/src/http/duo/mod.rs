@@ -19,8 +19,26 @@ use reply::{answer, fail, ok, refused};
 use signed::Received;
 use time::Duration;
 
-/// The longest `auth_status` holds a call while the request is pending.
+/// The longest `auth_status` (and v1's `status.bson`) holds a call while the request is pending.
 const AUTH_STATUS_WAIT: Duration = Duration::seconds(30);
+
+/// How long a synchronous push may hold its call: the server's longest long poll.
+fn sync_wait(state: &AppState) -> Duration {
+    Duration::try_from(state.max_wait).unwrap_or(Duration::seconds(60))
+}
+
+/// How long `auth_status` may hold its call: [`AUTH_STATUS_WAIT`], or less when the server's
+/// longest long poll is shorter.
+fn status_wait(state: &AppState) -> Duration {
+    sync_wait(state).min(AUTH_STATUS_WAIT)
+}
+
+/// What the call tells of the client that made it.
+fn facts(received: &Received) -> ClientFacts {
+    ClientFacts {
+        user_agent: received.user_agent.clone(),
+    }
+}
 
 /// The routes, each with the one method Duo's clients use for it.
 pub(crate) fn router() -> Router<AppState> {
@@ -47,7 +65,7 @@ pub(crate) fn is_long_call(path: &str) -> bool {
 
 /// Reads and authenticates a call.
 async fn caller(state: &AppState, request: Request) -> Result<(DuoCaller, Received), Response> {
-    let received = signed::read(request).await?;
+    let received = signed::read(request).await.map_err(refused)?;
     let caller = state
         .assent
         .authenticate_duo(&received.signed())
@@ -113,13 +131,14 @@ async fn auth(State(state): State<AppState>, request: Request) -> Response {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let facts = ClientFacts {
-        user_agent: received.user_agent.clone(),
-    };
-    let max_wait = Duration::try_from(state.max_wait).unwrap_or(Duration::seconds(60));
     let result = state
         .assent
-        .duo_auth(&caller, &received.params, facts, max_wait)
+        .duo_auth(
+            &caller,
+            &received.params,
+            facts(&received),
+            sync_wait(&state),
+        )
         .await;
     match result {
         Ok(AuthAnswer::Done(done)) => ok(done),
@@ -133,13 +152,10 @@ async fn auth_status(State(state): State<AppState>, request: Request) -> Respons
         Ok(found) => found,
         Err(response) => return response,
     };
-    let wait = Duration::try_from(state.max_wait)
-        .unwrap_or(AUTH_STATUS_WAIT)
-        .min(AUTH_STATUS_WAIT);
     answer(
         state
             .assent
-            .duo_auth_status(&caller, &received.params, wait)
+            .duo_auth_status(&caller, &received.params, status_wait(&state))
             .await,
     )
 }

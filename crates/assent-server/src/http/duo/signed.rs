@@ -2,14 +2,12 @@
 //! host names the client may have signed, the path, the parameters (query, form body, or the
 //! JSON body of signature version 5) and the `X-Duo-*` headers.
 
-use super::reply::fail;
-use assent_core::duo::SignedRequest;
+use assent_core::duo::{DuoError, SignedRequest};
 use assent_proto::duo::api::DuoErrorCode;
 use assent_proto::duo::params::{MAX_PARAMS_LEN, parse_form, parse_query};
 use assent_proto::duo::request::DuoParams;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
-use axum::response::Response;
 
 /// Most `X-Duo-*` headers read.
 const MAX_DUO_HEADERS: usize = 16;
@@ -45,12 +43,13 @@ impl Received {
     }
 }
 
-fn invalid(detail: &str) -> Response {
-    fail(
-        DuoErrorCode::InvalidParameters,
-        Some(detail.to_owned()),
-        None,
-    )
+/// A request that cannot be read as signed: each surface answers it in its own format.
+fn invalid(detail: &str) -> DuoError {
+    DuoError::Refused {
+        code: DuoErrorCode::InvalidParameters,
+        detail: Some(detail.to_owned()),
+        retry_after: None,
+    }
 }
 
 /// One header's text; a header given twice or not visible ASCII is refused, since the
@@ -94,7 +93,7 @@ fn hosts(request: &Request) -> Result<Vec<String>, String> {
 
 /// Reads a call. A `POST` body is a form (signature version 2) or JSON (version 5), chosen
 /// by its `Content-Type`; a `GET` carries its parameters in the query.
-pub(crate) async fn read(request: Request) -> Result<Received, Response> {
+pub(crate) async fn read(request: Request) -> Result<Received, DuoError> {
     let headers = request.headers();
     let one = |name: &str| single(headers, name);
     let authorization = one("authorization").map_err(|e| invalid(&e))?;

@@ -206,3 +206,57 @@ async fn prompt_bombing_spends_the_budget_then_push_is_locked_out() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_push_txid_serves_only_its_user_its_integration_and_its_minute() {
+    let server = TestServer::spawn().await;
+    let target = Target::plain(&server);
+    let setup = Setup::new(&server, &target, "alice").await;
+    server.user_with_device("bob").await;
+    let keys = integration(&server, &target, &setup.app_id, &[]).await;
+    let other = integration(&server, &target, &setup.app_id, &[]).await;
+    let signer = Signer::new(&target, &keys);
+    let other_signer = Signer::new(&target, &other);
+    let auth = "/auth/v2/auth";
+    let pre = signer
+        .request(
+            &server,
+            "POST",
+            "/auth/v2/preauth",
+            &[
+                ("username", "alice"),
+                ("client_supports_verified_push", "1"),
+            ],
+        )
+        .await;
+    let txid = pre.ok()["txid"].as_str().unwrap().to_owned();
+    let push = |user: &'static str| {
+        [
+            ("username", user),
+            ("factor", "push"),
+            ("async", "1"),
+            ("txid", txid.as_str()),
+        ]
+    };
+
+    // Another user's push cannot use alice's code.
+    let detail = signer
+        .request(&server, "POST", auth, &push("bob"))
+        .await
+        .fail(40002, INVALID_PARAMETERS);
+    assert!(detail.starts_with("txid"), "{detail}");
+    // Another integration cannot open it.
+    let detail = other_signer
+        .request(&server, "POST", auth, &push("alice"))
+        .await
+        .fail(40002, INVALID_PARAMETERS);
+    assert!(detail.starts_with("txid"), "{detail}");
+    // After its 60 seconds it is refused.
+    server.clock.advance(time::Duration::seconds(61));
+    let detail = signer
+        .request(&server, "POST", auth, &push("alice"))
+        .await
+        .fail(40002, INVALID_PARAMETERS);
+    assert!(detail.starts_with("txid"), "{detail}");
+    server.stop().await;
+}

@@ -360,6 +360,21 @@ impl DeviceClient {
         .map(|_| ())
     }
 
+    /// Revokes the grant of an access request this user is an approver of.
+    pub async fn revoke_grant(
+        &self,
+        access_request_id: &str,
+    ) -> Result<assent_proto::api::AccessRequestStatus, ClientError> {
+        let body = self
+            .post(
+                &format!("/v1/device/access-requests/{access_request_id}/revoke"),
+                &serde_json::json!({}),
+            )
+            .await?
+            .unwrap_or_default();
+        serde_json::from_value(body).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// The user's recent alerts.
     pub async fn alerts(&self) -> Result<Vec<AlertView>, ClientError> {
         Ok(self.get::<AlertList>("/v1/device/alerts").await?.alerts)

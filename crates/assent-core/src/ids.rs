@@ -56,6 +56,10 @@ uuid_id!(
     ApprovalId
 );
 uuid_id!(
+    /// A request for a privilege that several approvers decide.
+    AccessRequestId
+);
+uuid_id!(
     /// A one-time enrollment.
     EnrollmentId
 );

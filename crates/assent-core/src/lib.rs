@@ -2,6 +2,7 @@
 //! ports (storage, notifier, clock) through which it reaches the outside world. Nothing here
 //! speaks HTTP or SQL; the server and the stores adapt to it.
 
+pub mod access;
 pub mod approvals;
 pub mod audit;
 pub mod ciba;

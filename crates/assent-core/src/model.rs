@@ -277,10 +277,13 @@ pub enum EndReason {
     DeviceRevoked,
     /// Nobody answered in time.
     Expired,
+    /// The access request it asked about ended (granted, rejected, expired or cancelled) before
+    /// this approver answered.
+    AccessRequestEnded,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 8] = [
+    pub const ALL: [EndReason; 9] = [
         Self::AllowedByPolicy,
         Self::WrongCode,
         Self::DeniedByUser,
@@ -289,6 +292,7 @@ impl EndReason {
         Self::Superseded,
         Self::DeviceRevoked,
         Self::Expired,
+        Self::AccessRequestEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -301,6 +305,7 @@ impl EndReason {
             Self::Superseded => "superseded",
             Self::DeviceRevoked => "device_revoked",
             Self::Expired => "expired",
+            Self::AccessRequestEnded => "access_request_ended",
         }
     }
 
@@ -314,9 +319,10 @@ impl EndReason {
             Self::AllowedByPolicy => ApprovalState::Approved,
             Self::WrongCode | Self::DeniedByUser => ApprovalState::Denied,
             Self::ReportedAsFraud => ApprovalState::Fraud,
-            Self::CancelledByRelyingParty | Self::Superseded | Self::DeviceRevoked => {
-                ApprovalState::Cancelled
-            }
+            Self::CancelledByRelyingParty
+            | Self::Superseded
+            | Self::DeviceRevoked
+            | Self::AccessRequestEnded => ApprovalState::Cancelled,
             Self::Expired => ApprovalState::Expired,
         }
     }

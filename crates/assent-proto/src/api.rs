@@ -6,6 +6,7 @@ use crate::statement::Decision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod access;
 mod ciba;
 mod duo;
 mod factors;
@@ -19,6 +20,11 @@ mod whole;
 
 pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
+pub use access::{
+    AccessApproverStatus, AccessApprovers, AccessGrantInfo, AccessProgress, AccessRequestCreated,
+    AccessRequestStatus, CreateAccessRequest, GrantIntrospection, IntrospectGrant,
+    PromptedApproverInfo,
+};
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use duo::{CreateDuoIntegration, DuoIntegrationCreated};
 pub use factors::{
@@ -211,6 +217,10 @@ pub struct DeviceApproval {
     pub user_verification_required: bool,
     pub created_at: String,
     pub expires_at: String,
+    /// For an approver's prompt of an access request: the request as it stands now, with who
+    /// has approved so far. Shown, not signed (it changes as others answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_request: Option<AccessProgress>,
 }
 
 /// `GET /v1/device/approvals`.

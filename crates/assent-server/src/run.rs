@@ -333,6 +333,9 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = assent.expire_due().await {
             tracing::error!(error = %e, "expiry sweep failed");
         }
+        if let Err(e) = assent.expire_due_access().await {
+            tracing::error!(error = %e, "access request expiry sweep failed");
+        }
         ticks += 1;
         if ticks.is_multiple_of(120) {
             if let Err(e) = assent.purge_proofs().await {

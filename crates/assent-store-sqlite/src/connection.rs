@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_ciba.sql"),
     include_str!("../migrations/0018_duo.sql"),
     include_str!("../migrations/0019_groups.sql"),
+    include_str!("../migrations/0020_access.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -14,7 +14,7 @@ use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::jose::Parsed;
 use assent_proto::statement::{DECISION_TYP, Decision, DecisionStatement, ReceiptUserVerification};
-use assent_proto::states::ApprovalState;
+use assent_proto::states::{ApprovalKind, ApprovalState};
 use assent_proto::webauthn::{self, Assertion};
 
 /// A device's answer that was accepted: the request as it ended, and what the device said.
@@ -167,6 +167,9 @@ impl Assent {
         else {
             return Err(already_decided(&self.current(approval).await?));
         };
+        if approval.kind == ApprovalKind::Access {
+            self.after_access_answer(&approval.id).await;
+        }
         match reason {
             None => {
                 self.detect_on_approval(&approval, &device, self.now(), device_ip)

@@ -23,6 +23,13 @@ pub struct CreatedApproval {
     pub display_code: Option<String>,
 }
 
+/// Whether a new prompt replaces the user's pending ones from the same application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Supersede {
+    Pending,
+    Nothing,
+}
+
 /// What a code's digest is bound to: the request it was made for.
 pub(crate) fn code_context(id: &ApprovalId) -> String {
     format!("display-code:{id}")
@@ -49,6 +56,29 @@ impl Assent {
         app: &App,
         request: NewApproval,
         chosen_code: Option<String>,
+    ) -> Result<CreatedApproval, CoreError> {
+        self.create_prompt(app, request, chosen_code, Supersede::Pending)
+            .await
+    }
+
+    /// Creates one approver's prompt of an access request. It replaces nothing: an approver
+    /// asked by two requesters at once must be able to answer both, and a sign-in of theirs
+    /// must not withdraw a colleague's request. The prompt budget still applies.
+    pub(crate) async fn create_approver_prompt(
+        &self,
+        app: &App,
+        request: NewApproval,
+    ) -> Result<CreatedApproval, CoreError> {
+        self.create_prompt(app, request, None, Supersede::Nothing)
+            .await
+    }
+
+    async fn create_prompt(
+        &self,
+        app: &App,
+        request: NewApproval,
+        chosen_code: Option<String>,
+        supersede: Supersede,
     ) -> Result<CreatedApproval, CoreError> {
         let user = self.user_called(&request.user).await?;
         self.ensure_in_scope(app, &user).await?;
@@ -135,7 +165,9 @@ impl Assent {
         let admission = if prompt {
             let gate = self.store.prompt_turn(&user.id).await?;
             self.admit_prompt(&user).await?;
-            self.supersede(app, &user).await?;
+            if supersede == Supersede::Pending {
+                self.supersede(app, &user).await?;
+            }
             Some(gate)
         } else {
             None

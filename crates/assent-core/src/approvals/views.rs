@@ -28,6 +28,9 @@ pub struct ApprovalForDevice {
     pub app_name: String,
     /// What the device signs over: the hash of the kind, binding message and details.
     pub details_hash: String,
+    /// For an approver's prompt of an access request: the request as it stands now, with who
+    /// has approved and denied so far (shown, not signed: it changes as others answer).
+    pub access: Option<crate::access::AccessView>,
 }
 
 impl Assent {
@@ -59,10 +62,12 @@ impl Assent {
             .map(|a| a.name)
             .unwrap_or_default();
         let details_hash = approval.details_hash().unwrap_or_default();
+        let access = self.access_progress(&approval).await?;
         Ok(ApprovalForDevice {
             approval,
             app_name,
             details_hash,
+            access,
         })
     }
 }

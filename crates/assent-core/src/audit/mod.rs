@@ -290,6 +290,38 @@ pub enum AuditEvent {
         token_id: String,
         client_id: String,
     },
+    /// An application asked for a privilege on a user's behalf; `approvers` are the user ids
+    /// prompted (the requester never among them).
+    AccessRequestCreated {
+        request_id: String,
+        app_id: String,
+        requester_id: String,
+        approvers: Vec<String>,
+        approvals_required: u32,
+        denials_required: u32,
+        expires_at: i64,
+    },
+    /// An access request ended; a grant was issued when `state` is `granted`.
+    AccessRequestEnded {
+        request_id: String,
+        app_id: String,
+        requester_id: String,
+        state: String,
+        reason: String,
+        approved_by: Vec<String>,
+        denied_by: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grant_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grant_expires_at: Option<i64>,
+    },
+    /// A grant was revoked before its end, by an admin or one of its approvers.
+    AccessGrantRevoked {
+        request_id: String,
+        app_id: String,
+        grant_id: String,
+        by: String,
+    },
 }
 
 impl AuditEvent {
@@ -335,6 +367,9 @@ impl AuditEvent {
             AuditEvent::GroupMemberRemoved { .. } => "group_member_removed",
             AuditEvent::AppScopeSet { .. } => "app_scope_set",
             AuditEvent::AccessTokenRevoked { .. } => "access_token_revoked",
+            AuditEvent::AccessRequestCreated { .. } => "access_request_created",
+            AuditEvent::AccessRequestEnded { .. } => "access_request_ended",
+            AuditEvent::AccessGrantRevoked { .. } => "access_grant_revoked",
         }
     }
 
@@ -385,6 +420,9 @@ impl AuditEvent {
             AuditEvent::GroupMemberAdded { user_id, .. }
             | AuditEvent::GroupMemberRemoved { user_id, .. } => format!("user:{user_id}"),
             AuditEvent::AppScopeSet { app_id, .. } => format!("app:{app_id}"),
+            AuditEvent::AccessRequestCreated { request_id, .. }
+            | AuditEvent::AccessRequestEnded { request_id, .. }
+            | AuditEvent::AccessGrantRevoked { request_id, .. } => format!("access:{request_id}"),
         }
     }
 

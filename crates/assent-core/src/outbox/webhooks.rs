@@ -12,7 +12,12 @@ use assent_proto::ProblemCode;
 use serde_json::{Value, json};
 
 /// Event types an application can receive.
-pub const EVENT_TYPES: &[&str] = &["approval.final", "alert"];
+pub const EVENT_TYPES: &[&str] = &[
+    "approval.final",
+    "alert",
+    "access_request.final",
+    "access_grant.revoked",
+];
 
 /// Audit kinds delivered as `alert` events.
 const ALERT_KINDS: &[&str] = &[
@@ -73,7 +78,9 @@ impl Assent {
             return Err(invalid("the webhook url must be an http(s) URL"));
         }
         if events.is_empty() || events.iter().any(|e| !EVENT_TYPES.contains(&e.as_str())) {
-            return Err(invalid("events are one or more of approval.final, alert"));
+            return Err(invalid(
+                "events are one or more of approval.final, alert, access_request.final, access_grant.revoked",
+            ));
         }
         let mut key = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
@@ -218,6 +225,21 @@ impl Assent {
                 json!({"type": "approval.final", "timestamp": timestamp, "data": view}),
             ));
         }
+        let access_event = match record.kind.as_str() {
+            "access_request_ended" => Some("access_request.final"),
+            "access_grant_revoked" => Some("access_grant.revoked"),
+            _ => None,
+        };
+        if let Some(event) = access_event.filter(|e| wants(e)) {
+            if data["app_id"].as_str() != Some(target.app_id.as_str()) {
+                return Ok(None);
+            }
+            return Ok(Some(json!({
+                "type": event,
+                "timestamp": timestamp,
+                "data": self.access_event_data(&data).await?,
+            })));
+        }
         if ALERT_KINDS.contains(&record.kind.as_str()) && wants("alert") {
             let user = match data["user_id"].as_str().and_then(UserId::parse) {
                 Some(id) => self
@@ -239,6 +261,46 @@ impl Assent {
             })));
         }
         Ok(None)
+    }
+}
+
+impl Assent {
+    /// An access request's audit row as a webhook's `data`: user ids become usernames.
+    async fn access_event_data(&self, data: &Value) -> Result<Value, CoreError> {
+        let mut out = data.clone();
+        let Some(map) = out.as_object_mut() else {
+            return Ok(out);
+        };
+        map.remove("event");
+        map.remove("app_id");
+        if let Some(id) = map.remove("request_id") {
+            map.insert("access_request_id".into(), id);
+        }
+        if let Some(id) = map.remove("requester_id") {
+            let name = self.username_for(id.as_str()).await?;
+            map.insert("requester".into(), name.into());
+        }
+        for list in ["approved_by", "denied_by"] {
+            if let Some(Value::Array(ids)) = map.get(list).cloned() {
+                let mut names = Vec::with_capacity(ids.len());
+                for id in ids {
+                    names.push(Value::from(self.username_for(id.as_str()).await?));
+                }
+                map.insert(list.into(), Value::Array(names));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn username_for(&self, id: Option<&str>) -> Result<Option<String>, CoreError> {
+        let Some(id) = id.and_then(UserId::parse) else {
+            return Ok(None);
+        };
+        Ok(self
+            .records
+            .user(self.store.as_ref(), &id)
+            .await?
+            .map(|u| u.username.to_string()))
     }
 }
 

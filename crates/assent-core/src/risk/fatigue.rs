@@ -7,6 +7,7 @@ use crate::error::CoreError;
 use crate::ids::UserId;
 use crate::model::{App, Approval, EndReason, Suspension, SuspensionReason, User};
 use crate::service::Assent;
+use assent_proto::states::ApprovalKind;
 use time::Duration;
 
 /// The longest a suspension grows to through back-off.
@@ -110,6 +111,17 @@ impl Assent {
             .filter(|a| a.app_id == app.id)
             .collect();
         for approval in pending {
+            // An approver's prompt of an access request is someone else's request: the
+            // approver's own sign-in does not withdraw it.
+            if approval.kind == ApprovalKind::Access
+                && self
+                    .store
+                    .access_request_of_approval(&approval.id)
+                    .await?
+                    .is_some()
+            {
+                continue;
+            }
             let actor = Actor::App(app.id.clone());
             self.close(&approval, EndReason::Superseded, actor).await?;
         }

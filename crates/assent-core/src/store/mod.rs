@@ -3,6 +3,7 @@
 //! takes the audit event to append in the same transaction. [`Store`] is all of them together,
 //! what the service holds as `Arc<dyn Store>`.
 
+mod access;
 mod alerts;
 mod approvals;
 mod audit;
@@ -18,6 +19,7 @@ mod signals;
 mod turns;
 mod webhooks;
 
+pub use access::AccessStore;
 pub use alerts::AlertStore;
 pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
@@ -49,6 +51,7 @@ pub trait Store:
     + CibaStore
     + DuoStore
     + GroupStore
+    + AccessStore
     + Send
     + Sync
     + 'static
@@ -69,6 +72,7 @@ impl<T> Store for T where
         + CibaStore
         + DuoStore
         + GroupStore
+        + AccessStore
         + Send
         + Sync
         + 'static

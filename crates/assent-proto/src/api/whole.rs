@@ -27,6 +27,15 @@ where
         .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number in range")))
 }
 
+/// A required whole number in `T`'s range, under the rules of [`optional`].
+pub(crate) fn required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    optional(deserializer)?.ok_or_else(|| D::Error::custom("a whole number is required"))
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Deserialize)]

@@ -11,7 +11,7 @@ mod web;
 pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
-use v1::{admin, device, factors, groups, rp};
+use v1::{access, admin, device, factors, groups, rp};
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};
@@ -139,6 +139,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::create_group, groups::list_groups))
         .routes(routes!(groups::add_member, groups::remove_member))
         .routes(routes!(groups::set_app_scope))
+        .routes(routes!(access::create_access_request))
+        .routes(routes!(
+            access::get_access_request,
+            access::cancel_access_request
+        ))
+        .routes(routes!(access::introspect_grant))
+        .routes(routes!(access::admin_get_access_request))
+        .routes(routes!(access::admin_revoke_grant))
+        .routes(routes!(access::device_revoke_grant))
 }
 
 /// The OpenAPI 3.1 description of the API.

@@ -5,6 +5,7 @@
 //! autocommit). Every write that is audited runs in a transaction that ends with the audit
 //! append (which takes the chain lock, see [`crate::audit`]) and the commit.
 
+mod access;
 mod alerts;
 mod approvals;
 mod audit;

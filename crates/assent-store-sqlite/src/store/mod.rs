@@ -2,6 +2,7 @@
 //! and writes reach their connections. Each capability of the port is implemented in its own
 //! file.
 
+mod access;
 mod alerts;
 pub(crate) mod approvals;
 mod audit;

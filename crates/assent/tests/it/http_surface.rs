@@ -67,6 +67,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/admin/groups/{name}/members/{username}"),
     ("delete", "/v1/admin/groups/{name}/members/{username}"),
     ("put", "/v1/admin/apps/{id}/scope"),
+    ("post", "/v1/access-requests"),
+    ("get", "/v1/access-requests/{id}"),
+    ("delete", "/v1/access-requests/{id}"),
+    ("post", "/v1/access-grants/introspect"),
+    ("get", "/v1/admin/access-requests/{id}"),
+    ("post", "/v1/admin/access-requests/{id}/revoke"),
+    ("post", "/v1/device/access-requests/{id}/revoke"),
 ];
 
 /// Duo's Auth API (v2, and the legacy v1 of duo_unix before 2.0): served, and described by

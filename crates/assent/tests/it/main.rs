@@ -2,6 +2,7 @@
 //! keys. One test binary (every file under tests/ would be a separate slow link).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod audit_tamper;
 mod authenticator_api;
 mod ciba;

@@ -3,6 +3,7 @@
 //! documents (`problem`). Other protocols are siblings of this module, each with its own bodies
 //! and its own error format.
 
+pub(crate) mod access;
 pub(crate) mod admin;
 pub(crate) mod device;
 pub(crate) mod factors;

@@ -36,8 +36,7 @@ pub(crate) fn new_approval(
         .binding_message
         .map(BindingMessage::parse)
         .transpose()?;
-    details_survive_canonical_form(text)?;
-    let authorization_details = AuthorizationDetails::parse(body.authorization_details)?;
+    let authorization_details = new_approval_details(body.authorization_details, text)?;
     let lifetime = Lifetime::parse(body.expires_in, settings)?;
     Ok(NewApproval {
         user: Username::parse(&body.user)?,
@@ -49,6 +48,15 @@ pub(crate) fn new_approval(
         user_verification: body.user_verification,
         code_display: assent_core::approvals::CodeDisplay::Shown,
     })
+}
+
+/// The `authorization_details` of a request body, checked as parsed and as written (`text`).
+pub(crate) fn new_approval_details(
+    details: Vec<serde_json::Value>,
+    text: &[u8],
+) -> Result<AuthorizationDetails, ApiError> {
+    details_survive_canonical_form(text)?;
+    Ok(AuthorizationDetails::parse(details)?)
 }
 
 /// The `authorization_details` of a request body, as the relying party wrote them.
@@ -164,6 +172,7 @@ pub(crate) fn device_approval(view: ApprovalForDevice) -> DeviceApproval {
         authorization_details: approval.authorization_details,
         context: approval.context,
         nonce: approval.nonce,
+        access_request: view.access.as_ref().map(super::access::progress),
     }
 }
 

@@ -1,0 +1,252 @@
+//! Counting the answers of an access request, and ending it: granted at M approvals, rejected at
+//! K denials or once too few approvers can still answer, expired when its time is up, cancelled
+//! by its application. The ending is one conditional write; the prompts still open are then
+//! withdrawn, so nobody is asked about a request that is over.
+
+use super::not_found;
+use super::records::{AccessEnding, AccessReason, AccessRequest, AccessState, Approver};
+use crate::audit::{Actor, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::{AccessRequestId, ApprovalId, UserId};
+use crate::model::{App, Approval, EndReason};
+use crate::notifier::Topic;
+use crate::service::Assent;
+use assent_proto::ProblemCode;
+use assent_proto::states::ApprovalState;
+
+/// The answers so far: each approver with their prompt as it is now.
+pub(crate) struct Votes {
+    pub approvers: Vec<(Approver, Option<Approval>)>,
+}
+
+impl Votes {
+    /// Approvals given by a device (an approval the policy allowed without a prompt is nobody's
+    /// vote).
+    pub fn approved(&self) -> Vec<&Approval> {
+        self.prompts()
+            .filter(|a| a.state == ApprovalState::Approved && a.device_id.is_some())
+            .collect()
+    }
+
+    pub fn denied(&self) -> Vec<&Approval> {
+        self.prompts()
+            .filter(|a| matches!(a.state, ApprovalState::Denied | ApprovalState::Fraud))
+            .collect()
+    }
+
+    fn open(&self) -> usize {
+        self.prompts()
+            .filter(|a| a.state == ApprovalState::Pending)
+            .count()
+    }
+
+    fn prompts(&self) -> impl Iterator<Item = &Approval> {
+        self.approvers.iter().filter_map(|(_, a)| a.as_ref())
+    }
+}
+
+impl Assent {
+    /// Counts the votes of a pending access request and ends it when they decide it; returns
+    /// the request as it is now. Called after every approver's answer, by the sweeper and on
+    /// every read, so an ending missed by a node that died after an answer is made up later.
+    pub async fn count_access_votes(
+        &self,
+        id: &AccessRequestId,
+    ) -> Result<AccessRequest, CoreError> {
+        let request = self.store.access_request(id).await?.ok_or_else(not_found)?;
+        if request.state != AccessState::Pending {
+            return Ok(request);
+        }
+        let votes = self.votes(&request).await?;
+        let m = request.approvals_required as usize;
+        let reason = if votes.approved().len() >= m {
+            Some(AccessReason::QuorumReached)
+        } else if votes.denied().len() >= request.denials_required as usize {
+            Some(AccessReason::Denied)
+        } else if self.now() >= request.expires_at {
+            Some(AccessReason::Expired)
+        } else if votes.approved().len() + votes.open() < m {
+            Some(AccessReason::QuorumUnreachable)
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                self.end_access(request, &votes, reason, Actor::System)
+                    .await
+            }
+            None => Ok(request),
+        }
+    }
+
+    /// The approvers with their prompts, each expired first when its time is up.
+    pub(crate) async fn votes(&self, request: &AccessRequest) -> Result<Votes, CoreError> {
+        let mut approvers = Vec::new();
+        for approver in self.store.access_approvers(&request.id).await? {
+            let approval = match &approver.approval_id {
+                Some(id) => match self.records.approval(self.store.as_ref(), id).await? {
+                    Some(a) => Some(self.expire_if_due(a).await?),
+                    None => None,
+                },
+                None => None,
+            };
+            approvers.push((approver, approval));
+        }
+        Ok(Votes { approvers })
+    }
+
+    /// Ends a pending access request for `reason` (with its grant when the quorum is reached);
+    /// returns it as it is now, whoever won.
+    pub(crate) async fn end_access(
+        &self,
+        request: AccessRequest,
+        votes: &Votes,
+        reason: AccessReason,
+        actor: Actor,
+    ) -> Result<AccessRequest, CoreError> {
+        let now = self.now();
+        let grant = if reason == AccessReason::QuorumReached {
+            Some(self.mint_grant(&request, &votes.approved(), now).await?)
+        } else {
+            None
+        };
+        let user_ids = |list: Vec<&Approval>| -> Vec<String> {
+            list.iter().map(|a| a.user_id.to_string()).collect()
+        };
+        let event = AuditEvent::AccessRequestEnded {
+            request_id: request.id.to_string(),
+            app_id: request.app_id.to_string(),
+            requester_id: request.requester.to_string(),
+            state: reason.state().as_str().to_owned(),
+            reason: reason.as_str().to_owned(),
+            approved_by: user_ids(votes.approved()),
+            denied_by: user_ids(votes.denied()),
+            grant_id: grant.as_ref().map(|g| g.id.clone()),
+            grant_expires_at: grant.as_ref().map(|g| g.expires_at.unix_timestamp()),
+        };
+        let ending = AccessEnding {
+            reason,
+            at: now,
+            grant,
+        };
+        let won = self
+            .store
+            .end_access_request(&request.id, &ending, self.audit(actor, event))
+            .await?;
+        if won {
+            self.withdraw_open_prompts(votes).await?;
+            self.notifier
+                .notify(&Topic::User(request.requester.clone()));
+        }
+        self.store
+            .access_request(&request.id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Withdraws the prompts still open once the request is over.
+    async fn withdraw_open_prompts(&self, votes: &Votes) -> Result<(), CoreError> {
+        for (_, approval) in &votes.approvers {
+            if let Some(approval) = approval
+                .as_ref()
+                .filter(|a| a.state == ApprovalState::Pending)
+            {
+                self.close(approval, EndReason::AccessRequestEnded, Actor::System)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After an approver's prompt ended (their answer): counts the request it belongs to.
+    pub(crate) async fn after_access_answer(&self, approval: &ApprovalId) {
+        let counted = match self.store.access_request_of_approval(approval).await {
+            Ok(Some(id)) => self.count_access_votes(&id).await.map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+        // The answer itself is written; a count that failed here is made up by the sweeper.
+        if let Err(e) = counted {
+            tracing::warn!(error = %e, "counting an access request after an answer failed");
+        }
+    }
+
+    /// Counts every pending access request whose time is up (expiring it); how many ended.
+    pub async fn expire_due_access(&self) -> Result<usize, CoreError> {
+        let due = self.store.access_requests_due(self.now(), 200).await?;
+        let mut ended = 0;
+        for request in due {
+            if self.count_access_votes(&request.id).await?.state != AccessState::Pending {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The application's access request, counted first.
+    pub async fn access_request_for_app(
+        &self,
+        app: &App,
+        id: &str,
+    ) -> Result<AccessRequest, CoreError> {
+        let id = AccessRequestId::parse(id).ok_or_else(not_found)?;
+        let request = self
+            .store
+            .access_request(&id)
+            .await?
+            .filter(|r| r.app_id == app.id)
+            .ok_or_else(not_found)?;
+        self.count_access_votes(&request.id).await
+    }
+
+    /// Any access request, for an admin, counted first.
+    pub async fn access_request_for_admin(&self, id: &str) -> Result<AccessRequest, CoreError> {
+        let id = AccessRequestId::parse(id).ok_or_else(not_found)?;
+        self.count_access_votes(&id).await
+    }
+
+    /// Withdraws a pending access request on the requester's behalf (through its application).
+    pub async fn cancel_access_request(
+        &self,
+        app: &App,
+        id: &str,
+    ) -> Result<AccessRequest, CoreError> {
+        let request = self.access_request_for_app(app, id).await?;
+        if request.state != AccessState::Pending {
+            return Err(CoreError::rejected(
+                ProblemCode::AlreadyDecided,
+                format!("the access request is already {}", request.state.as_str()),
+            ));
+        }
+        let votes = self.votes(&request).await?;
+        let ended = self
+            .end_access(
+                request,
+                &votes,
+                AccessReason::CancelledByRequester,
+                Actor::App(app.id.clone()),
+            )
+            .await?;
+        if ended.reason != Some(AccessReason::CancelledByRequester) {
+            return Err(CoreError::rejected(
+                ProblemCode::AlreadyDecided,
+                format!("the access request is already {}", ended.state.as_str()),
+            ));
+        }
+        Ok(ended)
+    }
+
+    /// Whether `user` is one of the request's approvers.
+    pub(crate) async fn is_approver(
+        &self,
+        request: &AccessRequest,
+        user: &UserId,
+    ) -> Result<bool, CoreError> {
+        Ok(self
+            .store
+            .access_approvers(&request.id)
+            .await?
+            .iter()
+            .any(|a| &a.user_id == user))
+    }
+}

@@ -1,0 +1,62 @@
+//! Access requests, their approvers and their grants. A request ends by one conditional write
+//! that only a pending request accepts, and a grant is revoked by one that only an unrevoked
+//! grant accepts: of racing writers exactly one wins, so a quorum issues one grant, never two.
+
+use crate::access::records::{AccessEnding, AccessRequest, Approver};
+use crate::audit::PendingAudit;
+use crate::error::StoreError;
+use crate::ids::{AccessRequestId, ApprovalId};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Access requests with several approvers.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Stores a new access request with its approvers (whose prompts exist already) and its
+    /// audit event, in one transaction.
+    async fn insert_access_request(
+        &self,
+        request: &AccessRequest,
+        approvers: &[Approver],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    async fn access_request(
+        &self,
+        id: &AccessRequestId,
+    ) -> Result<Option<AccessRequest>, StoreError>;
+    /// Its approvers, in the order they were stored.
+    async fn access_approvers(&self, id: &AccessRequestId) -> Result<Vec<Approver>, StoreError>;
+    /// The access request an approval request asks about, if any.
+    async fn access_request_of_approval(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<AccessRequestId>, StoreError>;
+    /// Ends a request (and stores its grant, if any) with the audit event, only if it is still
+    /// pending; `false` (nothing written) when another writer ended it first.
+    async fn end_access_request(
+        &self,
+        id: &AccessRequestId,
+        ending: &AccessEnding,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Marks the request's grant revoked with the audit event, only if it has one that is not
+    /// revoked yet; `false` (nothing written) otherwise.
+    async fn revoke_access_grant(
+        &self,
+        id: &AccessRequestId,
+        at: OffsetDateTime,
+        by: &str,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// The access request whose grant has this `jti`.
+    async fn access_request_by_grant(
+        &self,
+        grant_id: &str,
+    ) -> Result<Option<AccessRequest>, StoreError>;
+    /// Pending requests whose expiry is at or before `now`, at most `limit`, oldest first.
+    async fn access_requests_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<AccessRequest>, StoreError>;
+}

@@ -1,0 +1,238 @@
+//! Access requests on PostgreSQL: the request and its approvers in one transaction with the
+//! audit row; the ending and the revocation as conditional updates, so one writer wins on any
+//! node.
+
+use super::{begin, change_once, commit_audited, run};
+use crate::error::{backend, corrupt};
+use crate::rows::to_json;
+use crate::store::PostgresStore;
+use assent_core::StoreError;
+use assent_core::access::records::{
+    AccessEnding, AccessReason, AccessRequest, AccessState, Approver, Grant,
+};
+use assent_core::audit::PendingAudit;
+use assent_core::clock::{from_millis, to_millis};
+use assent_core::ids::{AccessRequestId, AppId, ApprovalId, UserId};
+use assent_core::store::AccessStore;
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use time::OffsetDateTime;
+
+macro_rules! columns {
+    () => {
+        "id, app_id, requester_id, privilege, justification, grant_seconds, approvals_required, \
+         denials_required, state, reason, created_at, expires_at, decided_at, grant_id, \
+         grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by"
+    };
+}
+
+fn count(row: &PgRow, i: usize, what: &str) -> Result<u32, sqlx::Error> {
+    u32::try_from(row.try_get::<i64, _>(i)?).map_err(|_| corrupt(what))
+}
+
+fn request(row: PgRow) -> Result<AccessRequest, sqlx::Error> {
+    let privilege: String = row.try_get(3)?;
+    let state: String = row.try_get(8)?;
+    let reason: Option<String> = row.try_get(9)?;
+    let opt_time = |i: usize| -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        Ok(row.try_get::<Option<i64>, _>(i)?.map(from_millis))
+    };
+    let grant = match row.try_get::<Option<String>, _>(13)? {
+        Some(id) => Some(Grant {
+            id,
+            token: row.try_get(14)?,
+            not_before: from_millis(row.try_get(15)?),
+            expires_at: from_millis(row.try_get(16)?),
+            revoked_at: opt_time(17)?,
+            revoked_by: row.try_get(18)?,
+        }),
+        None => None,
+    };
+    Ok(AccessRequest {
+        id: AccessRequestId::from_stored(row.try_get(0)?),
+        app_id: AppId::from_stored(row.try_get(1)?),
+        requester: UserId::from_stored(row.try_get(2)?),
+        privilege: serde_json::from_str(&privilege).map_err(|_| corrupt("privilege"))?,
+        justification: row.try_get(4)?,
+        grant_seconds: count(&row, 5, "grant seconds")?,
+        approvals_required: count(&row, 6, "approvals required")?,
+        denials_required: count(&row, 7, "denials required")?,
+        state: AccessState::parse(&state).ok_or_else(|| corrupt("access state"))?,
+        reason: match reason {
+            Some(r) => Some(AccessReason::parse(&r).ok_or_else(|| corrupt("access reason"))?),
+            None => None,
+        },
+        created_at: from_millis(row.try_get(10)?),
+        expires_at: from_millis(row.try_get(11)?),
+        decided_at: opt_time(12)?,
+        grant,
+    })
+}
+
+fn approver(row: PgRow) -> Result<Approver, sqlx::Error> {
+    Ok(Approver {
+        user_id: UserId::from_stored(row.try_get(0)?),
+        approval_id: row
+            .try_get::<Option<String>, _>(1)?
+            .map(ApprovalId::from_stored),
+        unreachable: row.try_get(2)?,
+    })
+}
+
+#[async_trait]
+impl AccessStore for PostgresStore {
+    async fn insert_access_request(
+        &self,
+        request: &AccessRequest,
+        approvers: &[Approver],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin(&self.pool).await?;
+        let insert = sqlx::query(
+            "INSERT INTO access_requests (id, app_id, requester_id, privilege, justification, \
+             grant_seconds, approvals_required, denials_required, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)",
+        )
+        .bind(request.id.to_string())
+        .bind(request.app_id.to_string())
+        .bind(request.requester.to_string())
+        .bind(to_json(&request.privilege)?)
+        .bind(request.justification.clone())
+        .bind(i64::from(request.grant_seconds))
+        .bind(i64::from(request.approvals_required))
+        .bind(i64::from(request.denials_required))
+        .bind(to_millis(request.created_at))
+        .bind(to_millis(request.expires_at));
+        run(&mut tx, insert).await?;
+        for (position, a) in approvers.iter().enumerate() {
+            let insert = sqlx::query(
+                "INSERT INTO access_approvers (request_id, position, user_id, approval_id, \
+                 unreachable) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(request.id.to_string())
+            .bind(position as i64)
+            .bind(a.user_id.to_string())
+            .bind(a.approval_id.as_ref().map(ToString::to_string))
+            .bind(a.unreachable.clone());
+            run(&mut tx, insert).await?;
+        }
+        commit_audited(tx, &audit).await
+    }
+
+    async fn access_request(
+        &self,
+        id: &AccessRequestId,
+    ) -> Result<Option<AccessRequest>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM access_requests WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .try_map(request)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn access_approvers(&self, id: &AccessRequestId) -> Result<Vec<Approver>, StoreError> {
+        sqlx::query(
+            "SELECT user_id, approval_id, unreachable FROM access_approvers \
+             WHERE request_id = $1 ORDER BY position",
+        )
+        .bind(id.to_string())
+        .try_map(approver)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn access_request_of_approval(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<AccessRequestId>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT request_id FROM access_approvers WHERE approval_id = $1")
+                .bind(approval.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(id.map(AccessRequestId::from_stored))
+    }
+
+    async fn end_access_request(
+        &self,
+        id: &AccessRequestId,
+        ending: &AccessEnding,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let grant = ending.grant.as_ref();
+        let end = sqlx::query(
+            "UPDATE access_requests SET state = $2, reason = $3, decided_at = $4, grant_id = $5, \
+             grant_token = $6, grant_not_before = $7, grant_expires_at = $8 \
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id.to_string())
+        .bind(ending.reason.state().as_str())
+        .bind(ending.reason.as_str())
+        .bind(to_millis(ending.at))
+        .bind(grant.map(|g| g.id.clone()))
+        .bind(grant.map(|g| g.token.clone()))
+        .bind(grant.map(|g| to_millis(g.not_before)))
+        .bind(grant.map(|g| to_millis(g.expires_at)));
+        change_once(&self.pool, end, &audit).await
+    }
+
+    async fn revoke_access_grant(
+        &self,
+        id: &AccessRequestId,
+        at: OffsetDateTime,
+        by: &str,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let revoke = sqlx::query(
+            "UPDATE access_requests SET grant_revoked_at = $2, grant_revoked_by = $3 \
+             WHERE id = $1 AND state = 'granted' AND grant_revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(to_millis(at))
+        .bind(by.to_owned());
+        change_once(&self.pool, revoke, &audit).await
+    }
+
+    async fn access_request_by_grant(
+        &self,
+        grant_id: &str,
+    ) -> Result<Option<AccessRequest>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM access_requests WHERE grant_id = $1"
+        ))
+        .bind(grant_id.to_owned())
+        .try_map(request)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn access_requests_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<AccessRequest>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM access_requests WHERE state = 'pending' AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2"
+        ))
+        .bind(to_millis(now))
+        .bind(i64::from(limit))
+        .try_map(request)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+}

@@ -4,6 +4,7 @@
 //! proofs, audit rows written with (and only with) their change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod approvals;
 mod audit;
 mod ciba;
@@ -104,6 +105,10 @@ macro_rules! store_contract {
                 groups_round_trip_and_are_created_once
                 group_members_are_added_and_removed_once
                 concurrent_member_changes_have_one_winner app_scopes_are_replaced_whole
+            }
+            access {
+                access_requests_round_trip access_requests_end_once access_grants_revoke_once
+                access_requests_due access_request_ends_race
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

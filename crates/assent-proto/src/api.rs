@@ -501,8 +501,9 @@ pub struct SetWebhook {
         schema(pattern = r"^https?://", max_length = 2048)
     )]
     pub url: String,
-    /// `approval.final` (outcomes of this application's requests) and/or `alert` (security
-    /// alerts of every user: meant for the organisation's notification service).
+    /// `approval.final` (outcomes of this application's requests), `alert` (security alerts of
+    /// every user: meant for the organisation's notification service), `access_request.final`
+    /// and `access_grant.revoked` (this application's access requests).
     #[serde(default = "default_webhook_events")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema_docs::WebhookEvent>, min_items = 1))]
     pub events: Vec<String>,

@@ -272,7 +272,7 @@ pub enum AppCommand {
         app_id: String,
         #[arg(long)]
         url: String,
-        /// Event types: approval.final, alert.
+        /// Event types: approval.final, alert, access_request.final, access_grant.revoked.
         #[arg(long, value_delimiter = ',', default_value = "approval.final,alert")]
         events: Vec<String>,
         #[arg(long)]

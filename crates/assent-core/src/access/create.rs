@@ -4,7 +4,8 @@
 
 use super::records::{AccessRequest, AccessState, Approver};
 use super::{
-    DEFAULT_GRANT_SECONDS, MAX_APPROVERS, MAX_GRANT_SECONDS, MAX_JUSTIFICATION, MIN_GRANT_SECONDS,
+    DEFAULT_GRANT_SECONDS, MAX_APPROVALS_REQUIRED, MAX_APPROVERS, MAX_GRANT_SECONDS,
+    MAX_JUSTIFICATION, MIN_GRANT_SECONDS,
 };
 use crate::approvals::{AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, NewApproval};
 use crate::audit::{Actor, AuditEvent};
@@ -93,6 +94,11 @@ impl Assent {
             return Err(invalid(
                 "approvals_required and denials_required are at least 1",
             ));
+        }
+        if new.approvals_required > MAX_APPROVALS_REQUIRED {
+            return Err(invalid(format!(
+                "approvals_required is at most {MAX_APPROVALS_REQUIRED}"
+            )));
         }
         let requester = self.user_called(&new.requester).await?;
         self.ensure_in_scope(app, &requester).await?;

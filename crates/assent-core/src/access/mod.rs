@@ -23,6 +23,8 @@ use assent_proto::ProblemCode;
 
 /// Most approvers one request may name, after the groups are expanded.
 pub const MAX_APPROVERS: usize = 50;
+/// Most approvals a request may need: the grant carries the receipt of each.
+pub const MAX_APPROVALS_REQUIRED: u32 = 10;
 /// Longest justification, in characters.
 pub const MAX_JUSTIFICATION: usize = 400;
 /// Shortest and longest grant, in seconds.

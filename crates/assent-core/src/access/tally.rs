@@ -106,7 +106,10 @@ impl Assent {
     ) -> Result<AccessRequest, CoreError> {
         let now = self.now();
         let grant = if reason == AccessReason::QuorumReached {
-            Some(self.mint_grant(&request, &votes.approved(), now).await?)
+            // The approvals that reached the quorum, in the order stored: an answer that came
+            // at the same moment beyond it is recorded, not named in the grant.
+            let quorum = &votes.approved()[..request.approvals_required as usize];
+            Some(self.mint_grant(&request, quorum, now).await?)
         } else {
             None
         };

@@ -12,10 +12,10 @@ use serde_json::Value;
 #[serde(deny_unknown_fields)]
 pub struct AccessApprovers {
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<super::schema_docs::UsernameText>, max_items = 50))]
     pub users: Vec<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_items = 32))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<super::schema_docs::GroupName>, max_items = 32))]
     pub groups: Vec<String>,
 }
 
@@ -46,9 +46,9 @@ pub struct CreateAccessRequest {
     )]
     pub justification: String,
     pub approvers: AccessApprovers,
-    /// M: approvals that grant it.
+    /// M: approvals that grant it (at most 10: the grant carries each one's receipt).
     #[serde(deserialize_with = "whole::required")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     pub approvals_required: u32,
     /// K: denials that reject it (1 by default).
     #[serde(
@@ -170,7 +170,7 @@ pub struct AccessRequestCreated {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntrospectGrant {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 65536))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32768))]
     pub token: String,
 }
 

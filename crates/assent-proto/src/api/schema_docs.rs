@@ -80,12 +80,49 @@ impl utoipa::PartialSchema for WebhookEvent {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(["approval.final", "alert"]))
+            .enum_values(Some([
+                "approval.final",
+                "alert",
+                "access_request.final",
+                "access_grant.revoked",
+            ]))
             .into()
     }
 }
 
 impl utoipa::ToSchema for WebhookEvent {}
+
+/// A username, as every body names one.
+pub struct UsernameText;
+
+impl utoipa::PartialSchema for UsernameText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[A-Za-z0-9._@+-]{1,64}$"))
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UsernameText {}
+
+/// A group name.
+pub struct GroupName;
+
+impl utoipa::PartialSchema for GroupName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[a-z0-9._-]{1,64}$"))
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GroupName {}
 
 /// `POST /v1/events`, by hand: the server's rule that a `custom` event needs a message that is
 /// not blank is a choice between two shapes.

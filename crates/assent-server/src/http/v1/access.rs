@@ -21,6 +21,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+/// The longest token introspection reads: a grant names at most ten approvals with their
+/// receipts, far below this.
+const MAX_GRANT_TEXT: usize = 32_768;
+
 /// Ask for a privilege on a user's behalf; every eligible approver gets a prompt.
 #[utoipa::path(post, path = "/v1/access-requests", tag = "relying party",
     request_body = CreateAccessRequest, security(("api_key" = [])),
@@ -107,6 +111,12 @@ pub(crate) async fn introspect_grant(
     AppAuth(app): AppAuth,
     ApiJson(body): ApiJson<IntrospectGrant>,
 ) -> Result<Json<GrantIntrospection>, ApiError> {
+    if body.token.is_empty() || body.token.chars().count() > MAX_GRANT_TEXT {
+        return Err(ApiError::new(
+            assent_proto::ProblemCode::InvalidRequest,
+            format!("token is the grant to introspect, 1 to {MAX_GRANT_TEXT} characters"),
+        ));
+    }
     let Introspection {
         active,
         claims,

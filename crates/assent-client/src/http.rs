@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+mod access;
+
 /// A reqwest client with TLS through rustls and ring (no OpenSSL, no aws-lc).
 pub(crate) fn http_client(timeout: Option<Duration>) -> Result<reqwest::Client, ClientError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -159,45 +161,6 @@ impl RpClient {
     /// Cancels a pending request.
     pub async fn cancel(&self, id: &str) -> Result<ApprovalStatus, ClientError> {
         self.0.delete(&format!("/v1/approvals/{id}")).await
-    }
-
-    /// Asks for a privilege on a user's behalf; show each approver their `display_code`.
-    pub async fn create_access_request(
-        &self,
-        request: &assent_proto::api::CreateAccessRequest,
-    ) -> Result<assent_proto::api::AccessRequestCreated, ClientError> {
-        self.0.post("/v1/access-requests", request).await
-    }
-
-    /// An access request as it stands, counted first.
-    pub async fn access_request(
-        &self,
-        id: &str,
-    ) -> Result<assent_proto::api::AccessRequestStatus, ClientError> {
-        self.0
-            .get(&format!("/v1/access-requests/{}", segment(id)))
-            .await
-    }
-
-    /// Withdraws a pending access request.
-    pub async fn cancel_access_request(
-        &self,
-        id: &str,
-    ) -> Result<assent_proto::api::AccessRequestStatus, ClientError> {
-        self.0
-            .delete(&format!("/v1/access-requests/{}", segment(id)))
-            .await
-    }
-
-    /// Whether a grant is in force.
-    pub async fn introspect_grant(
-        &self,
-        token: &str,
-    ) -> Result<assent_proto::api::GrantIntrospection, ClientError> {
-        let body = assent_proto::api::IntrospectGrant {
-            token: token.to_owned(),
-        };
-        self.0.post("/v1/access-grants/introspect", &body).await
     }
 
     /// Reports an account event (`password_changed`, `email_changed`, `mfa_reset`, or `custom`
@@ -442,29 +405,6 @@ impl AdminClient {
     ) -> Result<assent_proto::api::CibaClientCreated, ClientError> {
         self.0
             .post(&format!("/v1/admin/apps/{app_id}/ciba-clients"), body)
-            .await
-    }
-
-    /// Any access request.
-    pub async fn access_request(
-        &self,
-        id: &str,
-    ) -> Result<assent_proto::api::AccessRequestStatus, ClientError> {
-        self.0
-            .get(&format!("/v1/admin/access-requests/{}", segment(id)))
-            .await
-    }
-
-    /// Revokes an access request's grant before its end.
-    pub async fn revoke_grant(
-        &self,
-        id: &str,
-    ) -> Result<assent_proto::api::AccessRequestStatus, ClientError> {
-        self.0
-            .post(
-                &format!("/v1/admin/access-requests/{}/revoke", segment(id)),
-                &serde_json::json!({}),
-            )
             .await
     }
 

@@ -28,5 +28,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use devices::auth::{AuthenticatedDevice, UnspentProof};
 pub use error::{CoreError, StoreError};
 pub use notifier::{Notifier, Subscription, Topic};
-pub use service::{Assent, CibaSettings, Principal, PushSettings, Settings};
+pub use service::{AccessSettings, Assent, CibaSettings, Principal, PushSettings, Settings};
 pub use store::Store;

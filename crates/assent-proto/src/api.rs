@@ -22,8 +22,8 @@ pub use crate::context::{Geo, RequestContext};
 pub use crate::states::{Activation, ApprovalKind, ApprovalState, DeviceState};
 pub use access::{
     AccessApproverStatus, AccessApprovers, AccessGrantInfo, AccessProgress, AccessRequestCreated,
-    AccessRequestStatus, CreateAccessRequest, GrantIntrospection, IntrospectGrant,
-    PromptedApproverInfo,
+    AccessRequestList, AccessRequestStatus, BreakGlassCode, BreakGlassInfo, CreateAccessRequest,
+    GrantIntrospection, IntrospectGrant, InvokeBreakGlass, PromptedApproverInfo, ReviewBreakGlass,
 };
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use duo::{CreateDuoIntegration, DuoIntegrationCreated};

@@ -22,8 +22,16 @@ CREATE TABLE access_requests (
     grant_expires_at    INTEGER,
     grant_revoked_at    INTEGER,
     grant_revoked_by    TEXT,
+    -- Break-glass: the requester's reason, and the admin's review (unreviewed until then).
+    break_glass_reason  TEXT,
+    reviewed_at         INTEGER,
+    reviewed_by         TEXT,
+    review_note         TEXT,
     CHECK ((state = 'granted') = (grant_id IS NOT NULL))
 );
+-- Admins list the break-glass grants nobody has reviewed.
+CREATE INDEX access_requests_unreviewed ON access_requests(decided_at)
+    WHERE break_glass_reason IS NOT NULL AND reviewed_at IS NULL;
 -- The sweeper reads the pending ones whose time is up.
 CREATE INDEX access_requests_pending ON access_requests(expires_at) WHERE state = 'pending';
 
@@ -35,4 +43,11 @@ CREATE TABLE access_approvers (
     unreachable  TEXT,
     PRIMARY KEY (request_id, position),
     CHECK ((approval_id IS NULL) <> (unreachable IS NULL))
+);
+
+-- The sealed break-glass code: at most one, its Argon2id hash, removed when it is spent.
+CREATE TABLE break_glass_code (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    hash        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
 );

@@ -51,6 +51,7 @@ fn request(app: &App, requester: &User, expires_in: Duration) -> AccessRequest {
         expires_at: created_at + expires_in,
         decided_at: None,
         grant: None,
+        break_glass: None,
     }
 }
 
@@ -77,6 +78,8 @@ fn ended(request: &AccessRequest, ending: &AccessEnding) -> AuditEvent {
         denied_by: Vec::new(),
         grant_id: ending.grant.as_ref().map(|g| g.id.clone()),
         grant_expires_at: ending.grant.as_ref().map(|g| g.expires_at.unix_timestamp()),
+        break_glass_reason: ending.break_glass.as_ref().map(|b| b.reason.clone()),
+        review_required: ending.break_glass.is_some(),
     }
 }
 
@@ -109,6 +112,7 @@ fn ending(reason: AccessReason, grant: Option<Grant>) -> AccessEnding {
         reason,
         at: base() + Duration::milliseconds(123),
         grant,
+        break_glass: None,
     }
 }
 

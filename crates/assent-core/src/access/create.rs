@@ -167,6 +167,7 @@ impl Assent {
             expires_at: now + new.lifetime.duration(),
             decided_at: None,
             grant: None,
+            break_glass: None,
         };
         let event = AuditEvent::AccessRequestCreated {
             request_id: request.id.to_string(),

@@ -46,7 +46,11 @@ pub struct GrantClaims {
     pub authorization_details: Vec<Value>,
     pub justification: String,
     pub approvals_required: u32,
+    /// The approvals that reached the quorum; empty for a break-glass grant.
     pub approvers: Vec<GrantApprover>,
+    /// Set for a grant issued by break-glass: the requester's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
 }
 
 /// What introspection says of a grant.
@@ -65,6 +69,20 @@ impl Assent {
         request: &AccessRequest,
         approved: &[&Approval],
         now: OffsetDateTime,
+    ) -> Result<Grant, CoreError> {
+        let length = Duration::seconds(i64::from(request.grant_seconds));
+        self.sign_grant(request, approved, now, length, None).await
+    }
+
+    /// Signs a grant of `length` from `now`; `break_glass` is the reason of one issued by
+    /// break-glass, which names no approver.
+    pub(crate) async fn sign_grant(
+        &self,
+        request: &AccessRequest,
+        approved: &[&Approval],
+        now: OffsetDateTime,
+        length: Duration,
+        break_glass: Option<String>,
     ) -> Result<Grant, CoreError> {
         let requester = self
             .records
@@ -87,7 +105,7 @@ impl Assent {
                 receipt: approval.receipt.clone().unwrap_or_default(),
             });
         }
-        let expires_at = now + Duration::seconds(i64::from(request.grant_seconds));
+        let expires_at = now + length;
         let claims = GrantClaims {
             iss: self.settings.public_url.clone(),
             sub: requester.username.to_string(),
@@ -101,6 +119,7 @@ impl Assent {
             justification: request.justification.clone(),
             approvals_required: request.approvals_required,
             approvers,
+            break_glass,
         };
         let token = self.key.sign(GRANT_TYP, Some(&self.kid), false, &claims)?;
         Ok(Grant {

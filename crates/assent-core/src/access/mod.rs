@@ -8,6 +8,7 @@
 //! write: the last of several simultaneous answers always sees the others (each counts after
 //! its own commit), and only one ending is ever written, so a quorum issues one grant.
 
+pub mod break_glass;
 pub mod create;
 pub mod grant;
 pub mod records;
@@ -35,4 +36,12 @@ pub const DEFAULT_GRANT_SECONDS: u32 = 3600;
 
 fn not_found() -> CoreError {
     CoreError::rejected(ProblemCode::NotFound, "no such access request")
+}
+
+/// The refusal of a change to a request that has ended.
+fn already_ended(request: &records::AccessRequest) -> CoreError {
+    CoreError::rejected(
+        ProblemCode::AlreadyDecided,
+        format!("the access request is already {}", request.state.as_str()),
+    )
 }

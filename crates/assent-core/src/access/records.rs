@@ -54,15 +54,18 @@ pub enum AccessReason {
     QuorumUnreachable,
     Expired,
     CancelledByRequester,
+    /// The requester invoked break-glass with the sealed break-glass code.
+    BreakGlass,
 }
 
 impl AccessReason {
-    pub const ALL: [AccessReason; 5] = [
+    pub const ALL: [AccessReason; 6] = [
         Self::QuorumReached,
         Self::Denied,
         Self::QuorumUnreachable,
         Self::Expired,
         Self::CancelledByRequester,
+        Self::BreakGlass,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +75,7 @@ impl AccessReason {
             Self::QuorumUnreachable => "quorum_unreachable",
             Self::Expired => "expired",
             Self::CancelledByRequester => "cancelled_by_requester",
+            Self::BreakGlass => "break_glass",
         }
     }
 
@@ -82,7 +86,7 @@ impl AccessReason {
     /// The state an access request ending for this reason is in.
     pub fn state(self) -> AccessState {
         match self {
-            Self::QuorumReached => AccessState::Granted,
+            Self::QuorumReached | Self::BreakGlass => AccessState::Granted,
             Self::Denied | Self::QuorumUnreachable => AccessState::Rejected,
             Self::Expired => AccessState::Expired,
             Self::CancelledByRequester => AccessState::Cancelled,
@@ -112,6 +116,18 @@ pub struct AccessRequest {
     pub expires_at: OffsetDateTime,
     pub decided_at: Option<OffsetDateTime>,
     pub grant: Option<Grant>,
+    /// Set when the grant came from break-glass, not from the approvers.
+    pub break_glass: Option<BreakGlass>,
+}
+
+/// A break-glass grant's reason and its review by an admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlass {
+    pub reason: String,
+    pub reviewed_at: Option<OffsetDateTime>,
+    /// `admin:KEY_ID`.
+    pub reviewed_by: Option<String>,
+    pub review_note: Option<String>,
 }
 
 /// One eligible approver: the prompt they were sent, or why none could be.
@@ -144,4 +160,14 @@ pub struct AccessEnding {
     pub reason: AccessReason,
     pub at: OffsetDateTime,
     pub grant: Option<Grant>,
+    /// With break-glass: the code spent (it must still be the stored one, and is removed in the
+    /// same transaction, so a code opens one grant) and the requester's reason.
+    pub break_glass: Option<BreakGlassUse>,
+}
+
+/// The break-glass code an ending spends, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassUse {
+    pub code_hash: String,
+    pub reason: String,
 }

@@ -126,11 +126,14 @@ impl Assent {
             denied_by: user_ids(votes.denied()),
             grant_id: grant.as_ref().map(|g| g.id.clone()),
             grant_expires_at: grant.as_ref().map(|g| g.expires_at.unix_timestamp()),
+            break_glass_reason: None,
+            review_required: false,
         };
         let ending = AccessEnding {
             reason,
             at: now,
             grant,
+            break_glass: None,
         };
         let won = self
             .store
@@ -148,7 +151,7 @@ impl Assent {
     }
 
     /// Withdraws the prompts still open once the request is over.
-    async fn withdraw_open_prompts(&self, votes: &Votes) -> Result<(), CoreError> {
+    pub(crate) async fn withdraw_open_prompts(&self, votes: &Votes) -> Result<(), CoreError> {
         for (_, approval) in &votes.approvers {
             if let Some(approval) = approval
                 .as_ref()

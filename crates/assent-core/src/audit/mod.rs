@@ -314,6 +314,25 @@ pub enum AuditEvent {
         grant_id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         grant_expires_at: Option<i64>,
+        /// Break-glass: the requester's reason; the grant stays unreviewed until an admin
+        /// records a review (`break_glass_reviewed`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        break_glass_reason: Option<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        review_required: bool,
+    },
+    /// An admin set a new break-glass code (replacing any earlier one).
+    BreakGlassCodeSet {},
+    /// Break-glass was invoked with a wrong code, or with none set.
+    BreakGlassRefused {
+        request_id: String,
+        app_id: String,
+        requester_id: String,
+    },
+    /// An admin reviewed a break-glass grant.
+    BreakGlassReviewed {
+        request_id: String,
+        note: String,
     },
     /// A grant was revoked before its end, by an admin or one of its approvers.
     AccessGrantRevoked {
@@ -370,6 +389,9 @@ impl AuditEvent {
             AuditEvent::AccessRequestCreated { .. } => "access_request_created",
             AuditEvent::AccessRequestEnded { .. } => "access_request_ended",
             AuditEvent::AccessGrantRevoked { .. } => "access_grant_revoked",
+            AuditEvent::BreakGlassCodeSet {} => "break_glass_code_set",
+            AuditEvent::BreakGlassRefused { .. } => "break_glass_refused",
+            AuditEvent::BreakGlassReviewed { .. } => "break_glass_reviewed",
         }
     }
 
@@ -422,7 +444,10 @@ impl AuditEvent {
             AuditEvent::AppScopeSet { app_id, .. } => format!("app:{app_id}"),
             AuditEvent::AccessRequestCreated { request_id, .. }
             | AuditEvent::AccessRequestEnded { request_id, .. }
-            | AuditEvent::AccessGrantRevoked { request_id, .. } => format!("access:{request_id}"),
+            | AuditEvent::AccessGrantRevoked { request_id, .. }
+            | AuditEvent::BreakGlassRefused { request_id, .. }
+            | AuditEvent::BreakGlassReviewed { request_id, .. } => format!("access:{request_id}"),
+            AuditEvent::BreakGlassCodeSet {} => "break_glass".to_owned(),
         }
     }
 

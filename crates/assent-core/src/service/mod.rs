@@ -64,6 +64,27 @@ pub struct Settings {
     pub push: PushSettings,
     /// OpenID CIBA and agent grants.
     pub ciba: CibaSettings,
+    /// Access requests: break-glass.
+    pub access: AccessSettings,
+}
+
+/// Break-glass tunables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessSettings {
+    /// The longest a break-glass grant lasts, whatever the request asked for.
+    pub break_glass_grant: Duration,
+    /// The group whose members are the admins alerted on their devices when break-glass is
+    /// invoked.
+    pub admin_group: String,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        AccessSettings {
+            break_glass_grant: Duration::minutes(15),
+            admin_group: "admins".into(),
+        }
+    }
 }
 
 /// OpenID CIBA tunables.
@@ -174,6 +195,7 @@ impl Default for Settings {
             recovery_codes: 10,
             push: PushSettings::default(),
             ciba: CibaSettings::default(),
+            access: AccessSettings::default(),
         }
     }
 }

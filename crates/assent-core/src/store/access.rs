@@ -32,7 +32,9 @@ pub trait AccessStore: Send + Sync {
         approval: &ApprovalId,
     ) -> Result<Option<AccessRequestId>, StoreError>;
     /// Ends a request (and stores its grant, if any) with the audit event, only if it is still
-    /// pending; `false` (nothing written) when another writer ended it first.
+    /// pending; `false` (nothing written) when another writer ended it first. An ending by
+    /// break-glass also removes the break-glass code it names, only if that is still the stored
+    /// code: when it is not (spent or replaced), nothing is written and the answer is `false`.
     async fn end_access_request(
         &self,
         id: &AccessRequestId,
@@ -59,4 +61,25 @@ pub trait AccessStore: Send + Sync {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<AccessRequest>, StoreError>;
+    /// Replaces the break-glass code (its Argon2id hash) with the audit event.
+    async fn set_break_glass_code(
+        &self,
+        hash: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    /// The stored break-glass code's hash, if one is set and unspent.
+    async fn break_glass_code(&self) -> Result<Option<String>, StoreError>;
+    /// Records an admin's review of a break-glass grant with the audit event, only if it is a
+    /// break-glass grant not reviewed yet; `false` (nothing written) otherwise.
+    async fn review_break_glass(
+        &self,
+        id: &AccessRequestId,
+        at: OffsetDateTime,
+        by: &str,
+        note: &str,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
+    /// Break-glass grants no admin has reviewed yet, oldest first, at most `limit`.
+    async fn unreviewed_break_glass(&self, limit: u32) -> Result<Vec<AccessRequest>, StoreError>;
 }

@@ -155,6 +155,76 @@ pub struct AccessRequestStatus {
     pub decided_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<AccessGrantInfo>,
+    /// Set when the grant came from break-glass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<BreakGlassInfo>,
+}
+
+/// A break-glass grant's reason and review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakGlassInfo {
+    pub reason: String,
+    /// `unreviewed` until an admin records a review, then `reviewed`.
+    pub review: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<String>,
+    /// `admin:KEY_ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_note: Option<String>,
+}
+
+/// `POST /v1/access-requests/{id}/break-glass`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InvokeBreakGlass {
+    /// Why the approvers could not be waited for: 1 to 400 printable characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 400
+        )
+    )]
+    pub reason: String,
+    /// The break-glass code the security team holds.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub code: String,
+}
+
+/// `POST /v1/admin/break-glass-code`: the new code, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakGlassCode {
+    pub code: String,
+}
+
+/// `POST /v1/admin/access-requests/{id}/review`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBreakGlass {
+    /// What the review found: 1 to 1000 printable characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+            min_length = 1,
+            max_length = 1000
+        )
+    )]
+    pub note: String,
+}
+
+/// `GET /v1/admin/break-glass`: the break-glass grants no admin has reviewed, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessRequestList {
+    pub access_requests: Vec<AccessRequestStatus>,
 }
 
 /// Answer to `POST /v1/access-requests`.

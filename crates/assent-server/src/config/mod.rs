@@ -49,6 +49,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub risk: RiskConfig,
     pub ciba: CibaConfig,
+    pub access: AccessConfig,
     pub tls: TlsConfig,
 }
 
@@ -73,6 +74,7 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             risk: RiskConfig::default(),
             ciba: CibaConfig::default(),
+            access: AccessConfig::default(),
             tls: TlsConfig::default(),
         }
     }
@@ -167,6 +169,7 @@ impl Config {
             .problem()
             .or_else(|| self.email.problem())
             .or_else(|| self.ciba.problem())
+            .or_else(|| self.access.problem())
             .or_else(|| self.tls.problem())
         {
             return fail(problem);
@@ -293,6 +296,7 @@ impl Config {
                 admin_emails: self.email.admin_recipients.clone(),
             },
             ciba: self.ciba.settings(),
+            access: self.access.settings(),
         }
     }
 

@@ -335,6 +335,49 @@ impl CibaConfig {
     }
 }
 
+/// Access requests: break-glass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    /// The longest a break-glass grant lasts, whatever the request asked for.
+    pub break_glass_grant_secs: u64,
+    /// The group whose members are alerted on their devices when break-glass is invoked.
+    pub admin_group: String,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            break_glass_grant_secs: 900,
+            admin_group: "admins".into(),
+        }
+    }
+}
+
+impl AccessConfig {
+    /// What is wrong with the section, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if !(60..=3600).contains(&self.break_glass_grant_secs) {
+            return Some("access.break_glass_grant_secs must be between 60 and 3600".into());
+        }
+        if !assent_core::groups::valid_group_name(&self.admin_group) {
+            return Some(
+                "access.admin_group is a group name: 1 to 64 lower-case letters, digits and . _ -"
+                    .into(),
+            );
+        }
+        None
+    }
+
+    /// The domain settings this section implies.
+    pub fn settings(&self) -> assent_core::AccessSettings {
+        assent_core::AccessSettings {
+            break_glass_grant: assent_core::clock::seconds(self.break_glass_grant_secs),
+            admin_group: self.admin_group.clone(),
+        }
+    }
+}
+
 /// TLS on the listener: both files, or neither (plain HTTP).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

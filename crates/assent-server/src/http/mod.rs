@@ -148,6 +148,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::admin_get_access_request))
         .routes(routes!(access::admin_revoke_grant))
         .routes(routes!(access::device_revoke_grant))
+        .routes(routes!(access::invoke_break_glass))
+        .routes(routes!(access::set_break_glass_code))
+        .routes(routes!(access::unreviewed_break_glass))
+        .routes(routes!(access::review_break_glass))
 }
 
 /// The OpenAPI 3.1 description of the API.

@@ -2,13 +2,13 @@
 //! audit row; the ending and the revocation as conditional updates, so one writer wins on any
 //! node.
 
-use super::{begin, change_once, commit_audited, run};
+use super::{begin, change_once, commit_audited, run, settle, write_audited};
 use crate::error::{backend, corrupt};
 use crate::rows::to_json;
 use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::access::records::{
-    AccessEnding, AccessReason, AccessRequest, AccessState, Approver, Grant,
+    AccessEnding, AccessReason, AccessRequest, AccessState, Approver, BreakGlass, Grant,
 };
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
@@ -23,7 +23,8 @@ macro_rules! columns {
     () => {
         "id, app_id, requester_id, privilege, justification, grant_seconds, approvals_required, \
          denials_required, state, reason, created_at, expires_at, decided_at, grant_id, \
-         grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by"
+         grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by, \
+         break_glass_reason, reviewed_at, reviewed_by, review_note"
     };
 }
 
@@ -67,6 +68,15 @@ fn request(row: PgRow) -> Result<AccessRequest, sqlx::Error> {
         expires_at: from_millis(row.try_get(11)?),
         decided_at: opt_time(12)?,
         grant,
+        break_glass: match row.try_get::<Option<String>, _>(19)? {
+            Some(reason) => Some(BreakGlass {
+                reason,
+                reviewed_at: opt_time(20)?,
+                reviewed_by: row.try_get(21)?,
+                review_note: row.try_get(22)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -168,10 +178,19 @@ impl AccessStore for PostgresStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let grant = ending.grant.as_ref();
+        let mut tx = begin(&self.pool).await?;
+        if let Some(used) = &ending.break_glass {
+            // Spent or replaced meanwhile: the transaction rolls back, nothing is written.
+            let spend = sqlx::query("DELETE FROM break_glass_code WHERE id = 1 AND hash = $1")
+                .bind(used.code_hash.clone());
+            if run(&mut tx, spend).await? != 1 {
+                return settle(tx, false, &audit).await;
+            }
+        }
         let end = sqlx::query(
             "UPDATE access_requests SET state = $2, reason = $3, decided_at = $4, grant_id = $5, \
-             grant_token = $6, grant_not_before = $7, grant_expires_at = $8 \
-             WHERE id = $1 AND state = 'pending'",
+             grant_token = $6, grant_not_before = $7, grant_expires_at = $8, \
+             break_glass_reason = $9 WHERE id = $1 AND state = 'pending'",
         )
         .bind(id.to_string())
         .bind(ending.reason.state().as_str())
@@ -180,8 +199,10 @@ impl AccessStore for PostgresStore {
         .bind(grant.map(|g| g.id.clone()))
         .bind(grant.map(|g| g.token.clone()))
         .bind(grant.map(|g| to_millis(g.not_before)))
-        .bind(grant.map(|g| to_millis(g.expires_at)));
-        change_once(&self.pool, end, &audit).await
+        .bind(grant.map(|g| to_millis(g.expires_at)))
+        .bind(ending.break_glass.as_ref().map(|b| b.reason.clone()));
+        let ended = run(&mut tx, end).await? == 1;
+        settle(tx, ended, &audit).await
     }
 
     async fn revoke_access_grant(
@@ -229,6 +250,61 @@ impl AccessStore for PostgresStore {
              ORDER BY expires_at LIMIT $2"
         ))
         .bind(to_millis(now))
+        .bind(i64::from(limit))
+        .try_map(request)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn set_break_glass_code(
+        &self,
+        hash: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let set = sqlx::query(
+            "INSERT INTO break_glass_code (id, hash, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at",
+        )
+        .bind(hash.to_owned())
+        .bind(to_millis(at));
+        write_audited(&self.pool, vec![set], &audit).await
+    }
+
+    async fn break_glass_code(&self) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT hash FROM break_glass_code WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn review_break_glass(
+        &self,
+        id: &AccessRequestId,
+        at: OffsetDateTime,
+        by: &str,
+        note: &str,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let review = sqlx::query(
+            "UPDATE access_requests SET reviewed_at = $2, reviewed_by = $3, review_note = $4 \
+             WHERE id = $1 AND break_glass_reason IS NOT NULL AND reviewed_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(to_millis(at))
+        .bind(by.to_owned())
+        .bind(note.to_owned());
+        change_once(&self.pool, review, &audit).await
+    }
+
+    async fn unreviewed_break_glass(&self, limit: u32) -> Result<Vec<AccessRequest>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM access_requests WHERE break_glass_reason IS NOT NULL AND reviewed_at IS NULL \
+             ORDER BY decided_at LIMIT $1"
+        ))
         .bind(i64::from(limit))
         .try_map(request)
         .fetch_all(&self.pool)

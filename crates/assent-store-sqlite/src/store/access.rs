@@ -7,7 +7,7 @@ use crate::connection::backend;
 use crate::rows::corrupt;
 use assent_core::StoreError;
 use assent_core::access::records::{
-    AccessEnding, AccessReason, AccessRequest, AccessState, Approver, Grant,
+    AccessEnding, AccessReason, AccessRequest, AccessState, Approver, BreakGlass, Grant,
 };
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
@@ -19,7 +19,8 @@ use time::OffsetDateTime;
 
 const COLUMNS: &str = "id, app_id, requester_id, privilege, justification, grant_seconds, \
     approvals_required, denials_required, state, reason, created_at, expires_at, decided_at, \
-    grant_id, grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by";
+    grant_id, grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by, \
+    break_glass_reason, reviewed_at, reviewed_by, review_note";
 
 const INSERT: &str = "INSERT INTO access_requests (id, app_id, requester_id, privilege, \
     justification, grant_seconds, approvals_required, denials_required, state, created_at, \
@@ -30,8 +31,15 @@ const INSERT_APPROVER: &str = "INSERT INTO access_approvers (request_id, positio
 
 /// Only a pending request ends, once.
 const END: &str = "UPDATE access_requests SET state = ?2, reason = ?3, decided_at = ?4, \
-    grant_id = ?5, grant_token = ?6, grant_not_before = ?7, grant_expires_at = ?8 \
-    WHERE id = ?1 AND state = 'pending'";
+    grant_id = ?5, grant_token = ?6, grant_not_before = ?7, grant_expires_at = ?8, \
+    break_glass_reason = ?9 WHERE id = ?1 AND state = 'pending'";
+
+/// A break-glass code is spent once: only while it is still the stored one.
+const SPEND_CODE: &str = "DELETE FROM break_glass_code WHERE id = 1 AND hash = ?1";
+
+/// Only a break-glass grant not yet reviewed is reviewed, once.
+const REVIEW: &str = "UPDATE access_requests SET reviewed_at = ?2, reviewed_by = ?3, \
+    review_note = ?4 WHERE id = ?1 AND break_glass_reason IS NOT NULL AND reviewed_at IS NULL";
 
 /// Only a grant not yet revoked is revoked, once.
 const REVOKE: &str = "UPDATE access_requests SET grant_revoked_at = ?2, grant_revoked_by = ?3 \
@@ -71,6 +79,15 @@ fn request(row: &Row<'_>) -> rusqlite::Result<AccessRequest> {
         expires_at: from_millis(row.get(11)?),
         decided_at: row.get::<_, Option<i64>>(12)?.map(from_millis),
         grant,
+        break_glass: match row.get::<_, Option<String>>(19)? {
+            Some(reason) => Some(BreakGlass {
+                reason,
+                reviewed_at: row.get::<_, Option<i64>>(20)?.map(from_millis),
+                reviewed_by: row.get(21)?,
+                review_note: row.get(22)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -170,8 +187,20 @@ impl AccessStore for SqliteStore {
         audit: PendingAudit,
     ) -> Result<bool, StoreError> {
         let (id, ending) = (id.clone(), ending.clone());
+        let spends_code = ending.break_glass.is_some();
         self.write(move |c| {
             let grant = ending.grant.as_ref();
+            let break_glass = ending.break_glass.as_ref();
+            if let Some(used) = break_glass {
+                let spent = c
+                    .prepare_cached(SPEND_CODE)
+                    .and_then(|mut s| s.execute([used.code_hash.as_str()]))
+                    .map_err(backend)?;
+                if spent != 1 {
+                    // Spent or replaced meanwhile: the savepoint rolls back, nothing is written.
+                    return Err(StoreError::Conflict("the break-glass code is spent".into()));
+                }
+            }
             change_once(
                 c,
                 END,
@@ -184,11 +213,25 @@ impl AccessStore for SqliteStore {
                     grant.map(|g| g.token.as_str()),
                     grant.map(|g| to_millis(g.not_before)),
                     grant.map(|g| to_millis(g.expires_at)),
+                    break_glass.map(|b| b.reason.as_str()),
                 ],
                 &audit,
             )
+            .and_then(|ended| {
+                if break_glass.is_some() && !ended {
+                    Err(StoreError::Conflict(
+                        "the request is no longer pending".into(),
+                    ))
+                } else {
+                    Ok(ended)
+                }
+            })
         })
         .await
+        .or_else(|e| match e {
+            StoreError::Conflict(_) if spends_code => Ok(false),
+            e => Err(e),
+        })
     }
 
     async fn revoke_access_grant(
@@ -223,6 +266,68 @@ impl AccessStore for SqliteStore {
         self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![to_millis(now), limit], request)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn set_break_glass_code(
+        &self,
+        hash: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO break_glass_code (id, hash, created_at) VALUES (1, ?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at",
+            )
+            .and_then(|mut s| s.execute(params![hash, to_millis(at)]))
+            .map_err(backend)?;
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn break_glass_code(&self) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT hash FROM break_glass_code WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn review_break_glass(
+        &self,
+        id: &AccessRequestId,
+        at: OffsetDateTime,
+        by: &str,
+        note: &str,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let (id, by, note) = (id.clone(), by.to_owned(), note.to_owned());
+        self.write(move |c| {
+            change_once(
+                c,
+                REVIEW,
+                params![id.as_str(), to_millis(at), by, note],
+                &audit,
+            )
+        })
+        .await
+    }
+
+    async fn unreviewed_break_glass(&self, limit: u32) -> Result<Vec<AccessRequest>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM access_requests \
+             WHERE break_glass_reason IS NOT NULL AND reviewed_at IS NULL \
+             ORDER BY decided_at LIMIT ?1"
+        );
+        self.read_heavy(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map([limit], request)?
                 .collect()
         })
         .await

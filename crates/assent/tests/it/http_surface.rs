@@ -74,6 +74,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/access-requests/{id}"),
     ("post", "/v1/admin/access-requests/{id}/revoke"),
     ("post", "/v1/device/access-requests/{id}/revoke"),
+    ("post", "/v1/access-requests/{id}/break-glass"),
+    ("post", "/v1/admin/break-glass-code"),
+    ("get", "/v1/admin/break-glass"),
+    ("post", "/v1/admin/access-requests/{id}/review"),
 ];
 
 /// Duo's Auth API (v2, and the legacy v1 of duo_unix before 2.0): served, and described by

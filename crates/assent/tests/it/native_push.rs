@@ -645,13 +645,13 @@ async fn malformed_native_tokens_are_refused() {
 // E-mail
 
 /// An SMTP relay (plain, on loopback) that records every message.
-struct Relay {
+pub(crate) struct Relay {
     dir: tempfile::TempDir,
     peer: Peer,
 }
 
 impl Relay {
-    fn start() -> Relay {
+    pub(crate) fn start() -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let log = path_arg(&dir.path().join("received.jsonl"));
         let peer = Peer::start("smtp_server.py", &[log]);
@@ -663,7 +663,7 @@ impl Relay {
     }
 
     /// Waits for the messages to `to`, until `what` holds of them.
-    async fn to_when(&self, to: &str, what: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) async fn to_when(&self, to: &str, what: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let log = self.dir.path().join("received.jsonl");
         let mine = |all: &[Value]| -> Vec<Value> {
             all.iter()
@@ -678,19 +678,24 @@ impl Relay {
     async fn server(&self) -> TestServer {
         TestServer::spawn_with(|c| {
             quick(c);
-            c.email.host = "127.0.0.1".into();
-            c.email.port = self.peer.port;
-            c.email.tls = "none".into();
-            c.email.from = "Assent <assent@acme.example>".into();
-            c.email.admin_recipients = vec![ADMINS.into()];
+            self.configure(c);
         })
         .await
     }
+
+    /// Sends e-mail through this relay, with [`ADMINS`] as the admin recipients.
+    pub(crate) fn configure(&self, c: &mut assent_server::Config) {
+        c.email.host = "127.0.0.1".into();
+        c.email.port = self.peer.port;
+        c.email.tls = "none".into();
+        c.email.from = "Assent <assent@acme.example>".into();
+        c.email.admin_recipients = vec![ADMINS.into()];
+    }
 }
 
-const ADMINS: &str = "security@acme.example";
+pub(crate) const ADMINS: &str = "security@acme.example";
 
-fn subject(message: &Value) -> &str {
+pub(crate) fn subject(message: &Value) -> &str {
     message["headers"]["Subject"].as_str().unwrap_or_default()
 }
 

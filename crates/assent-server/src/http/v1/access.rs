@@ -12,9 +12,9 @@ use assent_core::approvals::Lifetime;
 use assent_core::clock::rfc3339;
 use assent_core::ids::Username;
 use assent_proto::api::{
-    AccessApproverStatus, AccessGrantInfo, AccessProgress, AccessRequestCreated,
-    AccessRequestStatus, CreateAccessRequest, GrantIntrospection, IntrospectGrant,
-    PromptedApproverInfo,
+    AccessApproverStatus, AccessGrantInfo, AccessProgress, AccessRequestCreated, AccessRequestList,
+    AccessRequestStatus, BreakGlassCode, BreakGlassInfo, CreateAccessRequest, GrantIntrospection,
+    IntrospectGrant, InvokeBreakGlass, PromptedApproverInfo, ReviewBreakGlass,
 };
 use assent_proto::problem::Problem;
 use axum::Json;
@@ -176,6 +176,72 @@ pub(crate) async fn device_revoke_grant(
     Ok(Json(status(&state.assent, request).await?))
 }
 
+/// Break-glass: end a pending access request with a short grant, given the break-glass code the
+/// security team holds and the requester's reason. Every admin is alerted; the grant stays
+/// unreviewed until an admin records a review.
+#[utoipa::path(post, path = "/v1/access-requests/{id}/break-glass", tag = "relying party",
+    params(("id" = String, Path, format = Uuid)), request_body = InvokeBreakGlass,
+    security(("api_key" = [])),
+    responses((status = 200, body = AccessRequestStatus), (status = "4XX", body = Problem)))]
+pub(crate) async fn invoke_break_glass(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<InvokeBreakGlass>,
+) -> Result<Json<AccessRequestStatus>, ApiError> {
+    let request = state
+        .assent
+        .break_glass(&app, &id, &body.reason, &body.code)
+        .await?;
+    Ok(Json(status(&state.assent, request).await?))
+}
+
+/// Set a new break-glass code (replacing any earlier one); it is shown once, here, and spent by
+/// its first use.
+#[utoipa::path(post, path = "/v1/admin/break-glass-code", tag = "admin",
+    security(("api_key" = [])),
+    responses((status = 201, body = BreakGlassCode), (status = "4XX", body = Problem)))]
+pub(crate) async fn set_break_glass_code(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+) -> Result<(StatusCode, Json<BreakGlassCode>), ApiError> {
+    let code = state.assent.set_break_glass_code(&admin).await?;
+    Ok((StatusCode::CREATED, Json(BreakGlassCode { code })))
+}
+
+/// The break-glass grants no admin has reviewed yet, oldest first.
+#[utoipa::path(get, path = "/v1/admin/break-glass", tag = "admin",
+    security(("api_key" = [])),
+    responses((status = 200, body = AccessRequestList), (status = "4XX", body = Problem)))]
+pub(crate) async fn unreviewed_break_glass(
+    State(state): State<AppState>,
+    AdminAuth(_admin): AdminAuth,
+) -> Result<Json<AccessRequestList>, ApiError> {
+    let mut access_requests = Vec::new();
+    for request in state.assent.unreviewed_break_glass().await? {
+        access_requests.push(status(&state.assent, request).await?);
+    }
+    Ok(Json(AccessRequestList { access_requests }))
+}
+
+/// Record the review of a break-glass grant.
+#[utoipa::path(post, path = "/v1/admin/access-requests/{id}/review", tag = "admin",
+    params(("id" = String, Path, format = Uuid)), request_body = ReviewBreakGlass,
+    security(("api_key" = [])),
+    responses((status = 200, body = AccessRequestStatus), (status = "4XX", body = Problem)))]
+pub(crate) async fn review_break_glass(
+    State(state): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReviewBreakGlass>,
+) -> Result<Json<AccessRequestStatus>, ApiError> {
+    let request = state
+        .assent
+        .review_break_glass(&admin, &id, &body.note)
+        .await?;
+    Ok(Json(status(&state.assent, request).await?))
+}
+
 async fn status(assent: &Assent, request: AccessRequest) -> Result<AccessRequestStatus, ApiError> {
     let view = assent.access_view(request).await?;
     Ok(render_status(&view))
@@ -216,6 +282,18 @@ fn render_status(view: &AccessView) -> AccessRequestStatus {
             expires_at: rfc3339(g.expires_at),
             revoked_at: g.revoked_at.map(rfc3339),
             revoked_by: g.revoked_by.clone(),
+        }),
+        break_glass: r.break_glass.as_ref().map(|b| BreakGlassInfo {
+            reason: b.reason.clone(),
+            review: if b.reviewed_at.is_some() {
+                "reviewed"
+            } else {
+                "unreviewed"
+            }
+            .to_owned(),
+            reviewed_at: b.reviewed_at.map(rfc3339),
+            reviewed_by: b.reviewed_by.clone(),
+            review_note: b.review_note.clone(),
         }),
     }
 }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
+pub(super) type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
 
 async fn receive(State(seen): State<Seen>, body: String) -> axum::http::StatusCode {
     seen.lock()
@@ -19,7 +19,7 @@ async fn receive(State(seen): State<Seen>, body: String) -> axum::http::StatusCo
     axum::http::StatusCode::NO_CONTENT
 }
 
-async fn start_receiver() -> (String, Seen) {
+pub(super) async fn start_receiver() -> (String, Seen) {
     let seen = Seen::default();
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
@@ -30,7 +30,7 @@ async fn start_receiver() -> (String, Seen) {
     (url, seen)
 }
 
-async fn wait_for_event(seen: &Seen, kind: &str) -> serde_json::Value {
+pub(super) async fn wait_for_event(seen: &Seen, kind: &str) -> serde_json::Value {
     for _ in 0..200 {
         if let Some(event) = seen.lock().unwrap().iter().find(|e| e["type"] == kind) {
             return event.clone();
@@ -41,7 +41,11 @@ async fn wait_for_event(seen: &Seen, kind: &str) -> serde_json::Value {
 }
 
 /// PyJWT's verdict on a grant: the claims when it verifies.
-fn verify_with_pyjwt(team: &Team, token: &str, jwks: &str) -> Result<serde_json::Value, String> {
+pub(super) fn verify_with_pyjwt(
+    team: &Team,
+    token: &str,
+    jwks: &str,
+) -> Result<serde_json::Value, String> {
     let grant_file = team.server.scratch("grant.jwt");
     let jwks_file = team.server.scratch("jwks.json");
     std::fs::write(&grant_file, token).unwrap();

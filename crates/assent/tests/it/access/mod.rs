@@ -3,6 +3,7 @@
 //! and cancellation, exactly one grant under concurrent answers, the grant verified by PyJWT
 //! against the JWKS, and its revocation seen by introspection and a webhook.
 
+mod break_glass;
 mod grants;
 mod quorum;
 

@@ -175,6 +175,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Access requests: read one, revoke its grant, break-glass codes and reviews.
+    Access {
+        #[command(subcommand)]
+        command: AccessCommand,
+    },
     /// Duo Auth API integrations of applications (for login_duo, pam_duo, duo_client, ...).
     Duo {
         #[command(subcommand)]
@@ -302,6 +307,33 @@ pub enum GroupCommand {
     Add { group: String, username: String },
     /// Remove a user from a group.
     Remove { group: String, username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Show an access request: its approvers' answers and its grant.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an access request's grant before its end.
+    Revoke { id: String },
+    /// Set a new break-glass code (replacing any earlier one); printed once, spent by its first
+    /// use. Hand it to the security team.
+    BreakGlassCode,
+    /// The break-glass grants no admin has reviewed yet.
+    Unreviewed {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the review of a break-glass grant.
+    Review {
+        id: String,
+        /// What the review found.
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -39,7 +39,7 @@ pub struct CreateAccessRequest {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
             min_length = 1,
             max_length = 400
         )
@@ -185,7 +185,7 @@ pub struct InvokeBreakGlass {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
             min_length = 1,
             max_length = 400
         )
@@ -212,7 +212,7 @@ pub struct ReviewBreakGlass {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
             min_length = 1,
             max_length = 1000
         )

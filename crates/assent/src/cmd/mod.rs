@@ -1,5 +1,6 @@
 //! One module per command group.
 
+mod access;
 mod admin;
 mod audit;
 pub mod device;

@@ -5,7 +5,7 @@
 use super::Team;
 use super::grants::{start_receiver, verify_with_pyjwt, wait_for_event};
 use crate::native_push::{ADMINS, Relay, subject};
-use crate::support::{audit_data, code_of};
+use crate::support::{assent_bin, audit_data, code_of, run};
 use assent_proto::ProblemCode;
 use assent_proto::statement::Decision;
 
@@ -145,10 +145,30 @@ async fn break_glass_needs_the_sealed_code_alerts_every_admin_and_waits_for_a_re
     let unreviewed = admin.unreviewed_break_glass().await.unwrap();
     assert_eq!(unreviewed.access_requests.len(), 1);
     assert_eq!(unreviewed.access_requests[0].id, id);
-    let reviewed = admin
-        .review_break_glass(&id, "Called alice: the outage was real (INC-4712).")
-        .await
-        .unwrap();
+    // The same through the CLI.
+    let cli = |args: &[&str]| {
+        let mut command = assent_bin();
+        command
+            .args(["admin", "--server", &team.server.base, "access"])
+            .args(args)
+            .env("ASSENT_ADMIN_KEY", &team.server.admin_key);
+        run(command)
+    };
+    let (status, out, err) = cli(&["unreviewed"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        out.contains(&id) && out.contains("break-glass, unreviewed"),
+        "{out}"
+    );
+    let (status, out, err) = cli(&[
+        "review",
+        &id,
+        "--note",
+        "Called alice: the outage was real (INC-4712).",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains("break-glass, reviewed"), "{out}");
+    let reviewed = admin.access_request(&id).await.unwrap();
     let glass = reviewed.break_glass.unwrap();
     assert_eq!(glass.review, "reviewed");
     assert!(glass.reviewed_by.unwrap().starts_with("admin:"));
@@ -161,6 +181,8 @@ async fn break_glass_needs_the_sealed_code_alerts_every_admin_and_waits_for_a_re
             .is_empty()
     );
     assert_eq!(audit_data(&team.server, "break_glass_reviewed").len(), 1);
+    let (_, out, _) = cli(&["unreviewed"]);
+    assert!(out.contains("No break-glass grant waits"), "{out}");
     let again = admin.review_break_glass(&id, "again").await;
     assert_eq!(code_of(again), ProblemCode::AlreadyDecided);
     // Only a break-glass grant is reviewed.

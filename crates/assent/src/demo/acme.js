@@ -44,3 +44,25 @@ async function wait(outcome) {
 
 const outcome = document.getElementById('outcome');
 if (outcome) wait(outcome);
+
+// An admin elevation's page refreshes itself when its state or its approvals change.
+async function follow(elevation) {
+  const { id, state, approved } = elevation.dataset;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      const res = await fetch(`/api/elevation/${encodeURIComponent(id)}`);
+      if (!res.ok) continue;
+      const now = await res.json();
+      if (now.state !== state || String(now.approved) !== approved) {
+        location.reload();
+        return;
+      }
+    } catch {
+      // Acme is unreachable for a moment: try again.
+    }
+  }
+}
+
+const elevation = document.getElementById('elevation');
+if (elevation && elevation.dataset.state === 'pending') follow(elevation);

@@ -14,8 +14,17 @@ use assent_server::{Config, Server};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The demo's people: username, password, display name.
-pub const DEMO_USERS: &[(&str, &str)] = &[("alice", "wonderland"), ("bob", "builder")];
+/// The demo's people: username and password. carol and dave are Acme's admins (group
+/// `acme-admins`): two of them must approve an admin elevation.
+pub const DEMO_USERS: &[(&str, &str)] = &[
+    ("alice", "wonderland"),
+    ("bob", "builder"),
+    ("carol", "checker"),
+    ("dave", "verifier"),
+];
+
+/// The demo users who approve admin elevations.
+const DEMO_ADMINS: &[&str] = &["carol", "dave"];
 
 pub async fn run(args: DemoArgs) -> CmdResult {
     if args.story {
@@ -73,6 +82,12 @@ pub async fn run(args: DemoArgs) -> CmdResult {
             serde_json::json!({"password": password, "enrollment_link": link}),
         );
     }
+    if admin.create_group(acme::ADMIN_GROUP).await.is_err() {
+        // A reused data directory already has the group.
+    }
+    for name in DEMO_ADMINS {
+        admin.add_group_member(acme::ADMIN_GROUP, name).await?;
+    }
     let acme = acme::start(args.acme_listen, &public_url, &app.api_key).await?;
     let acme_url = format!("http://localhost:{}", acme.port());
 
@@ -91,6 +106,9 @@ pub async fn run(args: DemoArgs) -> CmdResult {
     println!();
     println!(
         "Then sign in at {acme_url} in another browser window, and answer on the authenticator."
+    );
+    println!(
+        "carol and dave are Acme's admins: \"Request admin access\" at Acme needs both of them to approve."
     );
     println!("Ctrl-C stops the demo.");
     if let Some(path) = &args.info_file {

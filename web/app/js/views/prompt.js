@@ -62,10 +62,22 @@ function describeDetail(d) {
   return box;
 }
 
+// An approver's prompt of an access request: how far the quorum is, and who answered so far.
+// Shown, not signed: it changes as the other approvers answer.
+function accessProgress(ar) {
+  if (!ar) return null;
+  return el('section', { class: 'card', id: 'access-progress', 'aria-label': 'Approvals so far' },
+    el('p', {}, el('strong', { text: `Approvals: ${ar.approved_by.length} of ${ar.approvals_required} needed` })),
+    el('p', { id: 'approved-by', text: ar.approved_by.length ? `Approved by ${ar.approved_by.join(', ')}` : 'No one has approved yet.' }),
+    ar.denied_by.length ? el('p', { id: 'denied-by', text: `Denied by ${ar.denied_by.join(', ')}` }) : null,
+    el('p', { class: 'time', text: `${ar.requester} can never approve this request. ${ar.denials_required} denial${ar.denials_required === 1 ? '' : 's'} reject${ar.denials_required === 1 ? 's' : ''} it.` }));
+}
+
 // The prompt's heading. An agent acts for the user, so its prompt names the agent and says what
 // it asks to do (the details below), never merely "allow the agent".
 function heading(a) {
   if (a.kind === 'agent_action') return `Agent ${a.application.name}, acting for you, asks to:`;
+  if (a.access_request) return `${a.access_request.requester} asks for access through ${a.application.name}`;
   return `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}`;
 }
 
@@ -106,6 +118,7 @@ export async function renderPrompt(id) {
     el('section', { class: 'card', 'aria-label': 'What is asked' },
       a.binding_message ? el('p', { id: 'binding-message' }, el('strong', { text: a.binding_message })) : null,
       (a.authorization_details || []).map(describeDetail),
+      accessProgress(a.access_request),
       el('dl', { class: 'context' },
         el('dt', { text: 'Application' }), el('dd', { text: a.application.name }),
         el('dt', { text: 'Action' }), el('dd', { text: KIND_LABELS[a.kind] || a.kind }),
@@ -115,10 +128,11 @@ export async function renderPrompt(id) {
         el('dt', { text: 'Asked at' }), el('dd', { text: when(a.created_at) }),
         el('dt', { text: 'Time left' }), el('dd', {}, left))),
     el('form', { onsubmit: (e) => { e.preventDefault(); answer(a, 'approve', codeInput && codeInput.value.trim()); } },
-      codeInput ? [el('label', { for: 'code', text: agent ? 'Code shown by the agent' : 'Code shown on the sign-in screen' }), codeInput,
+      codeInput ? [el('label', { for: 'code', text: agent ? 'Code shown by the agent' : a.access_request ? 'Code shown with the request' : 'Code shown on the sign-in screen' }), codeInput,
         el('p', { id: 'code-help', class: 'time', text: agent
           ? 'Type the number the agent shows you where you talk with it. If it shows you no number, you did not ask for this: report it.'
-          : 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
+          : a.access_request ? 'Type the number the application shows you next to this request. If it shows you no number, do not approve.'
+            : 'Type the number you see where you are signing in. If you see no number, you did not start this: report it.' })] : null,
       a.user_verification_required ? notice('warn', 'Approving needs your passkey: a fingerprint, face or PIN check.') : null,
       message,
       el('div', { class: 'actions' }, buttons)),

@@ -18,9 +18,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
+mod elevation;
+
+pub use elevation::ADMIN_GROUP;
+
 const COOKIE: &str = "acme_session";
-const SCRIPT: &str = include_str!("acme.js");
-const STYLE: &str = include_str!("acme.css");
+const SCRIPT: &str = include_str!("../acme.js");
+const STYLE: &str = include_str!("../acme.css");
 
 /// What one browser session holds.
 #[derive(Debug, Default, Clone)]
@@ -49,6 +53,9 @@ struct Acme {
     rp: RpClient,
     assent_url: String,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Admin elevations asked for, by access request id (shared by every session: the
+    /// approvers see them from their own).
+    elevations: Mutex<HashMap<String, elevation::Elevation>>,
 }
 
 type Shared = Arc<Acme>;
@@ -79,6 +86,7 @@ pub async fn start(
         rp: RpClient::new(assent_url, api_key)?,
         assent_url: assent_url.to_owned(),
         sessions: Mutex::new(HashMap::new()),
+        elevations: Mutex::new(HashMap::new()),
     });
     let app = Router::new()
         .route("/", get(home))
@@ -88,6 +96,10 @@ pub async fn start(
         .route("/wait/{id}", get(wait_page))
         .route("/api/status/{id}", get(status))
         .route("/receipt", get(receipt_page))
+        .route("/elevate", get(elevation::form).post(elevation::create))
+        .route("/elevations", get(elevation::list))
+        .route("/elevation/{id}", get(elevation::show))
+        .route("/api/elevation/{id}", get(elevation::progress))
         .route(
             "/acme.js",
             get(|| static_asset(SCRIPT, "text/javascript; charset=utf-8")),
@@ -209,6 +221,7 @@ async fn home(State(acme): State<Shared>, headers: HeaderMap) -> Response {
         Some(user) => format!(
             r#"<h1 id="signed-in">Welcome, {user}</h1><p class="ok">You are signed in. Assent confirmed it was you.</p>
 <div class="card"><a class="button primary" href="/transfer">Send money</a> <a class="button" href="/receipt">Last approval receipt</a>
+<a class="button" href="/elevate">Request admin access</a> <a class="button" href="/elevations">Admin access requests</a>
 <form method="post" action="/logout" class="inline"><button type="submit">Sign out</button></form></div>"#,
             user = esc(user)
         ),

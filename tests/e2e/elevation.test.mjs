@@ -21,6 +21,12 @@ after(async () => {
   demo?.stop();
 });
 
+/** Back to the authenticator's list of requests. */
+async function home(page) {
+  await page.goto(`${demo.assent_url}/app/`);
+  await page.getByRole('heading', { name: 'Requests' }).waitFor();
+}
+
 /** `user` with an enrolled web authenticator, signed in to Acme by push. */
 async function signedIn(user) {
   const auth = await enrolledAuthenticator(browser, demo.users[user].enrollment_link);
@@ -32,11 +38,12 @@ async function signedIn(user) {
   assert.equal((await acmeOutcome(acme.page)).state, 'approved');
   await acme.page.goto(demo.acme_url);
   await acme.page.locator('#signed-in').waitFor();
+  await home(auth.page);
   return { auth, acme };
 }
 
 /** The approver opens the request at Acme, reads their code, and approves on their authenticator. */
-async function approve(approver, id, { before: check } = {}) {
+async function approve(approver, id, { before: check, shot } = {}) {
   const { acme, auth } = approver;
   await acme.page.goto(`${demo.acme_url}/elevations`);
   await acme.page.locator(`a[data-elevation="${id}"]`).click();
@@ -44,6 +51,7 @@ async function approve(approver, id, { before: check } = {}) {
   await code.waitFor();
   const approval = await code.getAttribute('data-approval');
   const digits = (await code.textContent()).trim();
+  if (shot) await screenshot(acme.page, shot);
   await openPrompt(auth.page, approval);
   if (check) await check(auth.page);
   await auth.page.getByLabel('Code shown with the request').fill(digits);
@@ -80,10 +88,12 @@ test('an admin elevation needs two approvers, who see each other\'s progress', a
   assert.equal(await carol.acme.page.locator('#code').count(), 0, 'no code once answered');
 
   await approve(dave, id, {
+    shot: 'elevation-approver',
     before: async (page) => {
       // dave sees carol's approval beside his prompt.
       assert.match(await page.locator('#access-progress').textContent(), /Approvals: 1 of 2 needed/);
       assert.match(await page.locator('#approved-by').textContent(), /Approved by carol/);
+      assert.match(await page.locator('#from').textContent(), /127\.0\.0\.1/, 'where alice asked from');
       await screenshot(page, 'elevation-prompt');
     },
   });

@@ -8,10 +8,11 @@ use assent_proto::api::{
     AccessApprovers, AccessRequestStatus, CreateAccessRequest, PromptedApproverInfo,
 };
 use axum::Json;
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 /// The group whose members approve elevations, and how many must.
 pub const ADMIN_GROUP: &str = "acme-admins";
@@ -65,10 +66,11 @@ pub(super) struct ElevateForm {
 
 pub(super) async fn create(
     State(acme): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<ElevateForm>,
 ) -> Response {
-    let (_, session, _) = acme.session(&headers);
+    let (sid, session, _) = acme.session(&headers);
     let Some(user) = session.user else {
         return Redirect::to("/").into_response();
     };
@@ -88,7 +90,7 @@ pub(super) async fn create(
         denials_required: Some(1),
         grant_seconds: Some(3600),
         expires_in: Some(600),
-        context: None,
+        context: Some(super::context(&headers, peer, &sid)),
     };
     match acme.rp.create_access_request(&request).await {
         Ok(created) => {

@@ -109,6 +109,8 @@ macro_rules! store_contract {
             access {
                 access_requests_round_trip access_requests_end_once access_grants_revoke_once
                 access_requests_due access_request_ends_race
+                break_glass_codes_are_set_replaced_and_read break_glass_spends_the_code_once
+                break_glass_endings_race break_glass_reviews_once
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

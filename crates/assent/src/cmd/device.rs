@@ -203,6 +203,24 @@ pub fn describe(a: &DeviceApproval) -> String {
         }
         out += &format!("  Details   {}\n", fields.join("  "));
     }
+    // An approver's prompt of an access request: the quorum so far (shown, not signed).
+    if let Some(access) = &a.access_request {
+        let named = |users: &[String]| {
+            if users.is_empty() {
+                "no one".to_owned()
+            } else {
+                users.join(", ")
+            }
+        };
+        out += &format!(
+            "  Approvals {} of {} needed; approved by {}; denied by {} ({} can never approve)\n",
+            access.approved_by.len(),
+            access.approvals_required,
+            named(&access.approved_by),
+            named(&access.denied_by),
+            access.requester
+        );
+    }
     let c = &a.context;
     let place = c.geo.as_ref().map(|g| {
         [g.city.clone(), g.country.clone()]
@@ -285,4 +303,32 @@ async fn watch(device: &DeviceClient) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn an_access_prompt_shows_the_quorum_so_far() {
+        let prompt: assent_proto::api::DeviceApproval = serde_json::from_value(serde_json::json!({
+            "id": "01a2", "state": "pending", "application": {"id": "a", "name": "Acme Bank"},
+            "kind": "access", "binding_message": "alice asks for access: INC-4711",
+            "authorization_details": [{"type": "role_elevation", "role": "admin"}],
+            "context": {}, "nonce": "n", "details_hash": "h", "code_required": true,
+            "user_verification_required": true, "created_at": "t0", "expires_at": "t1",
+            "access_request": {"id": "r", "state": "pending", "requester": "alice",
+                "approvals_required": 2, "denials_required": 1,
+                "approved_by": ["carol"], "denied_by": []}
+        }))
+        .unwrap();
+        let shown = describe(&prompt);
+        assert!(shown.contains("role=admin"), "{shown}");
+        assert!(
+            shown.contains(
+                "Approvals 1 of 2 needed; approved by carol; denied by no one (alice can never approve)"
+            ),
+            "{shown}"
+        );
+    }
 }

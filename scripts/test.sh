@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Python test peers (.venv: PyJWT, cryptography, standardwebhooks, mmdb-writer, pyotp, http-ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client)"
-if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks, mmdb_writer, pyotp, http_ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client" 2>/dev/null; then
+step "Python test peers (.venv: PyJWT, cryptography, standardwebhooks, mmdb-writer, pyotp, http-ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client, fido2)"
+if ! .venv/bin/python -c "import jwt, cryptography, standardwebhooks, mmdb_writer, pyotp, http_ece, h2, hypercorn, trustme, aiosmtpd, schemathesis, mcp, duo_client, fido2" 2>/dev/null; then
   if ! python3 -m venv .venv 2>/dev/null; then
     # Debian splits venv out of the interpreter.
     apt-get update -qq && apt-get install -y -qq python3-venv

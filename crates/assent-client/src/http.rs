@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 mod access;
+mod passkeys;
 
 /// A reqwest client with TLS through rustls and ring (no OpenSSL, no aws-lc).
 pub(crate) fn http_client(timeout: Option<Duration>) -> Result<reqwest::Client, ClientError> {

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod model;
 pub mod notifier;
 pub mod outbox;
+pub mod passkeys;
 pub mod risk;
 pub mod sealed;
 pub mod secrets;

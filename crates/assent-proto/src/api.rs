@@ -11,6 +11,7 @@ mod ciba;
 mod duo;
 mod factors;
 mod groups;
+mod passkeys;
 #[cfg(feature = "openapi")]
 mod schema_docs;
 #[cfg(feature = "openapi")]
@@ -32,6 +33,10 @@ pub use factors::{
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
 pub use groups::{AppScope, AppScopeInfo, CreateGroup, GroupInfo, GroupList};
+pub use passkeys::{
+    FinishPasskeyCeremony, PasskeyCeremony, PasskeyRegistered, PasskeyVerified, RpWebauthnInfo,
+    SetRpWebauthn, StartPasskeyCeremony,
+};
 pub use push::{PushKeys, PushSubscriptionBody, PushTokenBody, UserEmail, VapidPublicKey};
 
 /// `POST /v1/approvals`.

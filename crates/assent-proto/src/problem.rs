@@ -73,6 +73,7 @@ problem_codes! {
     CodeReused => ("code_reused", 401, "The code was already used"),
     RateLimited => ("rate_limited", 429, "Too many attempts; wait before trying again"),
     FactorNotEnrolled => ("factor_not_enrolled", 409, "The user has not enrolled this factor"),
+    PasskeyRefused => ("passkey_refused", 401, "The passkey did not verify"),
     PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
     Unavailable => ("unavailable", 503, "The server is shutting down, not ready, or cannot reach its database"),

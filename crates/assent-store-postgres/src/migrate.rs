@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_duo.sql"),
     include_str!("../migrations/0008_groups.sql"),
     include_str!("../migrations/0009_access.sql"),
+    include_str!("../migrations/0010_rp_passkeys.sql"),
 ];
 
 /// The advisory lock class of Assent ("As" in ASCII), and the key of the migration lock in it.

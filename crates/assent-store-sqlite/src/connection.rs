@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_duo.sql"),
     include_str!("../migrations/0019_groups.sql"),
     include_str!("../migrations/0020_access.sql"),
+    include_str!("../migrations/0021_rp_passkeys.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

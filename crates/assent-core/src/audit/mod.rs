@@ -334,6 +334,41 @@ pub enum AuditEvent {
         request_id: String,
         note: String,
     },
+    /// An admin set an application's WebAuthn identity (relying-party id, name and origin).
+    RpWebauthnSet {
+        app_id: String,
+        rp_id: String,
+        origin: String,
+    },
+    /// A user registered a passkey at an application's origin.
+    RpPasskeyRegistered {
+        app_id: String,
+        user_id: String,
+        credential_id: String,
+    },
+    /// A passkey verified at an application's origin.
+    RpPasskeyUsed {
+        app_id: String,
+        user_id: String,
+        credential_id: String,
+        counter: u32,
+        user_verified: bool,
+    },
+    /// A passkey ceremony at an application's origin did not verify.
+    RpPasskeyRefused {
+        app_id: String,
+        user_id: String,
+        reason: String,
+    },
+    /// A passkey's signature counter did not move forward: the authenticator may have been
+    /// cloned. The assertion was refused.
+    RpPasskeyCloneSuspected {
+        app_id: String,
+        user_id: String,
+        credential_id: String,
+        counter: u32,
+        stored_counter: u32,
+    },
     /// A grant was revoked before its end, by an admin or one of its approvers.
     AccessGrantRevoked {
         request_id: String,
@@ -392,6 +427,11 @@ impl AuditEvent {
             AuditEvent::BreakGlassCodeSet {} => "break_glass_code_set",
             AuditEvent::BreakGlassRefused { .. } => "break_glass_refused",
             AuditEvent::BreakGlassReviewed { .. } => "break_glass_reviewed",
+            AuditEvent::RpWebauthnSet { .. } => "rp_webauthn_set",
+            AuditEvent::RpPasskeyRegistered { .. } => "rp_passkey_registered",
+            AuditEvent::RpPasskeyUsed { .. } => "rp_passkey_used",
+            AuditEvent::RpPasskeyRefused { .. } => "rp_passkey_refused",
+            AuditEvent::RpPasskeyCloneSuspected { .. } => "rp_passkey_clone_suspected",
         }
     }
 
@@ -448,6 +488,11 @@ impl AuditEvent {
             | AuditEvent::BreakGlassRefused { request_id, .. }
             | AuditEvent::BreakGlassReviewed { request_id, .. } => format!("access:{request_id}"),
             AuditEvent::BreakGlassCodeSet {} => "break_glass".to_owned(),
+            AuditEvent::RpWebauthnSet { app_id, .. } => format!("app:{app_id}"),
+            AuditEvent::RpPasskeyRegistered { user_id, .. }
+            | AuditEvent::RpPasskeyUsed { user_id, .. }
+            | AuditEvent::RpPasskeyRefused { user_id, .. }
+            | AuditEvent::RpPasskeyCloneSuspected { user_id, .. } => format!("user:{user_id}"),
         }
     }
 

@@ -14,6 +14,7 @@ mod enrollments;
 mod factors;
 mod groups;
 mod identity;
+mod passkeys;
 mod pushes;
 mod signals;
 mod turns;
@@ -30,6 +31,7 @@ pub use enrollments::EnrollmentStore;
 pub use factors::FactorStore;
 pub use groups::GroupStore;
 pub use identity::IdentityStore;
+pub use passkeys::RpPasskeyStore;
 pub use pushes::PushStore;
 pub use signals::SignalStore;
 pub use turns::{KeyedGate, Turn};
@@ -52,6 +54,7 @@ pub trait Store:
     + DuoStore
     + GroupStore
     + AccessStore
+    + RpPasskeyStore
     + Send
     + Sync
     + 'static
@@ -73,6 +76,7 @@ impl<T> Store for T where
         + DuoStore
         + GroupStore
         + AccessStore
+        + RpPasskeyStore
         + Send
         + Sync
         + 'static

@@ -11,7 +11,7 @@ mod web;
 pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
-use v1::{access, admin, device, factors, groups, rp};
+use v1::{access, admin, device, factors, groups, passkeys, rp};
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};
@@ -152,6 +152,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::set_break_glass_code))
         .routes(routes!(access::unreviewed_break_glass))
         .routes(routes!(access::review_break_glass))
+        .routes(routes!(passkeys::set_webauthn))
+        .routes(routes!(passkeys::start_registration))
+        .routes(routes!(passkeys::finish_registration))
+        .routes(routes!(passkeys::start_authentication))
+        .routes(routes!(passkeys::finish_authentication))
 }
 
 /// The OpenAPI 3.1 description of the API.

@@ -16,6 +16,7 @@ mod enrollments;
 mod factors;
 mod groups;
 mod identity;
+mod passkeys;
 mod pushes;
 mod signals;
 mod turns;

@@ -13,6 +13,7 @@ mod enrollments;
 mod factors;
 pub(crate) mod groups;
 mod identity;
+mod passkeys;
 mod pushes;
 pub(crate) mod signals;
 mod webhooks;

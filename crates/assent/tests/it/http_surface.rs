@@ -78,6 +78,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/break-glass-code"),
     ("get", "/v1/admin/break-glass"),
     ("post", "/v1/admin/access-requests/{id}/review"),
+    ("put", "/v1/admin/apps/{id}/webauthn"),
+    ("post", "/v1/passkeys/registrations"),
+    ("post", "/v1/passkeys/registrations/{ceremony_id}"),
+    ("post", "/v1/passkeys/authentications"),
+    ("post", "/v1/passkeys/authentications/{ceremony_id}"),
 ];
 
 /// Duo's Auth API (v2, and the legacy v1 of duo_unix before 2.0): served, and described by

@@ -34,6 +34,7 @@ mod pg_outage;
 mod problems;
 mod push;
 mod risk_policy;
+mod rp_passkeys;
 mod schemathesis;
 mod state_machine;
 mod streams;

@@ -8,6 +8,7 @@ pub(crate) mod admin;
 pub(crate) mod device;
 pub(crate) mod factors;
 pub(crate) mod groups;
+pub(crate) mod passkeys;
 pub(crate) mod problem;
 pub mod render;
 pub(crate) mod rp;

@@ -292,6 +292,19 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set the application's WebAuthn identity, for passkeys at its origin.
+    Webauthn {
+        app_id: String,
+        /// The relying-party id: the origin's host name or a parent domain of it.
+        #[arg(long)]
+        rp_id: String,
+        /// The name authenticators show.
+        #[arg(long)]
+        rp_name: String,
+        /// The origin the application's pages are served from (https://host[:port]).
+        #[arg(long)]
+        origin: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

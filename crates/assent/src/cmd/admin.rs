@@ -80,6 +80,26 @@ pub async fn run(args: AdminArgs) -> CmdResult {
                 );
             }
         }
+        AdminCommand::App {
+            command:
+                AppCommand::Webauthn {
+                    app_id,
+                    rp_id,
+                    rp_name,
+                    origin,
+                },
+        } => {
+            let body = assent_proto::api::SetRpWebauthn {
+                rp_id,
+                rp_name,
+                origin,
+            };
+            let set = client.set_app_webauthn(&app_id, &body).await?;
+            println!(
+                "Application {app_id}: passkeys for relying-party id {} at {}",
+                set.rp_id, set.origin
+            );
+        }
         AdminCommand::Access { command } => super::access::run(&client, command).await?,
         AdminCommand::Group { command } => match command {
             GroupCommand::Create { name } => {

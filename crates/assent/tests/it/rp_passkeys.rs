@@ -3,7 +3,7 @@
 //! authentication verify; a wrong origin, a wrong relying-party id, a replayed assertion and a
 //! lowered signature counter are refused, the last audited as a possible clone.
 
-use crate::support::{audit_data, code_of, python, repo_root, run};
+use crate::support::{assent_bin, audit_data, code_of, python, repo_root, run};
 use assent_proto::ProblemCode;
 use assent_proto::api::SetRpWebauthn;
 use assent_testkit::{TestApp, TestServer};
@@ -208,12 +208,32 @@ async fn webauthn_identities_are_checked_and_kept_per_application() {
             "{rp_id} {origin}"
         );
     }
-    let local = server
-        .admin
-        .set_app_webauthn(&app.id, &set("localhost", "http://localhost:8800"))
-        .await
-        .unwrap();
-    assert_eq!(local.origin, "http://localhost:8800");
+    // The CLI sets a development identity on localhost.
+    let mut command = assent_bin();
+    command
+        .args([
+            "admin",
+            "--server",
+            &server.base,
+            "app",
+            "webauthn",
+            &app.id,
+        ])
+        .args([
+            "--rp-id",
+            "localhost",
+            "--rp-name",
+            "Acme",
+            "--origin",
+            "http://localhost:8800",
+        ])
+        .env("ASSENT_ADMIN_KEY", &server.admin_key);
+    let (status, out, err) = run(command);
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        out.contains("relying-party id localhost at http://localhost:8800"),
+        "{out}"
+    );
     // An application without an identity cannot start ceremonies.
     let other = server.app("Other").await;
     let refused = other.client.start_passkey_registration("alice").await;

@@ -21,8 +21,9 @@ use assent_proto::ProblemCode;
 pub const MAX_REVIEW_NOTE: usize = 1000;
 
 /// The canonical form of a typed break-glass code (two recovery-code halves, 120 bits), or
-/// `None` when it cannot be one.
-fn normalize(code: &str) -> Option<String> {
+/// `None` when it cannot be one: 24 characters of the recovery-code alphabet, read the same in
+/// upper case, with spaces or without dashes.
+pub fn normalize_code(code: &str) -> Option<String> {
     let compact: String = code.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     if compact.chars().count() != 24 {
         return None;
@@ -45,7 +46,7 @@ impl Assent {
             otp::new_recovery_code()?,
             otp::new_recovery_code()?
         );
-        let normalized = normalize(&code).ok_or_else(|| {
+        let normalized = normalize_code(&code).ok_or_else(|| {
             CoreError::Internal("a new break-glass code does not read back".into())
         })?;
         let hash = self
@@ -164,7 +165,7 @@ impl Assent {
 
     /// The stored code's hash when `code` is it.
     async fn matching_break_glass_code(&self, code: &str) -> Result<Option<String>, CoreError> {
-        let (Some(hash), Some(typed)) = (self.store.break_glass_code().await?, normalize(code))
+        let (Some(hash), Some(typed)) = (self.store.break_glass_code().await?, normalize_code(code))
         else {
             return Ok(None);
         };
@@ -281,7 +282,7 @@ impl Assent {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::normalize_code as normalize;
 
     #[test]
     fn a_code_reads_the_same_in_any_case_with_or_without_dashes() {

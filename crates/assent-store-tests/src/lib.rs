@@ -15,6 +15,7 @@ mod enrollments;
 mod factors;
 mod groups;
 mod identity;
+mod passkeys;
 mod pushes;
 mod races;
 mod signals;
@@ -111,6 +112,10 @@ macro_rules! store_contract {
                 access_requests_due access_request_ends_race
                 break_glass_codes_are_set_replaced_and_read break_glass_spends_the_code_once
                 break_glass_endings_race break_glass_reviews_once
+            }
+            passkeys {
+                rp_webauthn_round_trips_and_is_replaced ceremonies_are_taken_once
+                rp_passkeys_round_trip_and_are_registered_once passkey_uses_move_the_counter_once
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

@@ -6,7 +6,10 @@
 use assent_core::access::break_glass::normalize_code;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|typed: &str| {
+fuzz_target!(|data: &[u8]| {
+    let Ok(typed) = std::str::from_utf8(data) else {
+        return;
+    };
     let Some(code) = normalize_code(typed) else {
         return;
     };

@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod access_fixtures;
 mod approvals;
 mod audit;
+mod break_glass;
 mod ciba;
 mod ciba_notifications;
 mod devices;
@@ -110,6 +112,8 @@ macro_rules! store_contract {
             access {
                 access_requests_round_trip access_requests_end_once access_grants_revoke_once
                 access_requests_due access_request_ends_race
+            }
+            break_glass {
                 break_glass_codes_are_set_replaced_and_read break_glass_spends_the_code_once
                 break_glass_endings_race break_glass_reviews_once
             }

@@ -145,12 +145,28 @@ impl Assent {
             if now_stored.state != AccessState::Pending {
                 return Err(already_ended(&now_stored));
             }
+            let event = AuditEvent::BreakGlassRefused {
+                request_id: request.id.to_string(),
+                app_id: app.id.to_string(),
+                requester_id: request.requester.to_string(),
+            };
+            self.store
+                .append_audit(self.audit(Actor::App(app.id.clone()), event))
+                .await?;
+            let evidence = format!(
+                "break-glass was refused for access request {}: the code was spent or replaced meanwhile",
+                request.id
+            );
+            self.raise_admin_alert(&now_stored, evidence).await;
             return Err(CoreError::rejected(
                 ProblemCode::Forbidden,
                 "that is not the break-glass code (it was spent or replaced)",
             ));
         }
-        self.withdraw_open_prompts(&votes).await?;
+        // The grant is committed: the admins must hear of it whatever happens to the prompts.
+        if let Err(e) = self.withdraw_open_prompts(&votes).await {
+            tracing::error!(error = %e, access_request = %request.id, "prompts not withdrawn after break-glass");
+        }
         let evidence = format!(
             "break-glass invoked for access request {}: \"{reason}\"; the grant lasts until {}; review it",
             request.id,
@@ -165,7 +181,8 @@ impl Assent {
 
     /// The stored code's hash when `code` is it.
     async fn matching_break_glass_code(&self, code: &str) -> Result<Option<String>, CoreError> {
-        let (Some(hash), Some(typed)) = (self.store.break_glass_code().await?, normalize_code(code))
+        let (Some(hash), Some(typed)) =
+            (self.store.break_glass_code().await?, normalize_code(code))
         else {
             return Ok(None);
         };

@@ -51,6 +51,13 @@ pub struct AccessCreated {
     pub approvers: Vec<PromptedApprover>,
 }
 
+/// The `type` of the object that describes the request to its approvers.
+const ACCESS_REQUEST_TYPE: &str = "access_request";
+/// Most approver groups one request may name.
+const MAX_APPROVER_GROUPS: usize = 32;
+/// Most bytes of the privilege, as canonical JSON.
+pub const MAX_PRIVILEGE_BYTES: usize = 4096;
+
 fn invalid(detail: impl Into<String>) -> CoreError {
     CoreError::rejected(ProblemCode::InvalidRequest, detail)
 }
@@ -95,6 +102,51 @@ impl Assent {
                 "approvals_required and denials_required are at least 1",
             ));
         }
+        if denials_required as usize > MAX_APPROVERS {
+            return Err(invalid(format!(
+                "denials_required is at most {MAX_APPROVERS}"
+            )));
+        }
+        if new.approver_users.len() > MAX_APPROVERS
+            || new.approver_groups.len() > MAX_APPROVER_GROUPS
+        {
+            return Err(invalid(format!(
+                "at most {MAX_APPROVERS} approver users and {MAX_APPROVER_GROUPS} approver groups"
+            )));
+        }
+        if let Some(bad) = new
+            .approver_groups
+            .iter()
+            .find(|g| !crate::groups::valid_group_name(g))
+        {
+            return Err(invalid(format!("{bad:?} is not a group name")));
+        }
+        // The grant carries the privilege beside up to ten receipts: it stays introspectable.
+        let size: usize = new
+            .privilege
+            .as_slice()
+            .iter()
+            .map(|d| {
+                assent_proto::canonical::to_canonical_string(d)
+                    .map(|t| t.len())
+                    .unwrap_or(usize::MAX)
+            })
+            .fold(0, usize::saturating_add);
+        if size > MAX_PRIVILEGE_BYTES {
+            return Err(invalid(format!(
+                "the privilege is at most {MAX_PRIVILEGE_BYTES} bytes as canonical JSON"
+            )));
+        }
+        if new
+            .privilege
+            .as_slice()
+            .iter()
+            .any(|d| d["type"] == ACCESS_REQUEST_TYPE)
+        {
+            return Err(invalid(format!(
+                "the type {ACCESS_REQUEST_TYPE:?} is Assent's own description of the request"
+            )));
+        }
         if new.approvals_required > MAX_APPROVALS_REQUIRED {
             return Err(invalid(format!(
                 "approvals_required is at most {MAX_APPROVALS_REQUIRED}"
@@ -111,6 +163,9 @@ impl Assent {
             )));
         }
 
+        // Taken before the prompts are made, so the request ends no later than they do: its
+        // own expiry, not their ending one by one, is what the count sees at the deadline.
+        let now = self.now();
         let id = AccessRequestId::generate();
         let shown = shown_details(&id, &requester, &new, &justification, grant_seconds);
         let message = BindingMessage::parse(format!(
@@ -151,7 +206,6 @@ impl Assent {
                 unreachable,
             });
         }
-        let now = self.now();
         let request = AccessRequest {
             id,
             app_id: app.id.clone(),
@@ -254,7 +308,7 @@ fn shown_details(
     grant_seconds: u32,
 ) -> Vec<Value> {
     let mut shown = vec![json!({
-        "type": "access_request",
+        "type": ACCESS_REQUEST_TYPE,
         "access_request_id": id.as_str(),
         "requester": requester.username.as_str(),
         "justification": justification,

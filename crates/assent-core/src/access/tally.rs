@@ -34,6 +34,53 @@ impl Votes {
             .collect()
     }
 
+    /// The answers (device approvals, denials and fraud reports) in the order they were
+    /// written, and the threshold the first of them crossed: M approvals or K denials. A denial
+    /// written before the approval that would have completed the quorum wins, whichever count
+    /// sees them both.
+    pub fn first_threshold(&self, m: usize, k: usize) -> Option<AccessReason> {
+        let mut answers: Vec<&Approval> = self
+            .prompts()
+            .filter(|a| a.decided_at.is_some())
+            .filter(|a| {
+                (a.state == ApprovalState::Approved && a.device_id.is_some())
+                    || matches!(a.state, ApprovalState::Denied | ApprovalState::Fraud)
+            })
+            .collect();
+        answers.sort_by_key(|a| (a.decided_at, a.id.clone()));
+        let (mut approvals, mut denials) = (0, 0);
+        for answer in answers {
+            if answer.state == ApprovalState::Approved {
+                approvals += 1;
+                if approvals >= m {
+                    return Some(AccessReason::QuorumReached);
+                }
+            } else {
+                denials += 1;
+                if denials >= k {
+                    return Some(AccessReason::Denied);
+                }
+            }
+        }
+        None
+    }
+
+    /// The M approvals that reached the quorum, in the order they were written.
+    pub fn quorum(&self, m: usize) -> Vec<&Approval> {
+        let mut approved = self.approved();
+        approved.sort_by_key(|a| (a.decided_at, a.id.clone()));
+        approved.truncate(m);
+        approved
+    }
+
+    /// Whether some prompt ended without an approval (a denial, an expiry, a withdrawal): only
+    /// then can the quorum become unreachable. Approvers who could not be prompted at all leave
+    /// the request pending until its time is up, so break-glass stays possible.
+    fn some_prompt_ended_unapproved(&self) -> bool {
+        self.prompts()
+            .any(|a| a.state != ApprovalState::Pending && a.state != ApprovalState::Approved)
+    }
+
     fn open(&self) -> usize {
         self.prompts()
             .filter(|a| a.state == ApprovalState::Pending)
@@ -59,13 +106,13 @@ impl Assent {
         }
         let votes = self.votes(&request).await?;
         let m = request.approvals_required as usize;
-        let reason = if votes.approved().len() >= m {
-            Some(AccessReason::QuorumReached)
-        } else if votes.denied().len() >= request.denials_required as usize {
-            Some(AccessReason::Denied)
+        let k = request.denials_required as usize;
+        let reason = if let Some(crossed) = votes.first_threshold(m, k) {
+            Some(crossed)
         } else if self.now() >= request.expires_at {
             Some(AccessReason::Expired)
-        } else if votes.approved().len() + votes.open() < m {
+        } else if votes.approved().len() + votes.open() < m && votes.some_prompt_ended_unapproved()
+        {
             Some(AccessReason::QuorumUnreachable)
         } else {
             None
@@ -106,10 +153,10 @@ impl Assent {
     ) -> Result<AccessRequest, CoreError> {
         let now = self.now();
         let grant = if reason == AccessReason::QuorumReached {
-            // The approvals that reached the quorum, in the order stored: an answer that came
-            // at the same moment beyond it is recorded, not named in the grant.
-            let quorum = &votes.approved()[..request.approvals_required as usize];
-            Some(self.mint_grant(&request, quorum, now).await?)
+            // The approvals that reached the quorum, in the order written: one that came after
+            // it is recorded in the request's status, not named in the grant.
+            let quorum = votes.quorum(request.approvals_required as usize);
+            Some(self.mint_grant(&request, &quorum, now).await?)
         } else {
             None
         };
@@ -254,5 +301,75 @@ impl Assent {
             .await?
             .iter()
             .any(|a| &a.user_id == user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Votes;
+    use crate::access::records::{AccessReason, Approver};
+    use crate::fixtures::transfer;
+    use crate::ids::DeviceId;
+    use crate::model::{Approval, EndReason, Outcome};
+    use assent_proto::states::ApprovalState;
+    use time::{Duration, OffsetDateTime};
+
+    /// A prompt answered at `second` with `state` (by a device, or not).
+    fn answered(state: ApprovalState, second: i64, by_device: bool) -> Approval {
+        let reason = match state {
+            ApprovalState::Denied => Some(EndReason::DeniedByUser),
+            ApprovalState::Fraud => Some(EndReason::ReportedAsFraud),
+            ApprovalState::Approved if !by_device => Some(EndReason::AllowedByPolicy),
+            _ => None,
+        };
+        transfer(serde_json::json!({"type": "t"})).decided(&Outcome {
+            state,
+            reason,
+            decided_at: OffsetDateTime::UNIX_EPOCH + Duration::seconds(second),
+            device_id: by_device.then(DeviceId::generate),
+            statement: None,
+            receipt: String::new(),
+            reported_network: None,
+        })
+    }
+
+    fn votes(prompts: Vec<Approval>) -> Votes {
+        Votes {
+            approvers: prompts
+                .into_iter()
+                .map(|a| {
+                    let approver = Approver {
+                        user_id: a.user_id.clone(),
+                        approval_id: Some(a.id.clone()),
+                        unreachable: None,
+                    };
+                    (approver, Some(a))
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_first_threshold_crossed_in_the_order_written_decides() {
+        use ApprovalState::{Approved, Denied, Fraud};
+        // A denial written before the approval that would complete the quorum wins, whatever
+        // order the count reads them in.
+        let v = votes(vec![
+            answered(Approved, 3, true),
+            answered(Approved, 1, true),
+            answered(Denied, 2, true),
+        ]);
+        assert_eq!(v.first_threshold(2, 1), Some(AccessReason::Denied));
+        // With a deny threshold of two, the same answers grant it, naming the first two
+        // approvals written.
+        assert_eq!(v.first_threshold(2, 2), Some(AccessReason::QuorumReached));
+        let quorum = v.quorum(2);
+        assert_eq!(quorum.len(), 2);
+        assert!(quorum[0].decided_at < quorum[1].decided_at);
+        // A fraud report is a denial; an approval nobody's device gave is no vote.
+        let v = votes(vec![answered(Fraud, 1, true), answered(Approved, 2, false)]);
+        assert_eq!(v.first_threshold(1, 1), Some(AccessReason::Denied));
+        let v = votes(vec![answered(Approved, 1, false)]);
+        assert_eq!(v.first_threshold(1, 1), None);
     }
 }

@@ -294,7 +294,12 @@ impl Assent {
             serde_json::from_str(&ceremony.state).map_err(internal)?;
         let answer: PublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| invalid(format!("credential: {e}")))?;
-        let credential_id = answer.id.clone();
+        // Looked up by the raw id, which is what webauthn-rs verifies; an `id` that says
+        // otherwise is refused.
+        let credential_id = assent_proto::jose::b64(answer.raw_id.as_slice());
+        if answer.id != credential_id {
+            return Err(invalid("credential: id and rawId differ"));
+        }
         let stored = self
             .store
             .rp_passkeys(&app.id, &ceremony.user_id)

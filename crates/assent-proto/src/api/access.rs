@@ -118,7 +118,9 @@ pub struct AccessGrantInfo {
     /// The token's `jti`.
     pub id: String,
     /// ES256 JWT (`typ` `assent-grant+jwt`), verifiable against `/.well-known/jwks.json`.
-    pub token: String,
+    /// Given to the application and admins; never to an approver's device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     pub not_before: String,
     pub expires_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

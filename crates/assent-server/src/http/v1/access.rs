@@ -173,7 +173,12 @@ pub(crate) async fn device_revoke_grant(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AccessRequestStatus>, ApiError> {
     let request = state.assent.revoke_grant_as_approver(&device, &id).await?;
-    Ok(Json(status(&state.assent, request).await?))
+    let mut answer = status(&state.assent, request).await?;
+    // A device answers and revokes; it never holds the grant itself.
+    if let Some(grant) = answer.grant.as_mut() {
+        grant.token = None;
+    }
+    Ok(Json(answer))
 }
 
 /// Break-glass: end a pending access request with a short grant, given the break-glass code the
@@ -277,7 +282,7 @@ fn render_status(view: &AccessView) -> AccessRequestStatus {
         decided_at: r.decided_at.map(rfc3339),
         grant: r.grant.as_ref().map(|g| AccessGrantInfo {
             id: g.id.clone(),
-            token: g.token.clone(),
+            token: Some(g.token.clone()),
             not_before: rfc3339(g.not_before),
             expires_at: rfc3339(g.expires_at),
             revoked_at: g.revoked_at.map(rfc3339),

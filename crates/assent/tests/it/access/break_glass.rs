@@ -74,7 +74,8 @@ async fn break_glass_needs_the_sealed_code_alerts_every_admin_and_waits_for_a_re
         .text()
         .await
         .unwrap();
-    let claims = verify_with_pyjwt(&team, &grant.token, &jwks).expect("PyJWT verifies it");
+    let claims = verify_with_pyjwt(&team, grant.token.as_deref().unwrap(), &jwks)
+        .expect("PyJWT verifies it");
     assert_eq!(claims["break_glass"], REASON);
     assert_eq!(claims["approvers"], serde_json::json!([]));
     assert_eq!(

@@ -87,6 +87,10 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
     let id = &created.access_request.id;
     let status = team.app.client.access_request(id).await.unwrap();
     let grant = status.grant.expect("granted");
+    let token = grant
+        .token
+        .clone()
+        .expect("the application holds the grant");
 
     let jwks = reqwest::get(format!("{}/.well-known/jwks.json", team.server.base))
         .await
@@ -94,7 +98,7 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
         .text()
         .await
         .unwrap();
-    let claims = verify_with_pyjwt(&team, &grant.token, &jwks).expect("PyJWT verifies the grant");
+    let claims = verify_with_pyjwt(&team, &token, &jwks).expect("PyJWT verifies the grant");
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["jti"], grant.id.as_str());
     assert_eq!(claims["access_request_id"], id.as_str());
@@ -114,7 +118,7 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
         .collect();
     assert_eq!(approvers, ["bob", "dave"]);
     // One character changed, and PyJWT refuses it; so does another application's audience.
-    let mut forged = grant.token.clone().into_bytes();
+    let mut forged = token.clone().into_bytes();
     let at = forged.len() - 10;
     forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
     assert!(verify_with_pyjwt(&team, std::str::from_utf8(&forged).unwrap(), &jwks).is_err());
@@ -129,17 +133,12 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
     );
     assert_eq!(final_event["data"]["grant_id"], grant.id.as_str());
 
-    let active = team
-        .app
-        .client
-        .introspect_grant(&grant.token)
-        .await
-        .unwrap();
+    let active = team.app.client.introspect_grant(&token).await.unwrap();
     assert!(active.active);
     assert_eq!(active.approvers, ["bob", "dave"]);
     // Another application learns nothing of it.
     let other = team.server.app("Other").await;
-    let foreign = other.client.introspect_grant(&grant.token).await.unwrap();
+    let foreign = other.client.introspect_grant(&token).await.unwrap();
     assert!(!foreign.active && foreign.sub.is_none());
 
     // carol was an approver (she never answered): her device may revoke it; alice's may not.
@@ -147,14 +146,13 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
     assert_eq!(code_of(refused), ProblemCode::NotFound);
     let revoked = team.device("carol").revoke_grant(id).await.unwrap();
     let revoked_grant = revoked.grant.unwrap();
+    assert!(
+        revoked_grant.token.is_none(),
+        "a device never holds the grant"
+    );
     assert!(revoked_grant.revoked_at.is_some());
     assert!(revoked_grant.revoked_by.unwrap().starts_with("user:"));
-    let inactive = team
-        .app
-        .client
-        .introspect_grant(&grant.token)
-        .await
-        .unwrap();
+    let inactive = team.app.client.introspect_grant(&token).await.unwrap();
     assert!(!inactive.active);
     assert!(inactive.revoked_at.is_some());
     let event = wait_for_event(&seen, "access_grant.revoked").await;
@@ -175,7 +173,10 @@ async fn an_admin_revokes_a_grant_and_it_is_inactive_after_its_end() {
     let team = Team::new().await;
     let grant_of = |id: String| {
         let client = team.app.client.clone();
-        async move { client.access_request(&id).await.unwrap().grant.unwrap() }
+        async move {
+            let grant = client.access_request(&id).await.unwrap().grant.unwrap();
+            grant.token.expect("the application holds the grant")
+        }
     };
     let first = team.ask(1, 1).await;
     team.answer(&first, "carol", Decision::Approve)
@@ -185,7 +186,7 @@ async fn an_admin_revokes_a_grant_and_it_is_inactive_after_its_end() {
     assert!(
         team.app
             .client
-            .introspect_grant(&lasting.token)
+            .introspect_grant(&lasting)
             .await
             .unwrap()
             .active
@@ -199,7 +200,7 @@ async fn an_admin_revokes_a_grant_and_it_is_inactive_after_its_end() {
     let revoked = team.server.admin.revoke_grant(id).await.unwrap();
     let by = revoked.grant.unwrap().revoked_by.unwrap();
     assert!(by.starts_with("admin:"), "{by}");
-    let token = grant_of(id.clone()).await.token;
+    let token = grant_of(id.clone()).await;
     assert!(
         !team
             .app
@@ -242,12 +243,7 @@ async fn an_admin_revokes_a_grant_and_it_is_inactive_after_its_end() {
 
     // Past its end the first grant is inactive, though nobody revoked it.
     team.server.clock.advance(time::Duration::seconds(901));
-    let ended = team
-        .app
-        .client
-        .introspect_grant(&lasting.token)
-        .await
-        .unwrap();
+    let ended = team.app.client.introspect_grant(&lasting).await.unwrap();
     assert!(!ended.active, "past its end");
     assert!(ended.revoked_at.is_none());
 }

@@ -110,6 +110,36 @@ async fn a_named_requester_is_left_out_and_too_few_approvers_are_refused() {
     unknown.approvers.groups = vec!["nobody".into()];
     let refused = team.app.client.create_access_request(&unknown).await;
     assert_eq!(code_of(refused), ProblemCode::NotFound);
+    // Assent's own description of the request cannot be forged inside the privilege, and the
+    // privilege stays small enough for the grant to be introspected.
+    let mut forged = elevation(1, 1);
+    forged
+        .authorization_details
+        .push(serde_json::json!({"type": "access_request", "requester": "bob"}));
+    let refused = team.app.client.create_access_request(&forged).await;
+    assert_eq!(code_of(refused), ProblemCode::InvalidRequest);
+    let mut large = elevation(1, 1);
+    large.authorization_details =
+        vec![serde_json::json!({"type": "role", "note": "x".repeat(5000)})];
+    let refused = team.app.client.create_access_request(&large).await;
+    assert_eq!(code_of(refused), ProblemCode::InvalidRequest);
+    // An approver who cannot be prompted leaves the request pending (break-glass stays
+    // possible), not rejected at once.
+    team.server.user("frank").await;
+    let mut unreachable = elevation(1, 1);
+    unreachable.approvers.groups.clear();
+    unreachable.approvers.users = vec!["frank".into()];
+    let waiting = team
+        .app
+        .client
+        .create_access_request(&unreachable)
+        .await
+        .unwrap();
+    assert_eq!(waiting.access_request.state, "pending");
+    assert_eq!(
+        waiting.approvers[0].unreachable.as_deref(),
+        Some("no_active_device")
+    );
     // No justification.
     let mut bare = elevation(1, 1);
     bare.justification = "  ".into();

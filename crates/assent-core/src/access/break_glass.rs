@@ -83,23 +83,9 @@ impl Assent {
             return Err(already_ended(&request));
         }
         let Some(code_hash) = self.matching_break_glass_code(code).await? else {
-            let event = AuditEvent::BreakGlassRefused {
-                request_id: request.id.to_string(),
-                app_id: app.id.to_string(),
-                requester_id: request.requester.to_string(),
-            };
-            self.store
-                .append_audit(self.audit(Actor::App(app.id.clone()), event))
-                .await?;
-            let evidence = format!(
-                "break-glass was refused for access request {}: the code given is not the break-glass code",
-                request.id
-            );
-            self.raise_admin_alert(&request, evidence).await;
-            return Err(CoreError::rejected(
-                ProblemCode::Forbidden,
-                "that is not the break-glass code (or none is set)",
-            ));
+            return Err(self
+                .refuse_break_glass(app, &request, "the code given is not the break-glass code")
+                .await?);
         };
         let now = self.now();
         let asked = time::Duration::seconds(i64::from(request.grant_seconds));
@@ -145,23 +131,9 @@ impl Assent {
             if now_stored.state != AccessState::Pending {
                 return Err(already_ended(&now_stored));
             }
-            let event = AuditEvent::BreakGlassRefused {
-                request_id: request.id.to_string(),
-                app_id: app.id.to_string(),
-                requester_id: request.requester.to_string(),
-            };
-            self.store
-                .append_audit(self.audit(Actor::App(app.id.clone()), event))
-                .await?;
-            let evidence = format!(
-                "break-glass was refused for access request {}: the code was spent or replaced meanwhile",
-                request.id
-            );
-            self.raise_admin_alert(&now_stored, evidence).await;
-            return Err(CoreError::rejected(
-                ProblemCode::Forbidden,
-                "that is not the break-glass code (it was spent or replaced)",
-            ));
+            return Err(self
+                .refuse_break_glass(app, &now_stored, "the code was spent or replaced meanwhile")
+                .await?);
         }
         // The grant is committed: the admins must hear of it whatever happens to the prompts.
         if let Err(e) = self.withdraw_open_prompts(&votes).await {
@@ -177,6 +149,33 @@ impl Assent {
             .access_request(&request.id)
             .await?
             .ok_or_else(not_found)
+    }
+
+    /// A refused break-glass: audited, every admin alerted, and the refusal to answer (which
+    /// never says more than that the code is not the break-glass code).
+    async fn refuse_break_glass(
+        &self,
+        app: &App,
+        request: &AccessRequest,
+        why: &str,
+    ) -> Result<CoreError, CoreError> {
+        let event = AuditEvent::BreakGlassRefused {
+            request_id: request.id.to_string(),
+            app_id: app.id.to_string(),
+            requester_id: request.requester.to_string(),
+        };
+        self.store
+            .append_audit(self.audit(Actor::App(app.id.clone()), event))
+            .await?;
+        let evidence = format!(
+            "break-glass was refused for access request {}: {why}",
+            request.id
+        );
+        self.raise_admin_alert(request, evidence).await;
+        Ok(CoreError::rejected(
+            ProblemCode::Forbidden,
+            "that is not the break-glass code (or none is set, or it was spent)",
+        ))
     }
 
     /// The stored code's hash when `code` is it.

@@ -131,23 +131,29 @@ impl Assent {
         self.webauthn_for(&config)
     }
 
+    /// Stores a new ceremony with webauthn-rs's `state` and returns its id with the browser's
+    /// `options`.
     async fn begin(
         &self,
         app: &App,
         user: &crate::model::User,
         kind: CeremonyKind,
-        state: String,
-    ) -> Result<String, CoreError> {
+        state: &impl serde::Serialize,
+        options: &impl serde::Serialize,
+    ) -> Result<(String, Value), CoreError> {
         let ceremony = Ceremony {
             id: random_token(24)?,
             app_id: app.id.clone(),
             user_id: user.id.clone(),
             kind,
-            state,
+            state: serde_json::to_string(state).map_err(internal)?,
             expires_at: self.now() + CEREMONY_LIFETIME,
         };
         self.store.insert_ceremony(&ceremony).await?;
-        Ok(ceremony.id)
+        Ok((
+            ceremony.id,
+            serde_json::to_value(options).map_err(internal)?,
+        ))
     }
 
     /// The application's ceremony `id` of `kind`, taken (it is used once).
@@ -194,11 +200,8 @@ impl Assent {
         let (options, state) = webauthn
             .start_passkey_registration(handle, name, name, Some(exclude))
             .map_err(internal)?;
-        let state = serde_json::to_string(&state).map_err(internal)?;
-        let id = self
-            .begin(app, &user, CeremonyKind::Registration, state)
-            .await?;
-        Ok((id, serde_json::to_value(options).map_err(internal)?))
+        self.begin(app, &user, CeremonyKind::Registration, &state, &options)
+            .await
     }
 
     /// Finishes a registration with the browser's answer.
@@ -272,11 +275,8 @@ impl Assent {
         let (options, state) = webauthn
             .start_passkey_authentication(&passkeys)
             .map_err(internal)?;
-        let state = serde_json::to_string(&state).map_err(internal)?;
-        let id = self
-            .begin(app, &user, CeremonyKind::Authentication, state)
-            .await?;
-        Ok((id, serde_json::to_value(options).map_err(internal)?))
+        self.begin(app, &user, CeremonyKind::Authentication, &state, &options)
+            .await
     }
 
     /// Finishes an authentication with the browser's assertion.

@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
+/// What a grant's sealing is bound to: its request.
+fn grant_context(id: &AccessRequestId) -> String {
+    format!("access-grant:{id}")
+}
+
 /// The JOSE `typ` of a grant.
 pub const GRANT_TYP: &str = "assent-grant+jwt";
 
@@ -122,14 +127,34 @@ impl Assent {
             break_glass,
         };
         let token = self.key.sign(GRANT_TYP, Some(&self.kid), false, &claims)?;
+        // A grant is a bearer credential until its end: kept sealed with the data key.
+        let sealed = self
+            .data_key
+            .seal(token.as_bytes(), &grant_context(&request.id))
+            .map_err(|_| CoreError::Crypto)?;
         Ok(Grant {
             id: claims.jti,
-            token,
+            token: assent_proto::jose::b64(&sealed),
             not_before: now,
             expires_at,
             revoked_at: None,
             revoked_by: None,
         })
+    }
+
+    /// The signed grant of a request, opened from its sealed form; `None` without a grant.
+    pub fn grant_token(&self, request: &AccessRequest) -> Result<Option<String>, CoreError> {
+        let Some(grant) = &request.grant else {
+            return Ok(None);
+        };
+        let sealed = assent_proto::jose::b64_decode(&grant.token).map_err(|_| CoreError::Crypto)?;
+        let token = self
+            .data_key
+            .open(&sealed, &grant_context(&request.id))
+            .map_err(|_| CoreError::Crypto)?;
+        String::from_utf8(token)
+            .map(Some)
+            .map_err(|_| CoreError::Crypto)
     }
 
     /// Revokes a request's grant on an admin's word.

@@ -145,7 +145,8 @@ pub struct Approver {
 pub struct Grant {
     /// The token's `jti`.
     pub id: String,
-    /// The signed grant (an ES256 JWT), kept so the requester can fetch it again.
+    /// The signed grant (an ES256 JWT), sealed with the data key (base64url) so the requester
+    /// can fetch it again; [`Assent::grant_token`](crate::Assent::grant_token) opens it.
     pub token: String,
     pub not_before: OffsetDateTime,
     pub expires_at: OffsetDateTime,

@@ -1,21 +1,11 @@
 //! Number-matching codes at rest: the database keeps each code's length and a keyed digest,
 //! never the code, while the request waits and after it ends.
 
+use crate::support::database_bytes;
 use assent_proto::ProblemCode;
 use assent_proto::api::ApprovalState;
 use assent_proto::statement::Decision;
 use assent_testkit::{TestServer, login};
-
-/// Every byte of the database, its WAL and shared-memory files.
-fn database_bytes(db: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        if let Ok(b) = std::fs::read(format!("{}{suffix}", db.display())) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
 
 #[tokio::test]
 async fn display_codes_are_stored_as_keyed_digests_never_in_clear() {

@@ -2,7 +2,7 @@
 //! implementation (pyotp), seeds sealed at rest, recovery codes single-use and hashed, the rate
 //! limit, and the factors endpoint.
 
-use crate::support::{audit_data, code_of, python, run};
+use crate::support::{audit_data, code_of, database_bytes, python, run};
 use assent_client::ClientError;
 use assent_core::Clock;
 use assent_proto::ProblemCode;
@@ -44,18 +44,6 @@ fn seed_of(uri: &str) -> (String, Vec<u8>) {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect();
     (secret, bytes)
-}
-
-/// Every byte of the database, its WAL and shared-memory files.
-fn database_bytes(db: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
-        if let Ok(b) = std::fs::read(&path) {
-            bytes.extend(b);
-        }
-    }
-    bytes
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -121,3 +121,15 @@ pub async fn start_serve_logging(
     let _ = child.wait();
     panic!("the server did not become ready");
 }
+
+/// Every byte of the SQLite database at `db`, its WAL and shared-memory files: what a secret at
+/// rest must not be found in.
+pub fn database_bytes(db: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", db.display())) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}

@@ -248,8 +248,13 @@ pub(crate) async fn review_break_glass(
 }
 
 async fn status(assent: &Assent, request: AccessRequest) -> Result<AccessRequestStatus, ApiError> {
+    let token = assent.grant_token(&request)?;
     let view = assent.access_view(request).await?;
-    Ok(render_status(&view))
+    let mut status = render_status(&view);
+    if let Some(grant) = status.grant.as_mut() {
+        grant.token = token;
+    }
+    Ok(status)
 }
 
 fn render_status(view: &AccessView) -> AccessRequestStatus {
@@ -282,7 +287,7 @@ fn render_status(view: &AccessView) -> AccessRequestStatus {
         decided_at: r.decided_at.map(rfc3339),
         grant: r.grant.as_ref().map(|g| AccessGrantInfo {
             id: g.id.clone(),
-            token: Some(g.token.clone()),
+            token: None,
             not_before: rfc3339(g.not_before),
             expires_at: rfc3339(g.expires_at),
             revoked_at: g.revoked_at.map(rfc3339),

@@ -3,7 +3,7 @@
 //! which introspection and the `access_grant.revoked` webhook show at once.
 
 use super::Team;
-use crate::support::{audit_data, code_of, python, repo_root, run};
+use crate::support::{audit_data, code_of, database_bytes, python, repo_root, run};
 use assent_proto::ProblemCode;
 use assent_proto::statement::Decision;
 use axum::extract::State;
@@ -96,6 +96,15 @@ async fn the_grant_verifies_with_pyjwt_and_revocation_shows_in_introspection_and
         .token
         .clone()
         .expect("the application holds the grant");
+    // A bearer credential until its end: at rest only sealed.
+    let signature = token.rsplit('.').next().unwrap();
+    let stored = database_bytes(&team.server.db_path());
+    assert!(
+        !stored
+            .windows(signature.len())
+            .any(|w| w == signature.as_bytes()),
+        "the grant is in the database in clear"
+    );
 
     let claims = verify_with_pyjwt(&team, &token)
         .await

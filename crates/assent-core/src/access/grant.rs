@@ -89,20 +89,11 @@ impl Assent {
         length: Duration,
         break_glass: Option<String>,
     ) -> Result<Grant, CoreError> {
-        let requester = self
-            .records
-            .user(self.store.as_ref(), &request.requester)
-            .await?
-            .ok_or_else(|| CoreError::Internal("the requester is gone".into()))?;
+        let requester = self.username_for_id(&request.requester).await?;
         let mut approvers = Vec::with_capacity(approved.len());
         for approval in approved {
-            let user = self
-                .records
-                .user(self.store.as_ref(), &approval.user_id)
-                .await?
-                .ok_or_else(|| CoreError::Internal("an approver is gone".into()))?;
             approvers.push(GrantApprover {
-                user: user.username.to_string(),
+                user: self.username_for_id(&approval.user_id).await?.to_string(),
                 approval_id: approval.id.to_string(),
                 decided_at: approval
                     .decided_at
@@ -113,7 +104,7 @@ impl Assent {
         let expires_at = now + length;
         let claims = GrantClaims {
             iss: self.settings.public_url.clone(),
-            sub: requester.username.to_string(),
+            sub: requester.to_string(),
             aud: request.app_id.to_string(),
             jti: random_token(16)?,
             iat: now.unix_timestamp(),

@@ -65,7 +65,7 @@ impl Assent {
     /// The request with the requester's and approvers' names and their prompts' states.
     pub async fn access_view(&self, request: AccessRequest) -> Result<AccessView, CoreError> {
         let votes = self.votes(&request).await?;
-        let requester = self.name_of_user(&request.requester).await?;
+        let requester = self.username_for_id(&request.requester).await?;
         let mut approvers = Vec::with_capacity(votes.approvers.len());
         for (approver, approval) in votes.approvers {
             // A prompt the policy allowed without anyone's answer is nobody's vote.
@@ -74,7 +74,7 @@ impl Assent {
                 _ => a.state,
             });
             approvers.push(ApproverView {
-                user: self.name_of_user(&approver.user_id).await?,
+                user: self.username_for_id(&approver.user_id).await?,
                 approval_id: approver.approval_id,
                 state,
                 decided_at: approval.and_then(|a| a.decided_at),
@@ -102,13 +102,5 @@ impl Assent {
         };
         let request = self.count_access_votes(&id).await?;
         Ok(Some(self.access_view(request).await?))
-    }
-
-    async fn name_of_user(&self, id: &crate::ids::UserId) -> Result<Username, CoreError> {
-        self.records
-            .user(self.store.as_ref(), id)
-            .await?
-            .map(|u| u.username)
-            .ok_or_else(|| CoreError::Internal("a user of an access request is gone".into()))
     }
 }

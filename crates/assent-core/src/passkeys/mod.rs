@@ -344,26 +344,12 @@ impl Assent {
                 "another assertion of this passkey was accepted first; start again",
             ));
         }
-        let user = self
-            .records
-            .user(self.store.as_ref(), &stored.user_id)
-            .await?
-            .ok_or_else(|| CoreError::Internal("a passkey's user is gone".into()))?;
         Ok(PasskeyCheck {
-            user: user.username,
+            user: self.username_for_id(&stored.user_id).await?,
             credential_id: stored.id,
             counter: result.counter(),
             user_verified: result.user_verified(),
         })
-    }
-
-    /// A user's name by id, for answers that name the user.
-    pub async fn username_for_id(&self, id: &crate::ids::UserId) -> Result<String, CoreError> {
-        self.records
-            .user(self.store.as_ref(), id)
-            .await?
-            .map(|u| u.username.to_string())
-            .ok_or_else(|| CoreError::Internal("a passkey's user is gone".into()))
     }
 
     /// The counter an assertion carries (authenticator data bytes 33..37), for the audit row.

@@ -106,6 +106,16 @@ impl Assent {
             })
     }
 
+    /// The name of the user with this id: of a record that refers to a user, so the user
+    /// exists (its absence is an internal error).
+    pub async fn username_for_id(&self, id: &crate::ids::UserId) -> Result<Username, CoreError> {
+        self.records
+            .user(self.store.as_ref(), id)
+            .await?
+            .map(|u| u.username)
+            .ok_or_else(|| CoreError::Internal(format!("user {id} is referred to but gone")))
+    }
+
     /// Lists devices, of one user when a name is given.
     pub async fn list_devices(
         &self,

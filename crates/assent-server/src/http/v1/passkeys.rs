@@ -75,7 +75,11 @@ pub(crate) async fn finish_registration(
         .assent
         .finish_rp_passkey_registration(&app, &ceremony, body.credential)
         .await?;
-    let user = state.assent.username_for_id(&passkey.user_id).await?;
+    let user = state
+        .assent
+        .username_for_id(&passkey.user_id)
+        .await?
+        .to_string();
     Ok((
         StatusCode::CREATED,
         Json(PasskeyRegistered {

@@ -34,6 +34,7 @@ pub fn transfer(detail: Value) -> Approval {
         device_id: None,
         statement: None,
         receipt: None,
+        quorum: None,
     }
 }
 

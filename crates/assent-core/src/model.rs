@@ -123,6 +123,17 @@ pub struct Approval {
     pub device_id: Option<DeviceId>,
     pub statement: Option<String>,
     pub receipt: Option<String>,
+    /// When the policy asked for more than the user's own approval (four eyes): how many, and
+    /// from which groups the others come.
+    pub quorum: Option<Quorum>,
+}
+
+/// A quorum the policy set on a request: `approvals` device-signed approvals in all, the user's
+/// own first, then `approvals - 1` from members of `approver_groups` other than the user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quorum {
+    pub approvals: u32,
+    pub approver_groups: Vec<String>,
 }
 
 impl Approval {
@@ -280,10 +291,14 @@ pub enum EndReason {
     /// The access request it asked about ended (granted, rejected, expired or cancelled) before
     /// this approver answered.
     AccessRequestEnded,
+    /// The user approved, and a co-approver the policy's quorum asks denied it.
+    DeniedByCoApprover,
+    /// The user approved, and too few co-approvers could still approve it.
+    CoApproversUnreachable,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 9] = [
+    pub const ALL: [EndReason; 11] = [
         Self::AllowedByPolicy,
         Self::WrongCode,
         Self::DeniedByUser,
@@ -293,6 +308,8 @@ impl EndReason {
         Self::DeviceRevoked,
         Self::Expired,
         Self::AccessRequestEnded,
+        Self::DeniedByCoApprover,
+        Self::CoApproversUnreachable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -306,6 +323,8 @@ impl EndReason {
             Self::DeviceRevoked => "device_revoked",
             Self::Expired => "expired",
             Self::AccessRequestEnded => "access_request_ended",
+            Self::DeniedByCoApprover => "denied_by_co_approver",
+            Self::CoApproversUnreachable => "co_approvers_unreachable",
         }
     }
 
@@ -317,7 +336,10 @@ impl EndReason {
     pub fn state(self) -> ApprovalState {
         match self {
             Self::AllowedByPolicy => ApprovalState::Approved,
-            Self::WrongCode | Self::DeniedByUser => ApprovalState::Denied,
+            Self::WrongCode
+            | Self::DeniedByUser
+            | Self::DeniedByCoApprover
+            | Self::CoApproversUnreachable => ApprovalState::Denied,
             Self::ReportedAsFraud => ApprovalState::Fraud,
             Self::CancelledByRelyingParty
             | Self::Superseded

@@ -83,6 +83,17 @@ pub struct CreateApproval {
     /// approve, for sensitive actions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub user_verification: bool,
+    /// The `authentication_id` of a passkey authentication of the same user at this
+    /// application's own origin (`POST /v1/passkeys/authentications/{ceremony_id}`), finished
+    /// within the last 5 minutes and used by no other request. Needed where the policy asks for
+    /// the passkey (`relying_party_passkey`); a proof that is unknown, used, expired or another
+    /// user's is refused (`passkey_refused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)
+    )]
+    pub passkey_authentication: Option<String>,
 }
 
 /// Answer to `POST /v1/approvals`.
@@ -162,6 +173,14 @@ pub struct ApprovalStatus {
     pub risk: RiskView,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_rule: Option<String>,
+    /// When the policy asked for a quorum (four eyes): the device-signed approvals the request
+    /// needs in all, the user's own first. Absent for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals_required: Option<u32>,
+    /// Once the user approved a request with a quorum: the co-approval (an access request,
+    /// `GET /v1/access-requests/{id}`) that asks the co-approvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_approval: Option<String>,
     /// The pushes that announced the request to the user's devices, oldest first.
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
@@ -258,6 +277,10 @@ pub struct DecisionAccepted {
     pub id: String,
     pub state: ApprovalState,
     pub decision: Decision,
+    /// When the policy asked for a quorum (four eyes): the approval is held, and the request
+    /// stays `pending` until this many co-approvers approve it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_approvals: Option<u32>,
 }
 
 /// `POST /v1/device/enroll`.

@@ -74,6 +74,7 @@ problem_codes! {
     RateLimited => ("rate_limited", 429, "Too many attempts; wait before trying again"),
     FactorNotEnrolled => ("factor_not_enrolled", 409, "The user has not enrolled this factor"),
     PasskeyRefused => ("passkey_refused", 401, "The passkey did not verify"),
+    PasskeyRequired => ("passkey_required", 403, "The policy asks for a passkey authentication at the relying party's origin"),
     PushSuspended => ("push_suspended", 429, "Push is suspended for this user; use another factor"),
     Timeout => ("timeout", 503, "The request took too long"),
     Unavailable => ("unavailable", 503, "The server is shutting down, not ready, or cannot reach its database"),

@@ -122,11 +122,48 @@ pub fn verify_receipt(receipt: &str, jwks: &JwkSet) -> Result<VerifiedReceipt, R
             ));
         }
     };
+    check_co_approvals(&body, jwks)?;
     Ok(VerifiedReceipt {
         receipt: body,
         statement,
         kid,
     })
+}
+
+/// The co-approvals of a four-eyes receipt: each the receipt of a co-approver's own prompt,
+/// verified like any receipt, approved on that person's device, by people other than the user
+/// and each other, and only in an approved receipt.
+fn check_co_approvals(body: &Receipt, jwks: &JwkSet) -> Result<(), ReceiptError> {
+    if body.co_approvals.is_empty() {
+        return Ok(());
+    }
+    if body.state != "approved" || body.statement.is_none() {
+        return Err(ReceiptError::Inconsistent(
+            "only the user's own approval carries co-approvals",
+        ));
+    }
+    let mut seen: Vec<&str> = vec![body.user.as_str()];
+    for co in &body.co_approvals {
+        let inner = verify_receipt(&co.receipt, jwks)
+            .map_err(|e| ReceiptError::Statement(format!("co-approval {}: {e}", co.approval_id)))?;
+        let r = &inner.receipt;
+        let approved = r.state == "approved"
+            && r.kind == "access"
+            && inner.statement.is_some()
+            && r.co_approvals.is_empty();
+        if !approved || r.approval_id != co.approval_id || r.user != co.user {
+            return Err(ReceiptError::Inconsistent(
+                "a co-approval is not a device's approval of the named prompt",
+            ));
+        }
+        if seen.contains(&r.user.as_str()) {
+            return Err(ReceiptError::Inconsistent(
+                "a co-approval comes from the user or from a co-approver twice",
+            ));
+        }
+        seen.push(co.user.as_str());
+    }
+    Ok(())
 }
 
 /// `scheme://host[:port]` of a URL.

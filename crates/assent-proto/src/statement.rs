@@ -116,7 +116,23 @@ pub struct Receipt {
     /// The passkey check that accompanied an approval needing user verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_verification: Option<ReceiptUserVerification>,
+    /// For a request whose policy asked for a quorum (four eyes): the co-approvals that reached
+    /// it after the user's own, in the order written, each the server-signed receipt of the
+    /// co-approver's own prompt (which embeds that device's statement).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_approvals: Vec<ReceiptCoApproval>,
     pub iat: i64,
+}
+
+/// One co-approval in a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptCoApproval {
+    /// The co-approver's user id.
+    pub user: String,
+    /// Their prompt (an `access` request).
+    pub approval_id: String,
+    /// The receipt of their prompt.
+    pub receipt: String,
 }
 
 /// Evidence of user verification in a receipt: enough to re-check the passkey assertion offline.

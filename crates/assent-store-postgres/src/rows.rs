@@ -10,8 +10,8 @@ use assent_core::groups::records::Group;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    MatchingCode, Passkey, PastApproval, RecoveryCode, Suspension, SuspensionReason, TotpSecret,
-    User, Webhook, WebhookProgress, origin_of,
+    MatchingCode, Passkey, PastApproval, Quorum, RecoveryCode, Suspension, SuspensionReason,
+    TotpSecret, User, Webhook, WebhookProgress, origin_of,
 };
 use assent_core::outbox::pushes::{
     PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
@@ -195,7 +195,8 @@ macro_rules! approval_columns {
     () => {
         "id, app_id, user_id, kind, binding_message, authorization_details, context, nonce, \
          code_digest, state, reason, created_at, expires_at, decided_at, device_id, statement, \
-         receipt, user_verification, risk, policy_rule, code_length"
+         receipt, user_verification, risk, policy_rule, code_length, approvals_required, \
+         approver_groups"
     };
 }
 pub(crate) use approval_columns;
@@ -226,7 +227,19 @@ pub(crate) fn approval(row: PgRow) -> Result<Approval> {
         user_verification: row.try_get(17)?,
         risk: json(row.try_get(18)?, "risk")?,
         policy_rule: row.try_get(19)?,
+        quorum: quorum(row.try_get(21)?, row.try_get(22)?)?,
     })
+}
+
+/// A quorum from its two columns: none at one approval.
+fn quorum(approvals: i32, groups: Option<&str>) -> Result<Option<Quorum>> {
+    if approvals <= 1 {
+        return Ok(None);
+    }
+    Ok(Some(Quorum {
+        approvals: unsigned(approvals.into(), "approvals required")?,
+        approver_groups: json(groups.unwrap_or("[]"), "approver groups")?,
+    }))
 }
 
 /// A number-matching code from its two columns, both set or both empty.

@@ -83,6 +83,7 @@ fn approval(app: &App, user: &User) -> Approval {
         device_id: None,
         statement: None,
         receipt: None,
+        quorum: None,
     }
 }
 

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_groups.sql"),
     include_str!("../migrations/0020_access.sql"),
     include_str!("../migrations/0021_rp_passkeys.sql"),
+    include_str!("../migrations/0022_policy_quorum.sql"),
 ];
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

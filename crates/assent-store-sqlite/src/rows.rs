@@ -8,7 +8,7 @@ use assent_core::groups::records::Group;
 use assent_core::ids::{AlertId, AppId, ApprovalId, DeviceId, EnrollmentId, UserId, Username};
 use assent_core::model::{
     Alert, ApiKeyRecord, App, Approval, AuditRecord, Device, EndReason, Enrollment, KeyRole,
-    MatchingCode, Passkey, PastApproval, RecoveryCode, TotpSecret, User,
+    MatchingCode, Passkey, PastApproval, Quorum, RecoveryCode, TotpSecret, User,
 };
 use assent_core::outbox::pushes::{
     PushAddress, PushChannel, PushJob, PushState, PushTarget, PushUrgency,
@@ -153,7 +153,8 @@ pub(crate) fn recovery_code(row: &Row<'_>) -> rusqlite::Result<RecoveryCode> {
 
 pub(crate) const APPROVAL_COLUMNS: &str = "id, app_id, user_id, kind, binding_message, \
     authorization_details, context, nonce, code_digest, state, reason, created_at, expires_at, \
-    decided_at, device_id, statement, receipt, user_verification, risk, policy_rule, code_length";
+    decided_at, device_id, statement, receipt, user_verification, risk, policy_rule, code_length, \
+    approvals_required, approver_groups";
 pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
     let kind: String = row.get(3)?;
     let state: String = row.get(9)?;
@@ -181,7 +182,19 @@ pub(crate) fn approval(row: &Row<'_>) -> rusqlite::Result<Approval> {
         user_verification: row.get(17)?,
         risk: json(row.get(18)?, "risk")?,
         policy_rule: row.get(19)?,
+        quorum: quorum(row.get(21)?, row.get(22)?)?,
     })
+}
+
+/// A quorum from its two columns: none at one approval.
+fn quorum(approvals: u32, groups: Option<String>) -> rusqlite::Result<Option<Quorum>> {
+    if approvals <= 1 {
+        return Ok(None);
+    }
+    Ok(Some(Quorum {
+        approvals,
+        approver_groups: json(groups.unwrap_or_else(|| "[]".into()), "approver groups")?,
+    }))
 }
 
 /// A number-matching code from its two columns, both set or both empty.

@@ -49,6 +49,8 @@ pub(crate) fn request(app: &App, requester: &User, expires_in: Duration) -> Acce
         decided_at: None,
         grant: None,
         break_glass: None,
+        policy_rule: Some("elevations need two approvers ✓".into()),
+        holds: None,
     }
 }
 

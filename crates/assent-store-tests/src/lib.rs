@@ -11,6 +11,7 @@ mod audit;
 mod break_glass;
 mod ciba;
 mod ciba_notifications;
+mod co_approvals;
 mod devices;
 mod duo;
 mod enrollments;
@@ -116,6 +117,9 @@ macro_rules! store_contract {
             break_glass {
                 break_glass_codes_are_set_replaced_and_read break_glass_spends_the_code_once
                 break_glass_endings_race break_glass_reviews_once
+            }
+            co_approvals {
+                quorums_round_trip co_approvals_hold_a_request_once passkey_proofs_are_taken_once
             }
             passkeys {
                 rp_webauthn_round_trips_and_is_replaced ceremonies_are_taken_once

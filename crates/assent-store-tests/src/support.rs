@@ -176,6 +176,7 @@ pub(crate) fn approval(app: &App, user: &User, expires_in: Duration) -> Approval
         device_id: None,
         statement: None,
         receipt: None,
+        quorum: None,
     }
 }
 

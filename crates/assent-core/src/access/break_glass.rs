@@ -82,6 +82,12 @@ impl Assent {
         if request.state != AccessState::Pending {
             return Err(already_ended(&request));
         }
+        if request.holds.is_some() {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidRequest,
+                "break-glass opens access requests, not the co-approval of a request: cancel the request instead",
+            ));
+        }
         let Some(code_hash) = self.matching_break_glass_code(code).await? else {
             return Err(self
                 .refuse_break_glass(app, &request, "the code given is not the break-glass code")

@@ -2,6 +2,7 @@
 //! groups, the requester taken out), one prompt per approver, then the request stored with who
 //! was asked and who could not be.
 
+use super::policy::Approvers;
 use super::records::{AccessRequest, AccessState, Approver};
 use super::{
     DEFAULT_GRANT_SECONDS, MAX_APPROVALS_REQUIRED, MAX_APPROVERS, MAX_GRANT_SECONDS,
@@ -32,6 +33,9 @@ pub struct NewAccessRequest {
     /// How long the approvers have to answer (the prompts' lifetime).
     pub lifetime: Lifetime,
     pub context: RequestContext,
+    /// A passkey authentication of the requester at the application's origin, for a policy
+    /// that asks for it.
+    pub passkey_authentication: Option<String>,
 }
 
 /// One approver as the application learns it at creation: the code to show them where they
@@ -51,8 +55,18 @@ pub struct AccessCreated {
     pub approvers: Vec<PromptedApprover>,
 }
 
+/// What every approver's prompt of one access request carries.
+pub(super) struct Prompting {
+    pub message: BindingMessage,
+    /// The request's own description, then the privilege.
+    pub shown: Vec<Value>,
+    pub context: RequestContext,
+    pub lifetime: Lifetime,
+    pub code_display: CodeDisplay,
+}
+
 /// The `type` of the object that describes the request to its approvers.
-const ACCESS_REQUEST_TYPE: &str = "access_request";
+pub(super) const ACCESS_REQUEST_TYPE: &str = "access_request";
 /// Most approver groups one request may name.
 const MAX_APPROVER_GROUPS: usize = 32;
 /// Most bytes of the privilege, as canonical JSON.
@@ -154,12 +168,20 @@ impl Assent {
         }
         let requester = self.user_called(&new.requester).await?;
         self.ensure_in_scope(app, &requester).await?;
-        let approvers = self.eligible_approvers(app, &requester, &new).await?;
-        if approvers.len() < new.approvals_required as usize {
+        let passkey = match &new.passkey_authentication {
+            Some(id) => Some(self.take_passkey_proof(app, &requester, id).await?),
+            None => None,
+        };
+        let asked = self
+            .access_policy(app, &requester, &new, &justification, passkey.is_some())
+            .await?;
+        let approvers = self.eligible_approvers(app, &requester, &asked).await?;
+        if approvers.len() < asked.approvals_required as usize {
             return Err(invalid(format!(
-                "{} eligible approvers (the requester never counts) cannot give {} approvals",
+                "{} eligible approvers (the requester never counts) cannot give {} approvals (rule: {})",
                 approvers.len(),
-                new.approvals_required
+                asked.approvals_required,
+                asked.rule
             )));
         }
 
@@ -167,23 +189,94 @@ impl Assent {
         // own expiry, not their ending one by one, is what the count sees at the deadline.
         let now = self.now();
         let id = AccessRequestId::generate();
-        let shown = shown_details(&id, &requester, &new, &justification, grant_seconds);
+        let shown = shown_details(
+            &id,
+            &requester,
+            &new.privilege,
+            &justification,
+            grant_seconds,
+            asked.approvals_required,
+        );
         let message = BindingMessage::parse(format!(
             "{} asks for access: {justification}",
             requester.username
         ))?;
+        let asking = Prompting {
+            message,
+            shown,
+            context: new.context.clone(),
+            lifetime: new.lifetime,
+            code_display: CodeDisplay::Shown,
+        };
+        let (stored, prompted) = self.prompt_approvers(app, approvers, &asking).await?;
+        let request = AccessRequest {
+            id,
+            app_id: app.id.clone(),
+            requester: requester.id.clone(),
+            privilege: new.privilege.into_vec(),
+            justification,
+            grant_seconds,
+            approvals_required: asked.approvals_required,
+            denials_required: asked.denials_required,
+            state: AccessState::Pending,
+            reason: None,
+            created_at: now,
+            expires_at: now + new.lifetime.duration(),
+            decided_at: None,
+            grant: None,
+            break_glass: None,
+            policy_rule: Some(asked.rule.clone()),
+            holds: None,
+        };
+        let event = AuditEvent::AccessRequestCreated {
+            request_id: request.id.to_string(),
+            app_id: app.id.to_string(),
+            requester_id: requester.id.to_string(),
+            approvers: stored
+                .iter()
+                .filter(|a| a.approval_id.is_some())
+                .map(|a| a.user_id.to_string())
+                .collect(),
+            approvals_required: request.approvals_required,
+            denials_required: request.denials_required,
+            expires_at: request.expires_at.unix_timestamp(),
+        };
+        self.store
+            .insert_access_request(
+                &request,
+                &stored,
+                self.audit(Actor::App(app.id.clone()), event),
+            )
+            .await?;
+        // Too few reachable approvers end it at once (quorum unreachable).
+        let request = self.count_access_votes(&request.id).await?;
+        Ok(AccessCreated {
+            request,
+            approvers: prompted,
+        })
+    }
+
+    /// Sends each approver their prompt of an access request; returns each one as stored (with
+    /// their prompt, or why none reached them) and as the application learns them.
+    pub(super) async fn prompt_approvers(
+        &self,
+        app: &App,
+        approvers: Vec<User>,
+        asking: &Prompting,
+    ) -> Result<(Vec<Approver>, Vec<PromptedApprover>), CoreError> {
         let mut stored = Vec::with_capacity(approvers.len());
         let mut prompted = Vec::with_capacity(approvers.len());
         for approver in approvers {
             let prompt = NewApproval {
                 user: approver.username.clone(),
                 kind: ApprovalKind::Access,
-                binding_message: Some(message.clone()),
-                authorization_details: AuthorizationDetails::parse(shown.clone())?,
-                context: new.context.clone(),
-                lifetime: new.lifetime,
+                binding_message: Some(asking.message.clone()),
+                authorization_details: AuthorizationDetails::parse(asking.shown.clone())?,
+                context: asking.context.clone(),
+                lifetime: asking.lifetime,
                 user_verification: false,
-                code_display: CodeDisplay::Shown,
+                code_display: asking.code_display,
+                passkey_authentication: None,
             };
             // An approver who cannot be asked (no active device, push suspended, refused by
             // policy) is recorded as such; the count then knows they cannot answer.
@@ -206,66 +299,34 @@ impl Assent {
                 unreachable,
             });
         }
-        let request = AccessRequest {
-            id,
-            app_id: app.id.clone(),
-            requester: requester.id.clone(),
-            privilege: new.privilege.into_vec(),
-            justification,
-            grant_seconds,
-            approvals_required: new.approvals_required,
-            denials_required,
-            state: AccessState::Pending,
-            reason: None,
-            created_at: now,
-            expires_at: now + new.lifetime.duration(),
-            decided_at: None,
-            grant: None,
-            break_glass: None,
-        };
-        let event = AuditEvent::AccessRequestCreated {
-            request_id: request.id.to_string(),
-            app_id: app.id.to_string(),
-            requester_id: requester.id.to_string(),
-            approvers: stored
-                .iter()
-                .filter(|a| a.approval_id.is_some())
-                .map(|a| a.user_id.to_string())
-                .collect(),
-            approvals_required: request.approvals_required,
-            denials_required,
-            expires_at: request.expires_at.unix_timestamp(),
-        };
-        self.store
-            .insert_access_request(
-                &request,
-                &stored,
-                self.audit(Actor::App(app.id.clone()), event),
-            )
-            .await?;
-        // Too few reachable approvers end it at once (quorum unreachable).
-        let request = self.count_access_votes(&request.id).await?;
-        Ok(AccessCreated {
-            request,
-            approvers: prompted,
-        })
+        Ok((stored, prompted))
     }
 
     /// The named users and the members of the named groups, each once, in the order named,
-    /// without the requester; every one must be within the application's scope.
+    /// without the requester; every one must be within the application's scope, and a named
+    /// user within the policy's groups when it names some.
     async fn eligible_approvers(
         &self,
         app: &App,
         requester: &User,
-        new: &NewAccessRequest,
+        asked: &Approvers,
     ) -> Result<Vec<User>, CoreError> {
         let mut ids: Vec<UserId> = Vec::new();
-        for name in &new.approver_users {
+        for name in &asked.users {
             let user = self.user_called(name).await?;
             self.ensure_in_scope(app, &user).await?;
+            if !asked.within.is_empty() {
+                let groups = self.store.groups_of(&user.id).await?;
+                if !groups.iter().any(|g| asked.within.contains(g)) {
+                    return Err(invalid(format!(
+                        "the policy takes this request's approvers from {:?} (rule: {}); {} is in none of them",
+                        asked.within, asked.rule, user.username
+                    )));
+                }
+            }
             ids.push(user.id);
         }
-        for group in &new.approver_groups {
+        for group in &asked.groups {
             if self.store.group(group).await?.is_none() {
                 return Err(CoreError::rejected(
                     ProblemCode::NotFound,
@@ -303,9 +364,10 @@ impl Assent {
 fn shown_details(
     id: &AccessRequestId,
     requester: &User,
-    new: &NewAccessRequest,
+    privilege: &AuthorizationDetails,
     justification: &str,
     grant_seconds: u32,
+    approvals_required: u32,
 ) -> Vec<Value> {
     let mut shown = vec![json!({
         "type": ACCESS_REQUEST_TYPE,
@@ -313,8 +375,8 @@ fn shown_details(
         "requester": requester.username.as_str(),
         "justification": justification,
         "grant_seconds": grant_seconds,
-        "approvals_required": new.approvals_required,
+        "approvals_required": approvals_required,
     })];
-    shown.extend(new.privilege.as_slice().iter().cloned());
+    shown.extend(privilege.as_slice().iter().cloned());
     shown
 }

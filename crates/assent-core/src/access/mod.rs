@@ -9,8 +9,10 @@
 //! its own commit), and only one ending is ever written, so a quorum issues one grant.
 
 pub mod break_glass;
+pub mod co_approval;
 pub mod create;
 pub mod grant;
+pub(crate) mod policy;
 pub mod records;
 pub mod tally;
 pub mod views;

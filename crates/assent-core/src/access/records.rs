@@ -1,7 +1,7 @@
 //! What an access request is once stored: who asked for what, who may decide, the quorum, and
 //! the grant issued when the quorum is reached.
 
-use crate::ids::{AccessRequestId, AppId, ApprovalId, UserId};
+use crate::ids::{AccessRequestId, AppId, ApprovalId, DeviceId, UserId};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -56,16 +56,19 @@ pub enum AccessReason {
     CancelledByRequester,
     /// The requester invoked break-glass with the sealed break-glass code.
     BreakGlass,
+    /// A co-approval's request ended first (cancelled, superseded, expired).
+    RequestEnded,
 }
 
 impl AccessReason {
-    pub const ALL: [AccessReason; 6] = [
+    pub const ALL: [AccessReason; 7] = [
         Self::QuorumReached,
         Self::Denied,
         Self::QuorumUnreachable,
         Self::Expired,
         Self::CancelledByRequester,
         Self::BreakGlass,
+        Self::RequestEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +79,7 @@ impl AccessReason {
             Self::Expired => "expired",
             Self::CancelledByRequester => "cancelled_by_requester",
             Self::BreakGlass => "break_glass",
+            Self::RequestEnded => "request_ended",
         }
     }
 
@@ -89,7 +93,7 @@ impl AccessReason {
             Self::QuorumReached | Self::BreakGlass => AccessState::Granted,
             Self::Denied | Self::QuorumUnreachable => AccessState::Rejected,
             Self::Expired => AccessState::Expired,
-            Self::CancelledByRequester => AccessState::Cancelled,
+            Self::CancelledByRequester | Self::RequestEnded => AccessState::Cancelled,
         }
     }
 }
@@ -118,6 +122,23 @@ pub struct AccessRequest {
     pub grant: Option<Grant>,
     /// Set when the grant came from break-glass, not from the approvers.
     pub break_glass: Option<BreakGlass>,
+    /// The policy rule that decided what the request needs (approvers, quorum, passkey).
+    pub policy_rule: Option<String>,
+    /// Set for a co-approval: the user's own approval of an ordinary request whose policy asked
+    /// for a quorum, held until this request's approvers reach it.
+    pub holds: Option<HeldApproval>,
+}
+
+/// The user's approval a co-approval holds: the request, and the device's signed answer with
+/// the passkey evidence checked with it, written as the request's outcome once the
+/// co-approvers' quorum is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldApproval {
+    pub approval_id: ApprovalId,
+    pub device_id: DeviceId,
+    pub statement: String,
+    /// The passkey evidence (a `ReceiptUserVerification`, JSON), when the request needed one.
+    pub user_verification: Option<String>,
 }
 
 /// A break-glass grant's reason and its review by an admin.

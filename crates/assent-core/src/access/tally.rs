@@ -186,15 +186,19 @@ impl Assent {
             .store
             .end_access_request(&request.id, &ending, self.audit(actor, event))
             .await?;
+        let ended = self
+            .store
+            .access_request(&request.id)
+            .await?
+            .ok_or_else(not_found)?;
         if won {
             self.withdraw_open_prompts(votes).await?;
             self.notifier
                 .notify(&Topic::User(request.requester.clone()));
+            // A co-approval's ending is its request's outcome.
+            self.finish_held_approval(&ended, votes).await?;
         }
-        self.store
-            .access_request(&request.id)
-            .await?
-            .ok_or_else(not_found)
+        Ok(ended)
     }
 
     /// Withdraws the prompts still open once the request is over.

@@ -22,6 +22,9 @@ use assent_proto::webauthn::{self, Assertion};
 pub struct Answered {
     pub approval: Approval,
     pub decision: Decision,
+    /// An approval the policy's quorum holds: the co-approvals it still waits for (the
+    /// request stays pending until they come).
+    pub awaiting_approvals: Option<u32>,
 }
 
 impl Assent {
@@ -100,6 +103,15 @@ impl Assent {
             }
             _ => return Err(already_decided(&approval)),
         }
+        if approval.quorum.is_some()
+            && self
+                .store
+                .access_request_holding(&approval.id)
+                .await?
+                .is_some()
+        {
+            return Err(crate::access::co_approval::awaiting_co_approvers());
+        }
         if !secrets::constant_time_eq(&claims.nonce, &approval.nonce) {
             return Err(CoreError::rejected(
                 ProblemCode::StatementMismatch,
@@ -150,6 +162,23 @@ impl Assent {
         } else {
             None
         };
+        if let (ApprovalState::Approved, Some(quorum)) = (state, &approval.quorum) {
+            // Four eyes: the user's approval waits for the co-approvers'.
+            let co_approval = self
+                .hold_for_co_approval(&approval, quorum, &device, statement, evidence)
+                .await?;
+            self.detect_on_approval(&approval, &device, self.now(), device_ip)
+                .await;
+            let approval = self.current(approval).await?;
+            // Just asked: none of them has answered yet.
+            let awaiting = (approval.state == ApprovalState::Pending)
+                .then_some(co_approval.approvals_required);
+            return Ok(Answered {
+                approval,
+                decision: claims.decision,
+                awaiting_approvals: awaiting,
+            });
+        }
         let mut outcome =
             self.sign_outcome(&approval, state, reason, Some((&device, statement)))?;
         if reason == Some(EndReason::ReportedAsFraud) {
@@ -191,6 +220,7 @@ impl Assent {
         Ok(Answered {
             approval: decided,
             decision: claims.decision,
+            awaiting_approvals: None,
         })
     }
 

@@ -43,7 +43,15 @@ impl Assent {
 
     /// The request as it is now: a pending request past its time is expired first.
     pub(crate) async fn expire_if_due(&self, approval: Approval) -> Result<Approval, CoreError> {
-        if approval.state.is_final() || self.now() < approval.expires_at {
+        if approval.state.is_final() {
+            return Ok(approval);
+        }
+        if approval.quorum.is_some()
+            && let Some(settled) = self.settle_held(&approval).await?
+        {
+            return Ok(settled);
+        }
+        if self.now() < approval.expires_at {
             return Ok(approval);
         }
         match self
@@ -106,7 +114,24 @@ impl Assent {
         device: Option<&Device>,
         user_verification: Option<ReceiptUserVerification>,
     ) -> Result<String, CoreError> {
-        let receipt = Receipt {
+        self.sign_receipt_claims(&self.receipt_claims(approval, outcome, device, user_verification))
+    }
+
+    pub(crate) fn sign_receipt_claims(&self, receipt: &Receipt) -> Result<String, CoreError> {
+        Ok(self
+            .key
+            .sign(RECEIPT_TYP, Some(&self.kid), false, receipt)?)
+    }
+
+    /// What a receipt says of an outcome.
+    pub(crate) fn receipt_claims(
+        &self,
+        approval: &Approval,
+        outcome: &Outcome,
+        device: Option<&Device>,
+        user_verification: Option<ReceiptUserVerification>,
+    ) -> Receipt {
+        Receipt {
             iss: self.settings.public_url.clone(),
             approval_id: approval.id.to_string(),
             application: approval.app_id.to_string(),
@@ -123,11 +148,9 @@ impl Assent {
             }),
             statement: outcome.statement.clone(),
             user_verification,
+            co_approvals: Vec::new(),
             iat: outcome.decided_at.unix_timestamp(),
-        };
-        Ok(self
-            .key
-            .sign(RECEIPT_TYP, Some(&self.kid), false, &receipt)?)
+        }
     }
 
     /// Writes the outcome if the request is still pending, and wakes everyone waiting on it.
@@ -158,6 +181,9 @@ impl Assent {
         self.records.remember_decided(&decided);
         self.notifier.notify(&Topic::Approval(approval.id.clone()));
         self.notifier.notify(&Topic::User(approval.user_id.clone()));
+        if decided.quorum.is_some() {
+            self.end_co_approval_of(&decided).await;
+        }
         Ok(Some(decided))
     }
 }

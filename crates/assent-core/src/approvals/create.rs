@@ -5,8 +5,9 @@ use super::{BindingMessage, CodeDisplay, NewApproval};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::ApprovalId;
-use crate::model::{App, Approval, EndReason, MatchingCode};
+use crate::model::{App, Approval, EndReason, MatchingCode, Quorum};
 use crate::notifier::Topic;
+use crate::risk::assessment::Asking;
 use crate::risk::policy::OutcomeKind;
 use crate::secrets;
 use crate::service::Assent;
@@ -28,6 +29,16 @@ pub struct CreatedApproval {
 enum Supersede {
     Pending,
     Nothing,
+}
+
+/// The refusal of a request without the passkey authentication the policy asks for.
+pub(crate) fn passkey_required(rule: &str) -> CoreError {
+    CoreError::rejected(
+        ProblemCode::PasskeyRequired,
+        format!(
+            "the policy asks for a passkey authentication at this application's origin (rule: {rule}): finish one for this user and name it in passkey_authentication"
+        ),
+    )
 }
 
 /// What a code's digest is bound to: the request it was made for.
@@ -96,9 +107,20 @@ impl Assent {
                 ),
             ));
         }
-        let (risk, decision, _facts) = self.assess_request(app, &user, &request, active).await?;
+        let passkey = match &request.passkey_authentication {
+            Some(id) => Some(self.take_passkey_proof(app, &user, id).await?),
+            None => None,
+        };
+        let asking = Asking {
+            kind: None,
+            passkey: passkey.is_some(),
+        };
+        let (risk, decision, _facts) = self
+            .assess_request(app, &user, &request, active, asking)
+            .await?;
         let outcome = &decision.outcome;
-        if outcome.kind == OutcomeKind::Deny {
+        if outcome.kind == OutcomeKind::Deny || (outcome.relying_party_passkey && passkey.is_none())
+        {
             let event = AuditEvent::ApprovalRefused {
                 app_id: app.id.to_string(),
                 user_id: user.id.to_string(),
@@ -110,6 +132,9 @@ impl Assent {
             self.store
                 .append_audit(self.audit(Actor::App(app.id.clone()), event))
                 .await?;
+            if outcome.kind != OutcomeKind::Deny {
+                return Err(passkey_required(&decision.rule));
+            }
             let message = outcome
                 .message
                 .clone()
@@ -158,6 +183,23 @@ impl Assent {
             (true, CodeDisplay::Waived) => false,
             (wants, _) => wants,
         };
+        // A quorum (four eyes) applies to a request the user answers, not to an approver's
+        // prompt of an access request: that would ask for approvers of approvers.
+        let quorum =
+            (prompt && outcome.approvals > 1 && supersede == Supersede::Pending).then(|| Quorum {
+                approvals: outcome.approvals,
+                approver_groups: outcome.approver_groups.clone(),
+            });
+        if let Some(quorum) = &quorum {
+            self.ensure_co_approvers(
+                app,
+                &user,
+                quorum,
+                &decision.rule,
+                &request.authorization_details,
+            )
+            .await?;
+        }
         // Only a request that will be sent spends the budget or replaces a pending one. The
         // user's prompt turn (the store's, so it holds across nodes) is held until the request is
         // written: simultaneous requests for one user, on any node, are counted one after
@@ -205,6 +247,7 @@ impl Assent {
             device_id: None,
             statement: None,
             receipt: None,
+            quorum,
         };
         let event = AuditEvent::ApprovalCreated {
             approval_id: approval.id.to_string(),

@@ -5,7 +5,7 @@
 
 mod answer;
 mod close;
-mod create;
+pub(crate) mod create;
 mod read;
 mod request;
 mod views;

@@ -46,6 +46,7 @@ impl Assent {
             .store
             .pending_for_user(&device.user_id, self.now())
             .await?;
+        let pending = self.without_held(pending).await?;
         for approval in &pending {
             let audit = self.fetch_audit(approval, device);
             self.store
@@ -128,10 +129,29 @@ impl Assent {
         &self,
         device: &AuthenticatedDevice,
     ) -> Result<Vec<Approval>, CoreError> {
-        Ok(self
+        let pending = self
             .store
             .pending_for_user(&device.device().user_id, self.now())
-            .await?)
+            .await?;
+        self.without_held(pending).await
+    }
+
+    /// Pending requests without those the user approved already and whose quorum holds them
+    /// for the co-approvers: there is nothing left for the user's devices to answer.
+    async fn without_held(&self, pending: Vec<Approval>) -> Result<Vec<Approval>, CoreError> {
+        let mut open = Vec::with_capacity(pending.len());
+        for approval in pending {
+            if approval.quorum.is_none()
+                || self
+                    .store
+                    .access_request_holding(&approval.id)
+                    .await?
+                    .is_none()
+            {
+                open.push(approval);
+            }
+        }
+        Ok(open)
     }
 
     /// The state of a request, by id, for stream events.

@@ -124,6 +124,9 @@ pub struct NewApproval {
     pub user_verification: bool,
     /// Whether the relying party can show the number-matching code.
     pub code_display: CodeDisplay,
+    /// A passkey authentication of the user at the application's own origin (its
+    /// `authentication_id`), for a policy that asks for it; used by this request.
+    pub passkey_authentication: Option<String>,
 }
 
 /// Whether the relying party can show the user the code to type on the device. Assent's own

@@ -18,6 +18,8 @@ pub struct ApprovalForApp {
     pub answered_by: Option<Device>,
     /// The pushes that announced it, oldest first.
     pub pushes: Vec<PushJob>,
+    /// For a request with a quorum the user approved: the co-approval asking the others.
+    pub co_approval: Option<crate::ids::AccessRequestId>,
 }
 
 /// A request as the user's device sees it.
@@ -45,11 +47,16 @@ impl Assent {
             None => None,
         };
         let pushes = self.store.pushes_for_approval(&approval.id).await?;
+        let co_approval = match approval.quorum {
+            Some(_) => self.store.access_request_holding(&approval.id).await?,
+            None => None,
+        };
         Ok(ApprovalForApp {
             approval,
             user,
             answered_by,
             pushes,
+            co_approval,
         })
     }
 

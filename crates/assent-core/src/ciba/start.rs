@@ -165,6 +165,7 @@ impl Assent {
             lifetime,
             user_verification,
             code_display: CodeDisplay::Shown,
+            passkey_authentication: None,
         };
         let created = self
             .create_approval(app, new)

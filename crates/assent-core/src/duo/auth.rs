@@ -322,6 +322,7 @@ impl Assent {
             lifetime,
             user_verification: false,
             code_display,
+            passkey_authentication: None,
         };
         let created = match self
             .create_approval_with_code(&caller.app, new, chosen_code)

@@ -16,7 +16,7 @@ use crate::model::App;
 use crate::service::{Assent, Principal};
 use assent_proto::ProblemCode;
 use assent_proto::jose::random_token;
-use records::{Ceremony, CeremonyKind, RpPasskey, RpWebauthn};
+use records::{Ceremony, CeremonyKind, PasskeyProof, RpPasskey, RpWebauthn};
 use serde_json::Value;
 use time::Duration;
 use webauthn_rs::prelude::{
@@ -29,6 +29,9 @@ const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
 /// Most passkeys one user may register at one application.
 const MAX_PASSKEYS: usize = 10;
 
+/// How long a finished authentication may be shown by a request (`passkey_authentication`).
+pub const PROOF_LIFETIME: Duration = Duration::minutes(5);
+
 /// A passkey that verified.
 #[derive(Debug, Clone)]
 pub struct PasskeyCheck {
@@ -36,6 +39,10 @@ pub struct PasskeyCheck {
     pub credential_id: String,
     pub counter: u32,
     pub user_verified: bool,
+    /// The proof of this authentication that one request of the same user may show until
+    /// `proof_expires_at` (the ceremony's id).
+    pub authentication_id: String,
+    pub proof_expires_at: time::OffsetDateTime,
 }
 
 fn refused(detail: impl Into<String>) -> CoreError {
@@ -344,12 +351,47 @@ impl Assent {
                 "another assertion of this passkey was accepted first; start again",
             ));
         }
+        let now = self.now();
+        let proof = PasskeyProof {
+            id: ceremony.id.clone(),
+            app_id: app.id.clone(),
+            user_id: stored.user_id.clone(),
+            credential_id: stored.id.clone(),
+            user_verified: result.user_verified(),
+            verified_at: now,
+            expires_at: now + PROOF_LIFETIME,
+        };
+        self.store.insert_passkey_proof(&proof).await?;
         Ok(PasskeyCheck {
             user: self.username_for_id(&stored.user_id).await?,
             credential_id: stored.id,
             counter: result.counter(),
             user_verified: result.user_verified(),
+            authentication_id: proof.id,
+            proof_expires_at: proof.expires_at,
         })
+    }
+
+    /// Takes the passkey proof a request shows: it must be this application's, for `user`,
+    /// unexpired and unused (it is used by this call). A proof that is none of these is
+    /// refused, never ignored.
+    pub(crate) async fn take_passkey_proof(
+        &self,
+        app: &App,
+        user: &crate::model::User,
+        id: &str,
+    ) -> Result<PasskeyProof, CoreError> {
+        let proof = self
+            .store
+            .take_passkey_proof(id, &app.id, self.now())
+            .await?
+            .ok_or_else(|| {
+                refused("passkey_authentication names no unused authentication of this application from the last 5 minutes")
+            })?;
+        if proof.user_id != user.id {
+            return Err(refused("passkey_authentication was made by another user"));
+        }
+        Ok(proof)
     }
 
     /// The counter an assertion carries (authenticator data bytes 33..37), for the audit row.

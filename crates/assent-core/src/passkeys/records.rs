@@ -50,6 +50,21 @@ impl CeremonyKind {
     }
 }
 
+/// A finished authentication at the relying party's origin, kept a short while so that one
+/// request (an approval or an access request of the same user through the same application)
+/// can show it, once, to a policy that asks for the passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyProof {
+    /// The authentication ceremony's id, which the application names in the request.
+    pub id: String,
+    pub app_id: AppId,
+    pub user_id: UserId,
+    pub credential_id: String,
+    pub user_verified: bool,
+    pub verified_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
 /// A ceremony between its start and its finish: webauthn-rs's state (JSON, with the
 /// challenge), used once.
 #[derive(Debug, Clone, PartialEq, Eq)]

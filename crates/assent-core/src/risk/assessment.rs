@@ -16,6 +16,17 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use time::Duration;
 
+/// What the policy is told about the request beside its content.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Asking {
+    /// `request.kind` when it is not the request's own (`access_request` for an access
+    /// request, decided once for all its approvers).
+    pub kind: Option<&'static str>,
+    /// `request.passkey`: the request shows a passkey authentication at the application's
+    /// origin.
+    pub passkey: bool,
+}
+
 /// History the risk engine looks at.
 const HISTORY_DAYS: i64 = 90;
 const HISTORY_LIMIT: u32 = 500;
@@ -101,13 +112,15 @@ impl Assent {
             .and_then(|g| g.locate(ip))
     }
 
-    /// Scores a request and decides what it needs.
+    /// Scores a request and decides what it needs. `asking` says what the policy sees the
+    /// request as (`request.kind`, and whether it shows a passkey authentication).
     pub(crate) async fn assess_request(
         &self,
         app: &App,
         user: &User,
         request: &NewApproval,
         active_devices: usize,
+        asking: Asking,
     ) -> Result<(RiskAssessment, PolicyDecision, Value), CoreError> {
         let now = self.now();
         let context = request.context.clone();
@@ -167,7 +180,8 @@ impl Assent {
         use assent_proto::states::ApprovalState::{Approved, Denied, Fraud};
         let facts = json!({
             "request": {
-                "kind": request.kind.as_str(),
+                "kind": asking.kind.unwrap_or(request.kind.as_str()),
+                "passkey": asking.passkey,
                 "application": app.name,
                 "user": user.username.as_str(),
                 "binding_message": request.binding_message.as_ref().map_or("", |m| m.as_str()),

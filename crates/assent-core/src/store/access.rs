@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 #[async_trait]
 pub trait AccessStore: Send + Sync {
     /// Stores a new access request with its approvers (whose prompts exist already) and its
-    /// audit event, in one transaction.
+    /// audit event, in one transaction. [`StoreError::Conflict`] when it holds an approval
+    /// another co-approval holds already.
     async fn insert_access_request(
         &self,
         request: &AccessRequest,
@@ -28,6 +29,11 @@ pub trait AccessStore: Send + Sync {
     async fn access_approvers(&self, id: &AccessRequestId) -> Result<Vec<Approver>, StoreError>;
     /// The access request an approval request asks about, if any.
     async fn access_request_of_approval(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<AccessRequestId>, StoreError>;
+    /// The co-approval that holds the user's own approval of `approval`, if any.
+    async fn access_request_holding(
         &self,
         approval: &ApprovalId,
     ) -> Result<Option<AccessRequestId>, StoreError>;

@@ -5,7 +5,7 @@
 use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{AppId, UserId};
-use crate::passkeys::records::{Ceremony, RpPasskey, RpWebauthn};
+use crate::passkeys::records::{Ceremony, PasskeyProof, RpPasskey, RpWebauthn};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -38,6 +38,17 @@ pub trait RpPasskeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A user's passkeys at an application, oldest first.
     async fn rp_passkeys(&self, app: &AppId, user: &UserId) -> Result<Vec<RpPasskey>, StoreError>;
+    /// Keeps a finished authentication for one request to show.
+    async fn insert_passkey_proof(&self, proof: &PasskeyProof) -> Result<(), StoreError>;
+    /// Removes and returns the application's proof `id` if it has not expired at `now`; `None`
+    /// when it is unknown, another application's, used already or expired. Expired proofs are
+    /// removed on the way.
+    async fn take_passkey_proof(
+        &self,
+        id: &str,
+        app: &AppId,
+        now: OffsetDateTime,
+    ) -> Result<Option<PasskeyProof>, StoreError>;
     /// Records a use: the new state and counter, only if the stored counter is still `seen`;
     /// `false` (nothing written) when another use moved it first.
     async fn use_rp_passkey(

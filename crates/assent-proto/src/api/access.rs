@@ -76,6 +76,17 @@ pub struct CreateAccessRequest {
     pub expires_in: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RequestContext>,
+    /// The `authentication_id` of a passkey authentication of the requester at this
+    /// application's own origin (`POST /v1/passkeys/authentications/{ceremony_id}`), finished
+    /// within the last 5 minutes and used by no other request. Needed where the policy asks for
+    /// the passkey (`relying_party_passkey`); a proof that is unknown, used, expired or another
+    /// user's is refused (`passkey_refused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)
+    )]
+    pub passkey_authentication: Option<String>,
 }
 
 /// An approver as the application learns it at creation.
@@ -160,6 +171,13 @@ pub struct AccessRequestStatus {
     /// Set when the grant came from break-glass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass: Option<BreakGlassInfo>,
+    /// The policy rule that decided its approvers and quorum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_rule: Option<String>,
+    /// For a co-approval (a request whose policy asked for a quorum, approved by its user and
+    /// held for the co-approvers): the id of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_approval_of: Option<String>,
 }
 
 /// A break-glass grant's reason and review.
@@ -282,4 +300,8 @@ pub struct AccessProgress {
     /// Who has approved so far.
     pub approved_by: Vec<String>,
     pub denied_by: Vec<String>,
+    /// For a co-approval: the request the requester approved and asks the approvers to
+    /// co-approve (its kind, and the application's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_approval_of: Option<String>,
 }

@@ -96,4 +96,10 @@ pub struct PasskeyVerified {
     /// Whether the authenticator verified the user (PIN or biometrics); always true, since
     /// Assent asks for it.
     pub user_verified: bool,
+    /// This authentication, for one request of the same user to show as its
+    /// `passkey_authentication` when the policy asks for the passkey: usable once, until
+    /// `authentication_expires_at`.
+    pub authentication_id: String,
+    /// Unix seconds.
+    pub authentication_expires_at: i64,
 }

@@ -9,10 +9,11 @@ use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::access::records::{
     AccessEnding, AccessReason, AccessRequest, AccessState, Approver, BreakGlass, Grant,
+    HeldApproval,
 };
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
-use assent_core::ids::{AccessRequestId, AppId, ApprovalId, UserId};
+use assent_core::ids::{AccessRequestId, AppId, ApprovalId, DeviceId, UserId};
 use assent_core::store::AccessStore;
 use async_trait::async_trait;
 use sqlx::Row;
@@ -24,7 +25,8 @@ macro_rules! columns {
         "id, app_id, requester_id, privilege, justification, grant_seconds, approvals_required, \
          denials_required, state, reason, created_at, expires_at, decided_at, grant_id, \
          grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by, \
-         break_glass_reason, reviewed_at, reviewed_by, review_note"
+         break_glass_reason, reviewed_at, reviewed_by, review_note, policy_rule, \
+         held_approval_id, held_device_id, held_statement, held_user_verification"
     };
 }
 
@@ -77,6 +79,16 @@ fn request(row: PgRow) -> Result<AccessRequest, sqlx::Error> {
             }),
             None => None,
         },
+        policy_rule: row.try_get(23)?,
+        holds: match row.try_get::<Option<String>, _>(24)? {
+            Some(approval_id) => Some(HeldApproval {
+                approval_id: ApprovalId::from_stored(approval_id),
+                device_id: DeviceId::from_stored(row.try_get(25)?),
+                statement: row.try_get(26)?,
+                user_verification: row.try_get(27)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -98,11 +110,14 @@ impl AccessStore for PostgresStore {
         approvers: &[Approver],
         audit: PendingAudit,
     ) -> Result<(), StoreError> {
+        let held = request.holds.as_ref();
         let mut tx = begin(&self.pool).await?;
         let insert = sqlx::query(
             "INSERT INTO access_requests (id, app_id, requester_id, privilege, justification, \
-             grant_seconds, approvals_required, denials_required, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)",
+             grant_seconds, approvals_required, denials_required, state, created_at, expires_at, \
+             policy_rule, held_approval_id, held_device_id, held_statement, \
+             held_user_verification) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(request.id.to_string())
         .bind(request.app_id.to_string())
@@ -113,7 +128,12 @@ impl AccessStore for PostgresStore {
         .bind(i64::from(request.approvals_required))
         .bind(i64::from(request.denials_required))
         .bind(to_millis(request.created_at))
-        .bind(to_millis(request.expires_at));
+        .bind(to_millis(request.expires_at))
+        .bind(request.policy_rule.clone())
+        .bind(held.map(|h| h.approval_id.to_string()))
+        .bind(held.map(|h| h.device_id.to_string()))
+        .bind(held.map(|h| h.statement.clone()))
+        .bind(held.and_then(|h| h.user_verification.clone()));
         run(&mut tx, insert).await?;
         for (position, a) in approvers.iter().enumerate() {
             let insert = sqlx::query(
@@ -164,6 +184,19 @@ impl AccessStore for PostgresStore {
     ) -> Result<Option<AccessRequestId>, StoreError> {
         let id: Option<String> =
             sqlx::query_scalar("SELECT request_id FROM access_approvers WHERE approval_id = $1")
+                .bind(approval.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(id.map(AccessRequestId::from_stored))
+    }
+
+    async fn access_request_holding(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<AccessRequestId>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM access_requests WHERE held_approval_id = $1")
                 .bind(approval.to_string())
                 .fetch_optional(&self.pool)
                 .await

@@ -43,8 +43,9 @@ impl ApprovalStore for PostgresStore {
         let insert = sqlx::query(
             "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
                 context, nonce, code_length, code_digest, state, created_at, expires_at,
-                user_verification, risk, policy_rule)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                user_verification, risk, policy_rule, approvals_required, approver_groups)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18)",
         )
         .bind(a.id.to_string())
         .bind(a.app_id.to_string())
@@ -61,7 +62,14 @@ impl ApprovalStore for PostgresStore {
         .bind(to_millis(a.expires_at))
         .bind(a.user_verification)
         .bind(to_json(&a.risk)?)
-        .bind(a.policy_rule.clone());
+        .bind(a.policy_rule.clone())
+        .bind(a.quorum.as_ref().map_or(1, |q| q.approvals as i32))
+        .bind(
+            a.quorum
+                .as_ref()
+                .map(|q| to_json(&q.approver_groups))
+                .transpose()?,
+        );
         let mut queries = vec![insert];
         queries.extend(pushes.iter().map(super::pushes::insert_push));
         write_audited(&self.pool, queries, &audit).await

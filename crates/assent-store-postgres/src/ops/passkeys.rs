@@ -8,7 +8,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{AppId, UserId};
-use assent_core::passkeys::records::{Ceremony, CeremonyKind, RpPasskey, RpWebauthn};
+use assent_core::passkeys::records::{Ceremony, CeremonyKind, PasskeyProof, RpPasskey, RpWebauthn};
 use assent_core::store::RpPasskeyStore;
 use async_trait::async_trait;
 use sqlx::Row;
@@ -135,6 +135,52 @@ impl RpPasskeyStore for PostgresStore {
         .bind(user.to_string())
         .try_map(passkey)
         .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn insert_passkey_proof(&self, proof: &PasskeyProof) -> Result<(), StoreError> {
+        let insert = sqlx::query(
+            "INSERT INTO rp_passkey_proofs (id, app_id, user_id, credential_id, user_verified, \
+             verified_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(proof.id.clone())
+        .bind(proof.app_id.to_string())
+        .bind(proof.user_id.to_string())
+        .bind(proof.credential_id.clone())
+        .bind(proof.user_verified)
+        .bind(to_millis(proof.verified_at))
+        .bind(to_millis(proof.expires_at));
+        execute(&self.pool, insert).await.map(|_| ())
+    }
+
+    async fn take_passkey_proof(
+        &self,
+        id: &str,
+        app: &AppId,
+        now: OffsetDateTime,
+    ) -> Result<Option<PasskeyProof>, StoreError> {
+        let purge = sqlx::query("DELETE FROM rp_passkey_proofs WHERE expires_at <= $1")
+            .bind(to_millis(now));
+        execute(&self.pool, purge).await?;
+        sqlx::query(
+            "DELETE FROM rp_passkey_proofs WHERE id = $1 AND app_id = $2 \
+             RETURNING id, app_id, user_id, credential_id, user_verified, verified_at, expires_at",
+        )
+        .bind(id.to_owned())
+        .bind(app.to_string())
+        .try_map(|r: PgRow| {
+            Ok(PasskeyProof {
+                id: r.try_get(0)?,
+                app_id: AppId::from_stored(r.try_get(1)?),
+                user_id: UserId::from_stored(r.try_get(2)?),
+                credential_id: r.try_get(3)?,
+                user_verified: r.try_get(4)?,
+                verified_at: from_millis(r.try_get(5)?),
+                expires_at: from_millis(r.try_get(6)?),
+            })
+        })
+        .fetch_optional(&self.pool)
         .await
         .map_err(backend)
     }

@@ -8,10 +8,11 @@ use crate::rows::corrupt;
 use assent_core::StoreError;
 use assent_core::access::records::{
     AccessEnding, AccessReason, AccessRequest, AccessState, Approver, BreakGlass, Grant,
+    HeldApproval,
 };
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
-use assent_core::ids::{AccessRequestId, AppId, ApprovalId, UserId};
+use assent_core::ids::{AccessRequestId, AppId, ApprovalId, DeviceId, UserId};
 use assent_core::store::AccessStore;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
@@ -20,11 +21,14 @@ use time::OffsetDateTime;
 const COLUMNS: &str = "id, app_id, requester_id, privilege, justification, grant_seconds, \
     approvals_required, denials_required, state, reason, created_at, expires_at, decided_at, \
     grant_id, grant_token, grant_not_before, grant_expires_at, grant_revoked_at, grant_revoked_by, \
-    break_glass_reason, reviewed_at, reviewed_by, review_note";
+    break_glass_reason, reviewed_at, reviewed_by, review_note, policy_rule, held_approval_id, \
+    held_device_id, held_statement, held_user_verification";
 
 const INSERT: &str = "INSERT INTO access_requests (id, app_id, requester_id, privilege, \
     justification, grant_seconds, approvals_required, denials_required, state, created_at, \
-    expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10)";
+    expires_at, policy_rule, held_approval_id, held_device_id, held_statement, \
+    held_user_verification) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 const INSERT_APPROVER: &str = "INSERT INTO access_approvers (request_id, position, user_id, \
     approval_id, unreachable) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -88,6 +92,16 @@ fn request(row: &Row<'_>) -> rusqlite::Result<AccessRequest> {
             }),
             None => None,
         },
+        policy_rule: row.get(23)?,
+        holds: match row.get::<_, Option<String>>(24)? {
+            Some(approval_id) => Some(HeldApproval {
+                approval_id: ApprovalId::from_stored(approval_id),
+                device_id: DeviceId::from_stored(row.get(25)?),
+                statement: row.get(26)?,
+                user_verification: row.get(27)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -113,6 +127,7 @@ impl AccessStore for SqliteStore {
         let privilege = serde_json::to_string(&request.privilege)
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         self.write(move |c| {
+            let held = request.holds.as_ref();
             c.prepare_cached(INSERT)
                 .and_then(|mut s| {
                     s.execute(params![
@@ -126,6 +141,11 @@ impl AccessStore for SqliteStore {
                         request.denials_required,
                         to_millis(request.created_at),
                         to_millis(request.expires_at),
+                        request.policy_rule,
+                        held.map(|h| h.approval_id.as_str()),
+                        held.map(|h| h.device_id.as_str()),
+                        held.map(|h| h.statement.as_str()),
+                        held.and_then(|h| h.user_verification.as_deref()),
                     ])
                 })
                 .map_err(backend)?;
@@ -174,6 +194,19 @@ impl AccessStore for SqliteStore {
         let approval = approval.to_string();
         self.read(move |c| {
             c.prepare_cached("SELECT request_id FROM access_approvers WHERE approval_id = ?1")?
+                .query_row([approval], |r| r.get(0).map(AccessRequestId::from_stored))
+                .optional()
+        })
+        .await
+    }
+
+    async fn access_request_holding(
+        &self,
+        approval: &ApprovalId,
+    ) -> Result<Option<AccessRequestId>, StoreError> {
+        let approval = approval.to_string();
+        self.read(move |c| {
+            c.prepare_cached("SELECT id FROM access_requests WHERE held_approval_id = ?1")?
                 .query_row([approval], |r| r.get(0).map(AccessRequestId::from_stored))
                 .optional()
         })

@@ -71,12 +71,18 @@ impl ApprovalStore for SqliteStore {
         let context = to_json(&a.context)?;
         let origin = to_json(&origin_of(&a.context))?;
         let risk = to_json(&a.risk)?;
+        let approver_groups = a
+            .quorum
+            .as_ref()
+            .map(|q| to_json(&q.approver_groups))
+            .transpose()?;
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO approvals (id, app_id, user_id, kind, binding_message, authorization_details,
                     context, nonce, code_length, code_digest, state, created_at, expires_at,
-                    user_verification, risk, policy_rule, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    user_verification, risk, policy_rule, origin, approvals_required, approver_groups)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                    ?18, ?19)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -96,7 +102,9 @@ impl ApprovalStore for SqliteStore {
                     a.user_verification,
                     risk,
                     a.policy_rule,
-                    origin
+                    origin,
+                    a.quorum.as_ref().map_or(1, |q| q.approvals),
+                    approver_groups
                 ])
             })
             .map_err(backend)?;

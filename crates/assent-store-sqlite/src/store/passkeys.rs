@@ -9,7 +9,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::{from_millis, to_millis};
 use assent_core::ids::{AppId, UserId};
-use assent_core::passkeys::records::{Ceremony, CeremonyKind, RpPasskey, RpWebauthn};
+use assent_core::passkeys::records::{Ceremony, CeremonyKind, PasskeyProof, RpPasskey, RpWebauthn};
 use assent_core::store::RpPasskeyStore;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
@@ -168,6 +168,65 @@ impl RpPasskeyStore for SqliteStore {
             )?
             .query_map(params![app, user], passkey)?
             .collect()
+        })
+        .await
+    }
+
+    async fn insert_passkey_proof(&self, proof: &PasskeyProof) -> Result<(), StoreError> {
+        let p = proof.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO rp_passkey_proofs (id, app_id, user_id, credential_id, \
+                 user_verified, verified_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.id,
+                    p.app_id.as_str(),
+                    p.user_id.as_str(),
+                    p.credential_id,
+                    p.user_verified,
+                    to_millis(p.verified_at),
+                    to_millis(p.expires_at)
+                ])
+            })
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_passkey_proof(
+        &self,
+        id: &str,
+        app: &AppId,
+        now: OffsetDateTime,
+    ) -> Result<Option<PasskeyProof>, StoreError> {
+        let (id, app) = (id.to_owned(), app.clone());
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM rp_passkey_proofs WHERE expires_at <= ?1")
+                .and_then(|mut s| s.execute([to_millis(now)]))
+                .map_err(backend)?;
+            c.prepare_cached(
+                "DELETE FROM rp_passkey_proofs WHERE id = ?1 AND app_id = ?2 \
+                 RETURNING id, app_id, user_id, credential_id, user_verified, verified_at, \
+                 expires_at",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![id, app.as_str()], |r| {
+                    Ok(PasskeyProof {
+                        id: r.get(0)?,
+                        app_id: AppId::from_stored(r.get(1)?),
+                        user_id: UserId::from_stored(r.get(2)?),
+                        credential_id: r.get(3)?,
+                        user_verified: r.get(4)?,
+                        verified_at: from_millis(r.get(5)?),
+                        expires_at: from_millis(r.get(6)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(backend)
         })
         .await
     }

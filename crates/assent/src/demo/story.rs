@@ -72,6 +72,7 @@ pub async fn run(args: DemoArgs) -> CmdResult {
         }),
         expires_in: Some(120),
         user_verification: false,
+        passkey_authentication: None,
     };
     let created = rp.create_approval(&request).await?;
     let code = created.display_code.clone().unwrap_or_default();

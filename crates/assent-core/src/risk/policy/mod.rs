@@ -29,7 +29,24 @@ pub struct Outcome {
     pub code_length: Option<u8>,
     /// For `deny`: what the relying party is told.
     pub message: Option<String>,
+    /// For `push`: the device-signed approvals the request needs in all (1: the user's own).
+    /// For a request, the user's approval is the first and the rest come from members of
+    /// `approver_groups` other than the user (four eyes); for an access request, all of them
+    /// come from those groups.
+    pub approvals: u32,
+    /// For `push`: where the approvers come from (see `approvals`).
+    pub approver_groups: Vec<String>,
+    /// For `push` on an access request: the most denials that may be needed to reject it.
+    pub denials: Option<u32>,
+    /// For `push` and `allow`: the request must show a passkey authentication of the same user
+    /// at the application's own origin (`passkey_authentication`).
+    pub relying_party_passkey: bool,
 }
+
+/// Most approvals a rule may ask for (the user's own included).
+pub const MAX_RULE_APPROVALS: u32 = 10;
+/// Most approver groups a rule may name.
+const MAX_RULE_GROUPS: usize = 32;
 
 /// The rule that decided, and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,6 +85,66 @@ struct RuleSpec {
     code_length: Option<u8>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    approvals: Option<u32>,
+    #[serde(default)]
+    approver_groups: Vec<String>,
+    #[serde(default)]
+    denials: Option<u32>,
+    #[serde(default)]
+    relying_party_passkey: bool,
+}
+
+impl RuleSpec {
+    /// What the quorum and passkey fields allow, beside the outcome: the reason a rule is
+    /// refused, if it is.
+    fn check_requirements(&self) -> Option<String> {
+        let name = self.name.get_ref();
+        let approvals = self.approvals.unwrap_or(1);
+        let push = self.outcome == OutcomeKind::Push;
+        if !(1..=MAX_RULE_APPROVALS).contains(&approvals) {
+            return Some(format!(
+                "rule {name:?}: approvals must be between 1 and {MAX_RULE_APPROVALS}"
+            ));
+        }
+        if !push && (approvals > 1 || !self.approver_groups.is_empty() || self.denials.is_some()) {
+            return Some(format!(
+                "rule {name:?}: approvals, approver_groups and denials go with a push outcome"
+            ));
+        }
+        if approvals > 1 && self.approver_groups.is_empty() {
+            return Some(format!(
+                "rule {name:?}: approvals above 1 need approver_groups to ask"
+            ));
+        }
+        if self.approver_groups.len() > MAX_RULE_GROUPS {
+            return Some(format!(
+                "rule {name:?}: at most {MAX_RULE_GROUPS} approver_groups"
+            ));
+        }
+        if let Some(bad) = self
+            .approver_groups
+            .iter()
+            .find(|g| !crate::groups::valid_group_name(g))
+        {
+            return Some(format!("rule {name:?}: {bad:?} is not a group name"));
+        }
+        if self
+            .denials
+            .is_some_and(|d| d == 0 || d as usize > crate::access::MAX_APPROVERS)
+        {
+            return Some(format!(
+                "rule {name:?}: denials must be between 1 and {}",
+                crate::access::MAX_APPROVERS
+            ));
+        }
+        if self.relying_party_passkey && self.outcome == OutcomeKind::Deny {
+            return Some(format!(
+                "rule {name:?}: relying_party_passkey goes with a push or allow outcome"
+            ));
+        }
+        None
+    }
 }
 
 struct Rule {
@@ -139,6 +216,9 @@ impl Policy {
                     spec.name.get_ref()
                 )));
             }
+            if let Some(reason) = spec.check_requirements() {
+                return Err(fail(reason));
+            }
             rules.push(Rule {
                 name: spec.name.into_inner(),
                 condition,
@@ -152,6 +232,10 @@ impl Policy {
                     user_verification: spec.user_verification,
                     code_length: spec.code_length,
                     message: spec.message,
+                    approvals: spec.approvals.unwrap_or(1),
+                    approver_groups: spec.approver_groups,
+                    denials: spec.denials,
+                    relying_party_passkey: spec.relying_party_passkey,
                 },
             });
         }
@@ -217,6 +301,10 @@ impl Policy {
                 user_verification: false,
                 code_length: None,
                 message: None,
+                approvals: 1,
+                approver_groups: Vec::new(),
+                denials: None,
+                relying_party_passkey: false,
             },
         }
     }
@@ -302,6 +390,80 @@ mod tests {
         let unknown_key =
             "[[rule]]\nname = \"x\"\nwhen = \"true\"\noutcome = \"push\"\nnumber_matchin = true\n";
         assert_eq!(Policy::parse(unknown_key).unwrap_err().line, 5);
+    }
+
+    #[test]
+    fn quorum_and_passkey_fields_are_parsed_and_checked() {
+        let text = r#"
+[[rule]]
+name = "large payments need a second approver"
+when = "request.kind == 'transaction' && request.amount > 10000.0"
+outcome = "push"
+approvals = 2
+approver_groups = ["treasury"]
+
+[[rule]]
+name = "elevations need two SREs and the passkey"
+when = "request.kind == 'access_request' && request.passkey"
+outcome = "push"
+approvals = 2
+approver_groups = ["sre", "security"]
+denials = 1
+relying_party_passkey = true
+
+[[rule]]
+name = "rest"
+when = "true"
+outcome = "push"
+"#;
+        let policy = Policy::parse(text).unwrap();
+        let d = policy.decide(&facts("transaction", 20_000.0, 0));
+        assert_eq!(
+            (d.outcome.approvals, d.outcome.approver_groups.clone()),
+            (2, vec!["treasury".to_owned()])
+        );
+        assert!(!d.outcome.relying_party_passkey);
+        let mut f = facts("access_request", 0.0, 0);
+        f["request"]["passkey"] = json!(true);
+        let d = policy.decide(&f);
+        assert_eq!(d.rule, "elevations need two SREs and the passkey");
+        assert!(d.outcome.relying_party_passkey);
+        assert_eq!(d.outcome.denials, Some(1));
+        let rest = policy.decide(&facts("login", 0.0, 0)).outcome;
+        assert_eq!((rest.approvals, rest.approver_groups.len()), (1, 0));
+
+        let rule = |extra: &str, outcome: &str| {
+            format!(
+                "[[rule]]\nname = \"x\"\nwhen = \"true\"\noutcome = \"{outcome}\"\nmessage = \"m\"\n{extra}"
+            )
+        };
+        for (extra, outcome, reason) in [
+            ("approvals = 2", "push", "need approver_groups"),
+            ("approvals = 0", "push", "between 1 and 10"),
+            (
+                "approvals = 11\napprover_groups = [\"a\"]",
+                "push",
+                "between 1 and 10",
+            ),
+            (
+                "approvals = 2\napprover_groups = [\"a\"]",
+                "allow",
+                "go with a push",
+            ),
+            ("approver_groups = [\"a\"]", "deny", "go with a push"),
+            ("denials = 0", "push", "denials must be"),
+            (
+                "approver_groups = [\"not a group!\"]",
+                "push",
+                "not a group name",
+            ),
+            ("relying_party_passkey = true", "deny", "push or allow"),
+        ] {
+            let err = Policy::parse(&rule(extra, outcome)).unwrap_err();
+            assert!(err.reason.contains(reason), "{extra}: {err}");
+            assert_eq!(err.line, 2, "{extra}: the rule's name line");
+        }
+        assert!(Policy::parse(&rule("relying_party_passkey = true", "allow")).is_ok());
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub(crate) async fn create_access_request(
         grant_seconds: body.grant_seconds,
         lifetime: Lifetime::parse(body.expires_in, state.assent.settings())?,
         context: body.context.unwrap_or_default(),
+        passkey_authentication: body.passkey_authentication,
     };
     let AccessCreated { request, approvers } =
         state.assent.create_access_request(&app, new).await?;
@@ -305,6 +306,8 @@ fn render_status(view: &AccessView) -> AccessRequestStatus {
             reviewed_by: b.reviewed_by.clone(),
             review_note: b.review_note.clone(),
         }),
+        policy_rule: r.policy_rule.clone(),
+        co_approval_of: co_approval_of(r),
     }
 }
 
@@ -318,5 +321,11 @@ pub(crate) fn progress(view: &AccessView) -> AccessProgress {
         denials_required: view.request.denials_required,
         approved_by: view.approved_by().iter().map(ToString::to_string).collect(),
         denied_by: view.denied_by().iter().map(ToString::to_string).collect(),
+        co_approval_of: co_approval_of(&view.request),
     }
+}
+
+/// The request a co-approval holds, by id.
+fn co_approval_of(request: &assent_core::access::records::AccessRequest) -> Option<String> {
+    request.holds.as_ref().map(|h| h.approval_id.to_string())
 }

@@ -83,6 +83,7 @@ pub(crate) async fn decide(
         id,
         state: answered.approval.state,
         decision: answered.decision,
+        awaiting_approvals: answered.awaiting_approvals,
     }))
 }
 

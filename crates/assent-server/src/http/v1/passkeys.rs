@@ -131,5 +131,7 @@ pub(crate) async fn finish_authentication(
         credential_id: check.credential_id,
         counter: check.counter,
         user_verified: check.user_verified,
+        authentication_id: check.authentication_id,
+        authentication_expires_at: check.proof_expires_at.unix_timestamp(),
     }))
 }

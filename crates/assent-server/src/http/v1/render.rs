@@ -47,6 +47,7 @@ pub(crate) fn new_approval(
         lifetime,
         user_verification: body.user_verification,
         code_display: assent_core::approvals::CodeDisplay::Shown,
+        passkey_authentication: body.passkey_authentication,
     })
 }
 
@@ -120,6 +121,8 @@ pub(crate) fn approval_status(view: &ApprovalForApp) -> ApprovalStatus {
         user_verification: approval.user_verification,
         risk: risk_view(&approval.risk),
         policy_rule: approval.policy_rule.clone(),
+        approvals_required: approval.quorum.as_ref().map(|q| q.approvals),
+        co_approval: view.co_approval.as_ref().map(ToString::to_string),
         deliveries: view.pushes.iter().filter_map(delivery).collect(),
     }
 }

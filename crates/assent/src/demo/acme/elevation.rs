@@ -91,6 +91,7 @@ pub(super) async fn create(
         grant_seconds: Some(3600),
         expires_in: Some(600),
         context: Some(super::context(&headers, peer, &sid)),
+        passkey_authentication: None,
     };
     match acme.rp.create_access_request(&request).await {
         Ok(created) => {

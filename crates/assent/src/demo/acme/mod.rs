@@ -377,6 +377,7 @@ async fn transfer(
         context: Some(context(&headers, peer, &sid)),
         expires_in: Some(180),
         user_verification: true,
+        passkey_authentication: None,
     };
     match acme.rp.create_approval(&request).await {
         Ok(created) => {

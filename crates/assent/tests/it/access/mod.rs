@@ -155,5 +155,6 @@ pub(super) fn elevation(approvals: u32, denials: u32) -> CreateAccessRequest {
         grant_seconds: Some(900),
         expires_in: Some(300),
         context: None,
+        passkey_authentication: None,
     }
 }

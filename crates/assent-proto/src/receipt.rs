@@ -181,3 +181,109 @@ fn host_of(origin: &str) -> Option<&str> {
         _ => host,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::SigningKey;
+    use crate::statement::{ReceiptCoApproval, ReceiptDevice};
+
+    /// The server key and its JWKS.
+    fn server() -> (SigningKey, JwkSet) {
+        let key = SigningKey::generate().unwrap();
+        let mut jwk = key.jwk().clone();
+        jwk.kid = Some("server".into());
+        (key, JwkSet { keys: vec![jwk] })
+    }
+
+    /// A receipt of `approval_id`, approved on a fresh device of `user`.
+    fn approved(approval_id: &str, user: &str, kind: &str) -> Receipt {
+        let device = SigningKey::generate().unwrap();
+        let statement = DecisionStatement {
+            request_id: approval_id.into(),
+            nonce: "n".into(),
+            details_hash: "h".into(),
+            decision: Decision::Approve,
+            code: None,
+            iat: 1,
+        };
+        let jws = device
+            .sign(
+                DECISION_TYP,
+                Some(&format!("dev-{user}")),
+                false,
+                &statement,
+            )
+            .unwrap();
+        Receipt {
+            iss: "https://assent.example".into(),
+            approval_id: approval_id.into(),
+            application: "app".into(),
+            user: user.into(),
+            kind: kind.into(),
+            state: "approved".into(),
+            reason: None,
+            details_hash: "h".into(),
+            created_at: 0,
+            decided_at: 1,
+            device: Some(ReceiptDevice {
+                id: format!("dev-{user}"),
+                jwk: device.jwk().clone(),
+            }),
+            statement: Some(jws),
+            user_verification: None,
+            co_approvals: Vec::new(),
+            iat: 1,
+        }
+    }
+
+    fn signed(server: &SigningKey, receipt: &Receipt) -> String {
+        server
+            .sign(RECEIPT_TYP, Some("server"), false, receipt)
+            .unwrap()
+    }
+
+    fn co(server: &SigningKey, receipt: &Receipt) -> ReceiptCoApproval {
+        ReceiptCoApproval {
+            user: receipt.user.clone(),
+            approval_id: receipt.approval_id.clone(),
+            receipt: signed(server, receipt),
+        }
+    }
+
+    #[test]
+    fn co_approvals_verify_and_each_rule_has_its_refusal() {
+        let (key, jwks) = server();
+        let bobs = approved("p-bob", "bob", "access");
+        let carols = approved("p-carol", "carol", "access");
+        let mut four_eyes = approved("req", "alice", "transaction");
+        four_eyes.co_approvals = vec![co(&key, &bobs), co(&key, &carols)];
+        let verified = verify_receipt(&signed(&key, &four_eyes), &jwks).unwrap();
+        assert_eq!(verified.receipt.co_approvals.len(), 2);
+
+        let refused = |mutate: &dyn Fn(&mut Receipt)| {
+            let mut r = four_eyes.clone();
+            mutate(&mut r);
+            verify_receipt(&signed(&key, &r), &jwks).unwrap_err()
+        };
+        // The user's own approval as a co-approval.
+        let alices = approved("p-alice", "alice", "access");
+        refused(&|r| r.co_approvals[1] = co(&key, &alices));
+        // The same co-approver twice.
+        refused(&|r| r.co_approvals[1] = co(&key, &bobs));
+        // A co-approval that names another prompt or person than its receipt.
+        refused(&|r| r.co_approvals[0].approval_id = "p-other".into());
+        refused(&|r| r.co_approvals[0].user = "mallory".into());
+        // A denial, or a prompt of another kind, is no co-approval.
+        let mut denied = bobs.clone();
+        denied.state = "denied".into();
+        refused(&|r| r.co_approvals[0] = co(&key, &denied));
+        let login = approved("p-login", "bob", "login");
+        refused(&|r| r.co_approvals[0] = co(&key, &login));
+        // A co-approval signed by another server.
+        let (other, _) = server();
+        refused(&|r| r.co_approvals[0].receipt = signed(&other, &bobs));
+        // Only an approval carries co-approvals.
+        refused(&|r| r.state = "denied".into());
+    }
+}

@@ -10,10 +10,10 @@ use assent_testkit::{TestApp, TestServer};
 use serde_json::Value;
 use std::path::Path;
 
-const ORIGIN: &str = "https://console.acme.example";
+pub(crate) const ORIGIN: &str = "https://console.acme.example";
 
 /// The software authenticator: `register` or `authenticate` the options at `origin`.
-fn authenticator(
+pub(crate) fn authenticator(
     dir: &Path,
     command: &str,
     options: &Value,

@@ -4,7 +4,9 @@
 //! against the JWKS, and its revocation seen by introspection and a webhook.
 
 mod break_glass;
+mod four_eyes;
 mod grants;
+mod policy;
 mod quorum;
 
 use assent_client::{ClientError, DeviceClient};

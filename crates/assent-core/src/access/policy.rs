@@ -69,7 +69,8 @@ impl Assent {
             .assess_request(app, requester, &asked, active, asking)
             .await?;
         let outcome = &decision.outcome;
-        if outcome.kind == OutcomeKind::Deny {
+        let without_passkey = outcome.relying_party_passkey && !passkey;
+        if outcome.kind == OutcomeKind::Deny || without_passkey {
             let event = AuditEvent::ApprovalRefused {
                 app_id: app.id.to_string(),
                 user_id: requester.id.to_string(),
@@ -81,14 +82,14 @@ impl Assent {
             self.store
                 .append_audit(self.audit(Actor::App(app.id.clone()), event))
                 .await?;
+            if without_passkey && outcome.kind != OutcomeKind::Deny {
+                return Err(passkey_required(&decision.rule));
+            }
             let message = outcome.message.clone().unwrap_or_default();
             return Err(CoreError::rejected(
                 ProblemCode::DeniedByPolicy,
                 format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
             ));
-        }
-        if outcome.relying_party_passkey && !passkey {
-            return Err(passkey_required(&decision.rule));
         }
         approvers_under(new, &decision)
     }

@@ -220,6 +220,12 @@ pub fn describe(a: &DeviceApproval) -> String {
             named(&access.denied_by),
             access.requester
         );
+        if access.co_approval_of.is_some() {
+            out += &format!(
+                "  Co-approve {} approved this request and the policy asks for a second person\n",
+                access.requester
+            );
+        }
     }
     let c = &a.context;
     let place = c.geo.as_ref().map(|g| {
@@ -296,7 +302,13 @@ async fn watch(device: &DeviceClient) -> CmdResult {
         };
         match device.sign_decision(&approval, decision, code) {
             Ok(statement) => match device.submit(&approval.id, statement).await {
-                Ok(outcome) => println!("→ {}", outcome.state.as_str()),
+                Ok(outcome) => match outcome.awaiting_approvals {
+                    Some(n) => println!(
+                        "→ approved by you; it waits for {n} co-approver approval{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    None => println!("→ {}", outcome.state.as_str()),
+                },
                 Err(e) => println!("→ {e}"),
             },
             Err(e) => println!("→ not answered: {e}"),
@@ -329,6 +341,16 @@ mod tests {
                 "Approvals 1 of 2 needed; approved by carol; denied by no one (alice can never approve)"
             ),
             "{shown}"
+        );
+        assert!(!shown.contains("Co-approve"), "{shown}");
+        let mut co = prompt.clone();
+        if let Some(access) = co.access_request.as_mut() {
+            access.co_approval_of = Some("01a3".into());
+        }
+        assert!(
+            describe(&co).contains("Co-approve alice approved this request"),
+            "{}",
+            describe(&co)
         );
     }
 }

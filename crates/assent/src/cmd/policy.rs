@@ -35,7 +35,7 @@ pub fn run(command: PolicyCommand) -> CmdResult {
         for (name, default) in [
             (
                 "request",
-                serde_json::json!({"kind": "login", "amount": 0.0, "application": "", "user": "", "binding_message": "", "authorization_details": []}),
+                serde_json::json!({"kind": "login", "amount": 0.0, "application": "", "user": "", "binding_message": "", "authorization_details": [], "passkey": false}),
             ),
             (
                 "context",

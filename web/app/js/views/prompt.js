@@ -77,6 +77,7 @@ function accessProgress(ar) {
 // it asks to do (the details below), never merely "allow the agent".
 function heading(a) {
   if (a.kind === 'agent_action') return `Agent ${a.application.name}, acting for you, asks to:`;
+  if (a.access_request && a.access_request.co_approval_of) return `${a.access_request.requester} approved this and asks you to co-approve it`;
   if (a.access_request) return `${a.access_request.requester} asks for access through ${a.application.name}`;
   return `${KIND_LABELS[a.kind] || a.kind} requested by ${a.application.name}`;
 }
@@ -183,6 +184,14 @@ async function answer(a, decision, code) {
     if (decision === 'approve' && a.user_verification_required) body.user_verification = await passkeyAssertion(statement);
     const result = await api('POST', `/v1/device/approvals/${encodeURIComponent(a.id)}/decision`, body, { auth: false });
     closePrompt();
+    if (result.awaiting_approvals) {
+      // Four eyes: the policy asks for co-approvers; the request stays open until they approve.
+      const n = result.awaiting_approvals;
+      show(el('h1', { text: 'Approved by you' }),
+        notice('ok', `This request also needs ${n} approval${n === 1 ? '' : 's'} from a co-approver. It goes through only when ${n === 1 ? 'one approves' : 'they approve'}; a co-approver’s denial stops it.`),
+        backHome());
+      return;
+    }
     show(el('h1', { text: result.state === 'approved' ? 'Approved' : 'Done' }), notice(result.state === 'approved' ? 'ok' : 'warn', finalMessage(result.state)), backHome());
   } catch (e) {
     const final = { wrong_code: ['denied', 'wrong_code'], expired: ['expired'], already_decided: ['already'] }[e.code];

@@ -17,6 +17,7 @@ const FACTS: &[&str] = &[
     "request.binding_message",
     "request.authorization_details",
     "request.amount",
+    "request.passkey",
     "context.ip",
     "context.user_agent",
     "context.device_id",
@@ -226,6 +227,10 @@ struct Rule {
     user_verification: Option<bool>,
     code_length: Option<i64>,
     message: Option<String>,
+    approvals: Option<i64>,
+    approver_groups: Option<Vec<String>>,
+    denials: Option<i64>,
+    relying_party_passkey: Option<bool>,
     extra: Option<(String, String)>,
 }
 
@@ -275,6 +280,7 @@ struct Facts {
     approvals: u32,
     details: Vec<Json>,
     country: String,
+    passkey: bool,
     /// Replaces a fact with any JSON value.
     replace: Option<(u8, Json)>,
 }
@@ -285,7 +291,7 @@ impl Facts {
             "request": {
                 "kind": self.kind, "application": "Acme", "user": "alice", "binding_message": "",
                 "authorization_details": self.details.iter().map(|d| d.value(0)).collect::<Vec<_>>(),
-                "amount": self.amount,
+                "amount": self.amount, "passkey": self.passkey,
             },
             "context": {"ip": "203.0.113.7", "user_agent": "", "device_id": "", "country": self.country, "city": ""},
             "risk": {"score": self.score, "reasons": self.reasons},
@@ -314,7 +320,7 @@ fn fixed_facts() -> Vec<Value> {
         .map(|(kind, amount, score)| {
             json!({
                 "request": {"kind": kind, "amount": amount, "application": "Acme", "user": "alice",
-                            "binding_message": "", "authorization_details": []},
+                            "binding_message": "", "authorization_details": [], "passkey": false},
                 "context": {"ip": "203.0.113.7", "user_agent": "", "device_id": "", "country": "FR", "city": ""},
                 "risk": {"score": score, "reasons": ["new_network"]},
                 "user": {"devices": 1, "groups": [], "approvals": 3, "denials": 0, "frauds": 0},
@@ -349,6 +355,18 @@ fn file_text(rules: &[Rule]) -> String {
         }
         if let Some(m) = &rule.message {
             table.insert("message".into(), m.clone().into());
+        }
+        if let Some(n) = rule.approvals {
+            table.insert("approvals".into(), n.into());
+        }
+        if let Some(groups) = &rule.approver_groups {
+            table.insert("approver_groups".into(), groups.clone().into());
+        }
+        if let Some(n) = rule.denials {
+            table.insert("denials".into(), n.into());
+        }
+        if let Some(b) = rule.relying_party_passkey {
+            table.insert("relying_party_passkey".into(), b.into());
         }
         if let Some((k, v)) = &rule.extra {
             table.insert(k.clone(), v.clone().into());
@@ -391,8 +409,20 @@ fuzz_target!(|input: Input| {
             .any(|r| r.0 == decision.rule && r.1 == decision.condition);
         let fallback = decision.rule == "(no rule matched)" && decision.condition.is_empty();
         assert!(named || fallback, "{decision:?}");
-        if decision.outcome.kind == OutcomeKind::Deny {
-            assert!(decision.outcome.message.is_some());
+        let outcome = &decision.outcome;
+        if outcome.kind == OutcomeKind::Deny {
+            assert!(outcome.message.is_some());
+            assert!(!outcome.relying_party_passkey);
         }
+        // What a parsed rule may ask: a quorum only on a push, always with groups to ask.
+        assert!((1..=10).contains(&outcome.approvals), "{outcome:?}");
+        if outcome.approvals > 1 {
+            assert_eq!(outcome.kind, OutcomeKind::Push);
+            assert!(!outcome.approver_groups.is_empty());
+        }
+        if outcome.kind != OutcomeKind::Push {
+            assert!(outcome.approver_groups.is_empty() && outcome.denials.is_none());
+        }
+        assert!(outcome.denials.is_none_or(|d| (1..=50).contains(&d)));
     }
 });

@@ -274,6 +274,7 @@ fuzz_target!(|input: Input| {
         device,
         statement: statement_jws,
         user_verification,
+        co_approvals: Vec::new(),
         iat: input.iat,
     };
     let server = Key::Server;

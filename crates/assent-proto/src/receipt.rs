@@ -156,6 +156,29 @@ fn check_co_approvals(body: &Receipt, jwks: &JwkSet) -> Result<(), ReceiptError>
                 "a co-approval is not a device's approval of the named prompt",
             ));
         }
+        if r.iss != body.iss || r.application != body.application {
+            return Err(ReceiptError::Inconsistent(
+                "a co-approval comes from another server or application",
+            ));
+        }
+        // What the co-approver signed must be about this request: its shown details hash to
+        // the co-approval receipt's, and name this request and its details.
+        let shown = crate::statement::details_hash(
+            "access",
+            co.binding_message.as_deref(),
+            &co.authorization_details,
+        )
+        .map_err(|e| ReceiptError::Statement(e.to_string()))?;
+        let about = co.authorization_details.first().map(|d| &d["co_approval"]);
+        let names_this = about.is_some_and(|c| {
+            c["approval_id"] == body.approval_id.as_str()
+                && c["details_hash"] == body.details_hash.as_str()
+        });
+        if shown != r.details_hash || !names_this {
+            return Err(ReceiptError::Inconsistent(
+                "a co-approval was given for another request",
+            ));
+        }
         if seen.contains(&r.user.as_str()) {
             return Err(ReceiptError::Inconsistent(
                 "a co-approval comes from the user or from a co-approver twice",
@@ -186,7 +209,8 @@ fn host_of(origin: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::jose::SigningKey;
-    use crate::statement::{ReceiptCoApproval, ReceiptDevice};
+    use crate::statement::{ReceiptCoApproval, ReceiptDevice, details_hash};
+    use serde_json::{Value, json};
 
     /// The server key and its JWKS.
     fn server() -> (SigningKey, JwkSet) {
@@ -196,13 +220,13 @@ mod tests {
         (key, JwkSet { keys: vec![jwk] })
     }
 
-    /// A receipt of `approval_id`, approved on a fresh device of `user`.
-    fn approved(approval_id: &str, user: &str, kind: &str) -> Receipt {
+    /// A receipt of `approval_id` over `hash`, approved on a fresh device of `user`.
+    fn approved(approval_id: &str, user: &str, kind: &str, hash: &str) -> Receipt {
         let device = SigningKey::generate().unwrap();
         let statement = DecisionStatement {
             request_id: approval_id.into(),
             nonce: "n".into(),
-            details_hash: "h".into(),
+            details_hash: hash.into(),
             decision: Decision::Approve,
             code: None,
             iat: 1,
@@ -223,7 +247,7 @@ mod tests {
             kind: kind.into(),
             state: "approved".into(),
             reason: None,
-            details_hash: "h".into(),
+            details_hash: hash.into(),
             created_at: 0,
             decided_at: 1,
             device: Some(ReceiptDevice {
@@ -243,21 +267,39 @@ mod tests {
             .unwrap()
     }
 
-    fn co(server: &SigningKey, receipt: &Receipt) -> ReceiptCoApproval {
+    /// What a co-approver of `outer` is shown.
+    fn shown(outer: &Receipt) -> Vec<Value> {
+        vec![
+            json!({"type": "access_request", "co_approval": {
+                "approval_id": outer.approval_id, "details_hash": outer.details_hash}}),
+            json!({"type": "payment", "amount": "20000.00"}),
+        ]
+    }
+
+    /// `user`'s approval of `details` shown as a co-approval, as the receipt carries it.
+    fn co(server: &SigningKey, prompt: &str, user: &str, details: Vec<Value>) -> ReceiptCoApproval {
+        let hash = details_hash("access", Some("co-approve"), &details).unwrap();
+        let receipt = approved(prompt, user, "access", &hash);
+        co_of(server, &receipt, details)
+    }
+
+    fn co_of(server: &SigningKey, receipt: &Receipt, details: Vec<Value>) -> ReceiptCoApproval {
         ReceiptCoApproval {
             user: receipt.user.clone(),
             approval_id: receipt.approval_id.clone(),
             receipt: signed(server, receipt),
+            binding_message: Some("co-approve".into()),
+            authorization_details: details,
         }
     }
 
     #[test]
     fn co_approvals_verify_and_each_rule_has_its_refusal() {
         let (key, jwks) = server();
-        let bobs = approved("p-bob", "bob", "access");
-        let carols = approved("p-carol", "carol", "access");
-        let mut four_eyes = approved("req", "alice", "transaction");
-        four_eyes.co_approvals = vec![co(&key, &bobs), co(&key, &carols)];
+        let mut four_eyes = approved("req", "alice", "transaction", "outer-hash");
+        let bob = co(&key, "p-bob", "bob", shown(&four_eyes));
+        let carol = co(&key, "p-carol", "carol", shown(&four_eyes));
+        four_eyes.co_approvals = vec![bob.clone(), carol];
         let verified = verify_receipt(&signed(&key, &four_eyes), &jwks).unwrap();
         assert_eq!(verified.receipt.co_approvals.len(), 2);
 
@@ -266,24 +308,45 @@ mod tests {
             mutate(&mut r);
             verify_receipt(&signed(&key, &r), &jwks).unwrap_err()
         };
-        // The user's own approval as a co-approval.
-        let alices = approved("p-alice", "alice", "access");
-        refused(&|r| r.co_approvals[1] = co(&key, &alices));
-        // The same co-approver twice.
-        refused(&|r| r.co_approvals[1] = co(&key, &bobs));
+        // The user's own approval as a co-approval; the same co-approver twice.
+        refused(&|r| r.co_approvals[1] = co(&key, "p-alice", "alice", shown(r)));
+        refused(&|r| r.co_approvals[1] = bob.clone());
         // A co-approval that names another prompt or person than its receipt.
         refused(&|r| r.co_approvals[0].approval_id = "p-other".into());
         refused(&|r| r.co_approvals[0].user = "mallory".into());
+        // Bob's approval of another request, or of other details of this one, or shown
+        // details that are not the ones he signed.
+        refused(&|r| {
+            let mut other = r.clone();
+            other.approval_id = "another-request".into();
+            r.co_approvals[0] = co(&key, "p-bob", "bob", shown(&other));
+        });
+        refused(&|r| {
+            let mut other = r.clone();
+            other.details_hash = "other-details".into();
+            r.co_approvals[0] = co(&key, "p-bob", "bob", shown(&other));
+        });
+        refused(&|r| r.co_approvals[0].authorization_details[1]["amount"] = json!("1.00"));
+        refused(&|r| r.co_approvals[0].binding_message = None);
         // A denial, or a prompt of another kind, is no co-approval.
-        let mut denied = bobs.clone();
+        let hash = details_hash("access", Some("co-approve"), &shown(&four_eyes)).unwrap();
+        let mut denied = approved("p-bob", "bob", "access", &hash);
         denied.state = "denied".into();
-        refused(&|r| r.co_approvals[0] = co(&key, &denied));
-        let login = approved("p-login", "bob", "login");
-        refused(&|r| r.co_approvals[0] = co(&key, &login));
-        // A co-approval signed by another server.
+        refused(&|r| r.co_approvals[0] = co_of(&key, &denied, shown(r)));
+        let login = approved("p-bob", "bob", "login", &hash);
+        refused(&|r| r.co_approvals[0] = co_of(&key, &login, shown(r)));
+        // Another server's or another application's.
         let (other, _) = server();
-        refused(&|r| r.co_approvals[0].receipt = signed(&other, &bobs));
+        let bobs = approved("p-bob", "bob", "access", &hash);
+        refused(&|r| r.co_approvals[0] = co_of(&other, &bobs, shown(r)));
+        let mut elsewhere = bobs.clone();
+        elsewhere.application = "other-app".into();
+        refused(&|r| r.co_approvals[0] = co_of(&key, &elsewhere, shown(r)));
         // Only an approval carries co-approvals.
-        refused(&|r| r.state = "denied".into());
+        refused(&|r| {
+            r.state = "expired".into();
+            r.device = None;
+            r.statement = None;
+        });
     }
 }

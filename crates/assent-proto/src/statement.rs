@@ -133,6 +133,12 @@ pub struct ReceiptCoApproval {
     pub approval_id: String,
     /// The receipt of their prompt.
     pub receipt: String,
+    /// What their prompt showed and they signed (its details hash is in their receipt): the
+    /// binding message, and the authorization details, whose first object names this request
+    /// (`co_approval.approval_id`) and its details hash (`co_approval.details_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_message: Option<String>,
+    pub authorization_details: Vec<Value>,
 }
 
 /// Evidence of user verification in a receipt: enough to re-check the passkey assertion offline.

@@ -126,6 +126,7 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     let acme = app(&store, "Acme").await;
     let globex = app(&store, "Globex").await;
     let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
     let t = base();
     let proof = |id: &str, expires_at| PasskeyProof {
         id: id.into(),
@@ -140,7 +141,7 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     store.insert_passkey_proof(&fresh).await.unwrap();
     assert_eq!(
         store
-            .take_passkey_proof("proof-fresh", &globex.id, t)
+            .take_passkey_proof("proof-fresh", &globex.id, &alice.id, t)
             .await
             .unwrap(),
         None,
@@ -148,15 +149,23 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .take_passkey_proof("proof-fresh", &acme.id, t)
+            .take_passkey_proof("proof-fresh", &acme.id, &bob.id, t)
             .await
             .unwrap(),
-        Some(fresh.clone()),
-        "reads back as written, after another application's attempt"
+        None,
+        "another user's"
     );
     assert_eq!(
         store
-            .take_passkey_proof("proof-fresh", &acme.id, t)
+            .take_passkey_proof("proof-fresh", &acme.id, &alice.id, t)
+            .await
+            .unwrap(),
+        Some(fresh.clone()),
+        "reads back as written, after another application's and another user's attempts"
+    );
+    assert_eq!(
+        store
+            .take_passkey_proof("proof-fresh", &acme.id, &alice.id, t)
             .await
             .unwrap(),
         None,
@@ -168,7 +177,7 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     store.insert_passkey_proof(&ending).await.unwrap();
     assert_eq!(
         store
-            .take_passkey_proof("proof-ending", &acme.id, ending.expires_at)
+            .take_passkey_proof("proof-ending", &acme.id, &alice.id, ending.expires_at)
             .await
             .unwrap(),
         None,
@@ -181,6 +190,7 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
             .take_passkey_proof(
                 "proof-last",
                 &acme.id,
+                &alice.id,
                 last.expires_at - Duration::milliseconds(1)
             )
             .await
@@ -191,12 +201,12 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     // Raced: taken once.
     let raced = proof("proof-raced", t + Duration::minutes(5));
     store.insert_passkey_proof(&raced).await.unwrap();
-    let app_id = acme.id.clone();
+    let (app_id, alice_id) = (acme.id.clone(), alice.id.clone());
     let won = winners(8, |_| {
-        let (store, app_id) = (store.clone(), app_id.clone());
+        let (store, app_id, alice_id) = (store.clone(), app_id.clone(), alice_id.clone());
         async move {
             store
-                .take_passkey_proof("proof-raced", &app_id, t)
+                .take_passkey_proof("proof-raced", &app_id, &alice_id, t)
                 .await
                 .unwrap()
                 .is_some()

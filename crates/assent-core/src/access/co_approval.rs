@@ -68,6 +68,18 @@ impl Assent {
         rule: &str,
         details: &AuthorizationDetails,
     ) -> Result<(), CoreError> {
+        if details
+            .as_slice()
+            .iter()
+            .any(|d| d["type"] == ACCESS_REQUEST_TYPE)
+        {
+            return Err(CoreError::rejected(
+                ProblemCode::InvalidRequest,
+                format!(
+                    "the policy asks for co-approvers (rule: {rule}); the type {ACCESS_REQUEST_TYPE:?} is Assent's own description of what they are asked"
+                ),
+            ));
+        }
         if details.as_slice().len() >= crate::approvals::MAX_AUTHORIZATION_DETAILS {
             return Err(CoreError::rejected(
                 ProblemCode::InvalidRequest,
@@ -122,6 +134,9 @@ impl Assent {
         )?;
         let id = AccessRequestId::generate();
         let justification = justification(approval, &user, &app);
+        let details_hash = approval
+            .details_hash()
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut shown = vec![json!({
             "type": ACCESS_REQUEST_TYPE,
             "access_request_id": id.as_str(),
@@ -132,14 +147,12 @@ impl Assent {
                 "approval_id": approval.id.as_str(),
                 "kind": approval.kind.as_str(),
                 "application": app.name,
+                "details_hash": details_hash,
             },
         })];
         shown.extend(approval.authorization_details.iter().cloned());
         let asking = Prompting {
-            message: BindingMessage::parse(format!(
-                "{} approved this and asks you to co-approve it: {justification}",
-                user.username
-            ))?,
+            message: co_approval_message(&user, &justification)?,
             shown,
             context: approval.context.clone(),
             lifetime,
@@ -147,7 +160,7 @@ impl Assent {
             // request itself, shown whole on their device.
             code_display: CodeDisplay::Waived,
         };
-        let (stored, _) = self.prompt_approvers(&app, approvers, &asking).await?;
+        let (stored, prompted) = self.prompt_approvers(&app, approvers, &asking).await?;
         let request = AccessRequest {
             id,
             app_id: app.id.clone(),
@@ -194,7 +207,15 @@ impl Assent {
             .insert_access_request(&request, &stored, audit)
             .await
         {
-            Ok(()) => {}
+            Ok(()) => {
+                // A cancel, a supersede, an expiry or another device's answer written between
+                // this answer's check and the insert found no co-approval to end: end it now.
+                let current = self.store.approval_as_stored(&approval.id).await?;
+                if let Some(ended) = current.filter(|a| a.state.is_final()) {
+                    self.end_co_approval_of(&ended).await;
+                    return Err(crate::approvals::already_decided(&ended));
+                }
+            }
             Err(StoreError::Conflict(_)) => {
                 // Another of the user's devices approved it first: its co-approval stands,
                 // and the prompts this answer made are withdrawn.
@@ -210,7 +231,16 @@ impl Assent {
             }
             Err(e) => return Err(e.into()),
         }
-        let reachable = stored.iter().filter(|a| a.approval_id.is_some()).count();
+        // Only a prompt still open can become a vote (one the policy allowed is nobody's).
+        let mut reachable = 0;
+        for p in &prompted {
+            if let Some(id) = &p.approval_id
+                && let Some(prompt) = self.records.approval(self.store.as_ref(), id).await?
+                && prompt.state == ApprovalState::Pending
+            {
+                reachable += 1;
+            }
+        }
         if reachable < needed as usize {
             // No break-glass for a co-approval: it ends now rather than at the deadline.
             let votes = self.votes(&request).await?;
@@ -259,7 +289,13 @@ impl Assent {
             self.close(&approval, reason, Actor::System).await?;
             return Ok(());
         }
-        let Some(device) = self.store.device(&held.device_id).await? else {
+        // The device must still be able to answer: one revoked meanwhile approves nothing.
+        let device = self
+            .store
+            .device(&held.device_id)
+            .await?
+            .filter(|d| crate::devices::auth::ensure_can_answer(d).is_ok());
+        let Some(device) = device else {
             self.close(&approval, EndReason::DeviceRevoked, Actor::System)
                 .await?;
             return Ok(());
@@ -287,6 +323,8 @@ impl Assent {
                 user: a.user_id.to_string(),
                 approval_id: a.id.to_string(),
                 receipt: a.receipt.clone().unwrap_or_default(),
+                binding_message: a.binding_message.clone(),
+                authorization_details: a.authorization_details.clone(),
             })
             .collect();
         outcome.receipt = self.sign_receipt_claims(&claims)?;
@@ -353,6 +391,17 @@ pub(crate) fn awaiting_co_approvers() -> CoreError {
         ProblemCode::AlreadyDecided,
         "the user approved this request already; it waits for the co-approvers",
     )
+}
+
+/// The co-approvers' binding message, the justification cut to fit the binding message's limit.
+fn co_approval_message(user: &User, justification: &str) -> Result<BindingMessage, CoreError> {
+    let lead = format!(
+        "{} approved this and asks you to co-approve it: ",
+        user.username
+    );
+    let room = crate::approvals::MAX_BINDING_MESSAGE.saturating_sub(lead.chars().count());
+    let cut: String = justification.chars().take(room).collect();
+    BindingMessage::parse(format!("{lead}{cut}"))
 }
 
 /// What the co-approvers read as the reason: the request's binding message, or what it is.

@@ -133,9 +133,10 @@ impl Assent {
         })
     }
 
-    /// The signed grant of a request, opened from its sealed form; `None` without a grant.
+    /// The signed grant of a request, opened from its sealed form; `None` without a grant
+    /// (a co-approval never has one).
     pub fn grant_token(&self, request: &AccessRequest) -> Result<Option<String>, CoreError> {
-        let Some(grant) = &request.grant else {
+        let Some(grant) = request.grant.as_ref().filter(|_| request.holds.is_none()) else {
             return Ok(None);
         };
         let sealed = assent_proto::jose::b64_decode(&grant.token).map_err(|_| CoreError::Crypto)?;
@@ -189,7 +190,7 @@ impl Assent {
         by: String,
         actor: Actor,
     ) -> Result<AccessRequest, CoreError> {
-        let Some(grant) = request.grant.as_ref() else {
+        let Some(grant) = request.grant.as_ref().filter(|_| request.holds.is_none()) else {
             return Err(CoreError::rejected(
                 ProblemCode::InvalidRequest,
                 format!(

@@ -4,7 +4,7 @@
 //! withdrawn, so nobody is asked about a request that is over.
 
 use super::not_found;
-use super::records::{AccessEnding, AccessReason, AccessRequest, AccessState, Approver};
+use super::records::{AccessEnding, AccessReason, AccessRequest, AccessState, Approver, Grant};
 use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{AccessRequestId, ApprovalId, UserId};
@@ -152,14 +152,26 @@ impl Assent {
         actor: Actor,
     ) -> Result<AccessRequest, CoreError> {
         let now = self.now();
-        let grant = if reason == AccessReason::QuorumReached {
-            // The approvals that reached the quorum, in the order written: one that came after
-            // it is recorded in the request's status, not named in the grant.
-            let quorum = votes.quorum(request.approvals_required as usize);
-            Some(self.mint_grant(&request, &quorum, now).await?)
-        } else {
-            None
+        let grant = match (reason, &request.holds) {
+            // A co-approval grants no privilege: its outcome is the held request's receipt. The
+            // store keeps a record in the grant's place, with no token to present anywhere.
+            (AccessReason::QuorumReached, Some(held)) => Some(Grant {
+                id: format!("co-approval:{}", held.approval_id),
+                token: String::new(),
+                not_before: now,
+                expires_at: now,
+                revoked_at: None,
+                revoked_by: None,
+            }),
+            (AccessReason::QuorumReached, None) => {
+                // The approvals that reached the quorum, in the order written: one that came
+                // after it is recorded in the request's status, not named in the grant.
+                let quorum = votes.quorum(request.approvals_required as usize);
+                Some(self.mint_grant(&request, &quorum, now).await?)
+            }
+            _ => None,
         };
+        let issued = grant.as_ref().filter(|_| request.holds.is_none());
         let user_ids = |list: Vec<&Approval>| -> Vec<String> {
             list.iter().map(|a| a.user_id.to_string()).collect()
         };
@@ -171,8 +183,8 @@ impl Assent {
             reason: reason.as_str().to_owned(),
             approved_by: user_ids(votes.approved()),
             denied_by: user_ids(votes.denied()),
-            grant_id: grant.as_ref().map(|g| g.id.clone()),
-            grant_expires_at: grant.as_ref().map(|g| g.expires_at.unix_timestamp()),
+            grant_id: issued.map(|g| g.id.clone()),
+            grant_expires_at: issued.map(|g| g.expires_at.unix_timestamp()),
             break_glass_reason: None,
             review_required: false,
         };

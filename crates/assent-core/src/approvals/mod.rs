@@ -12,6 +12,7 @@ mod views;
 mod watch;
 
 pub use answer::Answered;
+pub(crate) use close::already_decided;
 pub use create::CreatedApproval;
 pub use request::{
     AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, MAX_AUTHORIZATION_DETAILS,

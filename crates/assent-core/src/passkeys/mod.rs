@@ -381,17 +381,13 @@ impl Assent {
         user: &crate::model::User,
         id: &str,
     ) -> Result<PasskeyProof, CoreError> {
-        let proof = self
-            .store
-            .take_passkey_proof(id, &app.id, self.now())
+        // Matched on the user too: naming another user's proof does not use it up.
+        self.store
+            .take_passkey_proof(id, &app.id, &user.id, self.now())
             .await?
             .ok_or_else(|| {
-                refused("passkey_authentication names no unused authentication of this application from the last 5 minutes")
-            })?;
-        if proof.user_id != user.id {
-            return Err(refused("passkey_authentication was made by another user"));
-        }
-        Ok(proof)
+                refused("passkey_authentication names no unused authentication of this user at this application from the last 5 minutes")
+            })
     }
 
     /// The counter an assertion carries (authenticator data bytes 33..37), for the audit row.

@@ -40,13 +40,14 @@ pub trait RpPasskeyStore: Send + Sync {
     async fn rp_passkeys(&self, app: &AppId, user: &UserId) -> Result<Vec<RpPasskey>, StoreError>;
     /// Keeps a finished authentication for one request to show.
     async fn insert_passkey_proof(&self, proof: &PasskeyProof) -> Result<(), StoreError>;
-    /// Removes and returns the application's proof `id` if it has not expired at `now`; `None`
-    /// when it is unknown, another application's, used already or expired. Expired proofs are
-    /// removed on the way.
+    /// Removes and returns `user`'s proof `id` at the application if it has not expired at
+    /// `now`; `None` (and nothing removed) when it is unknown, another application's or user's,
+    /// used already or expired. Expired proofs are removed on the way.
     async fn take_passkey_proof(
         &self,
         id: &str,
         app: &AppId,
+        user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Option<PasskeyProof>, StoreError>;
     /// Records a use: the new state and counter, only if the stored counter is still `seen`;

@@ -158,17 +158,19 @@ impl RpPasskeyStore for PostgresStore {
         &self,
         id: &str,
         app: &AppId,
+        user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Option<PasskeyProof>, StoreError> {
         let purge = sqlx::query("DELETE FROM rp_passkey_proofs WHERE expires_at <= $1")
             .bind(to_millis(now));
         execute(&self.pool, purge).await?;
         sqlx::query(
-            "DELETE FROM rp_passkey_proofs WHERE id = $1 AND app_id = $2 \
+            "DELETE FROM rp_passkey_proofs WHERE id = $1 AND app_id = $2 AND user_id = $3 \
              RETURNING id, app_id, user_id, credential_id, user_verified, verified_at, expires_at",
         )
         .bind(id.to_owned())
         .bind(app.to_string())
+        .bind(user.to_string())
         .try_map(|r: PgRow| {
             Ok(PasskeyProof {
                 id: r.try_get(0)?,

@@ -200,20 +200,21 @@ impl RpPasskeyStore for SqliteStore {
         &self,
         id: &str,
         app: &AppId,
+        user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Option<PasskeyProof>, StoreError> {
-        let (id, app) = (id.to_owned(), app.clone());
+        let (id, app, user) = (id.to_owned(), app.clone(), user.clone());
         self.write(move |c| {
             c.prepare_cached("DELETE FROM rp_passkey_proofs WHERE expires_at <= ?1")
                 .and_then(|mut s| s.execute([to_millis(now)]))
                 .map_err(backend)?;
             c.prepare_cached(
-                "DELETE FROM rp_passkey_proofs WHERE id = ?1 AND app_id = ?2 \
+                "DELETE FROM rp_passkey_proofs WHERE id = ?1 AND app_id = ?2 AND user_id = ?3 \
                  RETURNING id, app_id, user_id, credential_id, user_verified, verified_at, \
                  expires_at",
             )
             .and_then(|mut s| {
-                s.query_row(params![id, app.as_str()], |r| {
+                s.query_row(params![id, app.as_str(), user.as_str()], |r| {
                     Ok(PasskeyProof {
                         id: r.get(0)?,
                         app_id: AppId::from_stored(r.get(1)?),

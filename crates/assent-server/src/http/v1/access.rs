@@ -286,14 +286,19 @@ fn render_status(view: &AccessView) -> AccessRequestStatus {
         created_at: rfc3339(r.created_at),
         expires_at: rfc3339(r.expires_at),
         decided_at: r.decided_at.map(rfc3339),
-        grant: r.grant.as_ref().map(|g| AccessGrantInfo {
-            id: g.id.clone(),
-            token: None,
-            not_before: rfc3339(g.not_before),
-            expires_at: rfc3339(g.expires_at),
-            revoked_at: g.revoked_at.map(rfc3339),
-            revoked_by: g.revoked_by.clone(),
-        }),
+        // A co-approval's ending issues no grant.
+        grant: r
+            .grant
+            .as_ref()
+            .filter(|_| r.holds.is_none())
+            .map(|g| AccessGrantInfo {
+                id: g.id.clone(),
+                token: None,
+                not_before: rfc3339(g.not_before),
+                expires_at: rfc3339(g.expires_at),
+                revoked_at: g.revoked_at.map(rfc3339),
+                revoked_by: g.revoked_by.clone(),
+            }),
         break_glass: r.break_glass.as_ref().map(|b| BreakGlassInfo {
             reason: b.reason.clone(),
             review: if b.reviewed_at.is_some() {

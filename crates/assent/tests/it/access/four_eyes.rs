@@ -167,6 +167,14 @@ async fn the_users_approval_waits_for_a_co_approver_and_the_receipt_carries_both
     let co_approvals = &receipt.receipt.co_approvals;
     assert_eq!(co_approvals.len(), 1);
     assert_eq!(co_approvals[0].approval_id, bobs);
+    assert_eq!(
+        co_approvals[0].authorization_details[1]["amount"],
+        "20000.00"
+    );
+    // The co-approval is granted but issues no grant: the request's receipt is the record.
+    let co = team.app.client.access_request(&co_id).await.unwrap();
+    assert_eq!(co.state, "granted");
+    assert!(co.grant.is_none(), "{:?}", co.grant);
     // carol's prompt is withdrawn: the quorum is reached.
     let carols = prompt_of(&team, &co_id, "carol").await;
     let carol_view = team.device("carol").approval(&carols).await.unwrap();
@@ -315,4 +323,33 @@ outcome = "push"
         assent_proto::receipt::verify_receipt(tokens.body["receipt"].as_str().unwrap(), &jwks)
             .unwrap();
     assert_eq!(receipt.receipt.co_approvals.len(), 1);
+}
+
+#[tokio::test]
+async fn revoking_the_users_device_ends_a_held_request_and_its_co_approval() {
+    let team = treasury().await;
+    let (id, co_id) = approved_by_alice(&team).await;
+    let alice_device = team.device("alice").profile().device_id.clone();
+    team.server
+        .admin
+        .revoke_device(&alice_device)
+        .await
+        .unwrap();
+    let done = status(&team, &id).await;
+    assert_eq!(
+        (done.state, done.reason.as_deref()),
+        (ApprovalState::Cancelled, Some("device_revoked"))
+    );
+    let co = team.app.client.access_request(&co_id).await.unwrap();
+    assert_eq!(
+        (co.state.as_str(), co.reason.as_deref()),
+        ("cancelled", Some("request_ended"))
+    );
+    let bobs = prompt_of(&team, &co_id, "bob").await;
+    assert!(
+        team.answer_as("bob", &bobs, Decision::Approve, None)
+            .await
+            .is_err(),
+        "nothing left to co-approve"
+    );
 }

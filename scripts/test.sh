@@ -34,6 +34,13 @@ if [ ! -x /usr/sbin/login_duo ]; then
 fi
 /usr/sbin/login_duo -v 2>&1 | head -1 || true
 
+step "Metrics peer (Debian prometheus: the server and promtool)"
+if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+/usr/bin/prometheus --version 2>&1 | head -1
+
 step "Formatting"
 cargo fmt --all --check
 

@@ -15,6 +15,7 @@ pub mod factors;
 pub mod fixtures;
 pub mod groups;
 pub mod ids;
+pub mod measures;
 pub mod model;
 pub mod notifier;
 pub mod outbox;

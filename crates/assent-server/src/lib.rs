@@ -14,6 +14,7 @@ pub mod logging;
 mod middleware;
 mod parse_errors;
 pub mod policy_files;
+mod prometheus;
 mod run;
 mod serve;
 pub mod tls;

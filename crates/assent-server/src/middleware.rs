@@ -67,14 +67,24 @@ pub(crate) async fn request_context(
                     ApiError::new(ProblemCode::Timeout, "the request took too long").into_response()
                 }
             };
+            let route = response
+                .extensions()
+                .get::<crate::prometheus::RouteTemplate>()
+                .map(|r| r.0.clone());
             // An error that no protocol surface rendered in its own format (the v1 API's, and
             // those outside any surface: unknown paths, wrong methods, timeouts) becomes a
             // problem document here, where the request id is known.
-            crate::http::render_problems(response)
+            (route, crate::http::render_problems(response))
         })
         .instrument(span.clone())
         .await;
-    let mut response = response;
+    let (route, mut response) = response;
+    crate::prometheus::record_http(
+        &method,
+        route.as_deref(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),

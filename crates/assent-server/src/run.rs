@@ -138,7 +138,15 @@ impl Server {
             long_poll: normal + Duration::from_secs(config.http.max_wait_secs),
             body_idle: Duration::from_secs(config.http.header_read_timeout_secs),
         };
-        let app = router(state, deadlines, config.http.body_limit_bytes);
+        // The recorder first, so every measurement from here on is kept.
+        let metrics = config.metrics.enabled && crate::prometheus::handle().is_some();
+        let metrics_apart = config.metrics.own_listener().filter(|_| metrics);
+        let app = router(
+            state.clone(),
+            deadlines,
+            config.http.body_limit_bytes,
+            metrics && metrics_apart.is_none(),
+        );
 
         let mut background = vec![tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()))];
         if config.webhooks.deliver {
@@ -183,6 +191,22 @@ impl Server {
             .map(crate::tls::Tls::new)
             .transpose()?
             .map(Arc::new);
+        if let Some(at) = metrics_apart {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|source| StartError::Listen { addr: at, source })?;
+            let app = crate::prometheus::own_router(state);
+            let down = shutdown_rx.clone();
+            background.push(tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(crate::http::shutting_down(down))
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }));
+            tracing::info!(%at, "metrics listening");
+        }
         let task = tokio::spawn(serve(listener, app, limits, gate, tls.clone(), shutdown_rx));
         tracing::info!(%addr, public_url = %config.public_url(), kid = assent.key_id(), "listening");
         Ok(RunningServer {

@@ -80,7 +80,11 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let (completions, commit) = run_batch(&mut conn, batch);
+        // The batch's transaction, its jobs and the commit (the fsync): what a write waits for.
+        metrics::histogram!(assent_core::measures::STORE_COMMIT_SECONDS, "backend" => "sqlite")
+            .record(started.elapsed().as_secs_f64());
         // Every job's after-commit work first, then the answers: no caller hears of its write
         // while the memory still holds a row another job of the batch changed.
         let replies: Vec<Reply> = completions

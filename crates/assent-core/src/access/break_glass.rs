@@ -205,6 +205,7 @@ impl Assent {
     async fn raise_admin_alert(&self, request: &AccessRequest, evidence: String) {
         let requester = self.username_of(&request.requester).await;
         tracing::warn!(access_request = %request.id, requester = %requester, %evidence, "admin alert");
+        crate::measures::alert("break_glass");
         let event = AuditEvent::AdminAlert {
             detector: "break_glass".into(),
             user_id: request.requester.to_string(),

@@ -176,6 +176,7 @@ impl Assent {
             return Ok(None);
         }
         let decided = approval.clone().decided(&outcome);
+        crate::measures::decided(&decided);
         // Those woken read it back at once: from memory (unless too large to keep), as the
         // store now holds it.
         self.records.remember_decided(&decided);

@@ -68,8 +68,10 @@ impl Assent {
         request: NewApproval,
         chosen_code: Option<String>,
     ) -> Result<CreatedApproval, CoreError> {
+        let kind = request.kind;
         self.create_prompt(app, request, chosen_code, Supersede::Pending)
             .await
+            .inspect_err(|e| crate::measures::refused(kind, e.code()))
     }
 
     /// Creates one approver's prompt of an access request. It replaces nothing: an approver
@@ -279,6 +281,7 @@ impl Assent {
         drop(admission);
         // At once, before anything else can await: the pushes are claimed for this node.
         self.dispatch_queued(local, pushes);
+        crate::measures::created(approval.kind, prompt);
         if prompt {
             self.detect_on_create(&approval).await;
             self.notifier.notify(&Topic::User(user.id));

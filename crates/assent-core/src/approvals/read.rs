@@ -154,6 +154,11 @@ impl Assent {
         Ok(open)
     }
 
+    /// How many requests are pending now, for the metrics.
+    pub async fn pending_count(&self) -> Result<u64, CoreError> {
+        Ok(self.store.pending_count(self.now()).await?)
+    }
+
     /// The state of a request, by id, for stream events.
     pub async fn current_state(&self, id: &str) -> Result<ApprovalState, CoreError> {
         let approval = self.stored(id).await?;

@@ -289,10 +289,20 @@ impl Assent {
             PushResult::Retry { .. } | PushResult::Skipped { .. } => None,
         }
         .map(|e| self.audit(Actor::System, e));
-        Ok(self
+        let recorded = self
             .store
             .finish_push(&job.id, job.attempts, &result, self.now(), audit)
-            .await?)
+            .await?;
+        if recorded {
+            let outcome = match &result {
+                PushResult::Accepted => "accepted",
+                PushResult::Retry { .. } => "retry",
+                PushResult::Failed { .. } => "failed",
+                PushResult::Skipped { .. } => "skipped",
+            };
+            crate::measures::push(job.channel.as_str(), outcome);
+        }
+        Ok(recorded)
     }
 
     /// The push service refused a target for good: disable it, and tell the user on their

@@ -134,6 +134,7 @@ impl Assent {
             evidence: evidence.clone(),
         };
         tracing::warn!(detector, user = %approval.user_id, approval = %approval.id, %evidence, "admin alert");
+        crate::measures::alert(detector);
         if let Err(e) = self
             .store
             .append_audit(self.audit(Actor::System, event))

@@ -71,6 +71,7 @@ impl Assent {
         self.store
             .suspend(&suspension, self.audit(Actor::System, event))
             .await?;
+        crate::measures::suspended(reason);
         let why = if reason == SuspensionReason::FraudReported {
             "you reported a request as not yours"
         } else {

@@ -34,6 +34,8 @@ pub trait ApprovalStore: Send + Sync {
         user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<Approval>, StoreError>;
+    /// How many requests are pending and not expired at `now`, for the metrics.
+    async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Pending requests whose expiry is at or before `now`, at most `limit`.
     async fn due_for_expiry(
         &self,

@@ -50,6 +50,7 @@ pub struct Config {
     pub risk: RiskConfig,
     pub ciba: CibaConfig,
     pub access: AccessConfig,
+    pub metrics: MetricsConfig,
     pub tls: TlsConfig,
 }
 
@@ -75,6 +76,7 @@ impl Default for Config {
             risk: RiskConfig::default(),
             ciba: CibaConfig::default(),
             access: AccessConfig::default(),
+            metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
         }
     }
@@ -170,6 +172,7 @@ impl Config {
             .or_else(|| self.email.problem())
             .or_else(|| self.ciba.problem())
             .or_else(|| self.access.problem())
+            .or_else(|| self.metrics.problem())
             .or_else(|| self.tls.problem())
         {
             return fail(problem);

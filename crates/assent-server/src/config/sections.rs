@@ -335,6 +335,42 @@ impl CibaConfig {
     }
 }
 
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` at all.
+    pub enabled: bool,
+    /// Where: empty for the main listener, or an address of its own (`127.0.0.1:9700`), which
+    /// then alone serves them.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            listen: String::new(),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The metrics' own listener, when they have one.
+    pub fn own_listener(&self) -> Option<std::net::SocketAddr> {
+        (self.enabled && !self.listen.is_empty())
+            .then(|| self.listen.parse().ok())
+            .flatten()
+    }
+
+    /// What is wrong with the section, if anything.
+    pub fn problem(&self) -> Option<String> {
+        (!self.listen.is_empty() && self.listen.parse::<std::net::SocketAddr>().is_err()).then(
+            || "metrics.listen is an address and port (127.0.0.1:9700), or empty for the main listener".into(),
+        )
+    }
+}
+
 /// Access requests: break-glass.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -166,18 +166,31 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// The whole application.
-pub(crate) fn router(state: AppState, deadlines: Deadlines, body_limit: usize) -> Router {
+/// The whole application; with `metrics`, `GET /metrics` too.
+pub(crate) fn router(
+    state: AppState,
+    deadlines: Deadlines,
+    body_limit: usize,
+    metrics: bool,
+) -> Router {
     let (router, mut api) = api_router().split_for_parts();
     errors_doc::document_errors(&mut api);
     let api = Arc::new(api);
-    router
+    let mut router = router
         .route(
             "/openapi.json",
             axum::routing::get(move || meta::openapi_json(api.clone())),
         )
         .merge(web::router())
-        .merge(duo::router())
+        .merge(duo::router());
+    if metrics {
+        router = router.route(
+            "/metrics",
+            axum::routing::get(crate::prometheus::exposition),
+        );
+    }
+    router
+        .route_layer(axum::middleware::from_fn(crate::prometheus::mark_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

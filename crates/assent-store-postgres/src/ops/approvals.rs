@@ -107,6 +107,17 @@ impl ApprovalStore for PostgresStore {
         .map_err(backend)
     }
 
+    async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM approvals WHERE state = 'pending' AND expires_at > $1",
+        )
+        .bind(to_millis(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn due_for_expiry(
         &self,
         now: OffsetDateTime,

@@ -37,8 +37,13 @@ pub(crate) async fn begin(pool: &PgPool) -> Result<Tx, StoreError> {
 
 /// Appends the audit row (taking the chain lock) and commits.
 pub(crate) async fn commit_audited(mut tx: Tx, audit: &PendingAudit) -> Result<(), StoreError> {
+    // The audit row under the chain lock and the commit: what every audited write waits for.
+    let started = std::time::Instant::now();
     crate::audit::append(&mut tx, audit).await?;
-    tx.commit().await.map_err(backend)
+    let committed = tx.commit().await.map_err(backend);
+    metrics::histogram!(assent_core::measures::STORE_COMMIT_SECONDS, "backend" => "postgres")
+        .record(started.elapsed().as_secs_f64());
+    committed
 }
 
 /// Runs `query` in `tx` and returns how many rows it changed.

@@ -149,6 +149,18 @@ impl ApprovalStore for SqliteStore {
         .await
     }
 
+    async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT count(*) FROM approvals INDEXED BY approvals_pending_expiry \
+                 WHERE state = 'pending' AND expires_at > ?1",
+            )?
+            .query_row([to_millis(now)], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn due_for_expiry(
         &self,
         now: OffsetDateTime,

@@ -26,6 +26,7 @@ mod http_surface;
 mod lifecycle;
 mod login_duo;
 mod mcp;
+mod metrics;
 mod native_push;
 mod negative;
 mod node_death;

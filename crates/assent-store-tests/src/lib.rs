@@ -85,7 +85,10 @@ macro_rules! store_contract {
                 a_fetch_records_its_proof_and_its_delivery_together
                 a_fraud_report_marks_its_network_with_its_outcome
             }
-            audit { audit_chain_is_intact_and_paged failed_writes_leave_no_audit_row }
+            audit {
+                audit_chain_is_intact_and_paged failed_writes_leave_no_audit_row
+                audit_search_filters_and_resumes
+            }
             turns {
                 prompt_turns_are_held_one_at_a_time
                 pattern_alerts_are_claimed_once_per_quiet_period

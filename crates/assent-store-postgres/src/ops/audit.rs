@@ -6,6 +6,8 @@ use crate::rows::{self, audit_columns};
 use crate::store::PostgresStore;
 use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
+use assent_core::audit::export::AuditFilter;
+use assent_core::clock::to_millis;
 use assent_core::model::AuditRecord;
 use assent_core::store::AuditStore;
 use async_trait::async_trait;
@@ -19,6 +21,39 @@ impl AuditStore for PostgresStore {
             " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
         ))
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .try_map(rows::audit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        // Each condition is off when its parameter is NULL; the subject and the event's own
+        // members name who and what a row is about.
+        sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit WHERE seq > $1 \
+             AND ($2::bigint IS NULL OR at >= $2) AND ($3::bigint IS NULL OR at < $3) \
+             AND ($4::text IS NULL OR kind = $4) \
+             AND ($5::text IS NULL OR subject = 'user:' || $5 OR data::jsonb ->> 'user_id' = $5 \
+                  OR data::jsonb ->> 'requester_id' = $5) \
+             AND ($6::text IS NULL OR subject = 'device:' || $6 OR data::jsonb ->> 'device_id' = $6) \
+             AND ($7::text IS NULL OR subject = 'app:' || $7 OR data::jsonb ->> 'app_id' = $7) \
+             ORDER BY seq LIMIT $8"
+        ))
+        .bind(i64::try_from(filter.after).unwrap_or(i64::MAX))
+        .bind(filter.since.map(to_millis))
+        .bind(filter.until.map(to_millis))
+        .bind(filter.kind.clone())
+        .bind(filter.user.as_ref().map(ToString::to_string))
+        .bind(filter.device.as_ref().map(ToString::to_string))
+        .bind(filter.app.as_ref().map(ToString::to_string))
         .bind(i64::from(limit))
         .try_map(rows::audit)
         .fetch_all(&self.pool)

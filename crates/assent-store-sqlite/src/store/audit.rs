@@ -4,6 +4,7 @@ use super::SqliteStore;
 use crate::connection::backend;
 use crate::rows;
 use assent_core::StoreError;
+use assent_core::audit::export::AuditFilter;
 use assent_core::audit::{GENESIS_HASH, PendingAudit};
 use assent_core::clock::to_millis;
 use assent_core::model::AuditRecord;
@@ -60,6 +61,45 @@ impl AuditStore for SqliteStore {
         self.read_heavy(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![after, limit], rows::audit)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        // Each condition is off when its parameter is NULL; the subject and the event's own
+        // members name who and what a row is about.
+        let sql = format!(
+            "SELECT {} FROM audit WHERE seq > ?1 \
+             AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at < ?3) \
+             AND (?4 IS NULL OR kind = ?4) \
+             AND (?5 IS NULL OR subject = 'user:' || ?5 OR json_extract(data, '$.user_id') = ?5 \
+                  OR json_extract(data, '$.requester_id') = ?5) \
+             AND (?6 IS NULL OR subject = 'device:' || ?6 OR json_extract(data, '$.device_id') = ?6) \
+             AND (?7 IS NULL OR subject = 'app:' || ?7 OR json_extract(data, '$.app_id') = ?7) \
+             ORDER BY seq LIMIT ?8",
+            rows::AUDIT_COLUMNS
+        );
+        let f = filter.clone();
+        self.read_heavy(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(
+                    params![
+                        i64::try_from(f.after).unwrap_or(i64::MAX),
+                        f.since.map(to_millis),
+                        f.until.map(to_millis),
+                        f.kind,
+                        f.user.as_ref().map(|u| u.as_str()),
+                        f.device.as_ref().map(|d| d.as_str()),
+                        f.app.as_ref().map(|a| a.as_str()),
+                        limit
+                    ],
+                    rows::audit,
+                )?
                 .collect()
         })
         .await

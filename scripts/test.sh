@@ -41,6 +41,13 @@ if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
 fi
 /usr/bin/prometheus --version 2>&1 | head -1
 
+step "Syslog peer (Debian rsyslog)"
+if [ ! -x /usr/sbin/rsyslogd ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
+fi
+/usr/sbin/rsyslogd -v 2>&1 | head -1
+
 step "Formatting"
 cargo fmt --all --check
 

@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 mod access;
+mod audit;
+pub use audit::AuditExport;
 mod passkeys;
 
 /// A reqwest client with TLS through rustls and ring (no OpenSSL, no aws-lc).

@@ -11,5 +11,5 @@ pub mod sse;
 pub use agent::{AgentClient, AgentError, AgentRequest};
 pub use device::{DeviceClient, DeviceEvent};
 pub use error::ClientError;
-pub use http::{AdminClient, RpClient, fetch_jwks};
+pub use http::{AdminClient, AuditExport, RpClient, fetch_jwks};
 pub use profile::DeviceProfile;

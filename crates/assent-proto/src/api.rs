@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod access;
+mod audit;
 mod ciba;
 mod device;
 mod duo;
@@ -26,6 +27,7 @@ pub use access::{
     AccessRequestList, AccessRequestStatus, BreakGlassCode, BreakGlassInfo, CreateAccessRequest,
     GrantIntrospection, IntrospectGrant, InvokeBreakGlass, PromptedApproverInfo, ReviewBreakGlass,
 };
+pub use audit::{AuditCheckpoint, AuditEventView, AuditPage};
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use device::{
     ApplicationRef, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,

@@ -500,6 +500,54 @@ pub enum AuditCommand {
         database: Option<String>,
         #[arg(long)]
         json: bool,
+        /// A signed checkpoint (`GET /v1/admin/audit/checkpoint`'s `checkpoint`, in a file):
+        /// also check that its row is still in the chain with its hash. Needs --jwks.
+        #[arg(long, requires = "jwks")]
+        checkpoint: Option<PathBuf>,
+        /// The JWKS that signed the checkpoint: a file, or the server's base URL or JWKS URL.
+        #[arg(long)]
+        jwks: Option<String>,
+    },
+    /// Export the audit log, one row per line, as JSON Lines or CEF: to standard output, or as
+    /// RFC 5424 messages to a syslog receiver. From the data directory (or --database), or
+    /// through a server's API (--server, with the admin key).
+    Export {
+        /// `jsonl` or `cef`.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Rows after this sequence number: resume where an export ended.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Rows at or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Rows before this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Rows of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Rows about this user (by name).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value = "./assent-data")]
+        data: PathBuf,
+        /// A postgres:// URL: export from that database instead of the data directory's.
+        #[arg(long, env = "ASSENT_DATABASE", hide_env_values = true)]
+        database: Option<String>,
+        /// A server's base URL: export through `GET /v1/admin/audit/export` instead.
+        #[arg(long)]
+        server: Option<String>,
+        /// The admin key, with --server.
+        #[arg(long, env = "ASSENT_ADMIN_KEY", hide_env_values = true)]
+        admin_key: Option<String>,
+        /// Send each row to a syslog receiver, as an RFC 5424 message whose text is the line:
+        /// `tcp://HOST:PORT` (octet-counted framing, RFC 6587) or `udp://HOST:PORT`.
+        #[arg(long)]
+        syslog: Option<String>,
+        /// The messages' HOSTNAME (`assent` by default).
+        #[arg(long, default_value = "assent")]
+        hostname: String,
     },
 }
 

@@ -4,6 +4,7 @@
 
 mod chain;
 pub mod check;
+pub mod checkpoint;
 pub mod export;
 
 pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH, row_hash};

@@ -42,9 +42,11 @@ impl AuditStore for PostgresStore {
              AND ($2::bigint IS NULL OR at >= $2) AND ($3::bigint IS NULL OR at < $3) \
              AND ($4::text IS NULL OR kind = $4) \
              AND ($5::text IS NULL OR subject = 'user:' || $5 OR data::jsonb ->> 'user_id' = $5 \
-                  OR data::jsonb ->> 'requester_id' = $5) \
+                  OR data::jsonb ->> 'requester_id' = $5 \
+                  OR subject IN (SELECT 'approval:' || id FROM approvals WHERE user_id = $5)) \
              AND ($6::text IS NULL OR subject = 'device:' || $6 OR data::jsonb ->> 'device_id' = $6) \
-             AND ($7::text IS NULL OR subject = 'app:' || $7 OR data::jsonb ->> 'app_id' = $7) \
+             AND ($7::text IS NULL OR subject = 'app:' || $7 OR data::jsonb ->> 'app_id' = $7 \
+                  OR subject IN (SELECT 'approval:' || id FROM approvals WHERE app_id = $7)) \
              ORDER BY seq LIMIT $8"
         ))
         .bind(i64::try_from(filter.after).unwrap_or(i64::MAX))

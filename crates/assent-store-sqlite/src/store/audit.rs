@@ -78,9 +78,11 @@ impl AuditStore for SqliteStore {
              AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at < ?3) \
              AND (?4 IS NULL OR kind = ?4) \
              AND (?5 IS NULL OR subject = 'user:' || ?5 OR json_extract(data, '$.user_id') = ?5 \
-                  OR json_extract(data, '$.requester_id') = ?5) \
+                  OR json_extract(data, '$.requester_id') = ?5 \
+                  OR subject IN (SELECT 'approval:' || id FROM approvals WHERE user_id = ?5)) \
              AND (?6 IS NULL OR subject = 'device:' || ?6 OR json_extract(data, '$.device_id') = ?6) \
-             AND (?7 IS NULL OR subject = 'app:' || ?7 OR json_extract(data, '$.app_id') = ?7) \
+             AND (?7 IS NULL OR subject = 'app:' || ?7 OR json_extract(data, '$.app_id') = ?7 \
+                  OR subject IN (SELECT 'approval:' || id FROM approvals WHERE app_id = ?7)) \
              ORDER BY seq LIMIT ?8",
             rows::AUDIT_COLUMNS
         );

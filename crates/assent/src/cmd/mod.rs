@@ -6,7 +6,7 @@ mod audit;
 pub mod device;
 mod mcp;
 mod policy;
-mod receipt;
+pub(crate) mod receipt;
 mod serve;
 
 use crate::cli::{Cli, Command};

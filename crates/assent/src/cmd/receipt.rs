@@ -17,12 +17,7 @@ pub async fn run(command: ReceiptCommand) -> CmdResult {
     } else {
         std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?
     };
-    let jwks: JwkSet = if jwks.starts_with("http://") || jwks.starts_with("https://") {
-        assent_client::fetch_jwks(&jwks).await?
-    } else {
-        let text = std::fs::read_to_string(&jwks).map_err(|e| format!("{jwks}: {e}"))?;
-        serde_json::from_str(&text).map_err(|e| format!("{jwks} is not a JWK Set: {e}"))?
-    };
+    let jwks = load_jwks(&jwks).await?;
     match verify_receipt(&receipt, &jwks) {
         Ok(verified) => {
             if json {
@@ -60,4 +55,16 @@ pub async fn run(command: ReceiptCommand) -> CmdResult {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A JWK Set from a file, or from a server's base URL or JWKS URL.
+pub async fn load_jwks(source: &str) -> Result<JwkSet, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(
+        if source.starts_with("http://") || source.starts_with("https://") {
+            assent_client::fetch_jwks(source).await?
+        } else {
+            let text = std::fs::read_to_string(source).map_err(|e| format!("{source}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("{source} is not a JWK Set: {e}"))?
+        },
+    )
 }

@@ -4,7 +4,7 @@ use assent_testkit::TestServer;
 use std::process::{Child, Stdio};
 
 /// Every operation the router serves under the API (`api_router` in `assent-server`'s
-/// `http/mod.rs`), as (method, path). Outside it the router serves only `/openapi.json` and the
+/// `http/mod.rs`), as (method, path). Outside it the router serves only `/openapi.json`, `/metrics` and the
 /// web authenticator's assets under `/app`, which the description leaves out.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/.well-known/jwks.json"),
@@ -61,6 +61,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/devices"),
     ("post", "/v1/admin/devices/{id}/revoke"),
     ("get", "/v1/audit/verify"),
+    ("get", "/v1/admin/audit"),
+    ("get", "/v1/admin/audit/export"),
+    ("get", "/v1/admin/audit/checkpoint"),
     ("post", "/v1/admin/apps/{id}/duo-integrations"),
     ("post", "/v1/admin/groups"),
     ("get", "/v1/admin/groups"),

@@ -5,6 +5,7 @@
 
 pub(crate) mod access;
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod device;
 pub(crate) mod factors;
 pub(crate) mod groups;

@@ -194,10 +194,10 @@ async fn export_from_server(
     s: &Selection,
     sink: &mut Sink,
 ) -> CmdResult<()> {
-    let format = |t: &OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let seconds = |t: &OffsetDateTime| t.unix_timestamp().to_string();
     let mut query = vec![("after", s.after.to_string())];
-    query.extend(s.since.as_ref().map(|t| ("since", format(t))));
-    query.extend(s.until.as_ref().map(|t| ("until", format(t))));
+    query.extend(s.since.as_ref().map(|t| ("since", seconds(t))));
+    query.extend(s.until.as_ref().map(|t| ("until", seconds(t))));
     query.extend(s.kind.clone().map(|k| ("kind", k)));
     query.extend(s.user.clone().map(|u| ("user", u)));
     // JSON Lines whatever the format asked: each row is rendered here, as from a database.

@@ -214,6 +214,7 @@ async fn the_search_selects_by_user_and_kind_and_pages() {
     for bad in [
         q(&[("user", "nobody")]),
         q(&[("since", "yesterday")]),
+        q(&[("since", "-1")]),
         q(&[("limit", "0")]),
     ] {
         assert!(admin.audit_page(&bad).await.is_err(), "{bad:?}");

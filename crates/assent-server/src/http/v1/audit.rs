@@ -21,43 +21,50 @@ use time::format_description::well_known::Rfc3339;
 
 /// What selects rows, for the search and the export.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditParams {
     /// Rows after this sequence number (0 by default): resume where a page or an export ended.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 9223372036854775807i64)]
     after: Option<u64>,
     /// Most rows in the page, 1 to 1000 (100 by default). The export ignores it.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
-    /// Rows at or after this instant (RFC 3339).
-    since: Option<String>,
-    /// Rows before this instant (RFC 3339).
-    until: Option<String>,
+    /// Rows at or after this instant, Unix seconds.
+    #[param(minimum = 0, maximum = 253402300799i64)]
+    since: Option<i64>,
+    /// Rows before this instant, Unix seconds.
+    #[param(minimum = 0, maximum = 253402300799i64)]
+    until: Option<i64>,
     /// Rows of this kind (`approval_decided`, `admin_alert`, …).
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     kind: Option<String>,
     /// Rows about this user (by name): their subject, or the user named in the event.
     #[param(pattern = r"^[A-Za-z0-9._@+-]{1,64}$")]
     user: Option<String>,
     /// Rows about this device (by id).
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     device: Option<String>,
     /// Rows about this application (by id).
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     app: Option<String>,
     /// The export's format: `jsonl` (the default) or `cef`. The search ignores it.
+    #[param(pattern = r"^(jsonl|cef)$")]
     format: Option<String>,
 }
 
-fn instant(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+fn instant(name: &str, value: Option<i64>) -> Result<Option<OffsetDateTime>, ApiError> {
     value
         .map(|v| {
-            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                ApiError::new(
-                    ProblemCode::InvalidRequest,
-                    format!("{name} is an RFC 3339 time, such as 2026-12-05T08:00:00Z"),
-                )
-            })
+            OffsetDateTime::from_unix_timestamp(v)
+                .ok()
+                .filter(|_| v >= 0)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ProblemCode::InvalidRequest,
+                        format!("{name} is a time in Unix seconds, 0 to 253402300799"),
+                    )
+                })
         })
         .transpose()
 }
@@ -73,7 +80,30 @@ fn short(name: &str, value: &Option<String>) -> Result<(), ApiError> {
 }
 
 impl AuditParams {
+    /// The query, every parameter checked (both calls check all of them, whichever they use).
     fn query(&self) -> Result<AuditQuery, ApiError> {
+        if self.after.is_some_and(|a| i64::try_from(a).is_err()) {
+            return Err(ApiError::new(
+                ProblemCode::InvalidRequest,
+                "after is a sequence number, 0 to 9223372036854775807",
+            ));
+        }
+        if self.limit.is_some_and(|l| !(1..=MAX_PAGE).contains(&l)) {
+            return Err(ApiError::new(
+                ProblemCode::InvalidRequest,
+                format!("limit is 1 to {MAX_PAGE}"),
+            ));
+        }
+        if self
+            .format
+            .as_deref()
+            .is_some_and(|f| f != "jsonl" && f != "cef")
+        {
+            return Err(ApiError::new(
+                ProblemCode::InvalidRequest,
+                "format is jsonl or cef",
+            ));
+        }
         for (name, value) in [
             ("kind", &self.kind),
             ("device", &self.device),
@@ -84,8 +114,8 @@ impl AuditParams {
         Ok(AuditQuery {
             after: self.after.unwrap_or(0),
             limit: self.limit,
-            since: instant("since", self.since.as_deref())?,
-            until: instant("until", self.until.as_deref())?,
+            since: instant("since", self.since)?,
+            until: instant("until", self.until)?,
             kind: self.kind.clone(),
             user: self.user.as_deref().map(Username::parse).transpose()?,
             device: self.device.clone(),
@@ -137,17 +167,8 @@ pub(crate) async fn export(
     _admin: AdminAuth,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Response, ApiError> {
-    let cef = match params.format.as_deref() {
-        None | Some("jsonl") => false,
-        Some("cef") => true,
-        Some(_) => {
-            return Err(ApiError::new(
-                ProblemCode::InvalidRequest,
-                "format is jsonl or cef",
-            ));
-        }
-    };
     let mut query = params.query()?;
+    let cef = params.format.as_deref() == Some("cef");
     query.limit = Some(MAX_PAGE);
     // Checked (an unknown user is refused) before the answer starts.
     let first = state.assent.search_audit(&query).await?;

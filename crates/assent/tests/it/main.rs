@@ -38,6 +38,7 @@ mod push;
 mod risk_policy;
 mod rp_passkeys;
 mod schemathesis;
+mod secrets_in_logs;
 mod state_machine;
 mod streams;
 mod support;

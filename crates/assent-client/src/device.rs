@@ -375,6 +375,26 @@ impl DeviceClient {
         serde_json::from_value(body).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// The account's recent activity: the requests that ended, and the devices.
+    pub async fn activity(&self) -> Result<assent_proto::api::DeviceActivity, ClientError> {
+        self.get("/v1/device/activity").await
+    }
+
+    /// Reports an approval of the activity as not the user's.
+    pub async fn report_activity(
+        &self,
+        approval_id: &str,
+    ) -> Result<assent_proto::api::ActivityReported, ClientError> {
+        let body = self
+            .post(
+                &format!("/v1/device/activity/{approval_id}/report"),
+                &serde_json::json!({}),
+            )
+            .await?
+            .unwrap_or_default();
+        serde_json::from_value(body).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// The user's recent alerts.
     pub async fn alerts(&self) -> Result<Vec<AlertView>, ClientError> {
         Ok(self.get::<AlertList>("/v1/device/alerts").await?.alerts)

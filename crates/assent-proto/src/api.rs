@@ -30,8 +30,8 @@ pub use access::{
 pub use audit::{AuditCheckpoint, AuditEventView, AuditPage};
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use device::{
-    ApplicationRef, DecisionAccepted, DeviceApproval, DeviceApprovalList, DeviceEnrolled,
-    EnrollDevice, SubmitDecision,
+    ActivityReported, ActivityRequestView, ApplicationRef, DecisionAccepted, DeviceActivity,
+    DeviceApproval, DeviceApprovalList, DeviceEnrolled, EnrollDevice, SubmitDecision,
 };
 pub use duo::{CreateDuoIntegration, DuoIntegrationCreated};
 pub use factors::{

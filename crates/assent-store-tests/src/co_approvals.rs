@@ -1,7 +1,8 @@
 //! What the policy adds to requests: a request's quorum reads back as written (and a request
 //! without one reads none); a co-approval holds the user's approval of one request, found by
 //! that request, and a second co-approval of the same request is refused whole (raced too);
-//! a passkey proof is taken once, by its own application, and never once it has expired.
+//! a passkey proof is taken once, by its own application, and never once it has expired; a
+//! user's ended requests are listed newest first, theirs alone, and the pending ones counted.
 
 use crate::access_fixtures::{base, created, insert, prompt, read, request};
 use crate::races::winners;
@@ -214,4 +215,73 @@ pub(crate) async fn passkey_proofs_are_taken_once(store: Arc<dyn Store>) {
     })
     .await;
     assert_eq!(won, 1);
+}
+
+pub(crate) async fn ended_requests_are_listed_newest_first_per_user(store: Arc<dyn Store>) {
+    use crate::support::outcome;
+    use assent_proto::states::ApprovalState;
+    let acme = app(&store, "Acme").await;
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let t = base();
+    let mut ended = Vec::new();
+    for (i, state) in [
+        ApprovalState::Approved,
+        ApprovalState::Denied,
+        ApprovalState::Expired,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut a = approval(&acme, &alice, Duration::minutes(5));
+        a.created_at = t + Duration::seconds(i as i64);
+        store
+            .insert_approval(&a, &[], audit(event()))
+            .await
+            .unwrap();
+        let o = outcome(state, None);
+        assert!(store.finalize(&a.id, &o, audit(event())).await.unwrap());
+        ended.push(a.id);
+    }
+    let pending = approval(&acme, &alice, Duration::minutes(5));
+    store
+        .insert_approval(&pending, &[], audit(event()))
+        .await
+        .unwrap();
+    let bobs = approval(&acme, &bob, Duration::minutes(5));
+    store
+        .insert_approval(&bobs, &[], audit(event()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finalize(
+                &bobs.id,
+                &outcome(ApprovalState::Approved, None),
+                audit(event())
+            )
+            .await
+            .unwrap()
+    );
+    let listed: Vec<_> = store
+        .ended_for_user(&alice.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.state))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (ended[2].clone(), ApprovalState::Expired),
+            (ended[1].clone(), ApprovalState::Denied),
+            (ended[0].clone(), ApprovalState::Approved),
+        ],
+        "newest first, the pending one and bob's left out"
+    );
+    assert_eq!(store.ended_for_user(&alice.id, 2).await.unwrap().len(), 2);
+    assert_eq!(
+        store.pending_count(t - Duration::minutes(1)).await.unwrap(),
+        1
+    );
 }

@@ -123,6 +123,7 @@ macro_rules! store_contract {
             }
             co_approvals {
                 quorums_round_trip co_approvals_hold_a_request_once passkey_proofs_are_taken_once
+                ended_requests_are_listed_newest_first_per_user
             }
             passkeys {
                 rp_webauthn_round_trips_and_is_replaced ceremonies_are_taken_once

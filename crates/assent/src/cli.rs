@@ -437,6 +437,22 @@ pub enum DeviceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The account's recent activity: the requests that ended, with their context, and the
+    /// devices enrolled and revoked.
+    Activity {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report an approval of the activity that was not yours: push is paused for the account
+    /// and the admins are alerted.
+    Report {
+        /// The request's id (see `assent device activity`).
+        id: String,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
     /// Wait for requests and answer them interactively.
     Watch {
         #[command(flatten)]

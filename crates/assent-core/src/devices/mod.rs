@@ -2,6 +2,7 @@
 //! user's devices, their life cycle after enrollment, and the account events that reach them as
 //! alerts.
 
+pub mod activity;
 pub mod auth;
 mod authenticator;
 

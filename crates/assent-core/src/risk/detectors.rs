@@ -126,7 +126,7 @@ impl Assent {
 
     /// Records an admin alert; the change it concerns is already committed, so a failure is
     /// logged rather than returned.
-    async fn admin_alert(&self, detector: &str, approval: &Approval, evidence: String) {
+    pub(crate) async fn admin_alert(&self, detector: &str, approval: &Approval, evidence: String) {
         let event = AuditEvent::AdminAlert {
             detector: detector.to_owned(),
             user_id: approval.user_id.to_string(),

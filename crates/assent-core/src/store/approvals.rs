@@ -34,6 +34,9 @@ pub trait ApprovalStore: Send + Sync {
         user: &UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<Approval>, StoreError>;
+    /// A user's requests that have ended, newest first, at most `limit`: what the user's
+    /// authenticators show as the account's recent activity.
+    async fn ended_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Approval>, StoreError>;
     /// How many requests are pending and not expired at `now`, for the metrics.
     async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Pending requests whose expiry is at or before `now`, at most `limit`.

@@ -116,3 +116,44 @@ pub struct DeviceEnrolled {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_code: Option<String>,
 }
+
+/// One request of the account's recent activity, with its context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityRequestView {
+    pub id: String,
+    pub state: ApprovalState,
+    /// Why it ended that way (`denied_by_user`, `expired`, `allowed_by_policy`, …); absent for
+    /// an approval by a device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub kind: ApprovalKind,
+    pub application: ApplicationRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_message: Option<String>,
+    pub authorization_details: Vec<Value>,
+    pub context: RequestContext,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    /// The name of the device that answered, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+}
+
+/// `GET /v1/device/activity`: the account's requests that ended, newest first (at most 50),
+/// and its devices (enrolled, revoked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceActivity {
+    pub requests: Vec<ActivityRequestView>,
+    pub devices: Vec<super::DeviceView>,
+}
+
+/// Answer to `POST /v1/device/activity/{id}/report`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityReported {
+    /// Push requests to the account are refused until then (RFC 3339).
+    pub push_suspended_until: String,
+}

@@ -128,6 +128,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(v1::audit::search))
         .routes(routes!(v1::audit::export))
         .routes(routes!(v1::audit::checkpoint))
+        .routes(routes!(v1::activity::activity))
+        .routes(routes!(v1::activity::report))
         .routes(routes!(meta::live))
         .routes(routes!(meta::ready))
         .routes(routes!(meta::jwks))

@@ -107,6 +107,21 @@ impl ApprovalStore for PostgresStore {
         .map_err(backend)
     }
 
+    async fn ended_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Approval>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE user_id = $1 AND state <> 'pending' \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(user.to_string())
+        .bind(i64::from(limit))
+        .try_map(rows::approval)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM approvals WHERE state = 'pending' AND expires_at > $1",

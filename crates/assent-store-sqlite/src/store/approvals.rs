@@ -149,6 +149,21 @@ impl ApprovalStore for SqliteStore {
         .await
     }
 
+    async fn ended_for_user(&self, user: &UserId, limit: u32) -> Result<Vec<Approval>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM approvals INDEXED BY approvals_user_history \
+             WHERE user_id = ?1 AND state != 'pending' ORDER BY created_at DESC, id DESC LIMIT ?2",
+            rows::APPROVAL_COLUMNS
+        );
+        let user = user.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map(params![user, limit], rows::approval)?
+                .collect()
+        })
+        .await
+    }
+
     async fn pending_count(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.read(move |c| {
             c.prepare_cached(

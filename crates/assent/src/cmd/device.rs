@@ -163,11 +163,79 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
                 }
             }
         }
+        DeviceCommand::Activity { profile, json } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let activity = device.activity().await?;
+            if json {
+                output::json(&activity);
+            } else {
+                print!("{}", describe_activity(&activity));
+            }
+        }
+        DeviceCommand::Report { id, profile } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            let reported = device.report_activity(&id).await?;
+            println!(
+                "Reported. Push requests to your account are paused until {}; your administrators were alerted. If someone knows your password, change it.",
+                reported.push_suspended_until
+            );
+        }
         DeviceCommand::Watch { profile } => {
             return watch(&DeviceClient::from_profile(&profile.profile)?).await;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The activity as lines: each request that ended, with where it came from and which device
+/// answered, then the devices.
+pub fn describe_activity(activity: &assent_proto::api::DeviceActivity) -> String {
+    let mut out = String::new();
+    if activity.requests.is_empty() {
+        out += "No request has ended yet.\n";
+    }
+    for r in &activity.requests {
+        let place = r.context.geo.as_ref().map(|g| {
+            [g.city.clone(), g.country.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        out += &format!(
+            "{}  {:<9} {} at {}{}  from {}{}{}  [{}]\n",
+            r.decided_at.as_deref().unwrap_or(&r.created_at),
+            r.state.as_str(),
+            r.kind.as_str(),
+            r.application.name,
+            r.binding_message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default(),
+            r.context.ip.as_deref().unwrap_or("unknown address"),
+            place
+                .filter(|p| !p.is_empty())
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
+            r.answered_by
+                .as_deref()
+                .map(|d| format!(", answered on {d}"))
+                .unwrap_or_default(),
+            r.id
+        );
+    }
+    for d in &activity.devices {
+        out += &format!(
+            "{}  device {} ({}) enrolled",
+            d.created_at, d.name, d.platform
+        );
+        if let Some(at) = &d.revoked_at {
+            out += &format!(", revoked {at}");
+        }
+        out += "\n";
+    }
+    out += "Not yours? `assent device report ID` for an approval; revoke a device from the web authenticator's device list.\n";
+    out
 }
 
 /// Shows every detail of a request, as the user must see it before answering.

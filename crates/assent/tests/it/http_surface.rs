@@ -64,6 +64,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/audit"),
     ("get", "/v1/admin/audit/export"),
     ("get", "/v1/admin/audit/checkpoint"),
+    ("get", "/v1/device/activity"),
+    ("post", "/v1/device/activity/{id}/report"),
     ("post", "/v1/admin/apps/{id}/duo-integrations"),
     ("post", "/v1/admin/groups"),
     ("get", "/v1/admin/groups"),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod activity;
 mod audit_export;
 mod audit_tamper;
 mod authenticator_api;

@@ -4,6 +4,7 @@
 //! and its own error format.
 
 pub(crate) mod access;
+pub(crate) mod activity;
 pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod device;

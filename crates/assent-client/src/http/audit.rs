@@ -55,9 +55,8 @@ impl AdminClient {
 
     /// `GET /v1/admin/audit/export` with the same parameters and `format`.
     pub async fn audit_export(&self, query: &[(&str, String)]) -> Result<AuditExport, ClientError> {
-        let response = self
-            .0
-            .http
+        // No total deadline: an export of a large log takes as long as it takes.
+        let response = crate::http::http_client(None)?
             .get(format!(
                 "{}/v1/admin/audit/export?{}",
                 self.0.base,

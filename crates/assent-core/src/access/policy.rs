@@ -5,14 +5,12 @@
 //! for less, and never for approvers outside the policy's groups.
 
 use super::create::NewAccessRequest;
-use crate::approvals::create::passkey_required;
 use crate::approvals::{BindingMessage, CodeDisplay, NewApproval};
-use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::Username;
 use crate::model::{App, User};
 use crate::risk::assessment::Asking;
-use crate::risk::policy::{OutcomeKind, PolicyDecision};
+use crate::risk::policy::PolicyDecision;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::states::{ApprovalKind, DeviceState};
@@ -68,28 +66,11 @@ impl Assent {
         let (risk, decision, _facts) = self
             .assess_request(app, requester, &asked, active, asking)
             .await?;
-        let outcome = &decision.outcome;
-        let without_passkey = outcome.relying_party_passkey && !passkey;
-        if outcome.kind == OutcomeKind::Deny || without_passkey {
-            let event = AuditEvent::ApprovalRefused {
-                app_id: app.id.to_string(),
-                user_id: requester.id.to_string(),
-                kind: "access_request".into(),
-                policy_rule: decision.rule.clone(),
-                risk_score: risk.score,
-                risk_signals: risk.signals(),
-            };
-            self.store
-                .append_audit(self.audit(Actor::App(app.id.clone()), event))
-                .await?;
-            if without_passkey && outcome.kind != OutcomeKind::Deny {
-                return Err(passkey_required(&decision.rule));
-            }
-            let message = outcome.message.clone().unwrap_or_default();
-            return Err(CoreError::rejected(
-                ProblemCode::DeniedByPolicy,
-                format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
-            ));
+        if let Some(refusal) = self
+            .policy_refusal(app, requester, "access_request", &decision, &risk, passkey)
+            .await?
+        {
+            return Err(refusal);
         }
         approvers_under(new, &decision)
     }

@@ -31,6 +31,49 @@ enum Supersede {
     Nothing,
 }
 
+impl Assent {
+    /// The policy's refusal of a request (of `kind` as the policy saw it) by `user`, audited
+    /// (`approval_refused`): a `deny` rule's, or for want of the relying party's passkey.
+    /// `None` when the decision lets the request go on.
+    pub(crate) async fn policy_refusal(
+        &self,
+        app: &App,
+        user: &crate::model::User,
+        kind: &str,
+        decision: &crate::risk::policy::PolicyDecision,
+        risk: &crate::risk::RiskAssessment,
+        passkey: bool,
+    ) -> Result<Option<CoreError>, CoreError> {
+        let outcome = &decision.outcome;
+        let without_passkey = outcome.relying_party_passkey && !passkey;
+        if outcome.kind != OutcomeKind::Deny && !without_passkey {
+            return Ok(None);
+        }
+        let event = AuditEvent::ApprovalRefused {
+            app_id: app.id.to_string(),
+            user_id: user.id.to_string(),
+            kind: kind.to_owned(),
+            policy_rule: decision.rule.clone(),
+            risk_score: risk.score,
+            risk_signals: risk.signals(),
+        };
+        self.store
+            .append_audit(self.audit(Actor::App(app.id.clone()), event))
+            .await?;
+        if outcome.kind != OutcomeKind::Deny {
+            return Ok(Some(passkey_required(&decision.rule)));
+        }
+        let message = outcome
+            .message
+            .clone()
+            .unwrap_or_else(|| "refused by policy".into());
+        Ok(Some(CoreError::rejected(
+            ProblemCode::DeniedByPolicy,
+            format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
+        )))
+    }
+}
+
 /// The refusal of a request without the passkey authentication the policy asks for.
 pub(crate) fn passkey_required(rule: &str) -> CoreError {
     CoreError::rejected(
@@ -121,30 +164,18 @@ impl Assent {
             .assess_request(app, &user, &request, active, asking)
             .await?;
         let outcome = &decision.outcome;
-        if outcome.kind == OutcomeKind::Deny || (outcome.relying_party_passkey && passkey.is_none())
+        if let Some(refusal) = self
+            .policy_refusal(
+                app,
+                &user,
+                request.kind.as_str(),
+                &decision,
+                &risk,
+                passkey.is_some(),
+            )
+            .await?
         {
-            let event = AuditEvent::ApprovalRefused {
-                app_id: app.id.to_string(),
-                user_id: user.id.to_string(),
-                kind: request.kind.as_str().to_owned(),
-                policy_rule: decision.rule.clone(),
-                risk_score: risk.score,
-                risk_signals: risk.signals(),
-            };
-            self.store
-                .append_audit(self.audit(Actor::App(app.id.clone()), event))
-                .await?;
-            if outcome.kind != OutcomeKind::Deny {
-                return Err(passkey_required(&decision.rule));
-            }
-            let message = outcome
-                .message
-                .clone()
-                .unwrap_or_else(|| "refused by policy".into());
-            return Err(CoreError::rejected(
-                ProblemCode::DeniedByPolicy,
-                format!("{message} (rule: {}; risk {})", decision.rule, risk.score),
-            ));
+            return Err(refusal);
         }
         // A relying party that asks for user verification gets a prompt even where the policy
         // would allow without one: it may ask for more than the policy, never less.

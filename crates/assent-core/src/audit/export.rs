@@ -81,7 +81,16 @@ pub fn record_from_json_line(line: &str) -> Option<AuditRecord> {
 fn severity(record: &AuditRecord) -> u8 {
     match record.kind.as_str() {
         "admin_alert" | "rp_passkey_clone_suspected" | "passkey_clone_suspected" => 8,
-        "push_suspended" | "approval_refused" | "factor_locked" | "device_revoked" => 6,
+        "push_suspended"
+        | "approval_refused"
+        | "factor_refused"
+        | "factor_rate_limited"
+        | "break_glass_refused"
+        | "rp_passkey_refused"
+        | "device_activation_refused"
+        | "device_revoked"
+        | "access_grant_revoked"
+        | "access_token_revoked" => 6,
         "approval_decided" if record.data.contains("\"state\":\"fraud\"") => 9,
         "approval_decided" if record.data.contains("\"state\":\"denied\"") => 5,
         _ => 3,
@@ -193,7 +202,7 @@ pub struct AuditQuery {
 
 impl crate::service::Assent {
     /// The rows an admin's search selects, at most [`MAX_PAGE`] (100 unless `limit` says).
-    /// An unknown user is `not_found`; an id that names no device or application selects
+    /// An unknown user is `unknown_user`; an id that names no device or application selects
     /// nothing.
     pub async fn search_audit(
         &self,

@@ -4,12 +4,16 @@
 //! did not make from there.
 
 use super::auth::AuthenticatedDevice;
+use crate::audit::export::{AuditFilter, MAX_PAGE};
 use crate::error::CoreError;
 use crate::ids::ApprovalId;
 use crate::model::{Approval, Suspension, SuspensionReason};
 use crate::service::Assent;
 use assent_proto::ProblemCode;
 use assent_proto::states::ApprovalState;
+
+/// The detector name of a report from the activity, in the admin alert.
+const REPORTED: &str = "reported_from_activity";
 
 /// Most requests the activity lists.
 pub const ACTIVITY_LIMIT: u32 = 50;
@@ -81,26 +85,58 @@ impl Assent {
                 ),
             ));
         }
+        if self.reported_already(&approval).await? {
+            return Err(CoreError::rejected(
+                ProblemCode::AlreadyDecided,
+                "this approval was reported already; the administrators were alerted",
+            ));
+        }
         let suspension = self
             .suspend_push(&approval.user_id, SuspensionReason::FraudReported, 0)
             .await?;
-        if let Some(network) = Assent::reported_network(&approval) {
+        let network = Assent::reported_network(&approval);
+        if let Some(network) = &network {
             self.store
-                .record_network_report(&network, self.now())
+                .record_network_report(network, self.now())
                 .await?;
         }
         let evidence = format!(
-            "the user reported, from device {}, the {} request {} approved at {} as not theirs",
+            "the user reported, from device {}, the {} request {} approved at {} as not theirs; network reported: {}",
             device.device().name,
             approval.kind.as_str(),
             approval.id,
             approval
                 .decided_at
                 .map(|t| t.unix_timestamp().to_string())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            network.as_deref().unwrap_or("none given")
         );
-        self.admin_alert("reported_from_activity", &approval, evidence)
-            .await;
+        self.admin_alert(REPORTED, &approval, evidence).await;
         Ok(suspension)
+    }
+
+    /// Whether the user's admin alerts already hold a report of this approval: a report is
+    /// made once, so that a user (or whoever holds the device) cannot flood the admins.
+    async fn reported_already(&self, approval: &Approval) -> Result<bool, CoreError> {
+        let mut filter = AuditFilter {
+            kind: Some("admin_alert".into()),
+            user: Some(approval.user_id.clone()),
+            ..AuditFilter::default()
+        };
+        loop {
+            let page = self.store.audit_search(&filter, MAX_PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(false);
+            };
+            filter.after = last.seq;
+            let reported = page.iter().any(|row| {
+                serde_json::from_str::<serde_json::Value>(&row.data).is_ok_and(|d| {
+                    d["detector"] == REPORTED && d["approval_id"] == approval.id.as_str()
+                })
+            });
+            if reported {
+                return Ok(true);
+            }
+        }
     }
 }

@@ -86,17 +86,26 @@ pub async fn run(command: AuditCommand) -> CmdResult {
                 kind,
                 user,
             };
-            match server {
+            let exported = match server {
                 Some(base) => {
                     let key = admin_key.ok_or("--server needs the admin key (--admin-key)")?;
-                    export_from_server(&base, &key, &selection, &mut sink).await?;
+                    export_from_server(&base, &key, &selection, &mut sink).await
                 }
-                None => {
-                    let store = open(&data, database).await?;
-                    export_from_store(store.as_ref(), &selection, &mut sink).await?;
+                None => match open(&data, database).await {
+                    Ok(store) => export_from_store(store.as_ref(), &selection, &mut sink).await,
+                    Err(e) => Err(e),
+                },
+            };
+            let finished = sink.finish().await;
+            if let Err(e) = exported.and(finished) {
+                if let Some(last) = sink.last {
+                    eprintln!(
+                        "stopped after {} rows; the last sent is #{last} (resume with --after {last})",
+                        sink.count
+                    );
                 }
+                return Err(e);
             }
-            sink.finish().await?;
             match sink.last {
                 Some(last) => eprintln!(
                     "exported {} rows; the last is #{last} (resume with --after {last})",

@@ -187,6 +187,17 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// "City, Country" of a request's context, when it says.
+fn place(context: &assent_proto::api::RequestContext) -> Option<String> {
+    context.geo.as_ref().map(|g| {
+        [g.city.clone(), g.country.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// The activity as lines: each request that ended, with where it came from and which device
 /// answered, then the devices.
 pub fn describe_activity(activity: &assent_proto::api::DeviceActivity) -> String {
@@ -195,13 +206,7 @@ pub fn describe_activity(activity: &assent_proto::api::DeviceActivity) -> String
         out += "No request has ended yet.\n";
     }
     for r in &activity.requests {
-        let place = r.context.geo.as_ref().map(|g| {
-            [g.city.clone(), g.country.clone()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
+        let place = place(&r.context);
         out += &format!(
             "{}  {:<9} {} at {}{}  from {}{}{}  [{}]\n",
             r.decided_at.as_deref().unwrap_or(&r.created_at),
@@ -296,13 +301,7 @@ pub fn describe(a: &DeviceApproval) -> String {
         }
     }
     let c = &a.context;
-    let place = c.geo.as_ref().map(|g| {
-        [g.city.clone(), g.country.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    let place = place(c);
     out += &format!(
         "  From      {}{}{}\n",
         c.ip.as_deref().unwrap_or("unknown address"),

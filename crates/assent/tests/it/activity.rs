@@ -79,6 +79,8 @@ async fn the_activity_lists_what_ended_and_an_approval_can_be_reported_from_it()
     assert!(!reported.push_suspended_until.is_empty());
     let refused = app.client.create_approval(&login("alice")).await;
     assert_eq!(code_of(refused), ProblemCode::PushSuspended);
+    let again = alice.report_activity(&ids[2]).await;
+    assert_eq!(code_of(again), ProblemCode::AlreadyDecided, "reported once");
     let alerts = audit_data(&server, "admin_alert");
     assert!(
         alerts

@@ -206,19 +206,18 @@ pub(crate) async fn export(
                     None => match assent.search_audit(&query).await {
                         Ok(rows) => rows,
                         Err(e) => {
-                            // The answer has begun: end it short, and say so in the log.
+                            // The answer has begun: abort it, so the client sees an error and
+                            // not a short export that looks complete.
                             tracing::error!(error = %e, "audit export cut short");
-                            return None;
+                            let failed = std::io::Error::other("the audit export failed");
+                            return Some((Err(failed), (None, query, true)));
                         }
                     },
                 };
                 let last = rows.last().map(|r| r.seq);
                 let finished = last.is_none_or(|seq| seq >= head) || rows.len() < MAX_PAGE as usize;
                 query.after = last.unwrap_or(query.after);
-                Some((
-                    Ok::<_, std::convert::Infallible>(render(&rows)),
-                    (None, query, finished),
-                ))
+                Some((Ok(render(&rows)), (None, query, finished)))
             }
         },
     );

@@ -21,7 +21,7 @@ macro_rules! script {
 const INDEX: &str = include_str!("../../../../web/app/index.html");
 /// The authenticator's ES modules: the entry `app.js` and every module it imports, directly or
 /// not (`tests/web/assets.test.mjs` checks that none is missing here or in `sw.js`'s shell).
-const SCRIPTS: [(&str, &str); 17] = [
+const SCRIPTS: [(&str, &str); 18] = [
     script!("app.js"),
     script!("js/api.js"),
     script!("js/crypto.js"),
@@ -32,6 +32,7 @@ const SCRIPTS: [(&str, &str); 17] = [
     script!("js/router.js"),
     script!("js/state.js"),
     script!("js/ui.js"),
+    script!("js/views/activity.js"),
     script!("js/views/devices.js"),
     script!("js/views/enroll.js"),
     script!("js/views/home.js"),

@@ -1,9 +1,11 @@
-// Owns the home view: the requests waiting for an answer, alerts, this user's devices and the
-// recovery-code card, plus the short message shown at its top across re-renders.
+// Owns the home view: the requests waiting for an answer, alerts, the recent activity, this
+// user's devices and the recovery-code card, plus the short message shown at its top across
+// re-renders.
 import { Unreachable, api } from '../api.js';
 import { setUpPush } from '../push.js';
 import { isPending, state } from '../state.js';
 import { KIND_LABELS, el, main, notice, show, status, viewChanged, when } from '../ui.js';
+import { activitySection } from './activity.js';
 import { deviceItem } from './devices.js';
 import { renderPending } from './pending.js';
 import { openApproval } from './prompt.js';
@@ -34,13 +36,15 @@ export async function renderHome() {
   const otherView = viewChanged();
   const ticket = ++home.renders;
   const stale = () => ticket !== home.renders || otherView();
-  let pending, alerts, devices, me, recovery;
+  let pending, alerts, devices, me, recovery, activity;
   try {
-    [pending, alerts, devices, me, recovery] = await Promise.all([
+    [pending, alerts, devices, me, recovery, activity] = await Promise.all([
       api('GET', '/v1/device/approvals'), api('GET', '/v1/device/alerts'),
       api('GET', '/v1/device/devices'), api('GET', '/v1/device/me'),
       // The count is a convenience: the home view still loads without it.
       api('GET', '/v1/device/recovery-codes').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
+      // So is the activity.
+      api('GET', '/v1/device/activity').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
     ]);
   } catch (e) {
     if (e.code === 'device_revoked' || stale()) return;
@@ -65,6 +69,7 @@ export async function renderHome() {
       alerts.alerts.length
         ? el('ul', { class: 'plain', id: 'alerts' }, alerts.alerts.map((a) => alertItem(a, devices.devices)))
         : el('p', { text: 'No alerts.' })),
+    activitySection(activity),
     el('section', { class: 'card', 'aria-labelledby': 'h-devices' }, el('h2', { id: 'h-devices', text: 'Your devices' }),
       el('ul', { class: 'plain', id: 'devices' }, devices.devices.map((d) => deviceItem(d)))),
     recoverySection(recovery),

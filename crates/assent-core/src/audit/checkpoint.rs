@@ -4,7 +4,7 @@
 //! back together with its recorded head, or replaced whole: whoever kept one can check that the
 //! row it names is still there with the same hash.
 
-use super::export::AuditFilter;
+use super::export::{AuditFilter, hex};
 use crate::error::CoreError;
 use crate::service::Assent;
 use crate::store::Store;
@@ -27,10 +27,6 @@ pub struct Checkpoint {
     pub at: i64,
     /// When the checkpoint was signed, Unix seconds.
     pub iat: i64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Assent {

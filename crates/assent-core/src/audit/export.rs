@@ -31,12 +31,9 @@ pub struct AuditFilter {
     pub app: Option<AppId>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// A row's hash as exports and checkpoints show it: lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
 }
 
 /// A row as one JSON object: `seq`, `at`, `kind`, `actor`, `subject`, `data` (the event),
@@ -45,7 +42,7 @@ pub fn json_line(record: &AuditRecord) -> String {
     let data: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);
     json!({
         "seq": record.seq,
-        "at": rfc3339(record.at),
+        "at": crate::clock::rfc3339(record.at),
         "kind": record.kind,
         "actor": record.actor,
         "subject": record.subject,

@@ -4,7 +4,8 @@
 use crate::error::ApiError;
 use crate::extract::{AdminAuth, ApiQuery};
 use crate::http::AppState;
-use assent_core::audit::export::{AuditQuery, MAX_PAGE, cef_line, json_line};
+use assent_core::audit::export::{AuditQuery, MAX_PAGE, cef_line, hex, json_line};
+use assent_core::clock::rfc3339;
 use assent_core::ids::Username;
 use assent_core::model::AuditRecord;
 use assent_proto::ProblemCode;
@@ -17,7 +18,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// What selects rows, for the search and the export.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -125,10 +125,9 @@ impl AuditParams {
 }
 
 fn view(record: &AuditRecord) -> AuditEventView {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     AuditEventView {
         seq: record.seq,
-        at: record.at.format(&Rfc3339).unwrap_or_default(),
+        at: rfc3339(record.at),
         kind: record.kind.clone(),
         actor: record.actor.clone(),
         subject: record.subject.clone(),
@@ -244,8 +243,7 @@ pub(crate) async fn checkpoint(
         seq: claims.seq,
         hash: claims.hash,
         at: OffsetDateTime::from_unix_timestamp(claims.at)
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
+            .map(rfc3339)
             .unwrap_or_default(),
     }))
 }

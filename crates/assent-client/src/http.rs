@@ -301,6 +301,37 @@ impl AdminClient {
             .await
     }
 
+    /// The applications with their API keys (ids and dates, never a secret).
+    pub async fn list_apps(&self) -> Result<assent_proto::api::AppList, ClientError> {
+        self.0.get("/v1/admin/apps").await
+    }
+
+    /// A new key for an application; its earlier keys are revoked at the same moment.
+    pub async fn rotate_app_key(
+        &self,
+        app_id: &str,
+    ) -> Result<assent_proto::api::KeyRotated, ClientError> {
+        self.0
+            .post(
+                &format!("/v1/admin/apps/{app_id}/keys"),
+                &serde_json::json!({}),
+            )
+            .await
+    }
+
+    /// Revokes one application key.
+    pub async fn revoke_api_key(
+        &self,
+        key_id: &str,
+    ) -> Result<assent_proto::api::ApiKeyView, ClientError> {
+        self.0
+            .post(
+                &format!("/v1/admin/keys/{key_id}/revoke"),
+                &serde_json::json!({}),
+            )
+            .await
+    }
+
     pub async fn create_user(&self, username: &str) -> Result<UserView, ClientError> {
         self.0
             .post(

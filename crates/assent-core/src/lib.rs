@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod ciba;
 pub mod clock;
+pub mod console;
 pub mod devices;
 pub mod duo;
 pub mod error;

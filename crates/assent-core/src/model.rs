@@ -37,6 +37,25 @@ pub struct ApiKeyRecord {
     pub secret_hash: Vec<u8>,
     pub role: KeyRole,
     pub created_at: OffsetDateTime,
+    /// When the key stopped working: revoked by an admin, or replaced by a rotation.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A signed-in admin console session. The cookie holds the token; only its SHA-256 is stored,
+/// so a copy of the database signs no one in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id_hash: Vec<u8>,
+    pub user_id: UserId,
+    pub created_at: OffsetDateTime,
+    /// The last request made with it: past the idle timeout after it, the session is over.
+    pub last_seen_at: OffsetDateTime,
+    /// The absolute end, however active the session.
+    pub expires_at: OffsetDateTime,
+    /// The approved push request it was opened with; each opens one session at most.
+    pub approval_id: Option<ApprovalId>,
+    /// When it was signed out.
+    pub ended_at: Option<OffsetDateTime>,
 }
 
 /// A person or non-human identity.

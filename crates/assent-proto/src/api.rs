@@ -12,6 +12,7 @@ mod device;
 mod duo;
 mod factors;
 mod groups;
+mod keys;
 mod passkeys;
 #[cfg(feature = "openapi")]
 mod schema_docs;
@@ -39,6 +40,7 @@ pub use factors::{
     RecoveryFactor, TotpEnrolled, TotpFactor, UserFactors, VerifyCode,
 };
 pub use groups::{AppScope, AppScopeInfo, CreateGroup, GroupInfo, GroupList};
+pub use keys::{ApiKeyView, AppKeysView, AppList, KeyRotated};
 pub use passkeys::{
     FinishPasskeyCeremony, PasskeyCeremony, PasskeyRegistered, PasskeyVerified, RpWebauthnInfo,
     SetRpWebauthn, StartPasskeyCeremony,

@@ -154,7 +154,7 @@ impl FromRequestParts<AppState> for AppAuth {
     ) -> Result<Self, Self::Rejection> {
         match state.assent.authenticate_api_key(bearer(parts)?).await? {
             Principal::App(app) => Ok(AppAuth(app)),
-            Principal::Admin { .. } => Err(ApiError::new(
+            Principal::Admin { .. } | Principal::Console { .. } => Err(ApiError::new(
                 ProblemCode::Forbidden,
                 "this endpoint takes an application's API key, not an admin key",
             )),
@@ -175,7 +175,7 @@ impl FromRequestParts<AppState> for AdminAuth {
     ) -> Result<Self, Self::Rejection> {
         match state.assent.authenticate_api_key(bearer(parts)?).await? {
             admin @ Principal::Admin { .. } => Ok(AdminAuth(admin)),
-            Principal::App(_) => Err(ApiError::new(
+            Principal::App(_) | Principal::Console { .. } => Err(ApiError::new(
                 ProblemCode::Forbidden,
                 "this endpoint needs an admin API key",
             )),

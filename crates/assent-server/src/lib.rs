@@ -5,6 +5,7 @@
 mod admission;
 mod body_watch;
 pub mod config;
+mod console;
 pub mod data_dir;
 mod error;
 mod extract;

@@ -146,6 +146,7 @@ impl Server {
             deadlines,
             config.http.body_limit_bytes,
             metrics && metrics_apart.is_none(),
+            config.console.enabled,
         );
 
         let mut background = vec![tokio::spawn(sweep(assent.clone(), shutdown_rx.clone()))];

@@ -60,7 +60,7 @@ pub(crate) fn app(row: PgRow) -> Result<App> {
 
 macro_rules! key_columns {
     () => {
-        "id, secret_hash, role, app_id, created_at"
+        "id, secret_hash, role, app_id, created_at, revoked_at"
     };
 }
 pub(crate) use key_columns;
@@ -77,6 +77,7 @@ pub(crate) fn api_key(row: PgRow) -> Result<ApiKeyRecord> {
         secret_hash: row.try_get(1)?,
         role,
         created_at: time(&row, 4)?,
+        revoked_at: time_opt(&row, 5)?,
     })
 }
 

@@ -53,6 +53,7 @@ async fn user_and_app(store: &Arc<dyn Store>) -> (User, App) {
         secret_hash: vec![1; 32],
         role: KeyRole::App(app.id.clone()),
         created_at: now(),
+        revoked_at: None,
     };
     store
         .insert_app(&app, &key, audit("app".into()))

@@ -37,7 +37,7 @@ pub(crate) fn app(row: &Row<'_>) -> rusqlite::Result<App> {
     })
 }
 
-pub(crate) const KEY_COLUMNS: &str = "id, secret_hash, role, app_id, created_at";
+pub(crate) const KEY_COLUMNS: &str = "id, secret_hash, role, app_id, created_at, revoked_at";
 pub(crate) fn api_key(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
     let role: String = row.get(2)?;
     let app_id: Option<String> = row.get(3)?;
@@ -51,6 +51,7 @@ pub(crate) fn api_key(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
         secret_hash: row.get(1)?,
         role,
         created_at: from_millis(row.get(4)?),
+        revoked_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
     })
 }
 

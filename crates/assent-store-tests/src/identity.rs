@@ -1,10 +1,11 @@
 //! API keys, applications and users: unique, found, never changed.
 
-use crate::support::{app, audit, event, now, user};
+use crate::support::{app, audit, audit_rows, event, now, user};
 use assent_core::ids::{AppId, UserId, Username};
 use assent_core::model::{ApiKeyRecord, App, KeyRole, User};
 use assent_core::{Store, StoreError};
 use std::sync::Arc;
+use time::Duration;
 
 pub(crate) async fn users_are_unique_and_found(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
@@ -49,6 +50,7 @@ pub(crate) async fn apps_and_keys(store: Arc<dyn Store>) {
         secret_hash: vec![2; 32],
         role: KeyRole::Admin,
         created_at: now(),
+        revoked_at: None,
     };
     store.insert_api_key(&admin, audit(event())).await.unwrap();
     assert!(store.has_admin_key().await.unwrap());
@@ -68,6 +70,7 @@ pub(crate) async fn apps_and_keys(store: Arc<dyn Store>) {
         secret_hash: vec![3; 32],
         role: KeyRole::App(twin.id.clone()),
         created_at: now(),
+        revoked_at: None,
     };
     assert!(matches!(
         store.insert_app(&twin, &key, audit(event())).await,
@@ -78,4 +81,124 @@ pub(crate) async fn apps_and_keys(store: Arc<dyn Store>) {
         None,
         "a refused app leaves no key behind"
     );
+}
+
+pub(crate) async fn keys_rotate_and_revoke_once(store: Arc<dyn Store>) {
+    let acme = app(&store, "Acme").await;
+    let zed = app(&store, "Zed").await;
+    let names: Vec<String> = store
+        .list_apps()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["Acme", "Zed"]);
+    let first = store.api_key("k-Acme").await.unwrap().unwrap();
+    assert_eq!(first.revoked_at, None);
+    let later = now() + Duration::seconds(5);
+    let second = ApiKeyRecord {
+        id: "k-Acme-2".into(),
+        secret_hash: vec![4; 32],
+        role: KeyRole::App(acme.id.clone()),
+        created_at: later,
+        revoked_at: None,
+    };
+    let before = audit_rows(&store).await;
+    store
+        .rotate_api_key(&second, std::slice::from_ref(&first.id), audit(event()))
+        .await
+        .unwrap();
+    assert_eq!(audit_rows(&store).await, before + 1);
+    let keys = store.app_keys(&acme.id).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        ["k-Acme-2", "k-Acme"],
+        "newest first"
+    );
+    assert_eq!(keys[0].revoked_at, None);
+    assert_eq!(
+        keys[1].revoked_at,
+        Some(later),
+        "revoked at the new key's birth"
+    );
+    assert_eq!(
+        store.api_key("k-Acme-zz").await.unwrap(),
+        None,
+        "an unknown key is not found"
+    );
+    // Another application's keys are untouched.
+    assert_eq!(store.app_keys(&zed.id).await.unwrap()[0].revoked_at, None);
+
+    let at = later + Duration::seconds(1);
+    let before = audit_rows(&store).await;
+    assert!(
+        store
+            .revoke_api_key("k-Acme-2", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_api_key("k-Acme-2", at, audit(event()))
+            .await
+            .unwrap(),
+        "a key is revoked once"
+    );
+    assert!(
+        !store
+            .revoke_api_key("nope", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        audit_rows(&store).await,
+        before + 1,
+        "only the change is audited"
+    );
+    assert_eq!(
+        store.api_key("k-Acme-2").await.unwrap().unwrap().revoked_at,
+        Some(at)
+    );
+
+    let admin = ApiKeyRecord {
+        id: "admin1".into(),
+        secret_hash: vec![2; 32],
+        role: KeyRole::Admin,
+        created_at: now(),
+        revoked_at: None,
+    };
+    store.insert_api_key(&admin, audit(event())).await.unwrap();
+    assert!(store.has_admin_key().await.unwrap());
+    assert!(
+        store
+            .revoke_api_key("admin1", at, audit(event()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.has_admin_key().await.unwrap(),
+        "a revoked admin key is no admin key"
+    );
+}
+
+pub(crate) async fn concurrent_key_revocations_have_one_winner(store: Arc<dyn Store>) {
+    app(&store, "Acme").await;
+    let before = audit_rows(&store).await;
+    let tries = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .revoke_api_key("k-Acme", now(), audit(event()))
+                .await
+                .unwrap()
+        })
+    });
+    let won = futures_util::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    assert_eq!(audit_rows(&store).await, before + 1);
 }

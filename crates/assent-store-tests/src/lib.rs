@@ -12,6 +12,7 @@ mod break_glass;
 mod ciba;
 mod ciba_notifications;
 mod co_approvals;
+mod console;
 mod devices;
 mod duo;
 mod enrollments;
@@ -62,7 +63,13 @@ macro_rules! store_contract {
     };
     (@checks $then:ident $args:tt) => {
         $crate::store_contract!(@$then $args
-            identity { users_are_unique_and_found apps_and_keys }
+            identity {
+                users_are_unique_and_found apps_and_keys keys_rotate_and_revoke_once
+                concurrent_key_revocations_have_one_winner
+            }
+            console {
+                console_sessions_time_out_and_end_once an_approval_opens_one_console_session
+            }
             enrollments { enrollment_is_single_use }
             devices {
                 proof_ids_are_single_use revocation_is_conditional

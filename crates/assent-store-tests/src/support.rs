@@ -51,6 +51,7 @@ pub(crate) async fn app(store: &Arc<dyn Store>, name: &str) -> App {
         secret_hash: vec![1; 32],
         role: KeyRole::App(app.id.clone()),
         created_at: now(),
+        revoked_at: None,
     };
     store.insert_app(&app, &key, audit(event())).await.unwrap();
     app

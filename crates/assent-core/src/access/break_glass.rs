@@ -270,10 +270,7 @@ impl Assent {
                 "this break-glass grant was reviewed already",
             ));
         }
-        let by_name = match by {
-            Principal::Admin { key_id } => format!("admin:{key_id}"),
-            Principal::App(app) => format!("app:{}", app.id),
-        };
+        let by_name = by.actor().label();
         let event = AuditEvent::BreakGlassReviewed {
             request_id: id.to_string(),
             note: note.clone(),

@@ -155,14 +155,14 @@ impl Assent {
         by: &Principal,
         id: &str,
     ) -> Result<AccessRequest, CoreError> {
-        let Principal::Admin { key_id } = by else {
+        if let Principal::App(_) = by {
             return Err(CoreError::rejected(
                 ProblemCode::Forbidden,
                 "only an admin or an approver revokes a grant",
             ));
-        };
+        }
         let request = self.access_request_for_admin(id).await?;
-        self.revoke_grant(request, format!("admin:{key_id}"), by.actor())
+        self.revoke_grant(request, by.actor().label(), by.actor())
             .await
     }
 

@@ -198,6 +198,11 @@ pub struct AuditQuery {
 }
 
 impl crate::service::Assent {
+    /// The sequence number of the newest audit row, 0 while the log is empty.
+    pub async fn audit_head_seq(&self) -> Result<u64, crate::error::CoreError> {
+        Ok(self.store.audit_head().await?.unwrap_or(0))
+    }
+
     /// The rows an admin's search selects, at most [`MAX_PAGE`] (100 unless `limit` says).
     /// An unknown user is `unknown_user`; an id that names no device or application selects
     /// nothing.

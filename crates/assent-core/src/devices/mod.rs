@@ -6,7 +6,7 @@ pub mod activity;
 pub mod auth;
 mod authenticator;
 
-mod enrollment;
+pub(crate) mod enrollment;
 
 pub use enrollment::{EnrolledDevice, EnrollmentIssued};
 pub mod events;

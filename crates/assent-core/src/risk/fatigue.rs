@@ -18,16 +18,24 @@ impl Assent {
     /// the budget and suspends when it runs out (the refused prompt is never sent).
     pub(crate) async fn admit_prompt(&self, user: &User) -> Result<(), CoreError> {
         let now = self.now();
-        if let Some(current) = self.store.suspension(&user.id).await?
+        let suspension = self.store.suspension(&user.id).await?;
+        if let Some(current) = &suspension
             && current.until > now
         {
-            return Err(self.suspended(&current).await);
+            return Err(self.suspended(current).await);
         }
         let window_start = now - self.settings.budget_window;
-        let since = match self.store.last_approved_at(&user.id).await? {
+        let mut since = match self.store.last_approved_at(&user.id).await? {
             Some(approved) if approved > window_start => approved,
             _ => window_start,
         };
+        // Prompts made before a suspension ended were paid for by it (or forgiven by the admin
+        // who lifted it): the budget counts from its end.
+        if let Some(ended) = suspension.map(|s| s.until)
+            && ended > since
+        {
+            since = ended;
+        }
         let recent = self.store.prompts_since(&user.id, since).await?;
         if recent >= u64::from(self.settings.prompt_budget) {
             let suspension = self
@@ -36,6 +44,46 @@ impl Assent {
             return Err(self.suspended(&suspension).await);
         }
         Ok(())
+    }
+
+    /// Ends a user's push suspension now, on an admin's word, and forgives the prompts before
+    /// it (the budget counts from now, and the next suspension is not lengthened by back-off).
+    pub async fn lift_push_suspension(
+        &self,
+        by: &crate::service::Principal,
+        username: &str,
+    ) -> Result<(), CoreError> {
+        let user = self.user_named(username).await?;
+        let now = self.now();
+        let current = self
+            .store
+            .suspension(&user.id)
+            .await?
+            .filter(|s| s.until > now)
+            .ok_or_else(|| {
+                CoreError::rejected(
+                    assent_proto::ProblemCode::NotFound,
+                    format!("push is not suspended for {}", user.username),
+                )
+            })?;
+        let lifted = Suspension {
+            until: now,
+            created_at: now,
+            ..current
+        };
+        let event = AuditEvent::PushSuspensionLifted {
+            user_id: user.id.to_string(),
+        };
+        self.store
+            .suspend(&lifted, self.audit(by.actor(), event))
+            .await?;
+        Ok(())
+    }
+
+    /// The user's push suspension while it lasts.
+    pub async fn push_suspension(&self, user: &UserId) -> Result<Option<Suspension>, CoreError> {
+        let now = self.now();
+        Ok(self.store.suspension(user).await?.filter(|s| s.until > now))
     }
 
     /// Suspends push for a user, alerting the user once and the admins through the audit log.

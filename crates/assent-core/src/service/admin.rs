@@ -23,6 +23,12 @@ impl Assent {
         // too, as the OpenAPI description says.
         let has_control = name.chars().any(char::is_control);
         let name = name.trim();
+        if name == crate::console::CONSOLE_APP_NAME {
+            return Err(CoreError::rejected(
+                ProblemCode::AlreadyExists,
+                format!("{name:?} is the console's own application"),
+            ));
+        }
         if name.is_empty() || name.chars().count() > 100 || has_control {
             return Err(CoreError::rejected(
                 ProblemCode::InvalidRequest,
@@ -40,6 +46,7 @@ impl Assent {
             secret_hash: key.secret_hash,
             role: KeyRole::App(app.id.clone()),
             created_at: app.created_at,
+            revoked_at: None,
         };
         let event = AuditEvent::AppCreated {
             app_id: app.id.to_string(),
@@ -181,5 +188,36 @@ impl Assent {
             revoked_at: Some(now),
             ..device
         })
+    }
+
+    /// Renames a device on an admin's word.
+    pub async fn rename_device_as_admin(
+        &self,
+        by: &Principal,
+        device_id: &str,
+        name: &str,
+    ) -> Result<Device, CoreError> {
+        let not_found = || CoreError::rejected(ProblemCode::NotFound, "no such device");
+        let id = DeviceId::parse(device_id).ok_or_else(not_found)?;
+        let device = self.store.device(&id).await?.ok_or_else(not_found)?;
+        let name = crate::devices::enrollment::checked_label(name, 64, "name")?;
+        let event = AuditEvent::DeviceRenamed {
+            device_id: device.id.to_string(),
+            name: name.clone(),
+        };
+        self.store
+            .rename_device(&device.id, &name, self.audit(by.actor(), event))
+            .await?;
+        Ok(Device { name, ..device })
+    }
+
+    /// The channel a device's pushes go out on, if it registered one that still works.
+    pub async fn device_push_channel(&self, id: &DeviceId) -> Result<Option<String>, CoreError> {
+        Ok(self
+            .store
+            .push_target(id)
+            .await?
+            .filter(|t| t.disabled_at.is_none())
+            .map(|t| t.address.channel().as_str().to_owned()))
     }
 }

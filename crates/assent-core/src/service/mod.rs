@@ -2,8 +2,10 @@
 //! key. HTTP handlers call exactly one of these and map the result.
 
 mod admin;
+mod app_keys;
 
 pub use admin::NewApp;
+pub use app_keys::{AppKeys, RotatedKey};
 pub(crate) mod records;
 
 use crate::audit::{Actor, AuditEvent, PendingAudit};
@@ -66,6 +68,8 @@ pub struct Settings {
     pub ciba: CibaSettings,
     /// Access requests: break-glass.
     pub access: AccessSettings,
+    /// The admin console's sign-in and sessions.
+    pub console: crate::console::ConsoleSettings,
 }
 
 /// Break-glass tunables.
@@ -196,6 +200,7 @@ impl Default for Settings {
             push: PushSettings::default(),
             ciba: CibaSettings::default(),
             access: AccessSettings::default(),
+            console: crate::console::ConsoleSettings::default(),
         }
     }
 }
@@ -203,8 +208,14 @@ impl Default for Settings {
 /// Who is calling the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Admin { key_id: String },
+    Admin {
+        key_id: String,
+    },
     App(App),
+    /// An admin signed in to the console with their own device: audited by name.
+    Console {
+        username: crate::ids::Username,
+    },
 }
 
 impl Principal {
@@ -212,6 +223,7 @@ impl Principal {
         match self {
             Principal::Admin { key_id } => Actor::Admin(key_id.clone()),
             Principal::App(app) => Actor::App(app.id.clone()),
+            Principal::Console { username } => Actor::Console(username.clone()),
         }
     }
 }
@@ -327,6 +339,7 @@ impl Assent {
             secret_hash: key.secret_hash,
             role: KeyRole::Admin,
             created_at: self.now(),
+            revoked_at: None,
         };
         let event = AuditEvent::AdminKeyCreated { key_id: key.id };
         self.store
@@ -341,12 +354,10 @@ impl Assent {
         let refused =
             || CoreError::rejected(ProblemCode::Unauthorized, "missing or invalid API key");
         let (id, secret) = secrets::split_api_key(token).ok_or_else(refused)?;
-        let record = self
-            .records
-            .api_key(self.store.as_ref(), id)
-            .await?
-            .ok_or_else(refused)?;
-        if !secrets::secret_matches(secret, &record.secret_hash) {
+        // Read from the store every time, never remembered: a revoked key must be refused on
+        // every node from the moment of its revocation.
+        let record = self.store.api_key(id).await?.ok_or_else(refused)?;
+        if !secrets::secret_matches(secret, &record.secret_hash) || record.revoked_at.is_some() {
             return Err(refused());
         }
         match record.role {

@@ -1,8 +1,8 @@
-//! Memory of the records that never change once written: API keys, applications, users, and
-//! approval requests once final. Every relying-party call resolves its key and application,
-//! most name a user, and a decided request is read again by the relying party's wait and the
-//! device streams just after its decision: these lookups were a third of the store reads of a
-//! complete flow. Neither store has a statement that updates or deletes such a row (`finalize`
+//! Memory of the records that never change once written: applications, users, and approval
+//! requests once final. Every relying-party call resolves its application, most name a user,
+//! and a decided request is read again by the relying party's wait and the device streams just
+//! after its decision. API keys are not kept: one can be revoked, and that must hold on every
+//! node at once. Neither store has a statement that updates or deletes such a row (`finalize`
 //! only changes a pending request; the store contract says so), so a copy stays true for the
 //! life of the process, on every node. Only found records are kept, and a request only once
 //! final and of at most [`MAX_KEPT_APPROVAL_BYTES`]: anything created later, changed, written on
@@ -11,7 +11,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{AppId, ApprovalId, UserId, Username};
-use crate::model::{ApiKeyRecord, App, Approval, MAX_KEPT_APPROVAL_BYTES, User};
+use crate::model::{App, Approval, MAX_KEPT_APPROVAL_BYTES, User};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -26,7 +26,6 @@ const DECIDED_CAPACITY: usize = 2_048;
 
 /// The remembered records.
 pub(crate) struct Records {
-    api_keys: Shelf<String, ApiKeyRecord>,
     apps: Shelf<AppId, App>,
     users: Shelf<UserId, User>,
     users_by_name: Shelf<Username, User>,
@@ -36,7 +35,6 @@ pub(crate) struct Records {
 impl Default for Records {
     fn default() -> Self {
         Records {
-            api_keys: Shelf::new(CAPACITY),
             apps: Shelf::new(CAPACITY),
             users: Shelf::new(CAPACITY),
             users_by_name: Shelf::new(CAPACITY),
@@ -46,17 +44,6 @@ impl Default for Records {
 }
 
 impl Records {
-    pub(crate) async fn api_key(
-        &self,
-        store: &dyn Store,
-        id: &str,
-    ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let read = || store.api_key(id);
-        self.api_keys
-            .get_or_read(id, read, |key| Some(key.id.clone()))
-            .await
-    }
-
     pub(crate) async fn app(
         &self,
         store: &dyn Store,

@@ -1,27 +1,47 @@
-//! API keys, applications and users: inserted once with their audit event, then only read.
-//! None of them is ever changed or removed, which is what lets the service keep copies.
+//! API keys, applications and users: inserted once with their audit event. Applications and
+//! users are never changed or removed, which is what lets the service keep copies of them; an
+//! API key can be revoked, so it is read from the store on every use.
 
 use crate::audit::PendingAudit;
 use crate::error::StoreError;
 use crate::ids::{AppId, UserId, Username};
 use crate::model::{ApiKeyRecord, App, User};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 /// Who may call Assent (API keys and applications) and on whose behalf (users).
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
     // --- keys and applications
-    /// Stores an API key (admin or application) with its audit event. API keys, applications
-    /// and users are never changed or removed once stored: the service keeps the copies it
-    /// reads (`service::records`), so a method that changed them would also have to make the
-    /// service forget them.
+    /// Stores an API key (admin or application) with its audit event. Applications and users
+    /// are never changed or removed once stored: the service keeps the copies it reads
+    /// (`service::records`), so a method that changed them would also have to make the service
+    /// forget them.
     async fn insert_api_key(
         &self,
         key: &ApiKeyRecord,
         audit: PendingAudit,
     ) -> Result<(), StoreError>;
     async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Whether an admin key that is not revoked exists.
     async fn has_admin_key(&self) -> Result<bool, StoreError>;
+    /// The keys of an application, revoked ones included, newest first.
+    async fn app_keys(&self, app: &AppId) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Stores an application's new key and revokes, at its creation time, those of `replaced`
+    /// that are still unrevoked, all in one transaction with the audit event.
+    async fn rotate_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        replaced: &[String],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError>;
+    /// Revokes a key if it is not revoked yet; `false`, with nothing written, if it was.
+    async fn revoke_api_key(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError>;
     /// Creates an application together with its first API key.
     async fn insert_app(
         &self,
@@ -30,6 +50,8 @@ pub trait IdentityStore: Send + Sync {
         audit: PendingAudit,
     ) -> Result<(), StoreError>;
     async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
+    /// Every application, by name.
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError>;
 
     // --- users
     /// Fails with [`StoreError::Conflict`] when the username is taken.

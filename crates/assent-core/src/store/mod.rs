@@ -8,6 +8,7 @@ mod alerts;
 mod approvals;
 mod audit;
 mod ciba;
+mod console;
 mod devices;
 mod duo;
 mod enrollments;
@@ -25,6 +26,7 @@ pub use alerts::AlertStore;
 pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
 pub use ciba::CibaStore;
+pub use console::ConsoleStore;
 pub use devices::DeviceStore;
 pub use duo::DuoStore;
 pub use enrollments::EnrollmentStore;
@@ -55,6 +57,7 @@ pub trait Store:
     + GroupStore
     + AccessStore
     + RpPasskeyStore
+    + ConsoleStore
     + Send
     + Sync
     + 'static
@@ -77,6 +80,7 @@ impl<T> Store for T where
         + GroupStore
         + AccessStore
         + RpPasskeyStore
+        + ConsoleStore
         + Send
         + Sync
         + 'static

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// Environment variables with the `ASSENT_` prefix that belong to the command-line tools, not to
 /// the server configuration (`ASSENT_LOG` is the conventional shorthand for `log.level`).
+mod console;
 mod push;
 mod sections;
 
+pub use console::ConsoleConfig;
 pub use push::{ApnsConfig, EmailConfig, FcmConfig, PushConfig};
 pub use sections::*;
 
@@ -51,6 +53,7 @@ pub struct Config {
     pub ciba: CibaConfig,
     pub access: AccessConfig,
     pub metrics: MetricsConfig,
+    pub console: ConsoleConfig,
     pub tls: TlsConfig,
 }
 
@@ -77,6 +80,7 @@ impl Default for Config {
             ciba: CibaConfig::default(),
             access: AccessConfig::default(),
             metrics: MetricsConfig::default(),
+            console: ConsoleConfig::default(),
             tls: TlsConfig::default(),
         }
     }
@@ -173,6 +177,7 @@ impl Config {
             .or_else(|| self.ciba.problem())
             .or_else(|| self.access.problem())
             .or_else(|| self.metrics.problem())
+            .or_else(|| self.console.problem())
             .or_else(|| self.tls.problem())
         {
             return fail(problem);
@@ -300,6 +305,7 @@ impl Config {
             },
             ciba: self.ciba.settings(),
             access: self.access.settings(),
+            console: self.console.settings(),
         }
     }
 

@@ -8,6 +8,7 @@ mod meta;
 mod v1;
 mod web;
 
+pub(crate) use v1::audit::{AuditParams, export_response};
 pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
@@ -119,7 +120,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_user_email))
         .routes(routes!(rp::set_user_email))
         .routes(routes!(meta::vapid_public_key))
-        .routes(routes!(admin::create_app))
+        .routes(routes!(admin::create_app, v1::keys::list_apps))
+        .routes(routes!(v1::keys::rotate_key))
+        .routes(routes!(v1::keys::revoke_key))
         .routes(routes!(admin::create_user, admin::list_users))
         .routes(routes!(admin::create_enrollment))
         .routes(routes!(admin::list_devices))
@@ -171,12 +174,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// The whole application; with `metrics`, `GET /metrics` too.
+/// The whole application; with `metrics`, `GET /metrics` too, and with `console`, the admin
+/// console under `/admin/`.
 pub(crate) fn router(
     state: AppState,
     deadlines: Deadlines,
     body_limit: usize,
     metrics: bool,
+    console: bool,
 ) -> Router {
     let (router, mut api) = api_router().split_for_parts();
     errors_doc::document_errors(&mut api);
@@ -187,7 +192,8 @@ pub(crate) fn router(
             axum::routing::get(move || meta::openapi_json(api.clone())),
         )
         .merge(web::router())
-        .merge(duo::router());
+        .merge(duo::router())
+        .merge(crate::console::router(console));
     if metrics {
         router = router.route(
             "/metrics",

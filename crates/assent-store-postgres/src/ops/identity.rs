@@ -1,6 +1,6 @@
 //! API keys, applications and users.
 
-use super::{Query, write_audited};
+use super::{Query, change_once, write_audited};
 use crate::error::backend;
 use crate::rows::{self, app_columns, key_columns, user_columns};
 use crate::store::PostgresStore;
@@ -11,6 +11,7 @@ use assent_core::ids::{AppId, UserId, Username};
 use assent_core::model::{ApiKeyRecord, App, User};
 use assent_core::store::IdentityStore;
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 fn insert_key(key: &ApiKeyRecord) -> Query {
     let (role, app) = rows::key_role(&key.role);
@@ -48,10 +49,57 @@ impl IdentityStore for PostgresStore {
     }
 
     async fn has_admin_key(&self) -> Result<bool, StoreError> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'admin')")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn app_keys(&self, app: &AppId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE app_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(app.as_str())
+        .try_map(rows::api_key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn rotate_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        replaced: &[String],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let mut queries = vec![insert_key(key)];
+        for id in replaced {
+            queries.push(
+                sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                )
+                .bind(id.clone())
+                .bind(to_millis(key.created_at)),
+            );
+        }
+        write_audited(&self.pool, queries, &audit).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let query =
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.to_owned())
+                .bind(to_millis(at));
+        change_once(&self.pool, query, &audit).await
     }
 
     async fn insert_app(
@@ -76,6 +124,18 @@ impl IdentityStore for PostgresStore {
         .bind(id.as_str())
         .try_map(rows::app)
         .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps ORDER BY name"
+        ))
+        .try_map(rows::app)
+        .fetch_all(&self.pool)
         .await
         .map_err(backend)
     }

@@ -10,6 +10,7 @@ mod alerts;
 mod approvals;
 mod audit;
 mod ciba;
+mod console;
 mod devices;
 mod duo;
 mod enrollments;

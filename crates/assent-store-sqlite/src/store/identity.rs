@@ -1,7 +1,7 @@
 //! API keys, applications and users.
 
-use super::SqliteStore;
 use super::audit::append_audit;
+use super::{SqliteStore, change_once};
 use crate::connection::backend;
 use crate::rows;
 use assent_core::StoreError;
@@ -12,6 +12,7 @@ use assent_core::model::{ApiKeyRecord, App, KeyRole, User};
 use assent_core::store::IdentityStore;
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
+use time::OffsetDateTime;
 
 fn insert_key(conn: &Connection, key: &ApiKeyRecord) -> Result<(), StoreError> {
     let (role, app) = match &key.role {
@@ -49,9 +50,65 @@ impl IdentityStore for SqliteStore {
     async fn has_admin_key(&self) -> Result<bool, StoreError> {
         self.read(|c| {
             c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'admin')",
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL)",
                 [],
                 |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn app_keys(&self, app: &AppId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE app_id = ?1 ORDER BY created_at DESC, id DESC",
+            rows::KEY_COLUMNS
+        );
+        let app = app.to_string();
+        self.read_heavy(move |c| {
+            c.prepare_cached(&sql)?
+                .query_map([app], rows::api_key)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn rotate_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        replaced: &[String],
+        audit: PendingAudit,
+    ) -> Result<(), StoreError> {
+        let (key, replaced) = (key.clone(), replaced.to_vec());
+        self.write(move |c| {
+            insert_key(c, &key)?;
+            let mut revoke = c
+                .prepare_cached(
+                    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                )
+                .map_err(backend)?;
+            for id in &replaced {
+                revoke
+                    .execute(params![id, to_millis(key.created_at)])
+                    .map_err(backend)?;
+            }
+            append_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        audit: PendingAudit,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |c| {
+            change_once(
+                c,
+                "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, to_millis(at)],
+                &audit,
             )
         })
         .await
@@ -83,6 +140,12 @@ impl IdentityStore for SqliteStore {
     async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError> {
         let sql = format!("SELECT {} FROM apps WHERE id = ?1", rows::APP_COLUMNS);
         self.one(sql, id.to_string(), rows::app).await
+    }
+
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        let sql = format!("SELECT {} FROM apps ORDER BY name", rows::APP_COLUMNS);
+        self.read_heavy(move |c| c.prepare_cached(&sql)?.query_map([], rows::app)?.collect())
+            .await
     }
 
     async fn insert_user(&self, user: &User, audit: PendingAudit) -> Result<(), StoreError> {

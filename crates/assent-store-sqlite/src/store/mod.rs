@@ -7,6 +7,7 @@ mod alerts;
 pub(crate) mod approvals;
 mod audit;
 pub(crate) mod ciba;
+mod console;
 pub(crate) mod devices;
 mod duo;
 mod enrollments;

@@ -36,6 +36,51 @@ pub async fn run(args: AdminArgs) -> CmdResult {
             }
         }
         AdminCommand::App {
+            command: AppCommand::List { json },
+        } => {
+            let list = client.list_apps().await?;
+            if json {
+                output::json(&list);
+            }
+            for app in list.apps.iter().filter(|_| !json) {
+                println!("{} ({}), created {}", app.name, app.id, app.created_at);
+                for key in &app.keys {
+                    match &key.revoked_at {
+                        Some(at) => {
+                            println!("  key {}  created {}  revoked {at}", key.id, key.created_at)
+                        }
+                        None => println!("  key {}  created {}  active", key.id, key.created_at),
+                    }
+                }
+            }
+        }
+        AdminCommand::App {
+            command: AppCommand::RotateKey { app_id, json },
+        } => {
+            let rotated = client.rotate_app_key(&app_id).await?;
+            if json {
+                output::json(&rotated);
+            } else {
+                println!(
+                    "New API key of {app_id} (shown once, stored hashed): {}",
+                    rotated.api_key
+                );
+                for id in &rotated.revoked_key_ids {
+                    println!("Revoked: key {id}");
+                }
+            }
+        }
+        AdminCommand::App {
+            command: AppCommand::RevokeKey { key_id },
+        } => {
+            let key = client.revoke_api_key(&key_id).await?;
+            println!(
+                "Key {} revoked at {}",
+                key.id,
+                key.revoked_at.unwrap_or_default()
+            );
+        }
+        AdminCommand::App {
             command:
                 AppCommand::Webhook {
                     app_id,

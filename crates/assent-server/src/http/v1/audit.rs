@@ -26,31 +26,31 @@ use time::OffsetDateTime;
 pub(crate) struct AuditParams {
     /// Rows after this sequence number (0 by default): resume where a page or an export ended.
     #[param(minimum = 0, maximum = 9223372036854775807i64)]
-    after: Option<u64>,
+    pub(crate) after: Option<u64>,
     /// Most rows in the page, 1 to 1000 (100 by default). The export ignores it.
     #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
     /// Rows at or after this instant, Unix seconds.
     #[param(minimum = 0, maximum = 253402300799i64)]
-    since: Option<i64>,
+    pub(crate) since: Option<i64>,
     /// Rows before this instant, Unix seconds.
     #[param(minimum = 0, maximum = 253402300799i64)]
-    until: Option<i64>,
+    pub(crate) until: Option<i64>,
     /// Rows of this kind (`approval_decided`, `admin_alert`, …).
     #[param(min_length = 1, max_length = 64)]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Rows about this user (by name): their subject, or the user named in the event.
     #[param(pattern = r"^[A-Za-z0-9._@+-]{1,64}$")]
-    user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Rows about this device (by id).
     #[param(min_length = 1, max_length = 64)]
-    device: Option<String>,
+    pub(crate) device: Option<String>,
     /// Rows about this application (by id).
     #[param(min_length = 1, max_length = 64)]
-    app: Option<String>,
+    pub(crate) app: Option<String>,
     /// The export's format: `jsonl` (the default) or `cef`. The search ignores it.
     #[param(pattern = r"^(jsonl|cef)$")]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 fn instant(name: &str, value: Option<i64>) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -81,7 +81,7 @@ fn short(name: &str, value: &Option<String>) -> Result<(), ApiError> {
 
 impl AuditParams {
     /// The query, every parameter checked (both calls check all of them, whichever they use).
-    fn query(&self) -> Result<AuditQuery, ApiError> {
+    pub(crate) fn query(&self) -> Result<AuditQuery, ApiError> {
         if self.after.is_some_and(|a| i64::try_from(a).is_err()) {
             return Err(ApiError::new(
                 ProblemCode::InvalidRequest,
@@ -165,6 +165,14 @@ pub(crate) async fn export(
     State(state): State<AppState>,
     _admin: AdminAuth,
     ApiQuery(params): ApiQuery<AuditParams>,
+) -> Result<Response, ApiError> {
+    export_response(&state, params).await
+}
+
+/// The export's answer, for the API and the console alike.
+pub(crate) async fn export_response(
+    state: &AppState,
+    params: AuditParams,
 ) -> Result<Response, ApiError> {
     let mut query = params.query()?;
     let cef = params.format.as_deref() == Some("cef");

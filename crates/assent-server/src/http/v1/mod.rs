@@ -10,6 +10,7 @@ pub(crate) mod audit;
 pub(crate) mod device;
 pub(crate) mod factors;
 pub(crate) mod groups;
+pub(crate) mod keys;
 pub(crate) mod passkeys;
 pub(crate) mod problem;
 pub mod render;

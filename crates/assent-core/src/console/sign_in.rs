@@ -1,0 +1,279 @@
+//! Signing in to the console: a push to the admin's own device through Assent, like any
+//! relying party's, for the console's built-in application. What the browser holds while it
+//! waits is a ticket sealed with the data key (which user, which request, the code to show,
+//! until when), so any node can carry on a sign-in that another node started.
+//!
+//! A name that is not an admin's gets a ticket too, with a code of the same length and no
+//! request behind it: the page waits and then says the sign-in was not approved, exactly as for
+//! an admin who did not answer, so the form reveals no one's role.
+
+use super::CONSOLE_APP_NAME;
+use super::session::NewConsoleSession;
+use crate::approvals::{AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, NewApproval};
+use crate::error::{CoreError, StoreError};
+use crate::ids::{AppId, Username};
+use crate::model::{ApiKeyRecord, App, KeyRole, User};
+use crate::service::{Assent, Principal};
+use crate::{audit::Actor, audit::AuditEvent, secrets};
+use assent_proto::ProblemCode;
+use assent_proto::context::RequestContext;
+use assent_proto::jose::{b64, b64_decode};
+use assent_proto::states::{ApprovalKind, ApprovalState};
+use serde::{Deserialize, Serialize};
+
+/// What a sealed ticket is bound to, so no other sealed value opens as one.
+const TICKET_CONTEXT: &str = "console-sign-in-ticket";
+
+/// A sign-in under way: the ticket for the browser's cookie and the code the page shows.
+#[derive(Debug, Clone)]
+pub struct SignInStarted {
+    pub ticket: String,
+    pub display_code: String,
+}
+
+/// Where a sign-in stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// Waiting for the device; the code to show.
+    Waiting {
+        display_code: String,
+        username: String,
+    },
+    /// Approved on the device: the session can be opened.
+    Approved,
+    /// Denied, expired or otherwise over without an approval.
+    NotApproved,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Ticket {
+    user: String,
+    approval: Option<String>,
+    code: String,
+    /// Unix milliseconds.
+    expires: i64,
+}
+
+fn refused() -> CoreError {
+    CoreError::rejected(
+        ProblemCode::Unauthorized,
+        "this sign-in is over or was not approved; start again",
+    )
+}
+
+impl Assent {
+    /// Starts a sign-in for `username`: a push with number matching (and user verification
+    /// unless the settings turn it off) when the name is an admin's, a ticket in any case.
+    pub async fn start_console_sign_in(
+        &self,
+        username: &str,
+        context: RequestContext,
+    ) -> Result<SignInStarted, CoreError> {
+        let expires = self.now() + self.settings.console.sign_in_ttl;
+        let admin = match Username::parse(username) {
+            Ok(name) => match self.store.user_by_name(&name).await? {
+                Some(user) if self.is_console_admin(&user).await? => Some(user),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let (approval, code) = match admin {
+            Some(user) => {
+                let created = self.sign_in_push(&user, context).await?;
+                let code = created.display_code.unwrap_or_default();
+                (Some(created.approval.id.to_string()), code)
+            }
+            None => (None, secrets::new_display_code(self.settings.code_length)?),
+        };
+        let ticket = Ticket {
+            user: username.to_owned(),
+            approval,
+            code: code.clone(),
+            expires: crate::clock::to_millis(expires),
+        };
+        Ok(SignInStarted {
+            ticket: self.seal_ticket(&ticket)?,
+            display_code: code,
+        })
+    }
+
+    async fn sign_in_push(
+        &self,
+        user: &User,
+        context: RequestContext,
+    ) -> Result<crate::approvals::CreatedApproval, CoreError> {
+        let app = self.console_app().await?;
+        let ttl = self.settings.console.sign_in_ttl.whole_seconds();
+        let request = NewApproval {
+            user: user.username.clone(),
+            kind: ApprovalKind::Login,
+            binding_message: Some(BindingMessage::parse(format!(
+                "Sign in to the {CONSOLE_APP_NAME}"
+            ))?),
+            authorization_details: AuthorizationDetails::parse(Vec::new())?,
+            context,
+            lifetime: Lifetime::parse(u32::try_from(ttl).ok(), &self.settings)?,
+            user_verification: self.settings.console.user_verification,
+            code_display: CodeDisplay::Shown,
+            passkey_authentication: None,
+        };
+        self.create_approval(&app, request).await
+    }
+
+    /// Where the sign-in behind `ticket` stands now.
+    pub async fn console_sign_in_state(&self, ticket: &str) -> Result<SignInState, CoreError> {
+        let ticket = self.open_ticket(ticket)?;
+        let over = crate::clock::to_millis(self.now()) >= ticket.expires;
+        let Some(id) = &ticket.approval else {
+            return Ok(if over {
+                SignInState::NotApproved
+            } else {
+                SignInState::Waiting {
+                    display_code: ticket.code,
+                    username: ticket.user,
+                }
+            });
+        };
+        let app = self.console_app().await?;
+        let approval = self.approval_for_app(&app, id).await?;
+        Ok(match approval.state {
+            ApprovalState::Approved => SignInState::Approved,
+            ApprovalState::Pending => SignInState::Waiting {
+                display_code: ticket.code,
+                username: ticket.user,
+            },
+            _ => SignInState::NotApproved,
+        })
+    }
+
+    /// Opens the session of an approved sign-in: once per approval (a second try with the same
+    /// ticket is refused), and only while the user is still an admin.
+    pub async fn finish_console_sign_in(
+        &self,
+        ticket: &str,
+    ) -> Result<NewConsoleSession, CoreError> {
+        let opened = self.open_ticket(ticket)?;
+        let id = opened.approval.as_deref().ok_or_else(refused)?;
+        if self.console_sign_in_state(ticket).await? != SignInState::Approved {
+            return Err(refused());
+        }
+        let app = self.console_app().await?;
+        let approval = self.approval_for_app(&app, id).await?;
+        let user = self.admin_named(&opened.user).await?;
+        if approval.user_id != user.id || approval.kind != ApprovalKind::Login {
+            return Err(refused());
+        }
+        self.open_console_session(&user, "push", Some(approval.id))
+            .await
+    }
+
+    /// Signs in with a TOTP code or a recovery code instead of the push, for an admin whose
+    /// device is out of reach. The codes are checked, rate limited and audited as a relying
+    /// party's would be (for the console's application).
+    pub async fn console_sign_in_with_code(
+        &self,
+        ticket: &str,
+        code: &str,
+    ) -> Result<NewConsoleSession, CoreError> {
+        let opened = self.open_ticket(ticket)?;
+        if crate::clock::to_millis(self.now()) >= opened.expires {
+            return Err(refused());
+        }
+        let user = self.admin_named(&opened.user).await?;
+        let by = Principal::App(self.console_app().await?);
+        let code = code.trim();
+        let method = if code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
+            self.verify_totp(&by, user.username.as_str(), code).await?;
+            "totp"
+        } else {
+            self.verify_recovery_code(&by, user.username.as_str(), code)
+                .await?;
+            "recovery_code"
+        };
+        if let Some(id) = &opened.approval
+            && let Ok(app) = self.console_app().await
+        {
+            // The push is no longer needed: withdraw it from the device.
+            let _ = self.cancel_approval(&app, id).await;
+        }
+        self.open_console_session(&user, method, None).await
+    }
+
+    /// The admin named in a ticket, if they still are one; the same refusal otherwise.
+    async fn admin_named(&self, username: &str) -> Result<User, CoreError> {
+        let name = Username::parse(username).map_err(|_| refused())?;
+        let user = self.store.user_by_name(&name).await?.ok_or_else(refused)?;
+        if !self.is_console_admin(&user).await? {
+            return Err(refused());
+        }
+        Ok(user)
+    }
+
+    /// The console's own application, created on first use with a key revoked at birth: it
+    /// exists so that sign-in requests have an application like any other, never to be called
+    /// from outside.
+    pub async fn console_app(&self) -> Result<App, CoreError> {
+        if let Some(app) = self.find_console_app().await? {
+            return Ok(app);
+        }
+        let app = App {
+            id: AppId::generate(),
+            name: CONSOLE_APP_NAME.into(),
+            created_at: self.now(),
+        };
+        let key = secrets::new_api_key()?;
+        let record = ApiKeyRecord {
+            id: key.id.clone(),
+            secret_hash: key.secret_hash,
+            role: KeyRole::App(app.id.clone()),
+            created_at: app.created_at,
+            revoked_at: Some(app.created_at),
+        };
+        let event = AuditEvent::AppCreated {
+            app_id: app.id.to_string(),
+            name: app.name.clone(),
+            key_id: key.id,
+        };
+        match self
+            .store
+            .insert_app(&app, &record, self.audit(Actor::System, event))
+            .await
+        {
+            Ok(()) => Ok(app),
+            // Another node made it first.
+            Err(StoreError::Conflict(_)) => self
+                .find_console_app()
+                .await?
+                .ok_or_else(|| CoreError::Internal("the console application vanished".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find_console_app(&self) -> Result<Option<App>, CoreError> {
+        Ok(self
+            .store
+            .list_apps()
+            .await?
+            .into_iter()
+            .find(|a| a.name == CONSOLE_APP_NAME))
+    }
+
+    fn seal_ticket(&self, ticket: &Ticket) -> Result<String, CoreError> {
+        let json =
+            serde_json::to_vec(ticket).map_err(|e| CoreError::Internal(format!("ticket: {e}")))?;
+        let sealed = self
+            .data_key
+            .seal(&json, TICKET_CONTEXT)
+            .map_err(|e| CoreError::Internal(format!("ticket: {e}")))?;
+        Ok(b64(sealed))
+    }
+
+    fn open_ticket(&self, ticket: &str) -> Result<Ticket, CoreError> {
+        let sealed = b64_decode(ticket).map_err(|_| refused())?;
+        let json = self
+            .data_key
+            .open(&sealed, TICKET_CONTEXT)
+            .map_err(|_| refused())?;
+        serde_json::from_slice(&json).map_err(|_| refused())
+    }
+}

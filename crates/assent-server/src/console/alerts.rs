@@ -1,0 +1,78 @@
+//! Alerts: what the fatigue and fraud detectors found, with their evidence, and the
+//! suspensions they caused, newest first, with what an admin can do about each user.
+
+use super::auth::Admin;
+use super::describe::{self, Row};
+use super::page::{Frame, PageError, page, respond};
+use crate::http::AppState;
+use assent_core::audit::export::AuditQuery;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+/// The alert kinds.
+const ALERT_KINDS: [&str; 3] = ["admin_alert", "push_suspended", "user_event_reported"];
+/// How far back the page looks, in audit rows.
+const LOOKBACK: u64 = 20_000;
+/// The most alerts shown.
+const SHOWN: usize = 200;
+
+/// `GET /admin/alerts`
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Response, PageError> {
+    let head = state.assent.audit_head_seq().await?;
+    let mut found: Vec<Row> = Vec::new();
+    for kind in ALERT_KINDS {
+        let mut after = head.saturating_sub(LOOKBACK);
+        loop {
+            let page = state
+                .assent
+                .search_audit(&AuditQuery {
+                    after,
+                    kind: Some(kind.to_owned()),
+                    ..AuditQuery::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for record in &page {
+                found.push(describe::row(&state.assent, record).await);
+            }
+            if page.len() < 100 {
+                break;
+            }
+        }
+    }
+    found.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    found.truncate(SHOWN);
+    let body = html! {
+        h1 { "Alerts" }
+        p.hint { "Prompt bombing, impossible travel, reflex approvals and fraud reports, with their evidence. Open a user to revoke a device or lift a suspension." }
+        div.scroll { table #alerts {
+            thead { tr { th { "#" } th { "Time" } th { "Alert" } th { "User" } th { "Evidence" } } }
+            tbody {
+                @for r in &found {
+                    tr class=(format!("kind-{}", r.kind)) {
+                        td { (r.seq) }
+                        td { time { (r.at) } }
+                        td { (if r.outcome.is_empty() { r.kind.as_str() } else { r.outcome.as_str() }) }
+                        td { @if !r.user.is_empty() { a href=(format!("/admin/users/{}", r.user)) { (r.user) } } }
+                        td.evidence { (r.detail) }
+                    }
+                }
+            }
+        } }
+    };
+    let frame = Frame {
+        username: admin.username(),
+        csrf: &admin.admin.csrf_token,
+        section: "/admin/alerts",
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page("Alerts", Some(&frame), &[], body),
+    ))
+}

@@ -1,0 +1,135 @@
+//! The live page: requests as they happen, with their risk, rule and outcome. The feed reads the
+//! audit log (every node writes there), so a console on one node sees the requests of all.
+
+use super::auth::Admin;
+use super::describe::{self, REQUEST_KINDS, Row};
+use super::page::{Frame, PageError, page, respond};
+use crate::http::AppState;
+use assent_core::Assent;
+use assent_core::audit::export::AuditQuery;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// How often the feed looks for new rows.
+const POLL: Duration = Duration::from_millis(700);
+/// How often the feed checks that its session is still live.
+const SESSION_RECHECK: Duration = Duration::from_secs(30);
+/// How far back the page starts: the request rows among the last this many audit rows.
+const LOOKBACK: u64 = 300;
+
+/// The request rows among `after+1 ..= head`, oldest first, at most `pages` pages of 100.
+pub(crate) async fn request_rows_after(
+    assent: &Assent,
+    mut after: u64,
+    pages: usize,
+) -> Result<(Vec<Row>, u64), assent_core::CoreError> {
+    let mut found = Vec::new();
+    for _ in 0..pages {
+        let page = assent
+            .search_audit(&AuditQuery {
+                after,
+                ..AuditQuery::default()
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for record in page
+            .iter()
+            .filter(|r| REQUEST_KINDS.contains(&r.kind.as_str()))
+        {
+            found.push(describe::row(assent, record).await);
+        }
+        if page.len() < 100 {
+            break;
+        }
+    }
+    Ok((found, after))
+}
+
+/// `GET /admin/`
+pub(crate) async fn live_page(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Response, PageError> {
+    let head = state.assent.audit_head_seq().await?;
+    let (mut rows, _) = request_rows_after(&state.assent, head.saturating_sub(LOOKBACK), 3).await?;
+    rows.reverse();
+    let body = html! {
+        h1 { "Live" }
+        p.hint #live-status data-after=(head) { "Requests appear here as they are made, on any node." }
+        (describe::table("live", &rows))
+    };
+    let frame = Frame {
+        username: admin.username(),
+        csrf: &admin.admin.csrf_token,
+        section: "/admin/",
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page("Live", Some(&frame), &["/admin/assets/live.js"], body),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct After {
+    #[serde(default)]
+    after: u64,
+}
+
+/// `GET /admin/live/events?after=SEQ`: the feed, as server-sent events named `row`.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(After { after }): Query<After>,
+) -> impl IntoResponse {
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(16);
+    tokio::spawn(async move {
+        let mut after = after;
+        let mut checked = tokio::time::Instant::now();
+        loop {
+            match request_rows_after(&state.assent, after, 5).await {
+                Ok((rows, next)) => {
+                    after = next;
+                    for row in rows {
+                        let data = serde_json::to_string(&row).unwrap_or_default();
+                        if tx
+                            .send(Ok(Event::default().event("row").data(data)))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "console feed ended on an error");
+                    return;
+                }
+            }
+            if checked.elapsed() >= SESSION_RECHECK {
+                checked = tokio::time::Instant::now();
+                if state.assent.console_session(&admin.token).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = tx.closed() => return,
+                _ = crate::http::shutting_down(state.shutdown.clone()) => return,
+            }
+        }
+    });
+    let mut response = Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    super::page::secure_headers(&mut response, "text/event-stream");
+    response
+}

@@ -398,8 +398,11 @@ pub enum AuditEvent {
         method: String,
         approval_id: Option<String>,
     },
+    /// A console session ended before its time: `signed_out` by the admin, or `not_admin` when
+    /// its user left the admin group.
     ConsoleSignedOut {
         user_id: String,
+        reason: String,
     },
     /// An admin ended a user's push suspension before its time.
     PushSuspensionLifted {

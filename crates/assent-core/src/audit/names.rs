@@ -124,7 +124,7 @@ impl AuditEvent {
             | AuditEvent::RpPasskeyRefused { user_id, .. }
             | AuditEvent::RpPasskeyCloneSuspected { user_id, .. }
             | AuditEvent::ConsoleSignedIn { user_id, .. }
-            | AuditEvent::ConsoleSignedOut { user_id }
+            | AuditEvent::ConsoleSignedOut { user_id, .. }
             | AuditEvent::PushSuspensionLifted { user_id } => format!("user:{user_id}"),
             AuditEvent::ApiKeyRotated { app_id, .. } | AuditEvent::ApiKeyRevoked { app_id, .. } => {
                 format!("app:{app_id}")

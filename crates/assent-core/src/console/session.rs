@@ -120,6 +120,9 @@ impl Assent {
             .await?
             .ok_or_else(signed_out)?;
         if !self.is_console_admin(&user).await? {
+            // No longer an admin: the session is over for good, not only while that lasts.
+            self.close_console_session(token, &user, "not_admin")
+                .await?;
             return Err(signed_out());
         }
         Ok(ConsoleAdmin {
@@ -135,14 +138,25 @@ impl Assent {
         let Ok(admin) = self.console_session(token).await else {
             return Ok(());
         };
+        self.close_console_session(token, &admin.user, "signed_out")
+            .await
+    }
+
+    async fn close_console_session(
+        &self,
+        token: &str,
+        user: &User,
+        reason: &str,
+    ) -> Result<(), CoreError> {
         let event = AuditEvent::ConsoleSignedOut {
-            user_id: admin.user.id.to_string(),
+            user_id: user.id.to_string(),
+            reason: reason.to_owned(),
         };
         self.store
             .end_console_session(
                 &token_hash(token),
                 self.now(),
-                self.audit(Actor::Console(admin.user.username), event),
+                self.audit(Actor::Console(user.username.clone()), event),
             )
             .await?;
         Ok(())

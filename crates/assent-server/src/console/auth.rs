@@ -85,14 +85,26 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// Refuses a post that a browser says came from another site. Browsers send `Origin` with every
-/// form post; a request without one (not from a browser) still needs the CSRF token.
+/// form post: it must be the server's public origin or the very host the request was sent to.
+/// A request without one (not from a browser) still needs the CSRF token.
 fn same_origin(headers: &HeaderMap, state: &AppState) -> Result<(), PageError> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let ours = state.assent.settings().origin();
-    let foreign_origin = origin.is_some_and(|o| o != "null" && o != ours);
+    let origin_ok = match origin {
+        None => true,
+        Some(o) => {
+            o == ours
+                || host.is_some_and(|h| {
+                    o.strip_prefix("https://")
+                        .or_else(|| o.strip_prefix("http://"))
+                        == Some(h)
+                })
+        }
+    };
     let foreign_site = site.is_some_and(|s| s == "cross-site" || s == "same-site");
-    if foreign_origin || foreign_site || origin == Some("null") {
+    if !origin_ok || foreign_site {
         return Err(csrf_refused());
     }
     Ok(())

@@ -89,6 +89,10 @@ pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
 
 /// The headers of every console answer.
 pub(crate) fn secure_headers(response: &mut Response, content_type: &'static str) {
+    // The console answers its own errors as pages, not problem documents.
+    response
+        .extensions_mut()
+        .insert(crate::error::RenderedByProtocol);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -11,6 +11,7 @@ mod ciba;
 mod cli;
 mod concurrency;
 mod connections;
+mod console;
 mod crash;
 mod cross_node;
 mod detectors;

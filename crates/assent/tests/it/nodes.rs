@@ -148,3 +148,47 @@ async fn an_unreachable_database_stops_the_start_without_showing_its_password() 
     assert!(!error.contains("hunter2-secret"), "{error}");
     assert!(!format!("{config:?}").contains("hunter2-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_on_one_node_is_refused_on_the_other_at_once() {
+    with_postgres(|url| async move {
+        let a = TestServer::spawn_with({
+            let url = url.clone();
+            |c| c.database = DatabaseUrl(url)
+        })
+        .await;
+        let b_dir = tempfile::tempdir().unwrap();
+        let b = join(&a, &url, &b_dir).await;
+        let app = a.app("bank").await;
+        a.user_with_device("alice").await;
+        // Node B has used the key, so it would have it in memory if it kept keys.
+        let old_on_b = assent_client::RpClient::new(&b.base, &app.api_key).unwrap();
+        old_on_b.create_approval(&login("alice")).await.unwrap();
+
+        let rotated = a.admin.rotate_app_key(&app.id).await.unwrap();
+        assert_eq!(rotated.revoked_key_ids.len(), 1);
+        let refused = old_on_b.create_approval(&login("alice")).await;
+        assert_eq!(
+            crate::support::code_of(refused),
+            assent_proto::ProblemCode::Unauthorized,
+            "the old key is refused on the other node at once"
+        );
+        let new_on_b = assent_client::RpClient::new(&b.base, &rotated.api_key).unwrap();
+        new_on_b.create_approval(&login("alice")).await.unwrap();
+
+        // A revocation through B holds on A.
+        b.admin.revoke_api_key(&rotated.key_id).await.unwrap();
+        let new_on_a = assent_client::RpClient::new(&a.base, &rotated.api_key).unwrap();
+        assert_eq!(
+            crate::support::code_of(new_on_a.create_approval(&login("alice")).await),
+            assent_proto::ProblemCode::Unauthorized
+        );
+        let listed = a.admin.list_apps().await.unwrap();
+        let bank = listed.apps.iter().find(|x| x.name == "bank").unwrap();
+        assert_eq!(bank.keys.len(), 2);
+        assert!(bank.keys.iter().all(|k| k.revoked_at.is_some()));
+        b.stop().await;
+        a.stop().await;
+    })
+    .await;
+}

@@ -1,0 +1,513 @@
+//! The admin console over real HTTP: the push sign-in (a member of the admin group only, the
+//! number shown on the page typed on the device), the recovery-code fallback, cookies that
+//! scripts and other sites cannot use, every form refused without the session's CSRF token or
+//! from another origin, the idle and absolute timeouts, sign-out, losing the admin role, and
+//! every action audited under the admin's name.
+
+use crate::support::{audit_data, code_of};
+use assent_proto::ProblemCode;
+use assent_proto::statement::Decision;
+use assent_testkit::TestServer;
+use reqwest::StatusCode;
+use reqwest::header::{
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE,
+};
+use std::collections::BTreeMap;
+use time::Duration;
+
+/// A browser's cookies for the console, kept by hand so the test sees every attribute.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+                assert!(text.contains(attribute), "{text} lacks {attribute}");
+            }
+            let (pair, _) = text.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(name.starts_with("__Host-"), "{name}");
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_from(path, form, &self.base.clone()).await
+    }
+
+    async fn post_from(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: &str,
+    ) -> reqwest::Response {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(ORIGIN, origin)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    async fn text(&mut self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+}
+
+/// The value of a hidden field in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The number the waiting page asks to type on the device.
+fn shown_code(page: &str) -> String {
+    let start = page.find("id=\"sign-in-code\">").unwrap() + "id=\"sign-in-code\">".len();
+    page[start..].split('<').next().unwrap().to_owned()
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    response.headers()[LOCATION].to_str().unwrap()
+}
+
+async fn server_with_admins() -> TestServer {
+    let server = TestServer::spawn_with(|c| {
+        // The command-line authenticator has no passkey.
+        c.console.user_verification = false;
+        c.console.idle_timeout_secs = 15 * 60;
+        c.console.absolute_timeout_secs = 3600;
+    })
+    .await;
+    server.admin.create_group("admins").await.unwrap();
+    server
+}
+
+/// Signs `username` in by push, approving on `device`; the browser then holds the session.
+/// Returns the number the page showed.
+async fn sign_in(
+    browser: &mut Browser,
+    username: &str,
+    device: &assent_client::DeviceClient,
+) -> String {
+    let page = browser.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    let started = browser
+        .post("/admin/sign-in", &[("form", &form), ("username", username)])
+        .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&started), "/admin/sign-in/wait");
+    let waiting = browser.text("/admin/sign-in/wait").await;
+    let code = shown_code(&waiting);
+    let pending = device.pending().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].binding_message.as_deref(),
+        Some("Sign in to the Assent console")
+    );
+    device
+        .decide(&pending[0].id, Decision::Approve, Some(&code))
+        .await
+        .unwrap();
+    let done = browser.get("/admin/sign-in/wait").await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/admin/");
+    assert!(browser.cookies.contains_key("__Host-assent-console"));
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_signs_in_by_push_and_every_form_needs_the_session_token() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    let bob = server.user_with_device("bob").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&server.base);
+
+    let first = browser.get("/admin/").await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&first), "/admin/sign-in");
+    let page = browser.get("/admin/sign-in").await;
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let form = hidden(&page.text().await.unwrap(), "form");
+
+    // The sign-in form itself: without the form value, or from another site, refused.
+    let forged = browser
+        .post("/admin/sign-in", &[("username", "alice")])
+        .await;
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        forged.text().await
+    );
+    let elsewhere = browser
+        .post_from(
+            "/admin/sign-in",
+            &[("form", &form), ("username", "alice")],
+            "https://evil.example",
+        )
+        .await;
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+    assert!(
+        alice.pending().await.unwrap().is_empty(),
+        "no push from a refused form"
+    );
+
+    // Bob is no admin: the page waits just the same, and no push reaches him.
+    let started = browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "bob")])
+        .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let waiting = browser.text("/admin/sign-in/wait").await;
+    let decoy = shown_code(&waiting);
+    assert!(decoy.bytes().all(|b| b.is_ascii_digit()), "{decoy}");
+    assert!(bob.pending().await.unwrap().is_empty());
+    let decoy_ticket = browser.cookies["__Host-assent-sign-in"].clone();
+
+    // A denied push opens nothing.
+    let started = browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let ticket = browser.cookies["__Host-assent-sign-in"].clone();
+    let pending = alice.pending().await.unwrap();
+    alice
+        .decide(&pending[0].id, Decision::Deny, None)
+        .await
+        .unwrap();
+    let denied = browser.get("/admin/sign-in/wait").await;
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+
+    let code = sign_in(&mut browser, "alice", &alice).await;
+    assert_eq!(
+        decoy.len(),
+        code.len(),
+        "a non-admin's page shows a code of the same length"
+    );
+    let live = browser.text("/admin/").await;
+    assert!(live.contains("alice"));
+    assert!(
+        live.contains("approval_decided"),
+        "the feed shows the requests"
+    );
+    let csrf = hidden(&live, "csrf");
+
+    // The approval behind a session opens no second one.
+    let mut replay = Browser::new(&server.base);
+    replay
+        .cookies
+        .insert("__Host-assent-sign-in".into(), ticket);
+    assert_eq!(
+        replay.get("/admin/sign-in/wait").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A form without the token, with another session's token, or from another origin: refused,
+    // and nothing changes.
+    let app = server.app("Acme").await;
+    let keys = server.admin.list_apps().await.unwrap();
+    let acme = keys.apps.iter().find(|a| a.name == "Acme").unwrap();
+    let key_id = acme.keys[0].id.clone();
+    let path = format!("/admin/keys/{key_id}/revoke");
+    let without = browser.post(&path, &[]).await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert!(without.text().await.unwrap().contains("CSRF"));
+    let wrong = browser.post(&path, &[("csrf", "AAAA")]).await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let foreign = browser
+        .post_from(&path, &[("csrf", &csrf)], "https://evil.example")
+        .await;
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        code_of(app.client.approval("nothing", None).await),
+        ProblemCode::NotFound
+    );
+    assert!(audit_data(&server, "api_key_revoked").is_empty());
+
+    // With it, the key is revoked at once, and the audit names the admin.
+    let done = browser.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        code_of(app.client.approval("nothing", None).await),
+        ProblemCode::Unauthorized
+    );
+    let actors = audit_actors(&server, "api_key_revoked");
+    assert_eq!(actors, ["console:alice"]);
+    assert_eq!(
+        audit_actors(&server, "console_signed_in"),
+        ["console:alice"]
+    );
+
+    // Signing out ends the session on the server, not only in this browser.
+    let kept = browser.cookies.clone();
+    let out = browser.post("/admin/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(!browser.cookies.contains_key("__Host-assent-console"));
+    browser.cookies = kept;
+    let after = browser.get("/admin/").await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert_eq!(audit_data(&server, "console_signed_out").len(), 1);
+
+    // Bob's page only ever ends as not approved, like an admin's unanswered push.
+    server.clock.advance(Duration::minutes(3));
+    let mut decoy_browser = Browser::new(&server.base);
+    decoy_browser
+        .cookies
+        .insert("__Host-assent-sign-in".into(), decoy_ticket);
+    let over = decoy_browser.get("/admin/sign-in/wait").await;
+    assert_eq!(over.status(), StatusCode::UNAUTHORIZED);
+    assert!(over.text().await.unwrap().contains("not approved"));
+}
+
+/// The actors of every audit row of one kind.
+fn audit_actors(server: &TestServer, kind: &str) -> Vec<String> {
+    let db = rusqlite::Connection::open(server.db_path()).unwrap();
+    let mut statement = db
+        .prepare("SELECT actor FROM audit WHERE kind = ?1 ORDER BY seq")
+        .unwrap();
+    statement
+        .query_map([kind], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_when_idle_too_long_at_their_absolute_end_or_with_the_admin_role() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+
+    // Three sessions, signed in before the clock moves (device proofs carry the real time).
+    let mut idle = Browser::new(&server.base);
+    sign_in(&mut idle, "alice", &alice).await;
+    let mut busy = Browser::new(&server.base);
+    sign_in(&mut busy, "alice", &alice).await;
+    let mut demoted = Browser::new(&server.base);
+    sign_in(&mut demoted, "alice", &alice).await;
+
+    // Out of the admin group, out of the console at once, for good.
+    assert_eq!(demoted.get("/admin/alerts").await.status(), StatusCode::OK);
+    server
+        .admin
+        .remove_group_member("admins", "alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        demoted.get("/admin/alerts").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        demoted.get("/admin/alerts").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let ended = audit_data(&server, "console_signed_out");
+    assert!(ended[0].contains("\"reason\":\"not_admin\""), "{ended:?}");
+
+    // Used every 10 minutes, a session lives on; unused for 16 minutes, it is over.
+    server.clock.advance(Duration::minutes(10));
+    assert_eq!(busy.get("/admin/users").await.status(), StatusCode::OK);
+    server.clock.advance(Duration::minutes(6));
+    assert_eq!(idle.get("/admin/").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(busy.get("/admin/users").await.status(), StatusCode::OK);
+    // However busy, it ends an hour after the sign-in.
+    for _ in 0..4 {
+        server.clock.advance(Duration::minutes(10));
+        assert_eq!(busy.get("/admin/users").await.status(), StatusCode::OK);
+    }
+    server.clock.advance(Duration::minutes(5));
+    assert_eq!(
+        busy.get("/admin/users").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_code_signs_an_admin_in_once_without_the_device() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let codes = server.admin.recovery_codes("alice").await.unwrap().codes;
+    let mut browser = Browser::new(&server.base);
+    let page = browser.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    let wrong = browser
+        .post(
+            "/admin/sign-in/code",
+            &[("form", &form), ("code", "nope-nope-nope")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(!browser.cookies.contains_key("__Host-assent-console"));
+    let signed = browser
+        .post(
+            "/admin/sign-in/code",
+            &[("form", &form), ("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    assert!(browser.cookies.contains_key("__Host-assent-console"));
+    assert!(browser.text("/admin/").await.contains("alice"));
+    assert!(
+        alice.pending().await.unwrap().is_empty(),
+        "the push is withdrawn once a code signed the admin in"
+    );
+    let used = audit_data(&server, "console_signed_in");
+    assert!(used[0].contains("\"method\":\"recovery_code\""), "{used:?}");
+
+    // The code is spent.
+    let mut again = Browser::new(&server.base);
+    let page = again.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    again
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    let spent = again
+        .post(
+            "/admin/sign-in/code",
+            &[("form", &form), ("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(spent.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_or_revoking_a_key_refuses_the_old_one_at_once() {
+    let server = TestServer::spawn().await;
+    let app = server.app("Acme").await;
+    assert_eq!(
+        code_of(app.client.approval("x", None).await),
+        ProblemCode::NotFound
+    );
+    let rotated = server.admin.rotate_app_key(&app.id).await.unwrap();
+    assert_eq!(rotated.app_id, app.id);
+    assert_eq!(rotated.revoked_key_ids.len(), 1);
+    assert_eq!(
+        code_of(app.client.approval("x", None).await),
+        ProblemCode::Unauthorized
+    );
+    let new = assent_client::RpClient::new(&server.base, &rotated.api_key).unwrap();
+    assert_eq!(
+        code_of(new.approval("x", None).await),
+        ProblemCode::NotFound
+    );
+    let again = server
+        .admin
+        .revoke_api_key(&rotated.revoked_key_ids[0])
+        .await;
+    assert_eq!(code_of(again), ProblemCode::AlreadyDecided);
+    let key = server.admin.revoke_api_key(&rotated.key_id).await.unwrap();
+    assert!(key.revoked_at.is_some());
+    assert_eq!(
+        code_of(new.approval("x", None).await),
+        ProblemCode::Unauthorized
+    );
+    // Admin keys are not revoked this way, nor unknown ones; the console's own app has no key.
+    let admin_key_id = server.admin_key.split('.').nth(1).unwrap();
+    assert_eq!(
+        code_of(server.admin.revoke_api_key(admin_key_id).await),
+        ProblemCode::NotFound
+    );
+    assert_eq!(
+        code_of(server.admin.revoke_api_key("nope").await),
+        ProblemCode::NotFound
+    );
+    assert_eq!(
+        code_of(server.admin.rotate_app_key("nope").await),
+        ProblemCode::NotFound
+    );
+    assert_eq!(
+        code_of(server.admin.create_app("Assent console").await),
+        ProblemCode::AlreadyExists
+    );
+    let rotated_audit = audit_data(&server, "api_key_rotated");
+    assert!(
+        rotated_audit[0].contains(&rotated.revoked_key_ids[0]),
+        "{rotated_audit:?}"
+    );
+    assert_eq!(audit_data(&server, "api_key_revoked").len(), 1);
+}

@@ -4,6 +4,7 @@
 
 pub mod assessment;
 pub mod detectors;
+pub mod dry_run;
 pub mod fatigue;
 pub mod geoip;
 pub mod lists;

@@ -4,14 +4,17 @@
 //! through Assent; every action goes through the same domain calls as the admin API and is
 //! audited under the admin's name (`console:<username>`).
 
+mod access;
 mod alerts;
 mod apps;
 mod assets;
 mod audit;
 mod auth;
+mod charts;
 mod describe;
 mod live;
 mod page;
+mod policy;
 mod sign_in;
 mod users;
 
@@ -51,5 +54,10 @@ pub(crate) fn router(enabled: bool) -> Router<AppState> {
         .route("/admin/audit", get(audit::audit))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))
+        .route("/admin/charts", get(charts::charts))
+        .route("/admin/policy", get(policy::policy))
+        .route("/admin/access", get(access::access))
+        .route("/admin/access/{id}/review", post(access::review))
+        .route("/admin/access/{id}/revoke", post(access::revoke))
         .merge(assets::router())
 }

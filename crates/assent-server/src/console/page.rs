@@ -46,7 +46,7 @@ pub(crate) fn page(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) " · Assent console" }
                 link rel="stylesheet" href="/admin/assets/console.css";
                 @for script in scripts {
@@ -104,9 +104,11 @@ pub(crate) fn secure_headers(response: &mut Response, content_type: &'static str
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: without any referrer, browsers send `Origin: null` on
+    // form posts, and the origin check could no longer tell the console's own forms.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
 }

@@ -80,8 +80,16 @@ pub(crate) async fn user(
     let factors = state.assent.user_factors(&principal, &username).await?;
     let user = factors.user.clone();
     let groups = state.assent.groups_of(&user.id).await?;
+    // Every device, revoked ones too (the factor summary lists only the usable ones).
+    let devices: Vec<_> = state
+        .assent
+        .list_devices(Some(user.username.as_str()))
+        .await?
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
     let mut channels = Vec::new();
-    for d in &factors.devices {
+    for d in &devices {
         channels.push(state.assent.device_push_channel(&d.id).await?);
     }
     let head = state.assent.audit_head_seq().await?;
@@ -105,7 +113,7 @@ pub(crate) async fn user(
             div.scroll { table #devices {
                 thead { tr { th { "Name" } th { "Platform" } th { "Channel" } th { "Last seen" } th { "State" } th { "Actions" } } }
                 tbody {
-                    @for (d, channel) in factors.devices.iter().zip(&channels) {
+                    @for (d, channel) in devices.iter().zip(&channels) {
                         tr data-device=(d.id) {
                             td { (d.name) }
                             td { (d.platform) }

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod console;
+mod console_browser;
 mod crash;
 mod cross_node;
 mod detectors;

@@ -1,9 +1,11 @@
 //! No secret in a log line or a metric: a server of its own process logs at every level
 //! (`trace`, every crate) while the test uses API keys, the admin key, an enrollment link, a
 //! display code typed on a device, a TOTP seed and a typed TOTP code, recovery codes (one
-//! spent), a webhook secret, passkey-free approvals and denials; then neither its whole log nor
-//! its metrics hold any of them.
+//! spent), a webhook secret, passkey-free approvals and denials, and the admin console's
+//! cookies and CSRF token through a sign-in and a sign-out; then neither its whole log nor its
+//! metrics hold any of them.
 
+use crate::console_browser::{Browser, hidden, shown_code};
 use crate::support::{free_port, start_serve_logging};
 use assent_client::{AdminClient, DeviceClient, RpClient};
 use assent_proto::api::EnrollTotp;
@@ -28,6 +30,7 @@ async fn the_full_log_and_the_metrics_hold_none_of_the_secrets_used() {
             // chance (six-digit microseconds could match a six-digit code).
             ("ASSENT_APPROVALS__CODE_LENGTH", "10"),
             ("ASSENT_FATIGUE__PROMPT_BUDGET", "100"),
+            ("ASSENT_CONSOLE__USER_VERIFICATION", "false"),
         ],
         Stdio::from(log),
     )
@@ -93,6 +96,30 @@ async fn the_full_log_and_the_metrics_hold_none_of_the_secrets_used() {
         .await
         .unwrap();
     secrets.push(hook.secret.clone());
+
+    // The admin console: alice signs in by push and out again. Its cookies (the sign-in form's
+    // value, the sign-in ticket, the session token), the session's CSRF token and the number
+    // shown for the sign-in are secrets too.
+    admin.create_group("admins").await.unwrap();
+    admin.add_group_member("admins", "alice").await.unwrap();
+    let mut browser = Browser::new(&base);
+    let page = browser.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    let ticket = browser.cookies["__Host-assent-sign-in"].clone();
+    let shown = shown_code(&browser.text("/admin/sign-in/wait").await);
+    let pending = device.pending().await.unwrap();
+    device
+        .decide(&pending[0].id, Decision::Approve, Some(&shown))
+        .await
+        .unwrap();
+    browser.get("/admin/sign-in/wait").await;
+    let session = browser.cookies["__Host-assent-console"].clone();
+    let csrf = hidden(&browser.text("/admin/").await, "csrf");
+    browser.post("/admin/sign-out", &[("csrf", &csrf)]).await;
+    secrets.extend([form, ticket, shown, session, csrf]);
 
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await

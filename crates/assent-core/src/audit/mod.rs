@@ -378,6 +378,10 @@ pub enum AuditEvent {
         grant_id: String,
         by: String,
     },
+    /// Incident broadcasts: sent, acknowledged by a device, reminded.
+    BroadcastCreated(crate::broadcasts::audit::Created),
+    BroadcastAcknowledged(crate::broadcasts::audit::Acknowledged),
+    BroadcastReminded(crate::broadcasts::audit::Reminded),
 }
 
 impl AuditEvent {
@@ -434,6 +438,9 @@ impl AuditEvent {
             AuditEvent::RpPasskeyUsed { .. } => "rp_passkey_used",
             AuditEvent::RpPasskeyRefused { .. } => "rp_passkey_refused",
             AuditEvent::RpPasskeyCloneSuspected { .. } => "rp_passkey_clone_suspected",
+            AuditEvent::BroadcastCreated(_) => "broadcast_created",
+            AuditEvent::BroadcastAcknowledged(_) => "broadcast_acknowledged",
+            AuditEvent::BroadcastReminded(_) => "broadcast_reminded",
         }
     }
 
@@ -495,6 +502,9 @@ impl AuditEvent {
             | AuditEvent::RpPasskeyUsed { user_id, .. }
             | AuditEvent::RpPasskeyRefused { user_id, .. }
             | AuditEvent::RpPasskeyCloneSuspected { user_id, .. } => format!("user:{user_id}"),
+            AuditEvent::BroadcastCreated(e) => format!("broadcast:{}", e.broadcast_id),
+            AuditEvent::BroadcastAcknowledged(e) => format!("user:{}", e.user_id),
+            AuditEvent::BroadcastReminded(e) => format!("user:{}", e.user_id),
         }
     }
 

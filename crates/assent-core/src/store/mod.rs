@@ -7,6 +7,7 @@ mod access;
 mod alerts;
 mod approvals;
 mod audit;
+mod broadcasts;
 mod ciba;
 mod devices;
 mod duo;
@@ -24,6 +25,7 @@ pub use access::AccessStore;
 pub use alerts::AlertStore;
 pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
+pub use broadcasts::BroadcastStore;
 pub use ciba::CibaStore;
 pub use devices::DeviceStore;
 pub use duo::DuoStore;
@@ -55,6 +57,7 @@ pub trait Store:
     + GroupStore
     + AccessStore
     + RpPasskeyStore
+    + BroadcastStore
     + Send
     + Sync
     + 'static
@@ -77,6 +80,7 @@ impl<T> Store for T where
         + GroupStore
         + AccessStore
         + RpPasskeyStore
+        + BroadcastStore
         + Send
         + Sync
         + 'static

@@ -6,6 +6,7 @@ mod access;
 mod alerts;
 pub(crate) mod approvals;
 mod audit;
+mod broadcasts;
 pub(crate) mod ciba;
 pub(crate) mod devices;
 mod duo;

@@ -29,6 +29,7 @@ pub struct CreateBroadcast {
     /// 604,800 seconds; absent: 14,400 (4 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 300, maximum = 604800))]
+    #[serde(deserialize_with = "super::whole::optional")]
     pub reminder_interval_seconds: Option<u32>,
 }
 

@@ -14,6 +14,7 @@ use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::groups::valid_group_name;
 use crate::ids::{BroadcastId, UserId, Username};
+use crate::notifier::Topic;
 use crate::service::Assent;
 use assent_proto::ProblemCode;
 use records::{Audience, Broadcast, BroadcastSummary, Recipient};
@@ -160,6 +161,13 @@ impl Assent {
                 self.audit(by.clone(), event),
             )
             .await?;
+        // Open streams first, at once for everyone (a wake-up is cheap): they list the new
+        // broadcast. Then each recipient's alert, which pushes and e-mails; this takes time in
+        // proportion to the audience, and should the call be cut short, those not reached yet
+        // still find the broadcast on their devices and are reminded on schedule.
+        for user in &recipients {
+            self.notifier.notify(&Topic::Account(user.clone()));
+        }
         let text = alert_text(&broadcast, false);
         for user in &recipients {
             self.alert(user, "broadcast", text.clone()).await;

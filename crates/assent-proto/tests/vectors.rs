@@ -137,7 +137,10 @@ fn broadcast_acknowledgement_verifies_and_binds_the_message() {
     let jwk: Jwk = serde_json::from_value(v["device_key"]["jwk"].clone()).unwrap();
     let parsed = Parsed::parse(s(&v, "/broadcast_ack/jws")).unwrap();
     assert_eq!(parsed.header.typ.as_deref(), Some(BROADCAST_ACK_TYP));
-    assert_eq!(parsed.header.kid.as_deref(), Some(s(&v, "/broadcast_ack/kid")));
+    assert_eq!(
+        parsed.header.kid.as_deref(),
+        Some(s(&v, "/broadcast_ack/kid"))
+    );
     let statement: BroadcastAckStatement = parsed.verify(&jwk).unwrap();
     let expected: BroadcastAckStatement =
         serde_json::from_value(v["broadcast_ack"]["payload"].clone()).unwrap();

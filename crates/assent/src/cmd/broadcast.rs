@@ -31,10 +31,12 @@ pub async fn run_admin(client: &AdminClient, command: BroadcastCommand) -> CmdRe
             let list = client.broadcasts().await?;
             if json {
                 output::json(&list);
-            } else if list.broadcasts.is_empty() {
+                return Ok(());
+            }
+            if list.broadcasts.is_empty() {
                 println!("No broadcasts.");
             }
-            for b in list.broadcasts.iter().filter(|_| !json) {
+            for b in &list.broadcasts {
                 println!(
                     "{}  {}  {}/{} acknowledged  to {}  {}",
                     b.created_at,

@@ -3,8 +3,9 @@
 //! by the recipient's device and accepted once; statements made for another broadcast, another
 //! user, another message, by another device's key or of another type are refused; the admin
 //! sees who acknowledged, when and on which device; the reminder sweep reminds only those who
-//! have not, once per interval; a broadcast to everyone reaches every user; the command-line
-//! authenticator lists and acknowledges, and the admin command line sends and shows.
+//! have not, once per interval, also when two nodes on one PostgreSQL database sweep at once; a
+//! broadcast to everyone reaches every user; the command-line authenticator lists and
+//! acknowledges, and the admin command line sends and shows.
 
 use crate::support::{assent_bin, audit_data, code_of, run};
 use assent_client::DeviceEvent;
@@ -404,4 +405,67 @@ async fn broadcasts_are_bounded_and_the_admin_command_line_sends_and_shows() {
         out.contains("alice") && out.contains("NOT acknowledged"),
         "{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_sweeping_at_once_remind_each_recipient_once() {
+    use assent_server::config::DatabaseUrl;
+    assent_testkit::postgres::with_postgres(|url| async move {
+        let a = TestServer::spawn_with({
+            let url = url.clone();
+            |c| c.database = DatabaseUrl(url)
+        })
+        .await;
+        let b_dir = tempfile::tempdir().unwrap();
+        let b = crate::nodes::join_with(&a, &url, &b_dir, |_| {}).await;
+        let bob = a.user_with_device("bob").await;
+        let carol = a.user_with_device("carol").await;
+        let created = a
+            .admin
+            .create_broadcast(&CreateBroadcast {
+                message: "Rotate your SSH keys.".into(),
+                group: None,
+                reminder_interval_seconds: Some(300),
+            })
+            .await
+            .unwrap();
+        assert_eq!(created.recipients, 2);
+        // Seen from the other node too.
+        assert_eq!(
+            b.admin
+                .broadcast(&created.id)
+                .await
+                .unwrap()
+                .recipients
+                .len(),
+            2
+        );
+
+        let later = time::Duration::minutes(6);
+        a.clock.advance(later);
+        b.clock.advance(later);
+        for _ in 0..3 {
+            let (x, y) = tokio::join!(
+                a.assent.remind_due_broadcasts(),
+                b.assent.remind_due_broadcasts()
+            );
+            assert!(x.unwrap() + y.unwrap() <= 2);
+        }
+        let detail = b.admin.broadcast(&created.id).await.unwrap();
+        let counts: Vec<u32> = detail.recipients.iter().map(|r| r.reminders).collect();
+        assert_eq!(counts, [1, 1], "each reminded once, whichever node swept");
+        a.clock.advance(-later);
+        b.clock.advance(-later);
+        for device in [&bob, &carol] {
+            let alerts = device.alerts().await.unwrap();
+            let reminders = alerts
+                .iter()
+                .filter(|x| x.kind == "broadcast_reminder")
+                .count();
+            assert_eq!(reminders, 1, "{alerts:?}");
+        }
+        b.stop().await;
+        a.stop().await;
+    })
+    .await;
 }

@@ -22,6 +22,8 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+mod broadcasts;
+
 /// Seconds since the Unix epoch, for `iat` claims.
 fn unix_now() -> i64 {
     #[allow(clippy::disallowed_methods)]
@@ -42,6 +44,8 @@ pub enum DeviceEvent {
     Revoked,
     /// A security alert for the user (its message).
     Alert(String),
+    /// A broadcast waits for the user's acknowledgement, by id.
+    Broadcast(String),
 }
 
 /// An enrolled device talking to its server.
@@ -477,6 +481,7 @@ impl DeviceClient {
                         "approval" => id().map(DeviceEvent::Approval),
                         "resolved" => id().map(DeviceEvent::Resolved),
                         "revoked" => Some(DeviceEvent::Revoked),
+                        "broadcast" => id().map(DeviceEvent::Broadcast),
                         "alert" => serde_json::from_str::<serde_json::Value>(&event.data)
                             .ok()
                             .and_then(|v| {

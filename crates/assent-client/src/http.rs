@@ -16,6 +16,7 @@ use std::time::Duration;
 mod access;
 mod audit;
 pub use audit::AuditExport;
+mod broadcasts;
 mod passkeys;
 
 /// A reqwest client with TLS through rustls and ring (no OpenSSL, no aws-lc).

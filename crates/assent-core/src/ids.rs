@@ -67,6 +67,10 @@ uuid_id!(
     /// An informational alert.
     AlertId
 );
+uuid_id!(
+    /// An incident broadcast.
+    BroadcastId
+);
 
 /// A username: 1 to 64 characters of letters, digits and `.`, `_`, `-`, `@`, `+`, compared
 /// case-insensitively (stored lower-case) so `Alice` and `alice` cannot be two accounts.

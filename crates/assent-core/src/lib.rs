@@ -5,6 +5,7 @@
 pub mod access;
 pub mod approvals;
 pub mod audit;
+pub mod broadcasts;
 pub mod ciba;
 pub mod clock;
 pub mod console;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 mod access;
 mod audit;
+mod broadcasts;
 mod ciba;
 mod device;
 mod duo;
@@ -29,6 +30,10 @@ pub use access::{
     GrantIntrospection, IntrospectGrant, InvokeBreakGlass, PromptedApproverInfo, ReviewBreakGlass,
 };
 pub use audit::{AuditCheckpoint, AuditEventView, AuditPage};
+pub use broadcasts::{
+    AcknowledgeBroadcast, BroadcastAcknowledged, BroadcastCreated, BroadcastDetail, BroadcastInfo,
+    BroadcastList, BroadcastRecipientInfo, CreateBroadcast, DeviceBroadcast, DeviceBroadcastList,
+};
 pub use ciba::{CibaClientCreated, CreateAgent, CreateCibaClient};
 pub use device::{
     ActivityReported, ActivityRequestView, ApplicationRef, DecisionAccepted, DeviceActivity,

@@ -16,6 +16,8 @@ pub const DEVICE_PROOF_TYP: &str = "dpop+jwt";
 pub const REGISTRATION_TYP: &str = "assent-registration+jws";
 /// `typ` of the server's receipt for a final approval.
 pub const RECEIPT_TYP: &str = "assent-receipt+jws";
+/// `typ` of a device's acknowledgement of an incident broadcast.
+pub const BROADCAST_ACK_TYP: &str = "assent-broadcast-ack+jws";
 
 /// What a device decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,6 +53,26 @@ pub struct DecisionStatement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub iat: i64,
+}
+
+/// The statement a device signs to acknowledge an incident broadcast (`typ`
+/// [`BROADCAST_ACK_TYP`], `kid` the device id). `broadcast_id` and `user` stop an
+/// acknowledgement being moved to another broadcast or account, `message_hash`
+/// ([`broadcast_message_hash`]) proves which text the user was shown, `iat` bounds its age. Its
+/// own `typ` keeps it from ever being taken for a decision, and a decision for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastAckStatement {
+    pub broadcast_id: String,
+    /// The username of the account the device belongs to.
+    pub user: String,
+    pub message_hash: String,
+    pub iat: i64,
+}
+
+/// The digest of a broadcast's message that an acknowledgement carries: SHA-256 of the
+/// message's UTF-8 bytes exactly as the server sent them, base64url without padding.
+pub fn broadcast_message_hash(message: &str) -> String {
+    sha256_b64(message.as_bytes())
 }
 
 /// The payload of a device proof: which request it authorizes and when it was made.

@@ -7,7 +7,8 @@ use assent_proto::enrollment_link::EnrollmentLink;
 use assent_proto::exact_json::{Inexact, NumberProblem, check_text};
 use assent_proto::jose::{Jwk, Parsed, SigningKey, b64, b64_decode};
 use assent_proto::statement::{
-    DECISION_TYP, DEVICE_PROOF_TYP, DecisionStatement, DeviceProof, details_hash,
+    BROADCAST_ACK_TYP, BroadcastAckStatement, DECISION_TYP, DEVICE_PROOF_TYP, DecisionStatement,
+    DeviceProof, broadcast_message_hash, details_hash,
 };
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -131,6 +132,29 @@ fn decision_statement_verifies_and_decodes() {
 }
 
 #[test]
+fn broadcast_acknowledgement_verifies_and_binds_the_message() {
+    let v = vectors();
+    let jwk: Jwk = serde_json::from_value(v["device_key"]["jwk"].clone()).unwrap();
+    let parsed = Parsed::parse(s(&v, "/broadcast_ack/jws")).unwrap();
+    assert_eq!(parsed.header.typ.as_deref(), Some(BROADCAST_ACK_TYP));
+    assert_eq!(
+        parsed.header.kid.as_deref(),
+        Some(s(&v, "/broadcast_ack/kid"))
+    );
+    let statement: BroadcastAckStatement = parsed.verify(&jwk).unwrap();
+    let expected: BroadcastAckStatement =
+        serde_json::from_value(v["broadcast_ack"]["payload"].clone()).unwrap();
+    assert_eq!(statement, expected);
+    assert_eq!(
+        statement.message_hash,
+        broadcast_message_hash(s(&v, "/broadcast_ack/message"))
+    );
+    // Its own typ: a decision statement is not an acknowledgement, nor the reverse.
+    let decision = Parsed::parse(s(&v, "/decision/jws")).unwrap();
+    assert_ne!(decision.header.typ, parsed.header.typ);
+}
+
+#[test]
 fn device_proof_verifies_with_its_embedded_key() {
     let v = vectors();
     let parsed = Parsed::parse(s(&v, "/device_proof/jws")).unwrap();
@@ -161,6 +185,8 @@ fn protocol_document_shows_the_vectors() {
         "/details/canonical",
         "/details/details_hash",
         "/decision/jws",
+        "/broadcast_ack/payload/message_hash",
+        "/broadcast_ack/jws",
         "/device_proof/jws",
         "/enrollment_link/link",
     ] {
@@ -192,6 +218,13 @@ fn generate() {
         iat: 1_795_000_000,
     };
     let kid = "01a203d9-7c2e-7a51-8d0f-3b7f0c1e5a22";
+    let message = "We had a breach.\nChange your password and review your recent activity.";
+    let ack = BroadcastAckStatement {
+        broadcast_id: "01a203e4-51c8-7b3e-9f21-6c0d4e8a7b15".into(),
+        user: "alice".into(),
+        message_hash: broadcast_message_hash(message),
+        iat: 1_795_000_000,
+    };
     let proof = DeviceProof {
         jti: "q8Zx3TgYh2p0bW1f".into(),
         htm: "GET".into(),
@@ -204,6 +237,8 @@ fn generate() {
         "details": {"kind": "transaction", "binding_message": "Send 250.00 EUR to Bob", "authorization_details": details,
             "canonical": to_canonical_string(&object).unwrap(), "details_hash": hash},
         "decision": {"kid": kid, "payload": statement, "jws": key.sign(DECISION_TYP, Some(kid), false, &statement).unwrap()},
+        "broadcast_ack": {"kid": kid, "message": message, "payload": ack,
+            "jws": key.sign(BROADCAST_ACK_TYP, Some(kid), false, &ack).unwrap()},
         "device_proof": {"payload": proof, "jws": key.sign(DEVICE_PROOF_TYP, None, true, &proof).unwrap()},
         "enrollment_link": {"link": "https://assent.example.com/app/enroll#code=Gq3V0x9Jc2Lr8sY1tW4zA6bD5eF7hK0m&fp=4ujoisk7lDeOKv6JMaonLfiF2oPZnukjYKDFbd7ojMU",
             "server": "https://assent.example.com", "code": "Gq3V0x9Jc2Lr8sY1tW4zA6bD5eF7hK0m", "fp": "4ujoisk7lDeOKv6JMaonLfiF2oPZnukjYKDFbd7ojMU"},

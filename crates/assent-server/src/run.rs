@@ -346,8 +346,9 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Closes expired requests (so waiting relying parties learn at once), forgets old proof ids and
-/// removes devices that were never activated.
+/// Closes expired requests (so waiting relying parties learn at once), reminds the recipients
+/// of broadcasts who have not acknowledged, forgets old proof ids and removes devices that were
+/// never activated.
 async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
     let mut ticks: u64 = 0;
     loop {
@@ -362,6 +363,13 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             tracing::error!(error = %e, "access request expiry sweep failed");
         }
         ticks += 1;
+        // Reminders of unacknowledged broadcasts: every ten seconds is ample for intervals of
+        // five minutes and more, and on several nodes each reminder is claimed by one.
+        if ticks.is_multiple_of(20)
+            && let Err(e) = assent.remind_due_broadcasts().await
+        {
+            tracing::error!(error = %e, "broadcast reminder sweep failed");
+        }
         if ticks.is_multiple_of(120) {
             if let Err(e) = assent.purge_proofs().await {
                 tracing::error!(error = %e, "purging old device proof ids failed");

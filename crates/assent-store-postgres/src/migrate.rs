@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_access.sql"),
     include_str!("../migrations/0010_rp_passkeys.sql"),
     include_str!("../migrations/0011_policy_quorum.sql"),
+    include_str!("../migrations/0012_broadcasts.sql"),
     include_str!("../migrations/0013_console.sql"),
 ];
 

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_access.sql"),
     include_str!("../migrations/0021_rp_passkeys.sql"),
     include_str!("../migrations/0022_policy_quorum.sql"),
+    include_str!("../migrations/0023_broadcasts.sql"),
     include_str!("../migrations/0024_console.sql"),
 ];
 

@@ -9,6 +9,7 @@ mod access_fixtures;
 mod approvals;
 mod audit;
 mod break_glass;
+mod broadcasts;
 mod ciba;
 mod ciba_notifications;
 mod co_approvals;
@@ -135,6 +136,11 @@ macro_rules! store_contract {
             passkeys {
                 rp_webauthn_round_trips_and_is_replaced ceremonies_are_taken_once
                 rp_passkeys_round_trip_and_are_registered_once passkey_uses_move_the_counter_once
+            }
+            broadcasts {
+                broadcasts_round_trip_with_their_recipients acknowledgements_are_recorded_once
+                reminders_are_due_in_time_and_claimed_once
+                acknowledgement_and_reminder_races_have_one_winner
             }
             races {
                 concurrent_finalize_keeps_one_chain concurrent_audited_writes_keep_one_chain

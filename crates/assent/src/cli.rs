@@ -1,5 +1,7 @@
 //! Command-line grammar.
 
+pub mod broadcast;
+
 use clap::{Args, Parser, Subcommand};
 
 mod apps;
@@ -173,6 +175,8 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Incident broadcasts: notices each recipient must acknowledge on a device.
+    Broadcast(broadcast::BroadcastArgs),
     /// Groups of users (policy's user.groups, application scopes).
     Group {
         #[command(subcommand)]
@@ -404,6 +408,19 @@ pub enum DeviceCommand {
         profile: ProfileArg,
         #[arg(long)]
         json: bool,
+    },
+    /// Notices from the administrators: those to acknowledge, and the acknowledged ones.
+    Broadcasts {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a notice from the administrators and acknowledge it, signed by this device.
+    Ack {
+        id: String,
+        #[command(flatten)]
+        profile: ProfileArg,
     },
     /// Report an approval of the activity that was not yours: push is paused for the account
     /// and the admins are alerted.

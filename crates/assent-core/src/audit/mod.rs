@@ -408,6 +408,10 @@ pub enum AuditEvent {
     PushSuspensionLifted {
         user_id: String,
     },
+    /// Incident broadcasts: sent, acknowledged by a device, reminded.
+    BroadcastCreated(crate::broadcasts::audit::Created),
+    BroadcastAcknowledged(crate::broadcasts::audit::Acknowledged),
+    BroadcastReminded(crate::broadcasts::audit::Reminded),
 }
 
 impl AuditEvent {

@@ -62,6 +62,9 @@ impl AuditEvent {
             AuditEvent::ConsoleSignedIn { .. } => "console_signed_in",
             AuditEvent::ConsoleSignedOut { .. } => "console_signed_out",
             AuditEvent::PushSuspensionLifted { .. } => "push_suspension_lifted",
+            AuditEvent::BroadcastCreated(_) => "broadcast_created",
+            AuditEvent::BroadcastAcknowledged(_) => "broadcast_acknowledged",
+            AuditEvent::BroadcastReminded(_) => "broadcast_reminded",
         }
     }
 
@@ -129,6 +132,9 @@ impl AuditEvent {
             AuditEvent::ApiKeyRotated { app_id, .. } | AuditEvent::ApiKeyRevoked { app_id, .. } => {
                 format!("app:{app_id}")
             }
+            AuditEvent::BroadcastCreated(e) => format!("broadcast:{}", e.broadcast_id),
+            AuditEvent::BroadcastAcknowledged(e) => format!("user:{}", e.user_id),
+            AuditEvent::BroadcastReminded(e) => format!("user:{}", e.user_id),
         }
     }
 }

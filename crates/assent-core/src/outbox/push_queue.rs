@@ -26,6 +26,8 @@ const EMAILED_ALERTS: &[&str] = &[
     "passkey_registered",
     "push_target_disabled",
     "device_activation_refused",
+    "broadcast",
+    "broadcast_reminder",
 ];
 
 impl Assent {
@@ -369,6 +371,8 @@ fn alert_title(kind: &str) -> &'static str {
         "passkey_registered" => "a passkey was set up",
         "push_target_disabled" => "notifications stopped on a device",
         "device_activation_refused" => "a device was refused",
+        "broadcast" => "a notice from your administrators",
+        "broadcast_reminder" => "a notice waits for your acknowledgement",
         _ => "account activity",
     }
 }

@@ -7,6 +7,7 @@ mod access;
 mod alerts;
 mod approvals;
 mod audit;
+mod broadcasts;
 mod ciba;
 mod console;
 mod devices;
@@ -25,6 +26,7 @@ pub use access::AccessStore;
 pub use alerts::AlertStore;
 pub use approvals::ApprovalStore;
 pub use audit::AuditStore;
+pub use broadcasts::BroadcastStore;
 pub use ciba::CibaStore;
 pub use console::ConsoleStore;
 pub use devices::DeviceStore;
@@ -57,6 +59,7 @@ pub trait Store:
     + GroupStore
     + AccessStore
     + RpPasskeyStore
+    + BroadcastStore
     + ConsoleStore
     + Send
     + Sync
@@ -80,6 +83,7 @@ impl<T> Store for T where
         + GroupStore
         + AccessStore
         + RpPasskeyStore
+        + BroadcastStore
         + ConsoleStore
         + Send
         + Sync

@@ -133,6 +133,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(v1::audit::checkpoint))
         .routes(routes!(v1::activity::activity))
         .routes(routes!(v1::activity::report))
+        .routes(routes!(
+            v1::broadcasts::create_broadcast,
+            v1::broadcasts::list_broadcasts
+        ))
+        .routes(routes!(v1::broadcasts::get_broadcast))
+        .routes(routes!(v1::broadcasts::device_broadcasts))
+        .routes(routes!(v1::broadcasts::acknowledge))
         .routes(routes!(meta::live))
         .routes(routes!(meta::ready))
         .routes(routes!(meta::jwks))

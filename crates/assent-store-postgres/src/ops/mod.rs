@@ -9,6 +9,7 @@ mod access;
 mod alerts;
 mod approvals;
 mod audit;
+mod broadcasts;
 mod ciba;
 mod console;
 mod devices;

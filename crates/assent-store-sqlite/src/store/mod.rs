@@ -6,6 +6,7 @@ mod access;
 mod alerts;
 pub(crate) mod approvals;
 mod audit;
+mod broadcasts;
 pub(crate) mod ciba;
 mod console;
 pub(crate) mod devices;

@@ -146,6 +146,7 @@ pub async fn run(args: AdminArgs) -> CmdResult {
             );
         }
         AdminCommand::Access { command } => super::access::run(&client, command).await?,
+        AdminCommand::Broadcast(args) => super::broadcast::run_admin(&client, args.command).await?,
         AdminCommand::Group { command } => match command {
             GroupCommand::Create { name } => {
                 let group = client.create_group(&name).await?;

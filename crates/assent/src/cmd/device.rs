@@ -172,6 +172,14 @@ pub async fn run(command: DeviceCommand) -> CmdResult {
                 print!("{}", describe_activity(&activity));
             }
         }
+        DeviceCommand::Broadcasts { profile, json } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            super::broadcast::list(&device, json).await?;
+        }
+        DeviceCommand::Ack { id, profile } => {
+            let device = DeviceClient::from_profile(&profile.profile)?;
+            super::broadcast::acknowledge(&device, &id).await?;
+        }
         DeviceCommand::Report { id, profile } => {
             let device = DeviceClient::from_profile(&profile.profile)?;
             let reported = device.report_activity(&id).await?;
@@ -335,6 +343,12 @@ async fn watch(device: &DeviceClient) -> CmdResult {
             }
             DeviceEvent::Alert(message) => {
                 println!("(alert) {message}");
+                continue;
+            }
+            DeviceEvent::Broadcast(id) => {
+                println!(
+                    "(notice) a notice waits for your acknowledgement: assent device ack {id}"
+                );
                 continue;
             }
             DeviceEvent::Revoked => {

@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod audit;
+mod broadcast;
 pub mod device;
 mod mcp;
 mod policy;

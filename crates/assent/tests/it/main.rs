@@ -7,6 +7,7 @@ mod activity;
 mod audit_export;
 mod audit_tamper;
 mod authenticator_api;
+mod broadcasts;
 mod ciba;
 mod cli;
 mod concurrency;

@@ -7,6 +7,7 @@ pub(crate) mod access;
 pub(crate) mod activity;
 pub(crate) mod admin;
 pub(crate) mod audit;
+pub(crate) mod broadcasts;
 pub(crate) mod device;
 pub(crate) mod factors;
 pub(crate) mod groups;

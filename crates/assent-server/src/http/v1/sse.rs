@@ -87,6 +87,7 @@ pub(crate) fn device_stream(
             .subscribe(&Topic::User(user.clone()));
         let mut account = state.assent.notifier().subscribe(&Topic::Account(user));
         let mut shown: HashSet<String> = HashSet::new();
+        let mut shown_broadcasts: HashSet<String> = HashSet::new();
         // The newest alert when the stream opened; newer ones are announced as they arrive.
         let mut newest_alert = state
             .assent
@@ -133,6 +134,9 @@ pub(crate) fn device_stream(
                     closed |= tx.send(event("alert", &data)).await.is_err();
                 }
             }
+            if check_account {
+                closed |= !announce_broadcasts(&state, &device, &mut shown_broadcasts, &tx).await;
+            }
             if closed {
                 break;
             }
@@ -151,6 +155,38 @@ pub(crate) fn device_stream(
         }
     });
     sse_typed(rx)
+}
+
+/// Sends a `broadcast` event for each broadcast waiting for the user's acknowledgement that the
+/// stream has not shown yet (all of them when it opens). `false` when the client went away; a
+/// failed read is logged and tried again at the next wake-up.
+async fn announce_broadcasts(
+    state: &AppState,
+    device: &AuthenticatedDevice,
+    shown: &mut HashSet<String>,
+    tx: &mpsc::Sender<Result<Event, Infallible>>,
+) -> bool {
+    let waiting = match state.assent.unacknowledged_broadcasts(device).await {
+        Ok(waiting) => waiting,
+        Err(e) => {
+            tracing::warn!(error = %e, "broadcasts not read for a device stream");
+            return true;
+        }
+    };
+    let now: HashSet<String> = waiting.iter().map(ToString::to_string).collect();
+    shown.retain(|id| now.contains(id));
+    for id in waiting {
+        let id = id.to_string();
+        if shown.insert(id.clone())
+            && tx
+                .send(event("broadcast", &serde_json::json!({"id": id})))
+                .await
+                .is_err()
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Sends an `approval` event for each pending request the stream has not shown yet and a

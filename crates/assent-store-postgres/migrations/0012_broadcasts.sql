@@ -1,0 +1,28 @@
+-- Incident broadcasts, an admin's message that each recipient acknowledges on a device with a
+-- signed statement; the recipients are fixed when it is sent.
+
+CREATE TABLE broadcasts (
+    id                      text COLLATE "C" PRIMARY KEY,
+    message                 text NOT NULL,
+    audience_group          text COLLATE "C",  -- NULL: every user (not a reference: a group may go later)
+    created_by              text NOT NULL,
+    created_at              bigint NOT NULL,
+    reminder_interval_secs  bigint NOT NULL
+);
+CREATE INDEX broadcasts_created ON broadcasts(created_at);
+
+CREATE TABLE broadcast_recipients (
+    broadcast_id      text COLLATE "C" NOT NULL REFERENCES broadcasts(id),
+    user_id           text COLLATE "C" NOT NULL REFERENCES users(id),
+    next_reminder_at  bigint NOT NULL,
+    reminders         integer NOT NULL DEFAULT 0,
+    acknowledged_at   bigint,
+    device_id         text COLLATE "C" REFERENCES devices(id),
+    statement         text,
+    PRIMARY KEY (broadcast_id, user_id)
+);
+-- A device lists its user's broadcasts.
+CREATE INDEX broadcast_recipients_user ON broadcast_recipients(user_id, acknowledged_at);
+-- The sweep finds the reminders due among those not acknowledged.
+CREATE INDEX broadcast_recipients_due ON broadcast_recipients(next_reminder_at)
+    WHERE acknowledged_at IS NULL;

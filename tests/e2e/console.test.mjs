@@ -1,8 +1,9 @@
 // The admin console in real Chromium, against `assent serve` with the command-line authenticator
 // as the admins' device: sign-in by push (the number on the page typed on the device), the live
 // page showing a request as it is made, an alert with its evidence after a prompt-bombing burst,
-// revoking a device, rotating an API key (the old key refused at once), the audit chain check,
-// a form posted without its CSRF token refused; screenshots of each page.
+// revoking a device, rotating an API key (the old key refused at once), an incident broadcast
+// acknowledged by one of its two users, the audit chain check, a form posted without its CSRF
+// token refused; screenshots of each page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -171,6 +172,31 @@ test('rotating an API key refuses the old key at once', async () => {
   await page.goto(`${server.url}/admin/apps`);
   assert.equal(await acme.locator('tr td.state', { hasText: 'revoked' }).count(), 1);
   await screenshot(page, 'console-apps');
+});
+
+test('an incident broadcast is acknowledged by one of its two users', async () => {
+  assert.equal((await api(server.adminKey, 'POST', '/v1/admin/groups', { name: 'staff' })).status, 201);
+  for (const user of ['alice', 'bob']) {
+    assert.equal((await api(server.adminKey, 'PUT', `/v1/admin/groups/staff/members/${user}`)).status, 204);
+  }
+  await page.goto(`${server.url}/admin/incidents`);
+  await page.getByLabel('Message').fill('We had a security incident: change your password and review your recent activity.');
+  await page.locator('select[name="group"]').selectOption('staff');
+  await page.getByRole('button', { name: 'Send to every device' }).click();
+  await page.getByRole('heading', { name: 'Broadcast' }).waitFor();
+  assert.equal((await page.locator('#ack-count').textContent()).trim(), '0 of 2 acknowledged');
+  const listed = JSON.parse(device('alice', 'broadcasts', '--json'));
+  assert.equal(listed.pending.length, 1);
+  assert.match(listed.pending[0].message, /security incident/);
+  device('alice', 'ack', listed.pending[0].id);
+  await page.reload();
+  assert.equal((await page.locator('#ack-count').textContent()).trim(), '1 of 2 acknowledged');
+  assert.equal((await page.locator('#recipients tr[data-user="alice"] td.state').textContent()).trim(), 'acknowledged');
+  assert.equal((await page.locator('#recipients tr[data-user="bob"] td.state').textContent()).trim(), 'not yet');
+  await page.locator('#recipients tr[data-user="alice"]').getByText("alice's laptop").waitFor();
+  await screenshot(page, 'console-incident');
+  await page.goto(`${server.url}/admin/incidents`);
+  assert.equal((await page.locator('#broadcasts td.count').first().textContent()).trim(), '1 of 2');
 });
 
 test('the audit page verifies the chain', async () => {

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod charts;
 mod describe;
+mod incidents;
 mod live;
 mod page;
 mod policy;
@@ -59,5 +60,10 @@ pub(crate) fn router(enabled: bool) -> Router<AppState> {
         .route("/admin/access", get(access::access))
         .route("/admin/access/{id}/review", post(access::review))
         .route("/admin/access/{id}/revoke", post(access::revoke))
+        .route(
+            "/admin/incidents",
+            get(incidents::incidents).post(incidents::send),
+        )
+        .route("/admin/incidents/{id}", get(incidents::incident))
         .merge(assets::router())
 }

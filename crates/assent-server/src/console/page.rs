@@ -14,7 +14,7 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src
     base-uri 'none'; form-action 'self'";
 
 /// The sections of the console, in the order of its navigation.
-const SECTIONS: [(&str, &str); 8] = [
+const SECTIONS: [(&str, &str); 9] = [
     ("/admin/", "Live"),
     ("/admin/charts", "Charts"),
     ("/admin/alerts", "Alerts"),
@@ -23,6 +23,7 @@ const SECTIONS: [(&str, &str); 8] = [
     ("/admin/policy", "Policy"),
     ("/admin/audit", "Audit"),
     ("/admin/access", "Access"),
+    ("/admin/incidents", "Incidents"),
 ];
 
 /// Who is signed in, for the frame: name and the CSRF token of the sign-out form.
@@ -65,7 +66,6 @@ pub(crate) fn page(
                                     a href=(path) { (name) }
                                 }
                             }
-                            a href="/admin/incidents" aria-current=[(frame.section == "/admin/incidents").then_some("page")] { "Incidents" }
                         }
                         form.signout method="post" action="/admin/sign-out" {
                             input type="hidden" name="csrf" value=(frame.csrf);

@@ -40,6 +40,10 @@ pub(crate) async fn console_sessions_time_out_and_end_once(store: Arc<dyn Store>
     assert_eq!(seen.last_seen_at, t1);
     assert_eq!(seen.user_id, alice.id);
     assert_eq!(seen.expires_at, s.expires_at);
+    // Reading it changes nothing.
+    let read = store.console_session(&s.id_hash).await.unwrap().unwrap();
+    assert_eq!(read, seen);
+    assert_eq!(store.console_session(&[9; 32]).await.unwrap(), None);
     // Each use moves the idle window on: 20 minutes after the sign-in is 10 after the last use.
     let t2 = now() + Duration::minutes(20);
     assert!(
@@ -114,6 +118,8 @@ pub(crate) async fn console_sessions_time_out_and_end_once(store: Arc<dyn Store>
             .unwrap(),
         None
     );
+    let ended = store.console_session(&s3.id_hash).await.unwrap().unwrap();
+    assert_eq!(ended.ended_at, Some(t1));
     assert_eq!(
         store
             .touch_console_session(&[9; 32], t1, idle)

@@ -202,3 +202,62 @@ pub(crate) async fn concurrent_key_revocations_have_one_winner(store: Arc<dyn St
     assert_eq!(won, 1);
     assert_eq!(audit_rows(&store).await, before + 1);
 }
+
+pub(crate) async fn a_rotation_with_a_stale_view_writes_nothing(store: Arc<dyn Store>) {
+    let acme = app(&store, "Acme").await;
+    let new_key = |id: &str| ApiKeyRecord {
+        id: id.into(),
+        secret_hash: vec![5; 32],
+        role: KeyRole::App(acme.id.clone()),
+        created_at: now(),
+        revoked_at: None,
+    };
+    store
+        .rotate_api_key(&new_key("k2"), &["k-Acme".to_owned()], audit(event()))
+        .await
+        .unwrap();
+    // A second rotation that still believes k-Acme is the working key: refused, nothing kept.
+    let before = audit_rows(&store).await;
+    assert!(matches!(
+        store
+            .rotate_api_key(&new_key("k3"), &["k-Acme".to_owned()], audit(event()))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Naming too few keys is refused too: k2 would stay working beside k3.
+    assert!(matches!(
+        store
+            .rotate_api_key(&new_key("k3"), &[], audit(event()))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(audit_rows(&store).await, before);
+    assert_eq!(store.api_key("k3").await.unwrap(), None);
+    assert_eq!(store.api_key("k2").await.unwrap().unwrap().revoked_at, None);
+
+    // Eight rotations from the same view: one wins, and one key works at the end.
+    let tries = (0..8).map(|i| {
+        let store = store.clone();
+        let key = new_key(&format!("race{i}"));
+        tokio::spawn(async move {
+            store
+                .rotate_api_key(&key, &["k2".to_owned()], audit(event()))
+                .await
+                .is_ok()
+        })
+    });
+    let won = futures_util::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    let working = store
+        .app_keys(&acme.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.revoked_at.is_none())
+        .count();
+    assert_eq!(working, 1);
+}

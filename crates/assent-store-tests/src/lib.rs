@@ -66,7 +66,7 @@ macro_rules! store_contract {
         $crate::store_contract!(@$then $args
             identity {
                 users_are_unique_and_found apps_and_keys keys_rotate_and_revoke_once
-                concurrent_key_revocations_have_one_winner
+                concurrent_key_revocations_have_one_winner a_rotation_with_a_stale_view_writes_nothing
             }
             console {
                 console_sessions_time_out_and_end_once an_approval_opens_one_console_session

@@ -57,7 +57,7 @@ impl Assent {
     }
 
     /// Whether `app` is the console's own application.
-    pub(crate) fn is_console_app(&self, app: &App) -> bool {
-        app.name == CONSOLE_APP_NAME
+    pub fn is_console_app(&self, app: &App) -> bool {
+        app.id == sign_in::console_app_id()
     }
 }

@@ -133,6 +133,30 @@ impl Assent {
         })
     }
 
+    /// Whether a session is live now (signed in, within both timeouts, its user still an
+    /// admin), without counting this as a use: a page left open that only listens (the live
+    /// feed) must not keep its session from going idle.
+    pub async fn console_session_is_live(&self, token: &str) -> Result<bool, CoreError> {
+        let now = self.now();
+        let Some(session) = self.store.console_session(&token_hash(token)).await? else {
+            return Ok(false);
+        };
+        let live = session.ended_at.is_none()
+            && session.expires_at > now
+            && session.last_seen_at > now - self.settings.console.idle_timeout;
+        if !live {
+            return Ok(false);
+        }
+        let Some(user) = self
+            .records
+            .user(self.store.as_ref(), &session.user_id)
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.is_console_admin(&user).await
+    }
+
     /// Signs a session out, audited; signing out an unknown or ended session does nothing.
     pub async fn end_console_session(&self, token: &str) -> Result<(), CoreError> {
         let Ok(admin) = self.console_session(token).await else {

@@ -3,15 +3,20 @@
 //! waits is a ticket sealed with the data key (which user, which request, the code to show,
 //! until when), so any node can carry on a sign-in that another node started.
 //!
-//! A name that is not an admin's gets a ticket too, with a code of the same length and no
-//! request behind it: the page waits and then says the sign-in was not approved, exactly as for
-//! an admin who did not answer, so the form reveals no one's role.
+//! A name that is not an admin's gets a ticket too, of the same shape (a random request id that
+//! names no request) with a code of the same length: the page waits and then says the sign-in
+//! was not approved, exactly as for an admin who did not answer, so the form's answers reveal no
+//! one's role. So does an admin's sign-in whose push could not be sent (no active device, push
+//! suspended, refused by policy): the reason is logged, not shown.
+//!
+//! Only an approval a device made opens a session (a policy `allow` does not), and only until
+//! shortly after the ticket's end, so a ticket kept for later opens nothing.
 
 use super::CONSOLE_APP_NAME;
 use super::session::NewConsoleSession;
 use crate::approvals::{AuthorizationDetails, BindingMessage, CodeDisplay, Lifetime, NewApproval};
 use crate::error::{CoreError, StoreError};
-use crate::ids::{AppId, Username};
+use crate::ids::{AppId, ApprovalId, Username};
 use crate::model::{ApiKeyRecord, App, KeyRole, User};
 use crate::service::{Assent, Principal};
 use crate::{audit::Actor, audit::AuditEvent, secrets};
@@ -20,9 +25,14 @@ use assent_proto::context::RequestContext;
 use assent_proto::jose::{b64, b64_decode};
 use assent_proto::states::{ApprovalKind, ApprovalState};
 use serde::{Deserialize, Serialize};
+use time::Duration;
 
 /// What a sealed ticket is bound to, so no other sealed value opens as one.
 const TICKET_CONTEXT: &str = "console-sign-in-ticket";
+
+/// How long after its ticket's end an approved sign-in may still open its session: the page
+/// reloads every two seconds, so an approval in the last moment is still taken.
+const FINISH_GRACE: Duration = Duration::seconds(60);
 
 /// A sign-in under way: the ticket for the browser's cookie and the code the page shows.
 #[derive(Debug, Clone)]
@@ -45,13 +55,24 @@ pub enum SignInState {
     NotApproved,
 }
 
+/// The sealed state of a sign-in. Its fields have the same lengths whether or not a push was
+/// sent, so not even the cookie's size tells an admin's name from another.
 #[derive(Serialize, Deserialize)]
 struct Ticket {
     user: String,
-    approval: Option<String>,
+    /// The sign-in request's id, or a random id that names nothing.
+    approval: String,
+    /// 1 when `approval` is a real request, 0 otherwise.
+    sent: u8,
     code: String,
     /// Unix milliseconds.
     expires: i64,
+}
+
+impl Ticket {
+    fn approval(&self) -> Option<&str> {
+        (self.sent == 1).then_some(self.approval.as_str())
+    }
 }
 
 fn refused() -> CoreError {
@@ -70,6 +91,7 @@ impl Assent {
         context: RequestContext,
     ) -> Result<SignInStarted, CoreError> {
         let expires = self.now() + self.settings.console.sign_in_ttl;
+        let code = secrets::new_display_code(self.settings.code_length)?;
         let admin = match Username::parse(username) {
             Ok(name) => match self.store.user_by_name(&name).await? {
                 Some(user) if self.is_console_admin(&user).await? => Some(user),
@@ -77,20 +99,25 @@ impl Assent {
             },
             Err(_) => None,
         };
-        let (approval, code) = match admin {
-            Some(user) => {
-                let created = self.sign_in_push(&user, context).await?;
-                let code = created.display_code.unwrap_or_default();
-                (Some(created.approval.id.to_string()), code)
-            }
-            None => (None, secrets::new_display_code(self.settings.code_length)?),
-        };
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             user: username.to_owned(),
-            approval,
+            approval: ApprovalId::generate().to_string(),
+            sent: 0,
             code: code.clone(),
             expires: crate::clock::to_millis(expires),
         };
+        if let Some(user) = admin {
+            match self.sign_in_push(&user, context, code.clone()).await {
+                Ok(created) => {
+                    ticket.approval = created.approval.id.to_string();
+                    ticket.sent = 1;
+                }
+                Err(e) => tracing::warn!(
+                    user = %user.username, error = %e,
+                    "console sign-in: no push sent; the page will say it was not approved"
+                ),
+            }
+        }
         Ok(SignInStarted {
             ticket: self.seal_ticket(&ticket)?,
             display_code: code,
@@ -101,6 +128,7 @@ impl Assent {
         &self,
         user: &User,
         context: RequestContext,
+        code: String,
     ) -> Result<crate::approvals::CreatedApproval, CoreError> {
         let app = self.console_app().await?;
         let ttl = self.settings.console.sign_in_ttl.whole_seconds();
@@ -117,43 +145,50 @@ impl Assent {
             code_display: CodeDisplay::Shown,
             passkey_authentication: None,
         };
-        self.create_approval(&app, request).await
+        // The code the page shows whatever the policy's code length: the same for a name
+        // that is no admin's.
+        self.create_approval_with_code(&app, request, Some(code))
+            .await
     }
 
     /// Where the sign-in behind `ticket` stands now.
     pub async fn console_sign_in_state(&self, ticket: &str) -> Result<SignInState, CoreError> {
         let ticket = self.open_ticket(ticket)?;
-        let over = crate::clock::to_millis(self.now()) >= ticket.expires;
-        let Some(id) = &ticket.approval else {
-            return Ok(if over {
+        let now = crate::clock::to_millis(self.now());
+        let waiting = SignInState::Waiting {
+            display_code: ticket.code.clone(),
+            username: ticket.user.clone(),
+        };
+        if now >= ticket.expires + FINISH_GRACE.whole_milliseconds() as i64 {
+            return Ok(SignInState::NotApproved);
+        }
+        let Some(id) = ticket.approval() else {
+            return Ok(if now >= ticket.expires {
                 SignInState::NotApproved
             } else {
-                SignInState::Waiting {
-                    display_code: ticket.code,
-                    username: ticket.user,
-                }
+                waiting
             });
         };
         let app = self.console_app().await?;
         let approval = self.approval_for_app(&app, id).await?;
         Ok(match approval.state {
-            ApprovalState::Approved => SignInState::Approved,
-            ApprovalState::Pending => SignInState::Waiting {
-                display_code: ticket.code,
-                username: ticket.user,
-            },
+            // Approved on a device: a policy that let the request through without a prompt
+            // opens no console session.
+            ApprovalState::Approved if approval.device_id.is_some() => SignInState::Approved,
+            ApprovalState::Pending => waiting,
             _ => SignInState::NotApproved,
         })
     }
 
     /// Opens the session of an approved sign-in: once per approval (a second try with the same
-    /// ticket is refused), and only while the user is still an admin.
+    /// ticket is refused), shortly after the ticket's end at the latest, and only while the
+    /// user is still an admin.
     pub async fn finish_console_sign_in(
         &self,
         ticket: &str,
     ) -> Result<NewConsoleSession, CoreError> {
         let opened = self.open_ticket(ticket)?;
-        let id = opened.approval.as_deref().ok_or_else(refused)?;
+        let id = opened.approval().ok_or_else(refused)?;
         if self.console_sign_in_state(ticket).await? != SignInState::Approved {
             return Err(refused());
         }
@@ -182,15 +217,22 @@ impl Assent {
         let user = self.admin_named(&opened.user).await?;
         let by = Principal::App(self.console_app().await?);
         let code = code.trim();
-        let method = if code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
-            self.verify_totp(&by, user.username.as_str(), code).await?;
-            "totp"
+        let checked = if code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
+            self.verify_totp(&by, user.username.as_str(), code)
+                .await
+                .map(|()| "totp")
         } else {
             self.verify_recovery_code(&by, user.username.as_str(), code)
-                .await?;
-            "recovery_code"
+                .await
+                .map(|_| "recovery_code")
         };
-        if let Some(id) = &opened.approval
+        // Whatever went wrong (a wrong code, no such factor, a rate limit) is the same refusal
+        // to the page, as for a name that is no admin's; the log and the audit say which.
+        let method = checked.map_err(|e| {
+            tracing::info!(user = %user.username, error = %e, "console sign-in code refused");
+            refused()
+        })?;
+        if let Some(id) = opened.approval()
             && let Ok(app) = self.console_app().await
         {
             // The push is no longer needed: withdraw it from the device.
@@ -209,15 +251,16 @@ impl Assent {
         Ok(user)
     }
 
-    /// The console's own application, created on first use with a key revoked at birth: it
-    /// exists so that sign-in requests have an application like any other, never to be called
-    /// from outside.
+    /// The console's own application, created on first use under a fixed id with a key revoked
+    /// at birth: it exists so that sign-in requests have an application like any other, never
+    /// to be called from outside. It is known by its id, never by its name alone.
     pub async fn console_app(&self) -> Result<App, CoreError> {
-        if let Some(app) = self.find_console_app().await? {
+        let id = console_app_id();
+        if let Some(app) = self.records.app(self.store.as_ref(), &id).await? {
             return Ok(app);
         }
         let app = App {
-            id: AppId::generate(),
+            id: id.clone(),
             name: CONSOLE_APP_NAME.into(),
             created_at: self.now(),
         };
@@ -240,22 +283,19 @@ impl Assent {
             .await
         {
             Ok(()) => Ok(app),
-            // Another node made it first.
-            Err(StoreError::Conflict(_)) => self
-                .find_console_app()
-                .await?
-                .ok_or_else(|| CoreError::Internal("the console application vanished".into())),
+            // Another node made it first, or an application of that name is older than the
+            // console (its name cannot be given to the console then).
+            Err(StoreError::Conflict(_)) => match self.store.app(&id).await? {
+                Some(app) => Ok(app),
+                None => Err(CoreError::rejected(
+                    ProblemCode::Unavailable,
+                    format!(
+                        "an application named {CONSOLE_APP_NAME:?} already exists, so the console cannot create its own"
+                    ),
+                )),
+            },
             Err(e) => Err(e.into()),
         }
-    }
-
-    async fn find_console_app(&self) -> Result<Option<App>, CoreError> {
-        Ok(self
-            .store
-            .list_apps()
-            .await?
-            .into_iter()
-            .find(|a| a.name == CONSOLE_APP_NAME))
     }
 
     fn seal_ticket(&self, ticket: &Ticket) -> Result<String, CoreError> {
@@ -276,4 +316,9 @@ impl Assent {
             .map_err(|_| refused())?;
         serde_json::from_slice(&json).map_err(|_| refused())
     }
+}
+
+/// The fixed id of the console's own application.
+pub(crate) fn console_app_id() -> AppId {
+    AppId::from_stored("00000000-0000-7000-8000-000000000001".to_owned())
 }

@@ -4,7 +4,7 @@
 
 use super::{Assent, Principal};
 use crate::audit::AuditEvent;
-use crate::error::CoreError;
+use crate::error::{CoreError, StoreError};
 use crate::ids::AppId;
 use crate::model::{ApiKeyRecord, App, KeyRole};
 use crate::secrets;
@@ -60,6 +60,21 @@ impl Assent {
     /// Gives an application a new key and revokes its earlier ones at the same moment: from
     /// the commit on, only the new key is accepted, on every node.
     pub async fn rotate_app_key(&self, by: &Principal, app: &str) -> Result<RotatedKey, CoreError> {
+        // A rotation or revocation that runs at the same moment makes the store refuse this
+        // one (nothing written); reading the keys again settles it.
+        for _ in 0..4 {
+            match self.try_rotate_app_key(by, app).await {
+                Err(CoreError::Store(StoreError::Conflict(_))) => continue,
+                other => return other,
+            }
+        }
+        Err(CoreError::rejected(
+            ProblemCode::Unavailable,
+            "the application's keys kept changing during the rotation: try again",
+        ))
+    }
+
+    async fn try_rotate_app_key(&self, by: &Principal, app: &str) -> Result<RotatedKey, CoreError> {
         let AppKeys { app, keys } = self.app_with_keys(app).await?;
         if self.is_console_app(&app) {
             return Err(console_app_has_no_key());

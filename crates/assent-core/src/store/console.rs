@@ -24,6 +24,8 @@ pub trait ConsoleStore: Send + Sync {
         now: OffsetDateTime,
         idle: Duration,
     ) -> Result<Option<ConsoleSession>, StoreError>;
+    /// The session with this token hash as stored, whatever its state; nothing is changed.
+    async fn console_session(&self, id_hash: &[u8]) -> Result<Option<ConsoleSession>, StoreError>;
     /// Signs a session out, once: `false`, with nothing written, when it already was.
     async fn end_console_session(
         &self,

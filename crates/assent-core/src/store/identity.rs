@@ -27,8 +27,11 @@ pub trait IdentityStore: Send + Sync {
     async fn has_admin_key(&self) -> Result<bool, StoreError>;
     /// The keys of an application, revoked ones included, newest first.
     async fn app_keys(&self, app: &AppId) -> Result<Vec<ApiKeyRecord>, StoreError>;
-    /// Stores an application's new key and revokes, at its creation time, those of `replaced`
-    /// that are still unrevoked, all in one transaction with the audit event.
+    /// Stores an application's new key and revokes, at its creation time, the keys of
+    /// `replaced`, all in one transaction with the audit event: only when `replaced` are exactly
+    /// the application's unrevoked keys at that moment. Otherwise (a rotation or revocation ran
+    /// in between) fails with [`StoreError::Conflict`] and writes nothing, so the audit event
+    /// names exactly what was revoked and one key is left working.
     async fn rotate_api_key(
         &self,
         key: &ApiKeyRecord,

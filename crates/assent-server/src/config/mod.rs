@@ -178,6 +178,11 @@ impl Config {
             .or_else(|| self.access.problem())
             .or_else(|| self.metrics.problem())
             .or_else(|| self.console.problem())
+            .or_else(|| {
+                (self.console.sign_in_ttl_secs > self.approvals.max_ttl_secs).then(|| {
+                    "console.sign_in_ttl_secs is at most approvals.max_ttl_secs: the sign-in push is a request like any other".into()
+                })
+            })
             .or_else(|| self.tls.problem())
         {
             return fail(problem);

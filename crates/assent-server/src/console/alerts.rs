@@ -24,7 +24,7 @@ pub(crate) async fn alerts(
     admin: Admin,
 ) -> Result<Response, PageError> {
     let head = state.assent.audit_head_seq().await?;
-    let mut found: Vec<Row> = Vec::new();
+    let mut found = Vec::new();
     for kind in ALERT_KINDS {
         let mut after = head.saturating_sub(LOOKBACK);
         loop {
@@ -38,9 +38,7 @@ pub(crate) async fn alerts(
                 .await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            for record in &page {
-                found.push(describe::row(&state.assent, record).await);
-            }
+            found.extend(page.iter().cloned());
             if page.len() < 100 {
                 break;
             }
@@ -48,6 +46,12 @@ pub(crate) async fn alerts(
     }
     found.sort_by_key(|r| std::cmp::Reverse(r.seq));
     found.truncate(SHOWN);
+    // Names are resolved for the rows shown only.
+    let mut rows: Vec<Row> = Vec::with_capacity(found.len());
+    for record in &found {
+        rows.push(describe::row(&state.assent, record).await);
+    }
+    let found = rows;
     let body = html! {
         h1 { "Alerts" }
         p.hint { "Prompt bombing, impossible travel, reflex approvals and fraud reports, with their evidence. Open a user to revoke a device or lift a suspension." }

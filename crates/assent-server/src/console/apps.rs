@@ -5,7 +5,6 @@ use super::auth::{Admin, AdminForm};
 use super::page::{Frame, PageError, page, respond};
 use crate::http::AppState;
 use assent_core::clock::rfc3339;
-use assent_core::console::CONSOLE_APP_NAME;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,7 +29,7 @@ pub(crate) async fn apps(
             section.app data-app=(entry.app.id) {
                 h2 { (entry.app.name) }
                 p.hint { "id " code { (entry.app.id) } " · created " time { (rfc3339(entry.app.created_at)) } }
-                @if entry.app.name == CONSOLE_APP_NAME {
+                @if state.assent.is_console_app(&entry.app) {
                     p.hint { "The console's own application: it signs admins in and takes no API key." }
                 } @else {
                     form.inline method="post" action=(format!("/admin/apps/{}/rotate", entry.app.id)) {

@@ -204,7 +204,12 @@ pub(crate) async fn export(
 ) -> Result<Response, PageError> {
     let mut params = form.params(state.assent.now())?;
     params.limit = None;
-    crate::http::export_response(&state, params)
+    if params.after.is_none() {
+        // What the search page shows: the newest rows.
+        params.after = Some(state.assent.audit_head_seq().await?.saturating_sub(RECENT));
+    }
+    let cef = params.format.as_deref() == Some("cef");
+    let mut response = crate::http::export_response(&state, params)
         .await
         .map(IntoResponse::into_response)
         .map_err(|e| {
@@ -212,5 +217,19 @@ pub(crate) async fn export(
                 e.code(),
                 "the export could not start: check the search fields",
             )
-        })
+        })?;
+    let (content_type, name) = if cef {
+        ("text/plain; charset=utf-8", "assent-audit.cef")
+    } else {
+        ("application/x-ndjson", "assent-audit.jsonl")
+    };
+    super::page::secure_headers(&mut response, content_type);
+    if let Ok(value) =
+        axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }

@@ -83,13 +83,14 @@ pub(crate) async fn send(
     let interval = if hours.is_empty() {
         None
     } else {
-        let hours: i64 = hours.parse().map_err(|_| {
+        // A small type keeps a huge number from overflowing on its way to the bounds check.
+        let hours: u16 = hours.parse().map_err(|_| {
             PageError::new(
                 ProblemCode::InvalidRequest,
-                "the reminder interval is a whole number of hours",
+                "the reminder interval is a whole number of hours, at most 168",
             )
         })?;
-        Some(time::Duration::hours(hours))
+        Some(time::Duration::hours(i64::from(hours)))
     };
     let sent = state
         .assent

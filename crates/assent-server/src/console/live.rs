@@ -88,8 +88,16 @@ pub(crate) struct After {
 pub(crate) async fn events(
     State(state): State<AppState>,
     admin: Admin,
+    headers: axum::http::HeaderMap,
     Query(After { after }): Query<After>,
 ) -> impl IntoResponse {
+    // A browser that reconnects says the last row it received: go on from there, not from the
+    // page's first `after`.
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(after, |last| last.max(after));
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(16);
     tokio::spawn(async move {
         let mut after = after;
@@ -100,11 +108,11 @@ pub(crate) async fn events(
                     after = next;
                     for row in rows {
                         let data = serde_json::to_string(&row).unwrap_or_default();
-                        if tx
-                            .send(Ok(Event::default().event("row").data(data)))
-                            .await
-                            .is_err()
-                        {
+                        let event = Event::default()
+                            .event("row")
+                            .id(row.seq.to_string())
+                            .data(data);
+                        if tx.send(Ok(event)).await.is_err() {
                             return;
                         }
                     }
@@ -116,7 +124,12 @@ pub(crate) async fn events(
             }
             if checked.elapsed() >= SESSION_RECHECK {
                 checked = tokio::time::Instant::now();
-                if state.assent.console_session(&admin.token).await.is_err() {
+                if !state
+                    .assent
+                    .console_session_is_live(&admin.token)
+                    .await
+                    .unwrap_or(false)
+                {
                     return;
                 }
             }

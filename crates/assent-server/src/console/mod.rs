@@ -17,6 +17,7 @@ mod live;
 mod page;
 mod policy;
 mod sign_in;
+mod throttle;
 mod users;
 
 use crate::http::AppState;

@@ -8,6 +8,7 @@ use super::page::{PageError, page, respond};
 use crate::extract::PeerIp;
 use crate::http::AppState;
 use assent_core::console::{NewConsoleSession, SignInState};
+use assent_proto::ProblemCode;
 use assent_proto::context::RequestContext;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -71,6 +72,12 @@ pub(crate) async fn start(
     PeerIp(ip): PeerIp,
     form: PublicForm,
 ) -> Result<Response, PageError> {
+    if !super::throttle::admit(ip) {
+        return Err(PageError::new(
+            ProblemCode::RateLimited,
+            "too many sign-ins were started from this address: wait a few minutes",
+        ));
+    }
     let user_agent = form
         .headers
         .get(header::USER_AGENT)

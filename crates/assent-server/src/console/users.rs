@@ -38,6 +38,13 @@ pub(crate) async fn list(
         .filter(|u| needle.is_empty() || u.username.as_str().contains(&needle))
         .take(500)
         .collect();
+    let mut active: std::collections::HashMap<&assent_core::ids::UserId, usize> =
+        std::collections::HashMap::new();
+    for (d, _) in &devices {
+        if d.state == DeviceState::Active {
+            *active.entry(&d.user_id).or_default() += 1;
+        }
+    }
     let body = html! {
         h1 { "Users" }
         form.search method="get" action="/admin/users" {
@@ -49,10 +56,9 @@ pub(crate) async fn list(
             thead { tr { th { "User" } th { "Active devices" } th { "Created" } } }
             tbody {
                 @for u in &users {
-                    @let active = devices.iter().filter(|(d, _)| d.user_id == u.id && d.state == DeviceState::Active).count();
                     tr {
                         td { a href=(format!("/admin/users/{}", u.username)) { (u.username) } }
-                        td { (active) }
+                        td { (active.get(&u.id).copied().unwrap_or(0)) }
                         td { time { (rfc3339(u.created_at)) } }
                     }
                 }

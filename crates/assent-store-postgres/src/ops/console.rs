@@ -17,6 +17,20 @@ use time::{Duration, OffsetDateTime};
 /// longer works, short enough that the table stays the size of the admin team.
 const KEPT_AFTER_END: Duration = Duration::days(1);
 
+fn session(row: sqlx::postgres::PgRow) -> Result<ConsoleSession, sqlx::Error> {
+    Ok(ConsoleSession {
+        id_hash: row.try_get(0)?,
+        user_id: UserId::from_stored(row.try_get(1)?),
+        created_at: from_millis(row.try_get(2)?),
+        last_seen_at: from_millis(row.try_get(3)?),
+        expires_at: from_millis(row.try_get(4)?),
+        approval_id: row
+            .try_get::<Option<String>, _>(5)?
+            .map(ApprovalId::from_stored),
+        ended_at: row.try_get::<Option<i64>, _>(6)?.map(from_millis),
+    })
+}
+
 #[async_trait]
 impl ConsoleStore for PostgresStore {
     async fn insert_console_session(
@@ -53,19 +67,19 @@ impl ConsoleStore for PostgresStore {
         .bind(id_hash.to_vec())
         .bind(to_millis(now))
         .bind(to_millis(now - idle))
-        .try_map(|row: sqlx::postgres::PgRow| {
-            Ok(ConsoleSession {
-                id_hash: row.try_get(0)?,
-                user_id: UserId::from_stored(row.try_get(1)?),
-                created_at: from_millis(row.try_get(2)?),
-                last_seen_at: from_millis(row.try_get(3)?),
-                expires_at: from_millis(row.try_get(4)?),
-                approval_id: row
-                    .try_get::<Option<String>, _>(5)?
-                    .map(ApprovalId::from_stored),
-                ended_at: row.try_get::<Option<i64>, _>(6)?.map(from_millis),
-            })
-        })
+        .try_map(session)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn console_session(&self, id_hash: &[u8]) -> Result<Option<ConsoleSession>, StoreError> {
+        sqlx::query(
+            "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, approval_id, ended_at \
+             FROM console_sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash.to_vec())
+        .try_map(session)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)

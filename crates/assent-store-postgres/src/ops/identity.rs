@@ -1,6 +1,6 @@
 //! API keys, applications and users.
 
-use super::{Query, change_once, write_audited};
+use super::{Query, begin, change_once, commit_audited, run, write_audited};
 use crate::error::backend;
 use crate::rows::{self, app_columns, key_columns, user_columns};
 use crate::store::PostgresStore;
@@ -8,7 +8,7 @@ use assent_core::StoreError;
 use assent_core::audit::PendingAudit;
 use assent_core::clock::to_millis;
 use assent_core::ids::{AppId, UserId, Username};
-use assent_core::model::{ApiKeyRecord, App, User};
+use assent_core::model::{ApiKeyRecord, App, KeyRole, User};
 use assent_core::store::IdentityStore;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -76,17 +76,43 @@ impl IdentityStore for PostgresStore {
         replaced: &[String],
         audit: PendingAudit,
     ) -> Result<(), StoreError> {
-        let mut queries = vec![insert_key(key)];
+        let KeyRole::App(app) = &key.role else {
+            return Err(StoreError::Backend(
+                "only an application's key rotates".into(),
+            ));
+        };
+        let mut tx = begin(&self.pool).await?;
+        run(&mut tx, insert_key(key)).await?;
+        let mut revoked = 0;
         for id in replaced {
-            queries.push(
+            // A concurrent rotation's update of the same row waits for its commit, then finds
+            // the key revoked: this one then changes nothing and gives up below.
+            revoked += run(
+                &mut tx,
                 sqlx::query(
-                    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND app_id = $3 AND revoked_at IS NULL",
                 )
                 .bind(id.clone())
-                .bind(to_millis(key.created_at)),
-            );
+                .bind(to_millis(key.created_at))
+                .bind(app.to_string()),
+            )
+            .await?;
         }
-        write_audited(&self.pool, queries, &audit).await
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_keys WHERE app_id = $1 AND id <> $2 AND revoked_at IS NULL",
+        )
+        .bind(app.to_string())
+        .bind(key.id.clone())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if revoked != replaced.len() as u64 || others != 0 {
+            tx.rollback().await.map_err(backend)?;
+            return Err(StoreError::Conflict(
+                "the application's keys changed during the rotation".into(),
+            ));
+        }
+        commit_audited(tx, &audit).await
     }
 
     async fn revoke_api_key(

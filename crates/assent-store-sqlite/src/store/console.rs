@@ -17,6 +17,21 @@ use time::{Duration, OffsetDateTime};
 /// longer works, short enough that the table stays the size of the admin team.
 const KEPT_AFTER_END: Duration = Duration::days(1);
 
+const COLUMNS: &str =
+    "id_hash, user_id, created_at, last_seen_at, expires_at, approval_id, ended_at";
+
+fn session(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsoleSession> {
+    Ok(ConsoleSession {
+        id_hash: r.get(0)?,
+        user_id: UserId::from_stored(r.get(1)?),
+        created_at: from_millis(r.get(2)?),
+        last_seen_at: from_millis(r.get(3)?),
+        expires_at: from_millis(r.get(4)?),
+        approval_id: r.get::<_, Option<String>>(5)?.map(ApprovalId::from_stored),
+        ended_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+    })
+}
+
 #[async_trait]
 impl ConsoleStore for SqliteStore {
     async fn insert_console_session(
@@ -65,21 +80,23 @@ impl ConsoleStore for SqliteStore {
             .and_then(|mut q| {
                 q.query_row(
                     params![id_hash, to_millis(now), to_millis(now - idle)],
-                    |r| {
-                        Ok(ConsoleSession {
-                            id_hash: r.get(0)?,
-                            user_id: UserId::from_stored(r.get(1)?),
-                            created_at: from_millis(r.get(2)?),
-                            last_seen_at: from_millis(r.get(3)?),
-                            expires_at: from_millis(r.get(4)?),
-                            approval_id: r.get::<_, Option<String>>(5)?.map(ApprovalId::from_stored),
-                            ended_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
-                        })
-                    },
+                    session,
                 )
                 .optional()
             })
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn console_session(&self, id_hash: &[u8]) -> Result<Option<ConsoleSession>, StoreError> {
+        let id_hash = id_hash.to_vec();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM console_sessions WHERE id_hash = ?1"
+            ))?
+            .query_row([id_hash], session)
+            .optional()
         })
         .await
     }

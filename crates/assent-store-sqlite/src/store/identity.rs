@@ -79,17 +79,35 @@ impl IdentityStore for SqliteStore {
         audit: PendingAudit,
     ) -> Result<(), StoreError> {
         let (key, replaced) = (key.clone(), replaced.to_vec());
+        let KeyRole::App(app) = key.role.clone() else {
+            return Err(StoreError::Backend(
+                "only an application's key rotates".into(),
+            ));
+        };
         self.write(move |c| {
             insert_key(c, &key)?;
             let mut revoke = c
                 .prepare_cached(
-                    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND app_id = ?3 AND revoked_at IS NULL",
                 )
                 .map_err(backend)?;
+            let mut revoked = 0;
             for id in &replaced {
-                revoke
-                    .execute(params![id, to_millis(key.created_at)])
+                revoked += revoke
+                    .execute(params![id, to_millis(key.created_at), app.as_str()])
                     .map_err(backend)?;
+            }
+            let others: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM api_keys WHERE app_id = ?1 AND id <> ?2 AND revoked_at IS NULL",
+                    params![app.as_str(), key.id],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if revoked != replaced.len() || others != 0 {
+                return Err(StoreError::Conflict(
+                    "the application's keys changed during the rotation".into(),
+                ));
             }
             append_audit(c, &audit)
         })

@@ -398,3 +398,111 @@ async fn rotating_or_revoking_a_key_refuses_the_old_one_at_once() {
     );
     assert_eq!(audit_data(&server, "api_key_revoked").len(), 1);
 }
+
+/// A server whose policy lets console sign-ins through without a prompt: that opens no session
+/// (only a device's approval does), and the sign-in ticket of an admin and of a name that is no
+/// admin's have the same size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_approval_on_a_device_opens_a_session_and_tickets_tell_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"
+[[rule]]
+name = "console from the office needs nothing"
+when = "request.application == 'Assent console' && context.ip == '127.0.0.1'"
+outcome = "allow"
+
+[[rule]]
+name = "everything else: push with number matching"
+when = "true"
+outcome = "push"
+number_matching = true
+"#,
+    )
+    .unwrap();
+    let server = TestServer::spawn_with(|c| {
+        c.console.user_verification = false;
+        c.policy.file = policy.to_string_lossy().into_owned();
+    })
+    .await;
+    server.admin.create_group("admins").await.unwrap();
+    let alice = server.user_with_device("alice").await;
+    server.user_with_device("carol").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+
+    // The policy approves alice's console request without a prompt: no session for that.
+    let mut browser = Browser::new(&server.base);
+    let page = browser.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    let admin_ticket = browser.cookies["__Host-assent-sign-in"].clone();
+    assert!(
+        alice.pending().await.unwrap().is_empty(),
+        "no prompt was sent"
+    );
+    let refused = browser.get("/admin/sign-in/wait").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(!browser.cookies.contains_key("__Host-assent-console"));
+
+    // A name of the same length that is no admin's: a ticket of the same size.
+    let mut other = Browser::new(&server.base);
+    let page = other.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    other
+        .post("/admin/sign-in", &[("form", &form), ("username", "carol")])
+        .await;
+    let decoy_ticket = other.cookies["__Host-assent-sign-in"].clone();
+    assert_eq!(
+        admin_ticket.len(),
+        decoy_ticket.len(),
+        "the cookie's size tells nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_sign_in_left_too_long_opens_nothing_and_starts_are_throttled() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&server.base);
+    let page = browser.text("/admin/sign-in").await;
+    let form = hidden(&page, "form");
+    browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    let code = shown_code(&browser.text("/admin/sign-in/wait").await);
+    let pending = alice.pending().await.unwrap();
+    alice
+        .decide(&pending[0].id, Decision::Approve, Some(&code))
+        .await
+        .unwrap();
+    // Kept past the ticket's end and its grace: the approval opens no session any more.
+    server.clock.advance(Duration::minutes(4));
+    let late = browser.get("/admin/sign-in/wait").await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    assert!(!browser.cookies.contains_key("__Host-assent-console"));
+
+    // Ten starts from one address in ten minutes; the eleventh is refused before any push.
+    for _ in 0..9 {
+        let started = browser
+            .post("/admin/sign-in", &[("form", &form), ("username", "nobody")])
+            .await;
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    }
+    let throttled = browser
+        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
+        .await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  b64u, b64uDecode, canonical, detailsHash, publicJwk, sha256, signDecision, signProof, thumbprint, verifyJws,
+  b64u, b64uDecode, canonical, detailsHash, messageHash, publicJwk, sha256, signBroadcastAck, signDecision, signProof,
+  thumbprint, verifyJws,
 } from '../../web/app/js/crypto.js';
 
 const source = new URL('../../web/app/js/crypto.js', import.meta.url);
 const vectors = JSON.parse(readFileSync(new URL('../../testdata/protocol-vectors.json', import.meta.url), 'utf8'));
-const { decision, details, device_key: deviceKey, device_proof: deviceProof } = vectors;
+const { broadcast_ack: broadcastAck, decision, details, device_key: deviceKey, device_proof: deviceProof } = vectors;
 const canonicalVectors = JSON.parse(readFileSync(new URL('../../testdata/canonical-vectors.json', import.meta.url), 'utf8'));
 
 const importPrivateKey = () => crypto.subtle.importKey('pkcs8', b64uDecode(deviceKey.pkcs8), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
@@ -128,4 +129,24 @@ test('a device proof signed here encodes exactly as the vector and verifies', as
   const parts = jws.split('.');
   assert.equal(`${parts[0]}.${parts[1]}`, deviceProof.jws.split('.').slice(0, 2).join('.'));
   assert.deepEqual(await verifyJws(jws, deviceKey.jwk), deviceProof.payload);
+});
+
+test('the message hash of the broadcast vector is its message_hash, over the exact bytes', async () => {
+  assert.equal(await messageHash(broadcastAck.message), broadcastAck.payload.message_hash);
+  // Nothing is trimmed or normalized: a trailing space or a CR LF is another message.
+  assert.notEqual(await messageHash(`${broadcastAck.message} `), broadcastAck.payload.message_hash);
+  assert.notEqual(await messageHash(broadcastAck.message.replace('\n', '\r\n')), broadcastAck.payload.message_hash);
+});
+
+test('the vector acknowledgement verifies, and one signed here encodes exactly as it', async () => {
+  assert.deepEqual(await verifyJws(broadcastAck.jws, deviceKey.jwk), broadcastAck.payload);
+  assert.deepEqual(decodePart(broadcastAck.jws.split('.')[0]), { alg: 'ES256', typ: 'assent-broadcast-ack+jws', kid: broadcastAck.kid });
+  const key = await importPrivateKey();
+  const { broadcast_id, user, message_hash, iat } = broadcastAck.payload;
+  const jws = await signBroadcastAck(key, broadcastAck.kid, { broadcast_id, user, message_hash, iat });
+  const parts = jws.split('.');
+  assert.equal(`${parts[0]}.${parts[1]}`, broadcastAck.jws.split('.').slice(0, 2).join('.'));
+  assert.deepEqual(await verifyJws(jws, deviceKey.jwk), broadcastAck.payload);
+  // A decision's signature is no acknowledgement's.
+  await assert.rejects(verifyJws(`${parts[0]}.${parts[1]}.${decision.jws.split('.')[2]}`, deviceKey.jwk), /bad signature/);
 });

@@ -9,9 +9,9 @@ const SHELL = [
   // page cannot start offline; tests/web/assets.test.mjs checks the list).
   '/app/app.js', '/app/js/api.js', '/app/js/crypto.js', '/app/js/keystore.js', '/app/js/live.js',
   '/app/js/passkey.js', '/app/js/push.js', '/app/js/router.js', '/app/js/state.js', '/app/js/ui.js',
-  '/app/js/views/activity.js', '/app/js/views/devices.js', '/app/js/views/enroll.js', '/app/js/views/home.js',
-  '/app/js/views/pending.js', '/app/js/views/prompt.js', '/app/js/views/recovery.js',
-  '/app/js/views/revoked.js',
+  '/app/js/views/activity.js', '/app/js/views/broadcasts.js', '/app/js/views/devices.js',
+  '/app/js/views/enroll.js', '/app/js/views/home.js', '/app/js/views/pending.js',
+  '/app/js/views/prompt.js', '/app/js/views/recovery.js', '/app/js/views/revoked.js',
 ];
 
 self.addEventListener('install', (event) => {

@@ -64,9 +64,10 @@ export async function verifyJws(jws, jwk) {
   return JSON.parse(new TextDecoder().decode(b64uDecode(p)));
 }
 
-// The three statements a device signs (protocol.md: "Enrollment", "Device proofs", "The decision
-// statement"), each with its header and claims in a fixed order; the protocol's test vectors pin
-// a proof's and a decision's encoding byte for byte.
+// The four statements a device signs (protocol.md: "Enrollment", "Device proofs", "The decision
+// statement", "The acknowledgement statement"), each with its header and claims in a fixed order;
+// the protocol's test vectors pin a proof's, a decision's and an acknowledgement's encoding byte
+// for byte.
 
 export function signEnrollment(privateKey, jwk, { code, name, platform, iat }) {
   return signJws(privateKey, { typ: 'assent-enroll+jws', jwk }, { code, name, platform, iat });
@@ -81,6 +82,16 @@ export function signDecision(privateKey, kid, { request_id, nonce, details_hash,
   return signJws(privateKey, { typ: 'assent-decision+jws', kid }, {
     request_id, nonce, details_hash, decision, ...(code ? { code } : {}), iat,
   });
+}
+
+// What an acknowledgement signs over: the hash of the broadcast's message, over its exact UTF-8
+// bytes (nothing trimmed or normalized).
+export async function messageHash(message) {
+  return b64u(await sha256(message));
+}
+
+export function signBroadcastAck(privateKey, kid, { broadcast_id, user, message_hash, iat }) {
+  return signJws(privateKey, { typ: 'assent-broadcast-ack+jws', kid }, { broadcast_id, user, message_hash, iat });
 }
 
 export const now = () => Math.floor(Date.now() / 1000);

@@ -1,8 +1,9 @@
 // Owns the live updates: the server-sent event stream, read with fetch because EventSource cannot
-// send the device proof header, and the home-view redraws its events cause.
+// send the device proof header, and the home-view (or notices-view) redraws its events cause.
 import { proof, reportRevoked } from './api.js';
 import { isPending, state } from './state.js';
 import { main, status } from './ui.js';
+import { noticesShown, refreshNotices } from './views/broadcasts.js';
 import { renderHome } from './views/home.js';
 import { endPrompt, promptShown } from './views/prompt.js';
 
@@ -67,6 +68,13 @@ function onStreamEvent(event, data) {
   try { payload = JSON.parse(data); } catch (_) { return; }
   if (event === 'revoked') { reportRevoked(); return; }
   if (event === 'resolved' && endPrompt(payload.id, payload.state)) return;
+  // The notices view shows the notices and how many requests wait: a new notice appears there,
+  // and a request coming or going changes the count.
+  if (noticesShown()) {
+    if (event === 'broadcast') refreshNotices(payload.id);
+    else if (event === 'approval' || event === 'resolved') refreshNotices();
+    return;
+  }
   refreshHome();
 }
 
@@ -74,7 +82,7 @@ function onStreamEvent(event, data) {
 // new recovery codes are shown, nor while a field is being typed in (it retries a little later).
 function refreshHome() {
   clearTimeout(live.refreshTimer);
-  if (!state.device || isPending() || promptShown()) return;
+  if (!state.device || isPending() || promptShown() || noticesShown()) return;
   const typing = [...main().querySelectorAll('input')].some((i) => i === document.activeElement || i.value !== i.defaultValue);
   if (state.codesShown || typing) {
     live.refreshTimer = setTimeout(refreshHome, 3000);

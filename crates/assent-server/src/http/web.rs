@@ -21,7 +21,7 @@ macro_rules! script {
 const INDEX: &str = include_str!("../../../../web/app/index.html");
 /// The authenticator's ES modules: the entry `app.js` and every module it imports, directly or
 /// not (`tests/web/assets.test.mjs` checks that none is missing here or in `sw.js`'s shell).
-const SCRIPTS: [(&str, &str); 18] = [
+const SCRIPTS: [(&str, &str); 19] = [
     script!("app.js"),
     script!("js/api.js"),
     script!("js/crypto.js"),
@@ -33,6 +33,7 @@ const SCRIPTS: [(&str, &str); 18] = [
     script!("js/state.js"),
     script!("js/ui.js"),
     script!("js/views/activity.js"),
+    script!("js/views/broadcasts.js"),
     script!("js/views/devices.js"),
     script!("js/views/enroll.js"),
     script!("js/views/home.js"),

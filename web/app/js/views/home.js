@@ -1,11 +1,12 @@
-// Owns the home view: the requests waiting for an answer, alerts, the recent activity, this
-// user's devices and the recovery-code card, plus the short message shown at its top across
-// re-renders.
+// Owns the home view: the banner of notices to acknowledge, the requests waiting for an answer,
+// alerts, the recent activity, this user's devices and the recovery-code card, plus the short
+// message shown at its top across re-renders.
 import { Unreachable, api } from '../api.js';
 import { setUpPush } from '../push.js';
 import { isPending, state } from '../state.js';
 import { KIND_LABELS, el, main, notice, show, status, viewChanged, when } from '../ui.js';
 import { activitySection } from './activity.js';
+import { NOTICES_HASH, broadcastBanner } from './broadcasts.js';
 import { deviceItem } from './devices.js';
 import { renderPending } from './pending.js';
 import { openApproval } from './prompt.js';
@@ -36,15 +37,17 @@ export async function renderHome() {
   const otherView = viewChanged();
   const ticket = ++home.renders;
   const stale = () => ticket !== home.renders || otherView();
-  let pending, alerts, devices, me, recovery, activity;
+  let pending, alerts, devices, me, recovery, activity, broadcasts;
   try {
-    [pending, alerts, devices, me, recovery, activity] = await Promise.all([
+    [pending, alerts, devices, me, recovery, activity, broadcasts] = await Promise.all([
       api('GET', '/v1/device/approvals'), api('GET', '/v1/device/alerts'),
       api('GET', '/v1/device/devices'), api('GET', '/v1/device/me'),
       // The count is a convenience: the home view still loads without it.
       api('GET', '/v1/device/recovery-codes').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
       // So is the activity.
       api('GET', '/v1/device/activity').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
+      // The notices have their own view, which says what went wrong there.
+      api('GET', '/v1/device/broadcasts').catch((e) => { if (e instanceof Unreachable) throw e; return null; }),
     ]);
   } catch (e) {
     if (e.code === 'device_revoked' || stale()) return;
@@ -61,6 +64,7 @@ export async function renderHome() {
     : el('p', { id: 'pending-empty', text: 'Nothing waiting for you.' });
   show(
     el('h1', { text: 'Requests' }),
+    broadcastBanner(broadcasts),
     flashNotice(),
     me.has_passkey ? null : notice('warn', 'No passkey on this device: it cannot approve requests that need a fingerprint, face or PIN check.'),
     notificationOffer(),
@@ -79,7 +83,7 @@ export async function renderHome() {
 // A new-device alert offers "This wasn't me", which revokes that device at once; a device waiting
 // for activation is approved or denied in the device list, where the alert leads.
 function alertItem(a, devices) {
-  const li = el('li', { 'data-alert': a.kind }, el('div', { text: a.message }), el('time', { class: 'time', datetime: a.created_at, text: when(a.created_at) }));
+  const li = el('li', { 'data-alert': a.kind }, el('div', { class: 'alert-message', text: a.message }), el('time', { class: 'time', datetime: a.created_at, text: when(a.created_at) }));
   const other = a.device_id && a.device_id !== state.device.device_id ? devices.find((d) => d.id === a.device_id) : null;
   const target = a.kind === 'device_enrolled' && other && other.state === 'active' ? other : null;
   if (target) {
@@ -90,6 +94,9 @@ function alertItem(a, devices) {
       } catch (e) { status(e.message); }
       await renderHome();
     }, text: 'This wasn’t me: revoke it' })));
+  }
+  if (a.kind === 'broadcast' || a.kind === 'broadcast_reminder') {
+    li.append(el('div', { class: 'actions' }, el('a', { class: 'button', href: NOTICES_HASH, text: 'Open the notices' })));
   }
   if (a.kind === 'device_activation_requested' && other && other.state === 'pending_activation') {
     li.append(el('div', { class: 'actions' }, el('button', { class: 'primary', 'data-review': a.device_id, onclick: () => reviewDevice(a.device_id), text: 'Review the new device' })));

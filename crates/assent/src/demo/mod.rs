@@ -26,6 +26,9 @@ pub const DEMO_USERS: &[(&str, &str)] = &[
 /// The demo users who approve admin elevations.
 const DEMO_ADMINS: &[&str] = &["carol", "dave"];
 
+/// The demo user who may sign in to Assent's own admin console (group `admins`).
+const CONSOLE_ADMIN: &str = "carol";
+
 pub async fn run(args: DemoArgs) -> CmdResult {
     if args.story {
         return story::run(args).await;
@@ -57,6 +60,7 @@ pub async fn run(args: DemoArgs) -> CmdResult {
     };
     assent_server::logging::init(&config.log);
     let public_url = config.public_url();
+    let console_group = config.console.admin_group.clone();
     let server = Server::start(config, Arc::new(SystemClock)).await?;
     let admin_key = match server.new_admin_key.clone() {
         Some(key) => key,
@@ -88,12 +92,17 @@ pub async fn run(args: DemoArgs) -> CmdResult {
     for name in DEMO_ADMINS {
         admin.add_group_member(acme::ADMIN_GROUP, name).await?;
     }
+    if admin.create_group(&console_group).await.is_err() {
+        // A reused data directory already has the group.
+    }
+    admin.add_group_member(&console_group, CONSOLE_ADMIN).await?;
     let acme = acme::start(args.acme_listen, &public_url, &app.api_key).await?;
     let acme_url = format!("http://localhost:{}", acme.port());
 
     println!("Assent demo");
     println!("  Acme Bank (the relying party): {acme_url}");
     println!("  Assent web authenticator:      {public_url}/app/");
+    println!("  Assent admin console:          {public_url}/admin/ (as {CONSOLE_ADMIN}, approving on her authenticator)");
     println!("  Data directory:                {}", data_dir.display());
     println!();
     for (name, password) in DEMO_USERS {
@@ -115,6 +124,7 @@ pub async fn run(args: DemoArgs) -> CmdResult {
         let info = serde_json::json!({
             "assent_url": public_url,
             "acme_url": acme_url,
+            "console_url": format!("{public_url}/admin/"),
             "admin_key": admin_key,
             "data_dir": data_dir,
             "database": data_dir.join(assent_server::data_dir::DATABASE_FILE),

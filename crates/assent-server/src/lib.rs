@@ -6,6 +6,7 @@ mod admission;
 mod body_watch;
 pub mod config;
 mod console;
+pub use console::input as console_input;
 pub mod data_dir;
 mod error;
 mod extract;

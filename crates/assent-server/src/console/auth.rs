@@ -27,15 +27,11 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// A cookie's value from the request.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+    let values = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+        .filter_map(|v| v.to_str().ok());
+    super::input::cookie(values, name)
 }
 
 /// A `Set-Cookie` value for one of the console's cookies; `max_age` in seconds, 0 to delete.
@@ -123,16 +119,9 @@ async fn form_fields(request: Request) -> Result<HashMap<String, String>, Respon
         .map_err(|_| {
             PageError::new(ProblemCode::BodyTooLarge, "the form is too large").into_response()
         })?;
-    let mut fields = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(&bytes) {
-        if fields.insert(k.into_owned(), v.into_owned()).is_some() {
-            return Err(
-                PageError::new(ProblemCode::InvalidRequest, "a form field appears twice")
-                    .into_response(),
-            );
-        }
-    }
-    Ok(fields)
+    super::input::form(&bytes).map_err(|_| {
+        PageError::new(ProblemCode::InvalidRequest, "a form field appears twice").into_response()
+    })
 }
 
 /// A form posted by a signed-in admin whose CSRF token matched.

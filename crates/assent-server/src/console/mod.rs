@@ -13,6 +13,7 @@ mod auth;
 mod charts;
 mod describe;
 mod incidents;
+pub mod input;
 mod live;
 mod page;
 mod policy;

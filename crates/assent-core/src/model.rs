@@ -376,6 +376,8 @@ pub enum SuspensionReason {
     PromptBudget,
     /// The user reported a request as fraud.
     FraudReported,
+    /// An admin paused push for the user (from the console).
+    Admin,
 }
 
 impl SuspensionReason {
@@ -383,11 +385,12 @@ impl SuspensionReason {
         match self {
             Self::PromptBudget => "prompt_budget",
             Self::FraudReported => "fraud_reported",
+            Self::Admin => "admin",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PromptBudget, Self::FraudReported]
+        [Self::PromptBudget, Self::FraudReported, Self::Admin]
             .into_iter()
             .find(|r| r.as_str() == s)
     }

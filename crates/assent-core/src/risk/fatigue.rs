@@ -80,6 +80,47 @@ impl Assent {
         Ok(())
     }
 
+    /// Pauses push for a user on an admin's word, for `length` (1 minute to a day): a user whose
+    /// account is under attack, before anyone has approved anything. Audited under the admin,
+    /// the user alerted on every device.
+    pub async fn suspend_push_as_admin(
+        &self,
+        by: &crate::service::Principal,
+        username: &str,
+        length: Duration,
+    ) -> Result<Suspension, CoreError> {
+        if length < Duration::minutes(1) || length > MAX_SUSPENSION {
+            return Err(CoreError::rejected(
+                assent_proto::ProblemCode::InvalidRequest,
+                "a suspension lasts 1 minute to 24 hours",
+            ));
+        }
+        let user = self.user_named(username).await?;
+        let now = self.now();
+        let suspension = Suspension {
+            user_id: user.id.clone(),
+            until: now + length,
+            reason: SuspensionReason::Admin,
+            created_at: now,
+        };
+        let event = AuditEvent::PushSuspended {
+            user_id: user.id.to_string(),
+            until: suspension.until.unix_timestamp(),
+            reason: SuspensionReason::Admin.as_str().to_owned(),
+            recent_prompts: 0,
+        };
+        self.store
+            .suspend(&suspension, self.audit(by.actor(), event))
+            .await?;
+        crate::measures::suspended(SuspensionReason::Admin);
+        let message = format!(
+            "Your administrators paused push requests to your account until {}. Until then, sign in with another factor or contact them.",
+            crate::clock::rfc3339(suspension.until)
+        );
+        self.alert(&user.id, "push_suspended", message).await;
+        Ok(suspension)
+    }
+
     /// The user's push suspension while it lasts.
     pub async fn push_suspension(&self, user: &UserId) -> Result<Option<Suspension>, CoreError> {
         let now = self.now();

@@ -49,6 +49,7 @@ pub(crate) fn router(enabled: bool) -> Router<AppState> {
             "/admin/users/{username}/lift-suspension",
             post(users::lift_suspension),
         )
+        .route("/admin/users/{username}/suspend", post(users::suspend))
         .route("/admin/devices/{id}/revoke", post(users::revoke_device))
         .route("/admin/devices/{id}/rename", post(users::rename_device))
         .route("/admin/apps", get(apps::apps).post(apps::create))

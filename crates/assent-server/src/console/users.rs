@@ -155,6 +155,12 @@ pub(crate) async fn user(
                             button type="submit" { "Lift the suspension" }
                         }
                     }
+                } @else {
+                    li { form.inline method="post" action=(format!("/admin/users/{}/suspend", user.username)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label { "Pause push for " input name="minutes" value="60" inputmode="numeric" maxlength="4" size="4"; " minutes" }
+                        button.danger type="submit" { "Suspend push" }
+                    } }
                 }
                 li { "TOTP: " (if factors.totp_enrolled { "enrolled" } else { "not enrolled" }) }
                 li { "Recovery codes left: " (factors.recovery_codes_left) }
@@ -212,6 +218,29 @@ pub(crate) async fn rename_device(
         .await?;
     let owner = state.assent.username_for_id(&device.user_id).await?;
     Ok(back_to(&form, &format!("/admin/users/{owner}")))
+}
+
+/// `POST /admin/users/{username}/suspend`: pauses push for the user (1 minute to 24 hours).
+pub(crate) async fn suspend(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    form: AdminForm,
+) -> Result<Response, PageError> {
+    let minutes: u16 = form.field("minutes").parse().map_err(|_| {
+        PageError::new(
+            assent_proto::ProblemCode::InvalidRequest,
+            "the suspension is a whole number of minutes, 1 to 1440",
+        )
+    })?;
+    state
+        .assent
+        .suspend_push_as_admin(
+            &form.admin.admin.principal(),
+            &username,
+            time::Duration::minutes(i64::from(minutes)),
+        )
+        .await?;
+    Ok(back_to(&form, &format!("/admin/users/{username}")))
 }
 
 /// `POST /admin/users/{username}/lift-suspension`

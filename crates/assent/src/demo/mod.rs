@@ -95,14 +95,18 @@ pub async fn run(args: DemoArgs) -> CmdResult {
     if admin.create_group(&console_group).await.is_err() {
         // A reused data directory already has the group.
     }
-    admin.add_group_member(&console_group, CONSOLE_ADMIN).await?;
+    admin
+        .add_group_member(&console_group, CONSOLE_ADMIN)
+        .await?;
     let acme = acme::start(args.acme_listen, &public_url, &app.api_key).await?;
     let acme_url = format!("http://localhost:{}", acme.port());
 
     println!("Assent demo");
     println!("  Acme Bank (the relying party): {acme_url}");
     println!("  Assent web authenticator:      {public_url}/app/");
-    println!("  Assent admin console:          {public_url}/admin/ (as {CONSOLE_ADMIN}, approving on her authenticator)");
+    println!(
+        "  Assent admin console:          {public_url}/admin/ (as {CONSOLE_ADMIN}, approving on her authenticator)"
+    );
     println!("  Data directory:                {}", data_dir.display());
     println!();
     for (name, password) in DEMO_USERS {

@@ -506,3 +506,61 @@ async fn an_approved_sign_in_left_too_long_opens_nothing_and_starts_are_throttle
         .await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_suspends_and_lifts_push_for_a_user() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server.user_with_device("bob").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let app = server.app("Acme").await;
+    let mut browser = Browser::new(&server.base);
+    sign_in(&mut browser, "alice", &alice).await;
+    let page = browser.text("/admin/users/bob").await;
+    let csrf = hidden(&page, "csrf");
+    assert!(page.contains("Suspend push"));
+    let too_long = browser
+        .post(
+            "/admin/users/bob/suspend",
+            &[("csrf", &csrf), ("minutes", "99999")],
+        )
+        .await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let paused = browser
+        .post(
+            "/admin/users/bob/suspend",
+            &[("csrf", &csrf), ("minutes", "30")],
+        )
+        .await;
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    let refused = app
+        .client
+        .create_approval(&assent_testkit::login("bob"))
+        .await;
+    assert_eq!(code_of(refused), ProblemCode::PushSuspended);
+    assert_eq!(audit_actors(&server, "push_suspended"), ["console:alice"]);
+    assert!(audit_data(&server, "push_suspended")[0].contains("\"reason\":\"admin\""));
+    let page = browser.text("/admin/users/bob").await;
+    assert!(page.contains("Push suspended until"));
+    let lifted = browser
+        .post("/admin/users/bob/lift-suspension", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(lifted.status(), StatusCode::SEE_OTHER);
+    app.client
+        .create_approval(&assent_testkit::login("bob"))
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_actors(&server, "push_suspension_lifted"),
+        ["console:alice"]
+    );
+    // Nothing to lift any more.
+    let again = browser
+        .post("/admin/users/bob/lift-suspension", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}

@@ -148,7 +148,7 @@ pub(crate) async fn rows(assent: &Assent, records: &[AuditRecord]) -> Vec<Row> {
 pub(crate) fn table(id: &str, rows: &[Row]) -> Markup {
     html! {
         div.scroll {
-            table #(id) {
+            table.feed #(id) {
                 thead { tr {
                     th { "#" } th { "Time" } th { "Event" } th { "User" } th { "Application" }
                     th { "Risk" } th { "Rule" } th { "Outcome" } th { "Detail" }

@@ -50,6 +50,14 @@ pub(crate) fn router(enabled: bool) -> Router<AppState> {
             post(users::lift_suspension),
         )
         .route("/admin/users/{username}/suspend", post(users::suspend))
+        .route(
+            "/admin/users/{username}/remove-totp",
+            post(users::remove_totp),
+        )
+        .route(
+            "/admin/users/{username}/recovery-codes",
+            post(users::recovery_codes),
+        )
         .route("/admin/devices/{id}/revoke", post(users::revoke_device))
         .route("/admin/devices/{id}/rename", post(users::rename_device))
         .route("/admin/apps", get(apps::apps).post(apps::create))

@@ -162,8 +162,20 @@ pub(crate) async fn user(
                         button.danger type="submit" { "Suspend push" }
                     } }
                 }
-                li { "TOTP: " (if factors.totp_enrolled { "enrolled" } else { "not enrolled" }) }
-                li { "Recovery codes left: " (factors.recovery_codes_left) }
+                li { "TOTP: " (if factors.totp_enrolled { "enrolled" } else { "not enrolled" })
+                    @if factors.totp_enrolled {
+                        form.inline method="post" action=(format!("/admin/users/{}/remove-totp", user.username)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button.danger type="submit" { "Remove TOTP" }
+                        }
+                    }
+                }
+                li { "Recovery codes left: " (factors.recovery_codes_left)
+                    form.inline method="post" action=(format!("/admin/users/{}/recovery-codes", user.username)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.danger type="submit" { "Replace the recovery codes" }
+                    }
+                }
             }
         }
         section {
@@ -218,6 +230,49 @@ pub(crate) async fn rename_device(
         .await?;
     let owner = state.assent.username_for_id(&device.user_id).await?;
     Ok(back_to(&form, &format!("/admin/users/{owner}")))
+}
+
+/// `POST /admin/users/{username}/remove-totp`: a lost or exposed authenticator app; the user
+/// can enroll a new one.
+pub(crate) async fn remove_totp(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    form: AdminForm,
+) -> Result<Response, PageError> {
+    state
+        .assent
+        .remove_totp(&form.admin.admin.principal(), &username)
+        .await?;
+    Ok(back_to(&form, &format!("/admin/users/{username}")))
+}
+
+/// `POST /admin/users/{username}/recovery-codes`: a new set, shown to the admin once to hand
+/// over; every earlier code stops working.
+pub(crate) async fn recovery_codes(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    form: AdminForm,
+) -> Result<Response, PageError> {
+    let codes = state
+        .assent
+        .recovery_codes_for(&form.admin.admin.principal(), &username)
+        .await?;
+    let body = html! {
+        h1 { "New recovery codes for " (username) }
+        p { "Every earlier code of this user stopped working. Hand these over in person or through a channel you trust; they are shown only this once." }
+        ol.secret #recovery-codes { @for c in &codes { li { code { (c) } } } }
+        p { a href=(format!("/admin/users/{username}")) { "Back to " (username) } }
+    };
+    let admin = &form.admin;
+    let frame = Frame {
+        username: admin.username(),
+        csrf: &admin.admin.csrf_token,
+        section: "/admin/users",
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page("New recovery codes", Some(&frame), &[], body),
+    ))
 }
 
 /// `POST /admin/users/{username}/suspend`: pauses push for the user (1 minute to 24 hours).

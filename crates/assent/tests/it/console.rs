@@ -564,3 +564,61 @@ async fn an_admin_suspends_and_lifts_push_for_a_user() {
         .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_resets_a_users_fallback_factors() {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server.user_with_device("bob").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let app = server.app("Acme").await;
+    app.client
+        .enroll_totp("bob", &assent_proto::api::EnrollTotp::default())
+        .await
+        .unwrap();
+    let old_codes = server.admin.recovery_codes("bob").await.unwrap().codes;
+    let mut browser = Browser::new(&server.base);
+    sign_in(&mut browser, "alice", &alice).await;
+    let page = browser.text("/admin/users/bob").await;
+    let csrf = hidden(&page, "csrf");
+    assert!(page.contains("TOTP: enrolled"));
+
+    let removed = browser
+        .post("/admin/users/bob/remove-totp", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    assert!(
+        browser
+            .text("/admin/users/bob")
+            .await
+            .contains("TOTP: not enrolled")
+    );
+    assert_eq!(audit_actors(&server, "totp_removed"), ["console:alice"]);
+
+    let replaced = browser
+        .post("/admin/users/bob/recovery-codes", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(replaced.status(), StatusCode::OK);
+    let page = replaced.text().await.unwrap();
+    let start = page.find("id=\"recovery-codes\"").unwrap();
+    let first_new = page[start..]
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        code_of(app.client.verify_recovery_code("bob", &old_codes[0]).await),
+        ProblemCode::InvalidCode
+    );
+    app.client
+        .verify_recovery_code("bob", &first_new)
+        .await
+        .unwrap();
+}

@@ -238,3 +238,30 @@ async fn a_terminal_approves_a_new_terminal_and_admins_see_factors() {
     assert_eq!(out.matches("\tactive\t").count(), 2, "{out}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_list_rotate_and_revoke_application_keys() {
+    let server = TestServer::spawn().await;
+    let app = server.app("Acme").await;
+    let (code, out, err) = admin(&server, &["app", "rotate-key", &app.id, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rotated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let new_key = rotated["api_key"].as_str().unwrap().to_owned();
+    let key_id = rotated["key_id"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["revoked_key_ids"].as_array().unwrap().len(), 1);
+    let old = assent_client::RpClient::new(&server.base, &app.api_key).unwrap();
+    assert!(old.create_approval(&login("nobody")).await.is_err());
+
+    let (code, out, err) = admin(&server, &["app", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("key {key_id}")) && out.contains("active"), "{out}");
+    assert!(out.contains("revoked"), "{out}");
+    assert!(!out.contains(&new_key), "a key's secret is never listed");
+
+    let (code, out, err) = admin(&server, &["app", "revoke-key", &key_id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("Key {key_id} revoked at ")), "{out}");
+    let (code, _, err) = admin(&server, &["app", "revoke-key", &key_id]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already_decided") || err.contains("revoked already"), "{err}");
+}

@@ -54,7 +54,7 @@ test('a notice arrives live, carol acknowledges it on this device and the admin 
 
   // Markup in a notice is text: `<security@acme.example>` would be an element, and vanish.
   const message = 'We had a breach.\nChange your password and review your recent activity.\nQuestions: <security@acme.example> & the #incident channel.';
-  const everyone = await send({ message });
+  const everyone = await send({ message, everyone: true });
   assert.equal(everyone.recipients, Object.keys(demo.users).length, 'every demo user');
 
   // The home view says so at its top, without a reload, and leads to the notice.

@@ -22,6 +22,8 @@ use tokio::task::JoinHandle;
 
 /// How often pending requests past their expiry are closed.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the broadcast reminders are looked for.
+const REMINDER_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -346,15 +348,16 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Closes expired requests (so waiting relying parties learn at once), reminds the recipients
-/// of broadcasts who have not acknowledged, forgets old proof ids and removes devices that were
-/// never activated.
+/// Closes expired requests (so waiting relying parties learn at once), forgets old proof ids and
+/// removes devices that were never activated.
 async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
+    // Reminders run on their own: a large broadcast falling due must not hold up expiries.
+    let reminders = tokio::spawn(remind(assent.clone(), shutdown.clone()));
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
-            _ = shutdown.wait_for(|down| *down) => return,
+            _ = shutdown.wait_for(|down| *down) => break,
         }
         if let Err(e) = assent.expire_due().await {
             tracing::error!(error = %e, "expiry sweep failed");
@@ -363,13 +366,6 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             tracing::error!(error = %e, "access request expiry sweep failed");
         }
         ticks += 1;
-        // Reminders of unacknowledged broadcasts: every ten seconds is ample for intervals of
-        // five minutes and more, and on several nodes each reminder is claimed by one.
-        if ticks.is_multiple_of(20)
-            && let Err(e) = assent.remind_due_broadcasts().await
-        {
-            tracing::error!(error = %e, "broadcast reminder sweep failed");
-        }
         if ticks.is_multiple_of(120) {
             if let Err(e) = assent.purge_proofs().await {
                 tracing::error!(error = %e, "purging old device proof ids failed");
@@ -380,6 +376,21 @@ async fn sweep(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
             if let Err(e) = assent.purge_ciba().await {
                 tracing::error!(error = %e, "purging old CIBA requests failed");
             }
+        }
+    }
+    let _ = reminders.await;
+}
+
+/// Reminds the recipients of broadcasts who have not acknowledged, every ten seconds (ample for
+/// intervals of five minutes and more); on several nodes each reminder is claimed by one.
+async fn remind(assent: Arc<Assent>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(REMINDER_INTERVAL) => {}
+            _ = shutdown.wait_for(|down| *down) => return,
+        }
+        if let Err(e) = assent.remind_due_broadcasts().await {
+            tracing::error!(error = %e, "broadcast reminder sweep failed");
         }
     }
 }

@@ -24,5 +24,7 @@ CREATE TABLE broadcast_recipients (
 -- A device lists its user's broadcasts.
 CREATE INDEX broadcast_recipients_user ON broadcast_recipients(user_id, acknowledged_at);
 -- The sweep finds the reminders due among those not acknowledged.
+-- Recipients who had their last reminder (30, `remind::MAX_REMINDERS`) leave it, so the sweep
+-- never walks them again; its query repeats the literal condition so the index applies.
 CREATE INDEX broadcast_recipients_due ON broadcast_recipients(next_reminder_at)
-    WHERE acknowledged_at IS NULL;
+    WHERE acknowledged_at IS NULL AND reminders < 30;

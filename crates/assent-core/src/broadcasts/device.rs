@@ -133,9 +133,12 @@ impl Assent {
                 "the statement's kid is not this device",
             ));
         }
-        let claims: BroadcastAckStatement = parsed
-            .verify(&device.jwk)
-            .map_err(|e| CoreError::rejected(ProblemCode::InvalidSignature, e.to_string()))?;
+        // A signature that holds over claims that are not an acknowledgement's is a malformed
+        // statement, not a forgery.
+        let claims: BroadcastAckStatement = parsed.verify(&device.jwk).map_err(|e| match e {
+            assent_proto::jose::JoseError::BadPayload(detail) => invalid(detail),
+            other => CoreError::rejected(ProblemCode::InvalidSignature, other.to_string()),
+        })?;
         if claims.broadcast_id != broadcast.id.as_str() {
             return Err(mismatch("the statement names another broadcast"));
         }
@@ -182,6 +185,14 @@ impl Assent {
             )
             .await?;
         if !written {
+            // Revoked between the check above and the write (the store writes only for an
+            // active device), or acknowledged from another device meanwhile.
+            let current = self
+                .store
+                .device(&device.id)
+                .await?
+                .ok_or_else(no_broadcast)?;
+            ensure_can_answer(&current)?;
             return Err(already_acknowledged());
         }
         // The user's other devices take it off their lists.

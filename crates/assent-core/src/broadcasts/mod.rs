@@ -49,21 +49,32 @@ pub struct RecipientView {
 }
 
 /// Checks a message: 1 to [`MAX_MESSAGE`] characters, not all blank, no control characters
-/// but line feeds (a message is shown as it was written; a stray escape or carriage return
+/// but line feeds, nothing invisible that reorders or hides text (a message is shown as it was written; a stray escape or carriage return
 /// could hide part of it on a terminal). It is kept exactly as sent, since devices sign its
 /// hash.
 pub fn checked_message(message: &str) -> Result<&str, CoreError> {
-    let bad_char = message.chars().any(|c| c.is_control() && c != '\n');
+    let bad_char = message
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || hides_text(c));
     let count = message.chars().count();
     if bad_char || count == 0 || count > MAX_MESSAGE || message.trim().is_empty() {
         return Err(CoreError::rejected(
             ProblemCode::InvalidRequest,
             format!(
-                "a message is 1 to {MAX_MESSAGE} characters, not all blank, with no control characters but line feeds"
+                "a message is 1 to {MAX_MESSAGE} characters, not all blank, with no control characters but line feeds and no invisible characters that reorder or hide text"
             ),
         ));
     }
     Ok(message)
+}
+
+/// The invisible characters that reorder or hide text (bidirectional controls, zero-width
+/// characters, the byte-order mark): with them, what a device shows could differ from the text
+/// whose hash the user signs.
+fn hides_text(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Checks a reminder interval: absent means [`DEFAULT_REMINDER_INTERVAL`].
@@ -103,9 +114,11 @@ impl Assent {
     /// Sends a broadcast to `audience` (resolved to users now: later members of the group do
     /// not receive it), reminding those who have not acknowledged every `reminder_interval`
     /// (absent: [`DEFAULT_REMINDER_INTERVAL`]). Written with its recipients and the audit event
-    /// naming `by`; then each recipient is alerted on every channel they have.
+    /// naming `by`; then each recipient is alerted on every channel they have, in the
+    /// background: the answer does not wait for thousands of alerts, pushes and e-mails (a
+    /// request deadline would otherwise cut them short and invite a duplicate broadcast).
     pub async fn create_broadcast(
-        &self,
+        self: &std::sync::Arc<Self>,
         by: &Actor,
         message: &str,
         audience: Audience,
@@ -162,16 +175,19 @@ impl Assent {
             )
             .await?;
         // Open streams first, at once for everyone (a wake-up is cheap): they list the new
-        // broadcast. Then each recipient's alert, which pushes and e-mails; this takes time in
-        // proportion to the audience, and should the call be cut short, those not reached yet
-        // still find the broadcast on their devices and are reminded on schedule.
+        // broadcast. Then each recipient's alert, which pushes and e-mails, in a task of its
+        // own; should the node stop before it ends, those not reached yet still find the
+        // broadcast on their devices and are reminded on schedule.
         for user in &recipients {
             self.notifier.notify(&Topic::Account(user.clone()));
         }
         let text = alert_text(&broadcast, false);
-        for user in &recipients {
-            self.alert(user, "broadcast", text.clone()).await;
-        }
+        let this = std::sync::Arc::clone(self);
+        tokio::spawn(async move {
+            for user in &recipients {
+                this.alert(user, "broadcast", text.clone()).await;
+            }
+        });
         Ok(BroadcastSummary {
             broadcast,
             recipients: count,
@@ -239,6 +255,10 @@ mod tests {
             "carriage\rreturn".into(),
             "escape\u{1b}[2J".into(),
             "c1\u{85}".into(),
+            "pay \u{202E}001$\u{202C} now".into(),
+            "zero\u{200B}width".into(),
+            "isolate\u{2066}x\u{2069}".into(),
+            "\u{FEFF}bom".into(),
         ] {
             assert!(checked_message(&bad).is_err(), "{bad:?}");
         }

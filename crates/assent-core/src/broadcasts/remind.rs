@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 /// Most reminders a recipient is sent for one broadcast: past that, an unanswered broadcast is
 /// for the admins to follow up in person (the admin view shows who has not acknowledged).
+/// The stores' index of due reminders names this number (`reminders < 30`): change both.
 pub const MAX_REMINDERS: u32 = 30;
 /// Most reminders claimed by one sweep; the rest wait for the next.
 const SWEEP_BATCH: u32 = 500;

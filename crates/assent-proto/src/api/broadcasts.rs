@@ -8,23 +8,29 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateBroadcast {
-    /// 1 to 2,000 characters, not all blank; no control characters but line feeds.
+    /// 1 to 2,000 characters, not all blank; no control characters but line feeds, and none of
+    /// the invisible characters that reorder or hide text (bidirectional controls, zero-width
+    /// characters, U+FEFF).
     #[cfg_attr(
         feature = "openapi",
         schema(
-            pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$",
+            pattern = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$",
             min_length = 1,
             max_length = 2000
         )
     )]
     pub message: String,
-    /// Send to the members of this group (at this moment); absent: to every user.
+    /// Send to the members of this group (at this moment). Either `group` or `everyone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
         schema(pattern = r"^[a-z0-9._-]{1,64}$", min_length = 1, max_length = 64)
     )]
     pub group: Option<String>,
+    /// `true` to send to every user: said explicitly, so that a missing or `null` group never
+    /// reaches everyone by mistake. Either `group` or `everyone`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub everyone: bool,
     /// How long a recipient may leave it unacknowledged before being reminded again: 300 to
     /// 604,800 seconds; absent: 14,400 (4 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -213,7 +213,8 @@ impl BroadcastStore for PostgresStore {
         let ack = sqlx::query(
             "UPDATE broadcast_recipients \
              SET acknowledged_at = $3, device_id = $4, statement = $5 \
-             WHERE broadcast_id = $1 AND user_id = $2 AND acknowledged_at IS NULL",
+             WHERE broadcast_id = $1 AND user_id = $2 AND acknowledged_at IS NULL \
+               AND EXISTS (SELECT 1 FROM devices WHERE id = $4 AND state = 'active')",
         )
         .bind(id.to_string())
         .bind(user.to_string())
@@ -231,7 +232,8 @@ impl BroadcastStore for PostgresStore {
     ) -> Result<Vec<DueReminder>, StoreError> {
         sqlx::query(
             "SELECT broadcast_id, user_id, next_reminder_at, reminders FROM broadcast_recipients \
-             WHERE acknowledged_at IS NULL AND next_reminder_at <= $1 AND reminders < $2 \
+             WHERE acknowledged_at IS NULL AND reminders < 30 \
+               AND next_reminder_at <= $1 AND reminders < $2 \
              ORDER BY next_reminder_at LIMIT $3",
         )
         .bind(to_millis(now))

@@ -22,10 +22,12 @@ const BROADCAST_COLUMNS: &str =
 const RECIPIENT_COLUMNS: &str = "r.broadcast_id, r.user_id, r.next_reminder_at, r.reminders, \
      r.acknowledged_at, r.device_id, r.statement";
 
-/// Records the acknowledgement only if the row has none yet.
+/// Records the acknowledgement only if the row has none yet and the device is active at that
+/// moment (a revocation committed in between wins).
 const ACKNOWLEDGE: &str = "UPDATE broadcast_recipients
      SET acknowledged_at = ?3, device_id = ?4, statement = ?5
-     WHERE broadcast_id = ?1 AND user_id = ?2 AND acknowledged_at IS NULL";
+     WHERE broadcast_id = ?1 AND user_id = ?2 AND acknowledged_at IS NULL
+       AND EXISTS (SELECT 1 FROM devices WHERE id = ?4 AND state = 'active')";
 
 /// Claims a reminder only if it is still unacknowledged and still due when it was found.
 const CLAIM_REMINDER: &str = "UPDATE broadcast_recipients
@@ -242,7 +244,8 @@ impl BroadcastStore for SqliteStore {
             c.prepare_cached(
                 "SELECT broadcast_id, user_id, next_reminder_at, reminders
                  FROM broadcast_recipients
-                 WHERE acknowledged_at IS NULL AND next_reminder_at <= ?1 AND reminders < ?2
+                 WHERE acknowledged_at IS NULL AND reminders < 30
+                   AND next_reminder_at <= ?1 AND reminders < ?2
                  ORDER BY next_reminder_at LIMIT ?3",
             )?
             .query_map(params![to_millis(now), max_reminders, limit], |row| {

@@ -10,13 +10,20 @@ pub struct BroadcastArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BroadcastCommand {
-    /// Send a notice that every recipient must acknowledge on a device (to every user, or
-    /// with --group to the group's members as it is now).
+    /// Send a notice that every recipient must acknowledge on a device: with --group to the
+    /// group's members as it is now, with --everyone to every user.
     Send {
         /// 1 to 2,000 characters; line feeds allowed.
         message: String,
-        #[arg(long)]
+        #[arg(
+            long,
+            conflicts_with = "everyone",
+            required_unless_present = "everyone"
+        )]
         group: Option<String>,
+        /// Send it to every user.
+        #[arg(long)]
+        everyone: bool,
         /// Remind those who have not acknowledged every this many seconds (300 to 604800;
         /// default 14400, 4 hours).
         #[arg(long)]

@@ -13,12 +13,14 @@ pub async fn run_admin(client: &AdminClient, command: BroadcastCommand) -> CmdRe
         BroadcastCommand::Send {
             message,
             group,
+            everyone,
             reminder_interval,
         } => {
             let created = client
                 .create_broadcast(&CreateBroadcast {
                     message,
                     group,
+                    everyone,
                     reminder_interval_seconds: reminder_interval,
                 })
                 .await?;

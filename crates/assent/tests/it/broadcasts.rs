@@ -45,6 +45,7 @@ async fn a_group_broadcast_is_acknowledged_once_by_signed_statement_and_reminded
         .create_broadcast(&CreateBroadcast {
             message: MESSAGE.into(),
             group: Some("staff".into()),
+            everyone: false,
             reminder_interval_seconds: Some(600),
         })
         .await
@@ -63,21 +64,10 @@ async fn a_group_broadcast_is_acknowledged_once_by_signed_statement_and_reminded
     })
     .await;
     assert_eq!(announced, Ok(true));
-    // Alerts reach every recipient, and only them.
-    let alerts = alice.alerts().await.unwrap();
-    assert!(
-        alerts
-            .iter()
-            .any(|a| a.kind == "broadcast" && a.message.contains("We had a breach.")),
-        "{alerts:?}"
-    );
-    assert!(
-        bob.alerts()
-            .await
-            .unwrap()
-            .iter()
-            .any(|a| a.kind == "broadcast")
-    );
+    // Alerts reach every recipient (written in the background, after the answer), and only
+    // them.
+    alerted("alice", &alice).await;
+    alerted("bob", &bob).await;
     assert!(
         !carol
             .alerts()
@@ -118,6 +108,7 @@ async fn a_group_broadcast_is_acknowledged_once_by_signed_statement_and_reminded
         .admin
         .create_broadcast(&CreateBroadcast {
             message: "Another notice.".into(),
+            everyone: true,
             ..CreateBroadcast::default()
         })
         .await
@@ -344,6 +335,7 @@ async fn broadcasts_are_bounded_and_the_admin_command_line_sends_and_shows() {
         let body = CreateBroadcast {
             message: message.into(),
             group: group.map(str::to_owned),
+            everyone: group.is_none(),
             reminder_interval_seconds: interval,
         };
         server.admin.create_broadcast(&body).await
@@ -355,6 +347,13 @@ async fn broadcasts_are_bounded_and_the_admin_command_line_sends_and_shows() {
         ("ok", None, Some(299), ProblemCode::InvalidRequest),
         ("ok", None, Some(604_801), ProblemCode::InvalidRequest),
         ("ok", Some("nobody"), None, ProblemCode::NotFound),
+        (
+            "pay \u{202E}001$\u{202C}",
+            None,
+            None,
+            ProblemCode::InvalidRequest,
+        ),
+        ("zero\u{200B}width", None, None, ProblemCode::InvalidRequest),
     ] {
         assert_eq!(
             code_of(send(message, group, interval).await),
@@ -362,6 +361,21 @@ async fn broadcasts_are_bounded_and_the_admin_command_line_sends_and_shows() {
             "{message:?}"
         );
     }
+    // The audience is said explicitly: neither, or both, is refused.
+    let mut neither = CreateBroadcast {
+        message: "ok".into(),
+        ..CreateBroadcast::default()
+    };
+    assert_eq!(
+        code_of(server.admin.create_broadcast(&neither).await),
+        ProblemCode::InvalidRequest
+    );
+    neither.group = Some("staff".into());
+    neither.everyone = true;
+    assert_eq!(
+        code_of(server.admin.create_broadcast(&neither).await),
+        ProblemCode::InvalidRequest
+    );
     let long = "x".repeat(2001);
     assert_eq!(
         code_of(send(&long, None, None).await),
@@ -384,6 +398,7 @@ async fn broadcasts_are_bounded_and_the_admin_command_line_sends_and_shows() {
         "broadcast",
         "send",
         "Rotate your keys.",
+        "--everyone",
         "--reminder-interval",
         "900",
     ]);
@@ -425,6 +440,7 @@ async fn two_nodes_sweeping_at_once_remind_each_recipient_once() {
             .create_broadcast(&CreateBroadcast {
                 message: "Rotate your SSH keys.".into(),
                 group: None,
+                everyone: true,
                 reminder_interval_seconds: Some(300),
             })
             .await
@@ -468,4 +484,20 @@ async fn two_nodes_sweeping_at_once_remind_each_recipient_once() {
         a.stop().await;
     })
     .await;
+}
+
+/// Waits (5 s at most) for the broadcast's alert on a device: alerts are written in the
+/// background, after the admin's answer.
+async fn alerted(who: &str, device: &assent_client::DeviceClient) {
+    for _ in 0..100 {
+        let alerts = device.alerts().await.unwrap();
+        if alerts
+            .iter()
+            .any(|a| a.kind == "broadcast" && a.message.contains("We had a breach."))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{who} was never alerted");
 }

@@ -254,14 +254,23 @@ async fn admin_commands_list_rotate_and_revoke_application_keys() {
 
     let (code, out, err) = admin(&server, &["app", "list"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("key {key_id}")) && out.contains("active"), "{out}");
+    assert!(
+        out.contains(&format!("key {key_id}")) && out.contains("active"),
+        "{out}"
+    );
     assert!(out.contains("revoked"), "{out}");
     assert!(!out.contains(&new_key), "a key's secret is never listed");
 
     let (code, out, err) = admin(&server, &["app", "revoke-key", &key_id]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with(&format!("Key {key_id} revoked at ")), "{out}");
+    assert!(
+        out.starts_with(&format!("Key {key_id} revoked at ")),
+        "{out}"
+    );
     let (code, _, err) = admin(&server, &["app", "revoke-key", &key_id]);
     assert_ne!(code, 0);
-    assert!(err.contains("already_decided") || err.contains("revoked already"), "{err}");
+    assert!(
+        err.contains("already_decided") || err.contains("revoked already"),
+        "{err}"
+    );
 }

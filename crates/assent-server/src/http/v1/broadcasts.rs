@@ -55,7 +55,22 @@ pub(crate) async fn create_broadcast(
     AdminAuth(admin): AdminAuth,
     ApiJson(request): ApiJson<CreateBroadcast>,
 ) -> Result<(StatusCode, Json<BroadcastCreated>), ApiError> {
-    let audience = request.group.map_or(Audience::Everyone, Audience::Group);
+    let audience = match (request.group, request.everyone) {
+        (Some(group), false) => Audience::Group(group),
+        (None, true) => Audience::Everyone,
+        (Some(_), true) => {
+            return Err(ApiError::new(
+                assent_proto::ProblemCode::InvalidRequest,
+                "send either to a group or to everyone, not both",
+            ));
+        }
+        (None, false) => {
+            return Err(ApiError::new(
+                assent_proto::ProblemCode::InvalidRequest,
+                "name the group, or send \"everyone\": true to send it to every user",
+            ));
+        }
+    };
     let interval = request
         .reminder_interval_seconds
         .map(|s| time::Duration::seconds(i64::from(s)));

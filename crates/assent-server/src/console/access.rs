@@ -3,12 +3,11 @@
 
 use super::auth::{Admin, AdminForm};
 use super::describe;
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::audit::export::AuditQuery;
 use assent_core::clock::rfc3339;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
@@ -79,15 +78,7 @@ pub(crate) async fn access(
             (describe::table("access-rows", &rows))
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf,
-        section: "/admin/access",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Access", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Access", "/admin/access", &[], body))
 }
 
 /// `POST /admin/access/{id}/review`

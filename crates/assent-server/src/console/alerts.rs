@@ -3,11 +3,10 @@
 
 use super::auth::Admin;
 use super::describe::{self, Row};
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::audit::export::AuditQuery;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
@@ -70,13 +69,5 @@ pub(crate) async fn alerts(
             }
         } }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/alerts",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Alerts", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Alerts", "/admin/alerts", &[], body))
 }

@@ -2,11 +2,10 @@
 //! shown once; the old ones stop working at that moment, on every node), revoke a key.
 
 use super::auth::{Admin, AdminForm};
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::clock::rfc3339;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
@@ -61,15 +60,7 @@ pub(crate) async fn apps(
             }
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf,
-        section: "/admin/apps",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Applications", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Applications", "/admin/apps", &[], body))
 }
 
 /// The page that shows a new key, the one time it is shown.
@@ -82,12 +73,7 @@ fn key_shown(admin: &Admin, app: &str, key_id: &str, key: &str, note: Markup) ->
         (note)
         p { a href="/admin/apps" { "Back to the applications" } }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/apps",
-    };
-    respond(StatusCode::OK, page("New API key", Some(&frame), &[], body))
+    admin.page("New API key", "/admin/apps", &[], body)
 }
 
 /// `POST /admin/apps`

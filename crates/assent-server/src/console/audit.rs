@@ -3,10 +3,9 @@
 
 use super::auth::{Admin, AdminForm};
 use super::describe;
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::{AppState, AuditParams};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -154,15 +153,7 @@ pub(crate) async fn audit(
             (describe::table("audit-rows", &rows))
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/audit",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Audit", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Audit", "/admin/audit", &[], body))
 }
 
 /// `POST /admin/audit/verify`: checks the whole chain and shows the result.
@@ -185,15 +176,7 @@ pub(crate) async fn verify(
         p { a href="/admin/audit" { "Back to the audit log" } }
     };
     let admin = &form.admin;
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/audit",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Audit chain", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Audit chain", "/admin/audit", &[], body))
 }
 
 /// `GET /admin/audit/export?…&format=jsonl|cef`: the search's rows, streamed.

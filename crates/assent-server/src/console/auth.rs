@@ -53,6 +53,25 @@ impl Admin {
     pub(crate) fn username(&self) -> &str {
         self.admin.user.username.as_str()
     }
+
+    /// A page of the console, for this admin, in its section of the navigation.
+    pub(crate) fn page(
+        &self,
+        title: &str,
+        section: &str,
+        scripts: &[&str],
+        body: maud::Markup,
+    ) -> Response {
+        let frame = super::page::Frame {
+            username: self.username(),
+            csrf: &self.admin.csrf_token,
+            section,
+        };
+        super::page::respond(
+            axum::http::StatusCode::OK,
+            super::page::page(title, Some(&frame), scripts, body),
+        )
+    }
 }
 
 /// Where a request without a live session goes.

@@ -3,11 +3,10 @@
 //! latency. They are counted from the audit log, so they cover every node.
 
 use super::auth::Admin;
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::audit::export::{AuditQuery, MAX_PAGE};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -225,13 +224,5 @@ pub(crate) async fn charts(
             }
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/charts",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Charts", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Charts", "/admin/charts", &[], body))
 }

@@ -3,14 +3,13 @@
 //! reminders sent.
 
 use super::auth::{Admin, AdminForm};
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::broadcasts::records::Audience;
 use assent_core::broadcasts::{DEFAULT_REMINDER_INTERVAL, MAX_MESSAGE};
 use assent_core::clock::rfc3339;
 use assent_proto::ProblemCode;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
@@ -59,15 +58,7 @@ pub(crate) async fn incidents(
             } }
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf,
-        section: "/admin/incidents",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Incidents", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Incidents", "/admin/incidents", &[], body))
 }
 
 /// `POST /admin/incidents`: sends the broadcast, then shows who has acknowledged it.
@@ -143,13 +134,5 @@ pub(crate) async fn incident(
         } }
         p { a href="/admin/incidents" { "All broadcasts" } }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/incidents",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Broadcast", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Broadcast", "/admin/incidents", &[], body))
 }

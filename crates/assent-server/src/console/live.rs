@@ -3,12 +3,11 @@
 
 use super::auth::Admin;
 use super::describe::{self, REQUEST_KINDS, Row};
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::Assent;
 use assent_core::audit::export::AuditQuery;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -67,15 +66,7 @@ pub(crate) async fn live_page(
         p.hint #live-status data-after=(head) { "Requests appear here as they are made, on any node." }
         (describe::table("live", &rows))
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Live", Some(&frame), &["/admin/assets/live.js"], body),
-    ))
+    Ok(admin.page("Live", "/admin/", &["/admin/assets/live.js"], body))
 }
 
 #[derive(Deserialize)]

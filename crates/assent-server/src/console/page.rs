@@ -4,7 +4,7 @@
 
 use assent_core::CoreError;
 use assent_proto::ProblemCode;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
@@ -93,24 +93,15 @@ pub(crate) fn secure_headers(response: &mut Response, content_type: &'static str
     response
         .extensions_mut()
         .insert(crate::error::RenderedByProtocol);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
     // `same-origin`, not `no-referrer`: without any referrer, browsers send `Origin: null` on
     // form posts, and the origin check could no longer tell the console's own forms.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+    crate::http::protect(
+        response,
+        content_type,
+        "no-store",
+        CONTENT_SECURITY_POLICY,
+        "same-origin",
     );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
 }
 
 /// A console failure shown as a page: its status, its stable code and what to do.

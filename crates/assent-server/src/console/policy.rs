@@ -2,13 +2,12 @@
 //! that scores and decides a request as a real one would be, without writing or prompting.
 
 use super::auth::Admin;
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::risk::dry_run::TryRequest;
 use assent_core::risk::policy::OutcomeKind;
 use assent_proto::states::ApprovalKind;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -140,13 +139,5 @@ pub(crate) async fn policy(
             } }
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/policy",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Policy", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Policy", "/admin/policy", &[], body))
 }

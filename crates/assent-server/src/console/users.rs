@@ -4,14 +4,13 @@
 
 use super::auth::{Admin, AdminForm};
 use super::describe;
-use super::page::{Frame, PageError, page, respond};
+use super::page::PageError;
 use crate::http::AppState;
 use assent_core::audit::export::AuditQuery;
 use assent_core::clock::rfc3339;
 use assent_core::ids::Username;
 use assent_proto::states::DeviceState;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
@@ -65,15 +64,7 @@ pub(crate) async fn list(
             }
         } }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/users",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("Users", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("Users", "/admin/users", &[], body))
 }
 
 /// `GET /admin/users/{username}`
@@ -183,14 +174,11 @@ pub(crate) async fn user(
             (describe::table("history", &rows))
         }
     };
-    let frame = Frame {
-        username: admin.username(),
-        csrf,
-        section: "/admin/users",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page(&format!("User {}", user.username), Some(&frame), &[], body),
+    Ok(admin.page(
+        &format!("User {}", user.username),
+        "/admin/users",
+        &[],
+        body,
     ))
 }
 
@@ -264,15 +252,7 @@ pub(crate) async fn recovery_codes(
         p { a href=(format!("/admin/users/{username}")) { "Back to " (username) } }
     };
     let admin = &form.admin;
-    let frame = Frame {
-        username: admin.username(),
-        csrf: &admin.admin.csrf_token,
-        section: "/admin/users",
-    };
-    Ok(respond(
-        StatusCode::OK,
-        page("New recovery codes", Some(&frame), &[], body),
-    ))
+    Ok(admin.page("New recovery codes", "/admin/users", &[], body))
 }
 
 /// `POST /admin/users/{username}/suspend`: pauses push for the user (1 minute to 24 hours).

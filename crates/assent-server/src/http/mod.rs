@@ -13,6 +13,7 @@ pub(crate) use v1::problem::render_problems;
 pub use v1::render::audit_report;
 pub(crate) use v1::render::webhook_data;
 use v1::{access, admin, device, factors, groups, passkeys, rp};
+pub(crate) use web::protect;
 
 use crate::error::ApiError;
 use crate::middleware::{Deadlines, request_context};

@@ -80,22 +80,37 @@ pub(crate) fn router() -> Router<AppState> {
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
+    // Always revalidate: a stale script could sign with outdated rules.
+    protect(
+        &mut response,
+        content_type,
+        "no-cache",
+        CONTENT_SECURITY_POLICY,
+        "no-referrer",
+    );
+    response
+}
+
+/// The headers of every page and asset Assent serves to a browser: its type, how it may be
+/// kept, the content security policy, the referrer policy, and never sniffed nor framed.
+pub(crate) fn protect(
+    response: &mut Response,
+    content_type: &'static str,
+    cache: &'static str,
+    csp: &'static str,
+    referrer: &'static str,
+) {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Always revalidate: a stale script could sign with outdated rules.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(csp),
     );
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    response
 }

@@ -25,6 +25,20 @@ async fn server_with_admins() -> TestServer {
     server
 }
 
+/// A server with alice, an admin with a device, signed in to the console in a browser.
+async fn alice_signed_in() -> (TestServer, assent_client::DeviceClient, Browser) {
+    let server = server_with_admins().await;
+    let alice = server.user_with_device("alice").await;
+    server
+        .admin
+        .add_group_member("admins", "alice")
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&server.base);
+    sign_in(&mut browser, "alice", &alice).await;
+    (server, alice, browser)
+}
+
 /// Signs `username` in by push, approving on `device`; the browser then holds the session.
 /// Returns the number the page showed.
 async fn sign_in(
@@ -32,13 +46,7 @@ async fn sign_in(
     username: &str,
     device: &assent_client::DeviceClient,
 ) -> String {
-    let page = browser.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    let started = browser
-        .post("/admin/sign-in", &[("form", &form), ("username", username)])
-        .await;
-    assert_eq!(started.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&started), "/admin/sign-in/wait");
+    browser.start_sign_in(username).await;
     let waiting = browser.text("/admin/sign-in/wait").await;
     let code = shown_code(&waiting);
     let pending = device.pending().await.unwrap();
@@ -297,11 +305,7 @@ async fn a_recovery_code_signs_an_admin_in_once_without_the_device() {
         .unwrap();
     let codes = server.admin.recovery_codes("alice").await.unwrap().codes;
     let mut browser = Browser::new(&server.base);
-    let page = browser.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    browser
-        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
-        .await;
+    let form = browser.start_sign_in("alice").await;
     let wrong = browser
         .post(
             "/admin/sign-in/code",
@@ -328,11 +332,7 @@ async fn a_recovery_code_signs_an_admin_in_once_without_the_device() {
 
     // The code is spent.
     let mut again = Browser::new(&server.base);
-    let page = again.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    again
-        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
-        .await;
+    let form = again.start_sign_in("alice").await;
     let spent = again
         .post(
             "/admin/sign-in/code",
@@ -438,11 +438,7 @@ number_matching = true
 
     // The policy approves alice's console request without a prompt: no session for that.
     let mut browser = Browser::new(&server.base);
-    let page = browser.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    browser
-        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
-        .await;
+    browser.start_sign_in("alice").await;
     let admin_ticket = browser.cookies["__Host-assent-sign-in"].clone();
     assert!(
         alice.pending().await.unwrap().is_empty(),
@@ -454,11 +450,7 @@ number_matching = true
 
     // A name of the same length that is no admin's: a ticket of the same size.
     let mut other = Browser::new(&server.base);
-    let page = other.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    other
-        .post("/admin/sign-in", &[("form", &form), ("username", "carol")])
-        .await;
+    other.start_sign_in("carol").await;
     let decoy_ticket = other.cookies["__Host-assent-sign-in"].clone();
     assert_eq!(
         admin_ticket.len(),
@@ -477,11 +469,7 @@ async fn an_approved_sign_in_left_too_long_opens_nothing_and_starts_are_throttle
         .await
         .unwrap();
     let mut browser = Browser::new(&server.base);
-    let page = browser.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    browser
-        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
-        .await;
+    let form = browser.start_sign_in("alice").await;
     let code = shown_code(&browser.text("/admin/sign-in/wait").await);
     let pending = alice.pending().await.unwrap();
     alice
@@ -509,17 +497,9 @@ async fn an_approved_sign_in_left_too_long_opens_nothing_and_starts_are_throttle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_suspends_and_lifts_push_for_a_user() {
-    let server = server_with_admins().await;
-    let alice = server.user_with_device("alice").await;
+    let (server, _alice, mut browser) = alice_signed_in().await;
     server.user_with_device("bob").await;
-    server
-        .admin
-        .add_group_member("admins", "alice")
-        .await
-        .unwrap();
     let app = server.app("Acme").await;
-    let mut browser = Browser::new(&server.base);
-    sign_in(&mut browser, "alice", &alice).await;
     let page = browser.text("/admin/users/bob").await;
     let csrf = hidden(&page, "csrf");
     assert!(page.contains("Suspend push"));
@@ -567,22 +547,14 @@ async fn an_admin_suspends_and_lifts_push_for_a_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_resets_a_users_fallback_factors() {
-    let server = server_with_admins().await;
-    let alice = server.user_with_device("alice").await;
+    let (server, _alice, mut browser) = alice_signed_in().await;
     server.user_with_device("bob").await;
-    server
-        .admin
-        .add_group_member("admins", "alice")
-        .await
-        .unwrap();
     let app = server.app("Acme").await;
     app.client
         .enroll_totp("bob", &assent_proto::api::EnrollTotp::default())
         .await
         .unwrap();
     let old_codes = server.admin.recovery_codes("bob").await.unwrap().codes;
-    let mut browser = Browser::new(&server.base);
-    sign_in(&mut browser, "alice", &alice).await;
     let page = browser.text("/admin/users/bob").await;
     let csrf = hidden(&page, "csrf");
     assert!(page.contains("TOTP: enrolled"));

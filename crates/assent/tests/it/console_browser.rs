@@ -89,6 +89,18 @@ impl Browser {
         response
     }
 
+    /// Opens the sign-in page and starts a sign-in for `username`; returns the form value the
+    /// page carried (for the code fallback's form).
+    pub async fn start_sign_in(&mut self, username: &str) -> String {
+        let page = self.text("/admin/sign-in").await;
+        let form = hidden(&page, "form");
+        let started = self
+            .post("/admin/sign-in", &[("form", &form), ("username", username)])
+            .await;
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+        form
+    }
+
     pub async fn text(&mut self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");

@@ -103,11 +103,7 @@ async fn the_full_log_and_the_metrics_hold_none_of_the_secrets_used() {
     admin.create_group("admins").await.unwrap();
     admin.add_group_member("admins", "alice").await.unwrap();
     let mut browser = Browser::new(&base);
-    let page = browser.text("/admin/sign-in").await;
-    let form = hidden(&page, "form");
-    browser
-        .post("/admin/sign-in", &[("form", &form), ("username", "alice")])
-        .await;
+    let form = browser.start_sign_in("alice").await;
     let ticket = browser.cookies["__Host-assent-sign-in"].clone();
     let shown = shown_code(&browser.text("/admin/sign-in/wait").await);
     let pending = device.pending().await.unwrap();

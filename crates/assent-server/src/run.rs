@@ -133,6 +133,7 @@ impl Server {
             vapid_public_key,
             policy_sources: policy_sources.clone(),
             shutdown: shutdown_rx.clone(),
+            sign_in_throttle: Arc::default(),
         };
         let normal = Duration::from_secs(config.http.request_timeout_secs);
         let deadlines = Deadlines {

@@ -19,6 +19,8 @@ mod page;
 mod policy;
 mod sign_in;
 mod throttle;
+
+pub(crate) use throttle::SignInThrottle;
 mod users;
 
 use crate::http::AppState;

@@ -72,7 +72,7 @@ pub(crate) async fn start(
     PeerIp(ip): PeerIp,
     form: PublicForm,
 ) -> Result<Response, PageError> {
-    if !super::throttle::admit(ip) {
+    if !state.sign_in_throttle.admit(ip) {
         return Err(PageError::new(
             ProblemCode::RateLimited,
             "too many sign-ins were started from this address: wait a few minutes",

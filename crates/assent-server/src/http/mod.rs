@@ -41,6 +41,8 @@ pub(crate) struct AppState {
     pub policy_sources: crate::policy_files::PolicySources,
     /// Turns `true` when the server begins shutting down; streams and long polls end then.
     pub shutdown: watch::Receiver<bool>,
+    /// The console's sign-in starts per address.
+    pub sign_in_throttle: Arc<crate::console::SignInThrottle>,
 }
 
 #[derive(OpenApi)]

@@ -42,7 +42,10 @@ pub(crate) fn router(enabled: bool) -> Router<AppState> {
             get(sign_in::sign_in_page).post(sign_in::start),
         )
         .route("/admin/sign-in/wait", get(sign_in::wait))
-        .route("/admin/sign-in/code", post(sign_in::with_code))
+        .route(
+            "/admin/sign-in/code",
+            get(sign_in::code_page).post(sign_in::with_code),
+        )
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/alerts", get(alerts::alerts))
         .route("/admin/users", get(users::list))

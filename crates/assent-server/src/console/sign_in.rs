@@ -92,7 +92,9 @@ pub(crate) async fn start(
         .assent
         .start_console_sign_in(form.field("username"), context)
         .await?;
-    let ttl = state.assent.settings().console.sign_in_ttl.whole_seconds();
+    // The cookie outlives the ticket by its grace minute, so an approval in the last second is
+    // still taken by the next reload.
+    let ttl = state.assent.settings().console.sign_in_ttl.whole_seconds() + 60;
     let response = Redirect::to("/admin/sign-in/wait").into_response();
     Ok(with_cookies(
         response,
@@ -120,17 +122,11 @@ pub(crate) async fn wait(
         SignInState::Waiting {
             display_code,
             username,
-        } => {
-            let (form, new_cookie) = form_value(&headers);
-            Ok(with_cookies(
-                waiting_page(&username, &display_code, &form),
-                new_cookie,
-            ))
-        }
+        } => Ok(waiting_page(&username, &display_code)),
     }
 }
 
-fn waiting_page(username: &str, code: &str, form: &str) -> Response {
+fn waiting_page(username: &str, code: &str) -> Response {
     let body: Markup = html! {
         meta http-equiv="refresh" content="2";
         section.signin {
@@ -138,15 +134,7 @@ fn waiting_page(username: &str, code: &str, form: &str) -> Response {
             p { "A push is on its way to " strong { (username) } "'s device. Enter this number there:" }
             p.code-to-type #sign-in-code { (code) }
             p.hint { "This page moves on by itself once you approve." }
-            details {
-                summary { "No device at hand?" }
-                form method="post" action="/admin/sign-in/code" {
-                    input type="hidden" name="form" value=(form);
-                    label for="code" { "Authenticator (TOTP) code or recovery code" }
-                    input #code name="code" autocomplete="one-time-code" required maxlength="64";
-                    button type="submit" { "Sign in with the code" }
-                }
-            }
+            p { a #use-a-code href="/admin/sign-in/code" { "No device at hand? Use a code instead" } }
             p { a href="/admin/sign-in" { "Start again" } }
         }
     };
@@ -187,6 +175,32 @@ fn signed_in(state: &AppState, session: NewConsoleSession) -> Response {
             set_cookie(SESSION_COOKIE, &session.token, lifetime),
             set_cookie(TICKET_COOKIE, "", 0),
         ],
+    )
+}
+
+/// `GET /admin/sign-in/code`: the form of the fallback, on a page of its own (the waiting page
+/// reloads itself, which would wipe a code being typed).
+pub(crate) async fn code_page(headers: HeaderMap) -> Response {
+    if cookie(&headers, TICKET_COOKIE).is_none() {
+        return Redirect::to("/admin/sign-in").into_response();
+    }
+    let (form, new_cookie) = form_value(&headers);
+    let body = html! {
+        section.signin {
+            h1 { "Sign in with a code" }
+            p { "Type a code from your authenticator app (TOTP), or one of your recovery codes (it is then spent)." }
+            form method="post" action="/admin/sign-in/code" {
+                input type="hidden" name="form" value=(form);
+                label for="code" { "Code" }
+                input #code name="code" autocomplete="one-time-code" required autofocus maxlength="64";
+                button type="submit" { "Sign in with the code" }
+            }
+            p { a href="/admin/sign-in/wait" { "Back to the push" } }
+        }
+    };
+    with_cookies(
+        respond(StatusCode::OK, page("Sign in with a code", None, &[], body)),
+        new_cookie,
     )
 }
 

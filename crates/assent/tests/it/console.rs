@@ -306,6 +306,13 @@ async fn a_recovery_code_signs_an_admin_in_once_without_the_device() {
     let codes = server.admin.recovery_codes("alice").await.unwrap().codes;
     let mut browser = Browser::new(&server.base);
     let form = browser.start_sign_in("alice").await;
+    // The waiting page reloads itself, so the code is typed on a page of its own.
+    let waiting = browser.text("/admin/sign-in/wait").await;
+    assert!(waiting.contains("http-equiv=\"refresh\""));
+    assert!(!waiting.contains("name=\"code\""));
+    let code_page = browser.text("/admin/sign-in/code").await;
+    assert!(!code_page.contains("http-equiv=\"refresh\""));
+    assert_eq!(hidden(&code_page, "form"), form);
     let wrong = browser
         .post(
             "/admin/sign-in/code",

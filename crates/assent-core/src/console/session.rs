@@ -141,10 +141,7 @@ impl Assent {
         let Some(session) = self.store.console_session(&token_hash(token)).await? else {
             return Ok(false);
         };
-        let live = session.ended_at.is_none()
-            && session.expires_at > now
-            && session.last_seen_at > now - self.settings.console.idle_timeout;
-        if !live {
+        if !session.is_live(now, self.settings.console.idle_timeout) {
             return Ok(false);
         }
         let Some(user) = self

@@ -42,16 +42,16 @@ pub struct SignInStarted {
 }
 
 /// Where a sign-in stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SignInState {
     /// Waiting for the device; the code to show.
     Waiting {
         display_code: String,
         username: String,
     },
-    /// Approved on the device: the session can be opened.
-    Approved,
-    /// Denied, expired or otherwise over without an approval.
+    /// Approved on a device: this session was opened for it.
+    SignedIn(NewConsoleSession),
+    /// Denied, expired, already used, or otherwise over without a session.
     NotApproved,
 }
 
@@ -151,8 +151,10 @@ impl Assent {
             .await
     }
 
-    /// Where the sign-in behind `ticket` stands now.
-    pub async fn console_sign_in_state(&self, ticket: &str) -> Result<SignInState, CoreError> {
+    /// Where the sign-in behind `ticket` stands now, opening its session once it was approved
+    /// on a device: once per approval (a second try with the same ticket opens nothing),
+    /// shortly after the ticket's end at the latest, and only while the user is still an admin.
+    pub async fn advance_console_sign_in(&self, ticket: &str) -> Result<SignInState, CoreError> {
         let ticket = self.open_ticket(ticket)?;
         let now = crate::clock::to_millis(self.now());
         let waiting = SignInState::Waiting {
@@ -171,35 +173,27 @@ impl Assent {
         };
         let app = self.console_app().await?;
         let approval = self.approval_for_app(&app, id).await?;
-        Ok(match approval.state {
+        match approval.state {
             // Approved on a device: a policy that let the request through without a prompt
             // opens no console session.
-            ApprovalState::Approved if approval.device_id.is_some() => SignInState::Approved,
-            ApprovalState::Pending => waiting,
-            _ => SignInState::NotApproved,
-        })
-    }
-
-    /// Opens the session of an approved sign-in: once per approval (a second try with the same
-    /// ticket is refused), shortly after the ticket's end at the latest, and only while the
-    /// user is still an admin.
-    pub async fn finish_console_sign_in(
-        &self,
-        ticket: &str,
-    ) -> Result<NewConsoleSession, CoreError> {
-        let opened = self.open_ticket(ticket)?;
-        let id = opened.approval().ok_or_else(refused)?;
-        if self.console_sign_in_state(ticket).await? != SignInState::Approved {
-            return Err(refused());
+            ApprovalState::Approved if approval.device_id.is_some() => {}
+            ApprovalState::Pending => return Ok(waiting),
+            _ => return Ok(SignInState::NotApproved),
         }
-        let app = self.console_app().await?;
-        let approval = self.approval_for_app(&app, id).await?;
-        let user = self.admin_named(&opened.user).await?;
+        let Ok(user) = self.admin_named(&ticket.user).await else {
+            return Ok(SignInState::NotApproved);
+        };
         if approval.user_id != user.id || approval.kind != ApprovalKind::Login {
-            return Err(refused());
+            return Ok(SignInState::NotApproved);
         }
-        self.open_console_session(&user, "push", Some(approval.id))
+        match self
+            .open_console_session(&user, "push", Some(approval.id))
             .await
+        {
+            Ok(session) => Ok(SignInState::SignedIn(session)),
+            Err(e) if e.code() == ProblemCode::Unauthorized => Ok(SignInState::NotApproved),
+            Err(e) => Err(e),
+        }
     }
 
     /// Signs in with a TOTP code or a recovery code instead of the push, for an admin whose

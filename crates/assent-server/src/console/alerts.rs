@@ -25,23 +25,14 @@ pub(crate) async fn alerts(
     let head = state.assent.audit_head_seq().await?;
     let mut found = Vec::new();
     for kind in ALERT_KINDS {
-        let mut after = head.saturating_sub(LOOKBACK);
-        loop {
-            let page = state
-                .assent
-                .search_audit(&AuditQuery {
-                    after,
-                    kind: Some(kind.to_owned()),
-                    ..AuditQuery::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            found.extend(page.iter().cloned());
-            if page.len() < 100 {
-                break;
-            }
-        }
+        let query = AuditQuery {
+            after: head.saturating_sub(LOOKBACK),
+            kind: Some(kind.to_owned()),
+            ..AuditQuery::default()
+        };
+        // Every row of the kind since the look-back start: at most LOOKBACK rows.
+        let pages = usize::try_from(LOOKBACK / 100).unwrap_or(usize::MAX);
+        found.extend(describe::scan(&state.assent, query, pages).await?.0);
     }
     found.sort_by_key(|r| std::cmp::Reverse(r.seq));
     found.truncate(SHOWN);

@@ -3,6 +3,7 @@
 //! JSON; the pages render them as table rows.
 
 use assent_core::Assent;
+use assent_core::audit::export::AuditQuery;
 use assent_core::clock::rfc3339;
 use assent_core::ids::UserId;
 use assent_core::model::AuditRecord;
@@ -133,6 +134,27 @@ pub(crate) async fn row(assent: &Assent, record: &AuditRecord) -> Row {
         }
     }
     row
+}
+
+/// The rows `query` selects from its `after` on, a page (100 rows) at a time, at most `pages`
+/// pages; with the sequence number of the last row read, where a later scan goes on from.
+pub(crate) async fn scan(
+    assent: &Assent,
+    mut query: AuditQuery,
+    pages: usize,
+) -> Result<(Vec<AuditRecord>, u64), assent_core::CoreError> {
+    let mut found = Vec::new();
+    for _ in 0..pages {
+        let page = assent.search_audit(&query).await?;
+        let Some(last) = page.last() else { break };
+        query.after = last.seq;
+        let full = page.len() == 100;
+        found.extend(page);
+        if !full {
+            break;
+        }
+    }
+    Ok((found, query.after))
 }
 
 /// The rows of several records, newest first.

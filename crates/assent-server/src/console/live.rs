@@ -27,28 +27,20 @@ const LOOKBACK: u64 = 300;
 /// The request rows among `after+1 ..= head`, oldest first, at most `pages` pages of 100.
 pub(crate) async fn request_rows_after(
     assent: &Assent,
-    mut after: u64,
+    after: u64,
     pages: usize,
 ) -> Result<(Vec<Row>, u64), assent_core::CoreError> {
+    let query = AuditQuery {
+        after,
+        ..AuditQuery::default()
+    };
+    let (records, after) = describe::scan(assent, query, pages).await?;
     let mut found = Vec::new();
-    for _ in 0..pages {
-        let page = assent
-            .search_audit(&AuditQuery {
-                after,
-                ..AuditQuery::default()
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for record in page
-            .iter()
-            .filter(|r| REQUEST_KINDS.contains(&r.kind.as_str()))
-        {
-            found.push(describe::row(assent, record).await);
-        }
-        if page.len() < 100 {
-            break;
-        }
+    for record in records
+        .iter()
+        .filter(|r| REQUEST_KINDS.contains(&r.kind.as_str()))
+    {
+        found.push(describe::row(assent, record).await);
     }
     Ok((found, after))
 }

@@ -110,14 +110,11 @@ pub(crate) async fn wait(
     let Some(ticket) = cookie(&headers, TICKET_COOKIE) else {
         return Ok(Redirect::to("/admin/sign-in").into_response());
     };
-    let Ok(now) = state.assent.console_sign_in_state(ticket).await else {
+    let Ok(now) = state.assent.advance_console_sign_in(ticket).await else {
         return Ok(not_approved());
     };
     match now {
-        SignInState::Approved => match state.assent.finish_console_sign_in(ticket).await {
-            Ok(session) => Ok(signed_in(&state, session)),
-            Err(_) => Ok(not_approved()),
-        },
+        SignInState::SignedIn(session) => Ok(signed_in(&state, session)),
         SignInState::NotApproved => Ok(not_approved()),
         SignInState::Waiting {
             display_code,

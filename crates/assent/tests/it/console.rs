@@ -550,6 +550,28 @@ async fn an_admin_suspends_and_lifts_push_for_a_user() {
         .post("/admin/users/bob/lift-suspension", &[("csrf", &csrf)])
         .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
+
+    // The audit export of what the page's search selects, as a download; not without a session.
+    let export = browser
+        .get("/admin/audit/export?user=bob&kind=push_suspension_lifted&format=jsonl")
+        .await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let lines = export.text().await.unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(
+        lines.contains("\"kind\":\"push_suspension_lifted\""),
+        "{lines}"
+    );
+    let stranger = Browser::new(&server.base)
+        .get("/admin/audit/export?format=jsonl")
+        .await;
+    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,14 +58,6 @@ pub struct ConsoleSession {
     pub ended_at: Option<OffsetDateTime>,
 }
 
-impl ConsoleSession {
-    /// Whether the session is live at `now`: not signed out, before its absolute end, used
-    /// within `idle`. The stores' touch applies the same rule in its statement.
-    pub fn is_live(&self, now: OffsetDateTime, idle: time::Duration) -> bool {
-        self.ended_at.is_none() && self.expires_at > now && self.last_seen_at > now - idle
-    }
-}
-
 /// A person or non-human identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

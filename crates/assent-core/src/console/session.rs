@@ -50,6 +50,14 @@ fn signed_out() -> CoreError {
     )
 }
 
+impl ConsoleSession {
+    /// Whether the session is live at `now`: not signed out, before its absolute end, used
+    /// within `idle`. The stores' touch applies the same rule in its statement.
+    pub fn is_live(&self, now: OffsetDateTime, idle: time::Duration) -> bool {
+        self.ended_at.is_none() && self.expires_at > now && self.last_seen_at > now - idle
+    }
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     secrets::sha256(token.as_bytes())
 }
